@@ -1,0 +1,54 @@
+# Every target sets up what it needs: a virtual environment with pinned
+# dependencies and the Python stubs generated from protos/.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+GEN_DIR := service/heap_destination/v1
+PROTOS := $(wildcard protos/heap_destination/v1/*.proto)
+
+.PHONY: setup gen run test lint typecheck unit bench clean
+
+setup: $(VENV)/.installed $(GEN_DIR)/__init__.py
+
+$(VENV)/.installed: pyproject.toml constraints.txt
+	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
+	touch $@
+
+# Python messages, typed message stubs (.pyi) and typed gRPC stubs, from protos/.
+gen: $(GEN_DIR)/__init__.py
+
+$(GEN_DIR)/__init__.py: $(PROTOS) $(VENV)/.installed
+	rm -rf $(GEN_DIR)
+	$(BIN)/python -m grpc_tools.protoc -I protos \
+		--python_out=service \
+		--grpc_python_out=service \
+		--plugin=protoc-gen-mypy=$(BIN)/protoc-gen-mypy \
+		--plugin=protoc-gen-mypy_grpc=$(BIN)/protoc-gen-mypy_grpc \
+		--mypy_out=service \
+		--mypy_grpc_out=service \
+		$(PROTOS)
+	touch $@
+
+# Starts the local Heap simulator and the service pointed at it (see README).
+run: setup
+	$(BIN)/heap-destination run
+
+lint: setup
+	$(BIN)/buf lint
+	$(BIN)/ruff check service tests
+	$(BIN)/ruff format --check service tests
+
+typecheck: setup
+	$(BIN)/mypy
+
+unit: setup
+	$(BIN)/pytest tests/domain tests/sim -q
+
+test: lint typecheck
+	$(BIN)/pytest
+
+clean:
+	rm -rf $(VENV) $(GEN_DIR)

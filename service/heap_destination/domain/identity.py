@@ -1,0 +1,34 @@
+"""Who an event belongs to in Heap."""
+
+from heap_destination.domain.limits import MAX_IDENTITY_LENGTH
+from heap_destination.domain.violations import FieldViolation
+
+
+def resolve_identity(
+    user_id: str, anonymous_id: str, anonymous_id_as_identity: bool
+) -> str | FieldViolation:
+    """The Heap identity: the trimmed user_id, or the anonymous_id when the config allows.
+
+    Heap rejects server-side events without an identity, so an event with only an
+    anonymous id is refused unless the destination says to use it.
+    """
+    user_id, anonymous_id = user_id.strip(), anonymous_id.strip()
+    if user_id:
+        field, identity = "user_id", user_id
+    elif anonymous_id and anonymous_id_as_identity:
+        field, identity = "anonymous_id", anonymous_id
+    elif anonymous_id:
+        return FieldViolation(
+            "user_id",
+            "required: Heap's server-side API needs an identity and this event has only an "
+            "anonymous_id (set config.anonymous_id_as_identity to use it as the identity)",
+        )
+    else:
+        return FieldViolation("user_id", "required: Heap needs an identity")
+    if len(identity) > MAX_IDENTITY_LENGTH:
+        return FieldViolation(
+            field,
+            f"must be at most {MAX_IDENTITY_LENGTH} characters to be a Heap identity "
+            f"(this one has {len(identity)})",
+        )
+    return identity

@@ -1,0 +1,8 @@
+"""Heap's documented limits, as its own server-side clients enforce them."""
+
+MAX_EVENT_NAME_LENGTH = 1024
+MAX_IDENTITY_LENGTH = 255
+MAX_PROPERTY_KEY_LENGTH = 1024
+MAX_PROPERTY_VALUE_LENGTH = 1024
+MAX_HEAP_USER_ID = 2**53 - 1
+RESERVED_USER_PROPERTY = "id"

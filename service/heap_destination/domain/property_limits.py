@@ -1,0 +1,79 @@
+"""Heap's key and value limits applied to flat properties."""
+
+from dataclasses import dataclass, field
+
+from heap_destination.domain.json_value import FlatProperties
+from heap_destination.domain.limits import (
+    MAX_PROPERTY_KEY_LENGTH,
+    MAX_PROPERTY_VALUE_LENGTH,
+    RESERVED_USER_PROPERTY,
+)
+from heap_destination.domain.property_warnings import PropertyWarning, WarningReason
+from heap_destination.domain.violations import FieldViolation
+
+_SHOWN_KEY_LENGTH = 40
+
+
+@dataclass
+class Limited:
+    properties: FlatProperties = field(default_factory=dict)
+    warnings: list[PropertyWarning] = field(default_factory=list)
+    violations: list[FieldViolation] = field(default_factory=list)
+
+
+def apply_property_limits(properties: FlatProperties, field_name: str) -> Limited:
+    """Rejects empty or over-long keys and truncates over-long string values."""
+    result = Limited()
+    for key, value in properties.items():
+        if not key:
+            result.violations.append(FieldViolation(field_name, "a property key must not be empty"))
+            continue
+        if len(key) > MAX_PROPERTY_KEY_LENGTH:
+            result.violations.append(
+                FieldViolation(
+                    f"{field_name}.{shorten(key)}",
+                    f"a property key must be at most {MAX_PROPERTY_KEY_LENGTH} characters "
+                    f"(this one has {len(key)})",
+                )
+            )
+            continue
+        if isinstance(value, str) and len(value) > MAX_PROPERTY_VALUE_LENGTH:
+            result.warnings.append(
+                PropertyWarning(
+                    field_name,
+                    key,
+                    WarningReason.VALUE_TRUNCATED,
+                    f"value of {len(value)} characters truncated to {MAX_PROPERTY_VALUE_LENGTH}",
+                )
+            )
+            value = value[:MAX_PROPERTY_VALUE_LENGTH]
+        result.properties[key] = value
+    return result
+
+
+def omit_reserved_user_properties(
+    properties: FlatProperties, field_name: str
+) -> tuple[FlatProperties, list[PropertyWarning]]:
+    """Heap does not allow a user property named `id` in any letter case."""
+    kept: FlatProperties = {}
+    warnings: list[PropertyWarning] = []
+    for key, value in properties.items():
+        if key.lower() == RESERVED_USER_PROPERTY:
+            warnings.append(
+                PropertyWarning(
+                    field_name,
+                    key,
+                    WarningReason.RESERVED_KEY_OMITTED,
+                    "Heap does not allow a user property named id",
+                )
+            )
+        else:
+            kept[key] = value
+    return kept, warnings
+
+
+def shorten(text: str) -> str:
+    """A long key or name cut for an error message."""
+    if len(text) <= _SHOWN_KEY_LENGTH:
+        return text
+    return text[:_SHOWN_KEY_LENGTH] + "…"

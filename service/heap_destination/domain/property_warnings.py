@@ -1,0 +1,20 @@
+from dataclasses import dataclass
+from enum import Enum
+
+
+class WarningReason(Enum):
+    VALUE_TRUNCATED = "VALUE_TRUNCATED"
+    EMPTY_VALUE_OMITTED = "EMPTY_VALUE_OMITTED"
+    NESTED_VALUE_DROPPED = "NESTED_VALUE_DROPPED"
+    KEY_COLLISION = "KEY_COLLISION"
+    RESERVED_KEY_OMITTED = "RESERVED_KEY_OMITTED"
+
+
+@dataclass(frozen=True)
+class PropertyWarning:
+    """A property that did not reach Heap exactly as given."""
+
+    field: str
+    key: str
+    reason: WarningReason
+    message: str
