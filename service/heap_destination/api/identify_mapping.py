@@ -1,0 +1,36 @@
+"""IdentifyUser messages to the domain's Identify call and back."""
+
+from datetime import UTC
+
+from heap_destination.api.struct_values import flat_to_struct, struct_to_dict
+from heap_destination.api.warning_mapping import warnings_to_proto
+from heap_destination.domain.destination import Destination
+from heap_destination.domain.identify import IdentifyInput, PreparedIdentify
+from heap_destination.v1 import identify_pb2
+
+
+def identify_input(request: identify_pb2.IdentifyUserRequest) -> IdentifyInput:
+    return IdentifyInput(
+        user_id=request.user_id,
+        anonymous_id=request.anonymous_id,
+        traits=struct_to_dict(request.traits),
+        heap_user_id=request.heap_user_id,
+        timestamp=request.timestamp.ToDatetime(tzinfo=UTC)
+        if request.HasField("timestamp")
+        else None,
+        message_id=request.message_id,
+    )
+
+
+def identify_response(
+    destination: Destination, identify: PreparedIdentify
+) -> identify_pb2.IdentifyUserResponse:
+    response = identify_pb2.IdentifyUserResponse(
+        app_id=destination.app_id,
+        identity=identify.identity,
+        heap_user_id=identify.identify.heap_user_id if identify.identify else "",
+        warnings=warnings_to_proto(identify.warnings),
+    )
+    if identify.user_properties is not None:
+        response.user_properties.CopyFrom(flat_to_struct(identify.user_properties.properties))
+    return response

@@ -1,0 +1,1 @@
+"""Wiring: settings, the gRPC server, the command line."""

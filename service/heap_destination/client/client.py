@@ -1,0 +1,189 @@
+from collections.abc import Mapping
+from datetime import datetime
+from types import TracebackType
+from typing import Any
+
+import grpc
+from google.protobuf import struct_pb2, timestamp_pb2
+
+from heap_destination.v1 import (
+    config_pb2,
+    identify_pb2,
+    service_pb2_grpc,
+    track_pb2,
+)
+
+
+class HeapDestinationClient:
+    """Sends Track and Identify calls; properties and traits are plain dicts.
+
+    Every method returns the typed response once Heap accepted the call, and raises
+    grpc.RpcError otherwise (see error_details() for the reason and bad fields).
+    """
+
+    def __init__(
+        self,
+        target: str = "127.0.0.1:50051",
+        *,
+        app_id: str = "",
+        config: config_pb2.DestinationConfig | None = None,
+        timeout: float = 30.0,
+        channel: grpc.Channel | None = None,
+    ) -> None:
+        self._channel = channel or grpc.insecure_channel(target)
+        self._stub = service_pb2_grpc.HeapDestinationServiceStub(self._channel)
+        self._config = config_pb2.DestinationConfig()
+        if config is not None:
+            self._config.CopyFrom(config)
+        if app_id:
+            self._config.app_id = app_id
+        self._timeout = timeout
+
+    def track(
+        self,
+        event: str,
+        *,
+        user_id: str = "",
+        anonymous_id: str = "",
+        properties: Mapping[str, Any] | None = None,
+        traits: Mapping[str, Any] | None = None,
+        timestamp: datetime | None = None,
+        message_id: str = "",
+        session_id: str = "",
+    ) -> track_pb2.TrackEventResponse:
+        return self._track(
+            track_pb2.EVENT_TYPE_TRACK,
+            event=event,
+            user_id=user_id,
+            anonymous_id=anonymous_id,
+            properties=properties,
+            traits=traits,
+            timestamp=timestamp,
+            message_id=message_id,
+            session_id=session_id,
+        )
+
+    def page(
+        self,
+        name: str = "",
+        *,
+        user_id: str = "",
+        anonymous_id: str = "",
+        properties: Mapping[str, Any] | None = None,
+        timestamp: datetime | None = None,
+        message_id: str = "",
+    ) -> track_pb2.TrackEventResponse:
+        return self._track(
+            track_pb2.EVENT_TYPE_PAGE,
+            name=name,
+            user_id=user_id,
+            anonymous_id=anonymous_id,
+            properties=properties,
+            timestamp=timestamp,
+            message_id=message_id,
+        )
+
+    def screen(
+        self,
+        name: str = "",
+        *,
+        user_id: str = "",
+        anonymous_id: str = "",
+        properties: Mapping[str, Any] | None = None,
+        timestamp: datetime | None = None,
+        message_id: str = "",
+    ) -> track_pb2.TrackEventResponse:
+        return self._track(
+            track_pb2.EVENT_TYPE_SCREEN,
+            name=name,
+            user_id=user_id,
+            anonymous_id=anonymous_id,
+            properties=properties,
+            timestamp=timestamp,
+            message_id=message_id,
+        )
+
+    def identify(
+        self,
+        *,
+        user_id: str = "",
+        anonymous_id: str = "",
+        traits: Mapping[str, Any] | None = None,
+        heap_user_id: str = "",
+        timestamp: datetime | None = None,
+        message_id: str = "",
+    ) -> identify_pb2.IdentifyUserResponse:
+        request = identify_pb2.IdentifyUserRequest(
+            config=self._config,
+            user_id=user_id,
+            anonymous_id=anonymous_id,
+            traits=_struct(traits),
+            heap_user_id=heap_user_id,
+            message_id=message_id,
+        )
+        if timestamp is not None:
+            request.timestamp.CopyFrom(_timestamp(timestamp))
+        response: identify_pb2.IdentifyUserResponse = self._stub.IdentifyUser(
+            request, timeout=self._timeout
+        )
+        return response
+
+    def close(self) -> None:
+        self._channel.close()
+
+    def __enter__(self) -> "HeapDestinationClient":
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def _track(
+        self,
+        event_type: track_pb2.EventType.ValueType,
+        *,
+        event: str = "",
+        name: str = "",
+        user_id: str,
+        anonymous_id: str,
+        properties: Mapping[str, Any] | None,
+        traits: Mapping[str, Any] | None = None,
+        timestamp: datetime | None,
+        message_id: str,
+        session_id: str = "",
+    ) -> track_pb2.TrackEventResponse:
+        request = track_pb2.TrackEventRequest(
+            config=self._config,
+            type=event_type,
+            event=event,
+            name=name,
+            user_id=user_id,
+            anonymous_id=anonymous_id,
+            properties=_struct(properties),
+            traits=_struct(traits),
+            message_id=message_id,
+            session_id=session_id,
+        )
+        if timestamp is not None:
+            request.timestamp.CopyFrom(_timestamp(timestamp))
+        response: track_pb2.TrackEventResponse = self._stub.TrackEvent(
+            request, timeout=self._timeout
+        )
+        return response
+
+
+def _struct(values: Mapping[str, Any] | None) -> struct_pb2.Struct:
+    struct = struct_pb2.Struct()
+    if values:
+        struct.update(values)
+    return struct
+
+
+def _timestamp(moment: datetime) -> timestamp_pb2.Timestamp:
+    timestamp = timestamp_pb2.Timestamp()
+    timestamp.FromDatetime(moment)
+    return timestamp

@@ -1,0 +1,22 @@
+class DeliveryError(Exception):
+    """Heap did not accept a request."""
+
+
+class HeapUnavailable(DeliveryError):
+    """Heap could not be reached, or kept answering 429/5xx, until time ran out.
+
+    Safe to retry with the same idempotency keys; `retry_after` is Heap's last hint.
+    """
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class HeapRejected(DeliveryError):
+    """Heap answered a 4xx other than 429: the request will never be accepted as it is."""
+
+    def __init__(self, status: int, body: str) -> None:
+        super().__init__(f"Heap answered {status}: {body}")
+        self.status = status
+        self.body = body

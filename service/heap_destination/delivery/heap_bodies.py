@@ -1,0 +1,64 @@
+"""Heap's HTTP API paths and JSON bodies for prepared Heap calls."""
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from heap_destination.domain.heap_calls import HeapEvent, HeapIdentify, HeapUserProperties
+
+TRACK_PATH = "/api/track"
+ADD_USER_PROPERTIES_PATH = "/api/add_user_properties"
+IDENTIFY_PATH = "/api/v1/identify"
+
+
+def track_body(app_id: str, event: HeapEvent) -> dict[str, Any]:
+    return {"app_id": app_id, **_event_fields(event)}
+
+
+def bulk_track_body(app_id: str, events: list[HeapEvent]) -> dict[str, Any]:
+    return {"app_id": app_id, "events": [_event_fields(event) for event in events]}
+
+
+def user_properties_body(app_id: str, user: HeapUserProperties) -> dict[str, Any]:
+    return {"app_id": app_id, "identity": user.identity, "properties": user.properties}
+
+
+def bulk_user_properties_body(app_id: str, users: list[HeapUserProperties]) -> dict[str, Any]:
+    return {
+        "app_id": app_id,
+        "users": [{"identity": u.identity, "properties": u.properties} for u in users],
+    }
+
+
+def identify_body(app_id: str, identify: HeapIdentify) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "app_id": app_id,
+        "identity": identify.identity,
+        "user_id": identify.heap_user_id,
+    }
+    if identify.timestamp is not None:
+        body["timestamp"] = iso_timestamp(identify.timestamp)
+    return body
+
+
+def encode(body: dict[str, Any]) -> bytes:
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
+
+
+def iso_timestamp(moment: datetime) -> str:
+    """ISO 8601 in UTC with milliseconds, e.g. 2026-11-27T12:00:00.000Z."""
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _event_fields(event: HeapEvent) -> dict[str, Any]:
+    fields: dict[str, Any] = {
+        "identity": event.identity,
+        "event": event.event,
+        "properties": event.properties,
+        "idempotency_key": event.idempotency_key,
+    }
+    if event.timestamp is not None:
+        fields["timestamp"] = iso_timestamp(event.timestamp)
+    if event.session_id is not None:
+        fields["session_id"] = event.session_id
+    return fields

@@ -1,0 +1,67 @@
+"""Sends one request body to Heap and retries it until Heap accepts it or time runs out.
+
+The same bytes go out on every attempt, so the idempotency keys inside never change and
+Heap stores a retried event once.
+"""
+
+import asyncio
+import logging
+import time
+
+import httpx
+
+from heap_destination.delivery.errors import HeapRejected, HeapUnavailable
+from heap_destination.delivery.retry_policy import RetryPolicy, parse_retry_after
+
+log = logging.getLogger(__name__)
+
+_MAX_QUOTED_BODY = 500
+
+
+class HeapClient:
+    def __init__(self, http: httpx.AsyncClient, policy: RetryPolicy) -> None:
+        self._http = http
+        self.policy = policy
+
+    async def post(self, url: str, body: bytes, deadline: float) -> None:
+        """POSTs `body` to `url`; returns once Heap answered 2xx.
+
+        `deadline` is a time.monotonic() value. Raises HeapRejected for a permanent
+        4xx answer, HeapUnavailable when attempts or time run out.
+        """
+        attempt = 0
+        while True:
+            attempt += 1
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise HeapUnavailable(f"no time left to deliver to {url}")
+            retry_after: float | None = None
+            try:
+                response = await self._http.post(
+                    url, content=body, timeout=min(self.policy.attempt_timeout, remaining)
+                )
+            except httpx.TransportError as error:
+                failure = f"could not reach Heap at {url}: {type(error).__name__} {error}".strip()
+            else:
+                if response.is_success:
+                    return
+                if response.status_code != 429 and response.status_code < 500:
+                    raise HeapRejected(response.status_code, response.text[:_MAX_QUOTED_BODY])
+                failure = f"Heap answered {response.status_code} at {url}"
+                retry_after = parse_retry_after(response.headers.get("retry-after"))
+            if attempt >= self.policy.max_attempts:
+                raise HeapUnavailable(f"{failure} ({attempt} attempts)", retry_after)
+            delay = max(self.policy.backoff(attempt), retry_after or 0.0)
+            if time.monotonic() + delay >= deadline:
+                raise HeapUnavailable(f"{failure} (gave up after {attempt} attempts)", delay)
+            log.info("retrying Heap request", extra={"attempt": attempt, "delay": delay})
+            await asyncio.sleep(delay)
+
+
+def new_http_client(policy: RetryPolicy) -> httpx.AsyncClient:
+    """The one connection pool the service shares for all Heap requests."""
+    return httpx.AsyncClient(
+        timeout=httpx.Timeout(policy.attempt_timeout),
+        limits=httpx.Limits(max_connections=64, max_keepalive_connections=32),
+        headers={"content-type": "application/json", "user-agent": "heap-destination/0.1"},
+    )

@@ -1,0 +1,55 @@
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from heap_destination.app.settings import ServiceSettings
+from heap_destination.client import HeapDestinationClient
+from heap_destination.delivery.retry_policy import RetryPolicy
+from heap_destination.domain.destination import DestinationSettings
+from heap_destination.sim import HeapSimulator
+from tests.support.background_service import BackgroundService
+
+APP_ID = "1234567890"
+FAST_RETRIES = RetryPolicy(initial_backoff=0.01, max_backoff=0.05, delivery_timeout=10.0)
+
+
+@pytest.fixture
+def simulator() -> Iterator[HeapSimulator]:
+    with HeapSimulator("127.0.0.1", 0) as running:
+        yield running
+
+
+@pytest.fixture
+def start_service() -> Iterator[Callable[..., BackgroundService]]:
+    """Starts a real service on a free port with the given default destination settings."""
+    started: list[BackgroundService] = []
+
+    def start(retry: RetryPolicy = FAST_RETRIES, **defaults: Any) -> BackgroundService:
+        settings = ServiceSettings(
+            listen="127.0.0.1:0",
+            defaults=DestinationSettings(**defaults),
+            retry=retry,
+            grace_period=0,
+        )
+        service = BackgroundService(settings).start()
+        started.append(service)
+        return service
+
+    yield start
+    for service in started:
+        service.stop()
+
+
+@pytest.fixture
+def service(
+    simulator: HeapSimulator, start_service: Callable[..., BackgroundService]
+) -> BackgroundService:
+    """A service pointed at the simulator, with no default app_id."""
+    return start_service(base_url=simulator.url)
+
+
+@pytest.fixture
+def client(service: BackgroundService) -> Iterator[HeapDestinationClient]:
+    with HeapDestinationClient(service.target, app_id=APP_ID, timeout=10) as running:
+        yield running

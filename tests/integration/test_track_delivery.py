@@ -1,0 +1,199 @@
+"""TrackEvent through a real gRPC server to the real simulator over HTTP."""
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from google.protobuf import json_format
+
+from heap_destination.client import HeapDestinationClient
+from heap_destination.sim import HeapSimulator
+from heap_destination.v1 import config_pb2, warnings_pb2
+from tests.conftest import APP_ID
+from tests.support.background_service import BackgroundService
+from tests.support.simulator_api import accepted
+
+SEED_PROPERTIES = {
+    "foo": {
+        "bar": {
+            "cheese": "american",
+            "prop": [1, 2, 3],
+            "products": [{"A": "Jello"}, {"B": "Peanut"}],
+        }
+    }
+}
+
+SEED_BY_MODE: dict[int, dict[str, Any]] = {
+    config_pb2.NESTED_PROPERTIES_MODE_FLATTEN: {
+        "foo.bar.cheese": "american",
+        "foo.bar.prop": "[1,2,3]",
+        "foo.bar.products": '[{"A":"Jello"},{"B":"Peanut"}]',
+    },
+    config_pb2.NESTED_PROPERTIES_MODE_INDEXED: {
+        "foo.bar.cheese": "american",
+        "foo.bar.prop.0": "1",
+        "foo.bar.prop.1": "2",
+        "foo.bar.prop.2": "3",
+        "foo.bar.products.0.A": "Jello",
+        "foo.bar.products.1.B": "Peanut",
+    },
+    config_pb2.NESTED_PROPERTIES_MODE_STRINGIFY: {
+        "foo": '{"bar":{"cheese":"american","products":[{"A":"Jello"},{"B":"Peanut"}],'
+        '"prop":[1,2,3]}}',
+    },
+    config_pb2.NESTED_PROPERTIES_MODE_DROP: {},
+}
+
+
+def test_the_seed_example_reaches_heap_flattened(
+    client: HeapDestinationClient, simulator: HeapSimulator
+) -> None:
+    response = client.track("Signed Up", user_id="user-42", properties=SEED_PROPERTIES)
+
+    [request] = accepted(simulator.url)
+    assert request["path"] == "/api/track"
+    body = request["body"]
+    assert body["app_id"] == APP_ID
+    assert body["identity"] == "user-42"
+    assert body["event"] == "Signed Up"
+    assert "user_id" not in body
+    assert body["properties"] == {
+        "foo.bar.cheese": "american",
+        "foo.bar.prop": "[1,2,3]",
+        "foo.bar.products": '[{"A":"Jello"},{"B":"Peanut"}]',
+    }
+    assert body["idempotency_key"] == response.idempotency_key
+    assert json_format.MessageToDict(response.properties) == body["properties"]
+    assert response.identity == "user-42"
+    assert response.event == "Signed Up"
+    assert response.app_id == APP_ID
+
+
+@pytest.mark.parametrize("mode", list(SEED_BY_MODE))
+def test_the_seed_example_in_every_mode(
+    service: BackgroundService, simulator: HeapSimulator, mode: int
+) -> None:
+    config = config_pb2.DestinationConfig(app_id=APP_ID, nested_properties_mode=mode)
+    with HeapDestinationClient(service.target, config=config) as client:
+        response = client.track("Signed Up", user_id="user-42", properties=SEED_PROPERTIES)
+
+    [request] = accepted(simulator.url)
+    assert request["body"]["properties"] == SEED_BY_MODE[mode]
+    if mode == config_pb2.NESTED_PROPERTIES_MODE_DROP:
+        assert [(w.key, w.reason) for w in response.warnings] == [
+            ("foo", warnings_pb2.PROPERTY_WARNING_REASON_NESTED_VALUE_DROPPED)
+        ]
+
+
+def test_numbers_booleans_nulls_and_unicode(
+    client: HeapDestinationClient, simulator: HeapSimulator
+) -> None:
+    response = client.track(
+        "Paid",
+        user_id="u1",
+        properties={"amount": 3, "ratio": 0.25, "vip": True, "note": None, "city": "Zürich"},
+    )
+
+    [request] = accepted(simulator.url)
+    assert request["body"]["properties"] == {
+        "amount": 3,
+        "ratio": 0.25,
+        "vip": "true",
+        "city": "Zürich",
+    }
+    assert [(w.key, w.reason) for w in response.warnings] == [
+        ("note", warnings_pb2.PROPERTY_WARNING_REASON_EMPTY_VALUE_OMITTED)
+    ]
+
+
+def test_page_and_screen_calls_have_fixed_event_names(
+    client: HeapDestinationClient, simulator: HeapSimulator
+) -> None:
+    client.page("Pricing", user_id="u1", properties={"path": "/pricing"})
+    client.screen("Settings", user_id="u1")
+
+    bodies = [r["body"] for r in accepted(simulator.url)]
+    assert [(b["event"], b["properties"]) for b in bodies] == [
+        ("Page viewed", {"name": "Pricing", "path": "/pricing"}),
+        ("Screen viewed", {"name": "Settings"}),
+    ]
+
+
+def test_traits_on_a_track_update_user_properties(
+    client: HeapDestinationClient, simulator: HeapSimulator
+) -> None:
+    response = client.track(
+        "Upgraded",
+        user_id="u1",
+        properties={"plan": "pro"},
+        traits={"email": "ada@example.com", "id": "u1", "company": {"name": "ACME"}},
+    )
+
+    by_path = {r["path"]: r["body"] for r in accepted(simulator.url)}
+    assert by_path["/api/add_user_properties"] == {
+        "app_id": APP_ID,
+        "identity": "u1",
+        "properties": {"email": "ada@example.com", "company.name": "ACME"},
+    }
+    assert by_path["/api/track"]["properties"] == {"plan": "pro"}
+    assert json_format.MessageToDict(response.user_properties) == {
+        "email": "ada@example.com",
+        "company.name": "ACME",
+    }
+    assert [(w.field, w.key, w.reason) for w in response.warnings] == [
+        ("traits", "id", warnings_pb2.PROPERTY_WARNING_REASON_RESERVED_KEY_OMITTED)
+    ]
+
+
+def test_message_id_timestamp_and_session_are_sent(
+    client: HeapDestinationClient, simulator: HeapSimulator
+) -> None:
+    client.track(
+        "Signed Up",
+        user_id="u1",
+        message_id="msg-1",
+        session_id="s-9",
+        timestamp=datetime(2026, 11, 27, 12, 30, 5, 250000, tzinfo=UTC),
+    )
+
+    [request] = accepted(simulator.url)
+    assert request["body"]["idempotency_key"] == "msg-1"
+    assert request["body"]["session_id"] == "s-9"
+    assert request["body"]["timestamp"] == "2026-11-27T12:30:05.250Z"
+
+
+def test_long_values_are_truncated_and_reported(
+    client: HeapDestinationClient, simulator: HeapSimulator
+) -> None:
+    response = client.track("Wrote", user_id="u1", properties={"text": "x" * 2000})
+
+    [request] = accepted(simulator.url)
+    assert request["body"]["properties"] == {"text": "x" * 1024}
+    [warning] = response.warnings
+    assert (warning.field, warning.key, warning.reason) == (
+        "properties",
+        "text",
+        warnings_pb2.PROPERTY_WARNING_REASON_VALUE_TRUNCATED,
+    )
+
+
+def test_anonymous_id_serves_as_identity_when_the_config_allows(
+    service: BackgroundService, simulator: HeapSimulator
+) -> None:
+    config = config_pb2.DestinationConfig(app_id=APP_ID, anonymous_id_as_identity=True)
+    with HeapDestinationClient(service.target, config=config) as client:
+        client.track("Visited", anonymous_id="anon-7")
+
+    [request] = accepted(simulator.url)
+    assert request["body"]["identity"] == "anon-7"
+
+
+def test_the_server_default_app_id_applies_when_the_request_has_none(
+    simulator: HeapSimulator, start_service: Any
+) -> None:
+    service = start_service(base_url=simulator.url, app_id="555")
+    with HeapDestinationClient(service.target) as client:
+        response = client.track("Signed Up", user_id="u1")
+
+    assert response.app_id == "555"
+    assert accepted(simulator.url)[0]["body"]["app_id"] == "555"
