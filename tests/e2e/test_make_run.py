@@ -1,0 +1,85 @@
+"""What the README says: `make run`, then the README's example, then what Heap received."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.support.wait import wait_until
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@pytest.fixture
+def make_run() -> Iterator[tuple[str, str]]:
+    service, simulator = f"127.0.0.1:{_free_port()}", f"127.0.0.1:{_free_port()}"
+    env = {
+        **os.environ,
+        "HEAP_DESTINATION_LISTEN": service,
+        "HEAP_SIMULATOR_LISTEN": simulator,
+    }
+    for name in ("HEAP_APP_ID", "HEAP_REGION", "HEAP_BASE_URL"):
+        env.pop(name, None)
+    process = subprocess.Popen(
+        ["make", "--no-print-directory", "run"],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    log: list[str] = []
+    assert process.stdout is not None
+    wait_until(lambda: _read_line(process, log) and "service listening" in log[-1], 60)
+    try:
+        yield service, f"http://{simulator}"
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=30)
+
+
+def _read_line(process: subprocess.Popen[str], log: list[str]) -> bool:
+    assert process.stdout is not None
+    line = process.stdout.readline()
+    if not line and process.poll() is not None:
+        raise AssertionError("make run exited early:\n" + "".join(log))
+    log.append(line)
+    return True
+
+
+def test_make_run_delivers_the_readme_example_to_the_simulator(
+    make_run: tuple[str, str],
+) -> None:
+    service, simulator_url = make_run
+
+    example = subprocess.run(
+        [sys.executable, str(REPO / "examples" / "send_seed_event.py"), service],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+
+    assert 'event: "Signed Up"' in example.stdout
+    [request] = httpx.get(f"{simulator_url}/_sim/requests").json()
+    assert request["path"] == "/api/track"
+    assert request["body"]["identity"] == "user-42"
+    assert request["body"]["properties"] == {
+        "foo.bar.cheese": "american",
+        "foo.bar.prop": "[1,2,3]",
+        "foo.bar.products": '[{"A":"Jello"},{"B":"Peanut"}]',
+    }
