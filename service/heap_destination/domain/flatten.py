@@ -15,7 +15,8 @@ from heap_destination.domain.nested_mode import NestedMode
 from heap_destination.domain.property_warnings import PropertyWarning, WarningReason
 from heap_destination.domain.violations import FieldViolation
 
-_LARGEST_EXACT_INTEGER = 2**53
+# From 1e16 on, Python writes floats in exponent form (1e+16), never as "….0".
+_EXPONENT_FORM_FROM = 1e16
 
 
 @dataclass
@@ -46,7 +47,7 @@ def compact_json(value: JsonValue) -> str:
 
 def number_value(number: float) -> int | float:
     """Struct numbers are doubles; an integral one is written as an integer (3, not 3.0)."""
-    if number.is_integer() and abs(number) <= _LARGEST_EXACT_INTEGER:
+    if number.is_integer() and abs(number) < _EXPONENT_FORM_FROM:
         return int(number)
     return number
 

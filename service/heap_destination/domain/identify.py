@@ -43,7 +43,7 @@ def prepare_identify(request: IdentifyInput, destination: Destination) -> Prepar
     if isinstance(identity, FieldViolation):
         violations.append(identity)
     heap_user_id = request.heap_user_id.strip()
-    if heap_user_id and not _is_heap_user_id(heap_user_id):
+    if request.heap_user_id and not _is_heap_user_id(heap_user_id):
         violations.append(
             FieldViolation("heap_user_id", f"must be a decimal number from 0 to {MAX_HEAP_USER_ID}")
         )

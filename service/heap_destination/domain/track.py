@@ -74,7 +74,7 @@ def prepare_track(request: TrackInput, destination: Destination) -> PreparedTrac
             identity=identity,
             event=event_name,
             properties=properties.properties,
-            idempotency_key=request.message_id or str(uuid.uuid4()),
+            idempotency_key=request.message_id.strip() or str(uuid.uuid4()),
             timestamp=request.timestamp,
             session_id=request.session_id or None,
         ),
