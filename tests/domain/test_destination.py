@@ -3,6 +3,7 @@
 import dataclasses
 
 import pytest
+
 from heap_destination.domain.destination import (
     Destination,
     DestinationSettings,

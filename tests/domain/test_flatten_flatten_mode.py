@@ -3,6 +3,7 @@
 import math
 
 import pytest
+
 from heap_destination.domain.flatten import Flattened, flatten
 from heap_destination.domain.json_value import JsonValue
 from heap_destination.domain.nested_mode import NestedMode

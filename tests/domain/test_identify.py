@@ -4,6 +4,7 @@ import math
 from datetime import UTC, datetime
 
 import pytest
+
 from heap_destination.domain.heap_calls import HeapIdentify, HeapUserProperties
 from heap_destination.domain.identify import IdentifyInput, PreparedIdentify, prepare_identify
 from heap_destination.domain.nested_mode import NestedMode

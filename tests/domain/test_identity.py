@@ -1,6 +1,7 @@
 """Who an event belongs to in Heap."""
 
 import pytest
+
 from heap_destination.domain.identity import resolve_identity
 from heap_destination.domain.violations import FieldViolation
 

@@ -1,6 +1,7 @@
 """Heap's key and value limits, and the user property Heap forbids (`id`)."""
 
 import pytest
+
 from heap_destination.domain.json_value import FlatProperties, JsonValue
 from heap_destination.domain.nested_mode import NestedMode
 from heap_destination.domain.properties import prepare_properties, prepare_user_properties

@@ -5,6 +5,7 @@ import uuid
 from datetime import UTC, datetime
 
 import pytest
+
 from heap_destination.domain.heap_calls import HeapEvent, HeapUserProperties
 from heap_destination.domain.nested_mode import NestedMode
 from heap_destination.domain.property_warnings import WarningReason

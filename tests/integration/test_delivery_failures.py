@@ -59,9 +59,11 @@ def test_heap_that_stays_unreachable_gives_unavailable_within_the_deadline(
         retry=RetryPolicy(initial_backoff=0.05, max_backoff=0.2, max_attempts=1000),
     )
 
-    with HeapDestinationClient(service.target, app_id=APP_ID, timeout=1.5) as client:
-        with pytest.raises(grpc.RpcError) as raised:
-            client.track("Signed Up", user_id="u1")
+    with (
+        HeapDestinationClient(service.target, app_id=APP_ID, timeout=1.5) as client,
+        pytest.raises(grpc.RpcError) as raised,
+    ):
+        client.track("Signed Up", user_id="u1")
 
     details = error_details(raised.value)
     assert details.code == grpc.StatusCode.UNAVAILABLE

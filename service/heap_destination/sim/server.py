@@ -1,0 +1,115 @@
+"""The Heap simulator: a local HTTP server that behaves like Heap's server-side API."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from types import FrameType, TracebackType
+
+from heap_destination.sim.faults import Fault
+from heap_destination.sim.handler import SimulatorHTTPServer
+from heap_destination.sim.rate_limits import RateLimiter, RateLimits
+from heap_destination.sim.recorder import AcceptedRequest, Attempt
+from heap_destination.sim.state import SimulatorState
+
+logger = logging.getLogger(__name__)
+
+SHUTDOWN_POLL_SECONDS = 0.05
+
+
+class HeapSimulator:
+    """Serves in a daemon thread once started; port 0 picks a free port."""
+
+    def __init__(
+        self, host: str = "127.0.0.1", port: int = 0, rate_limits: RateLimits | None = None
+    ) -> None:
+        self._host = host
+        self._port = port
+        self._state = SimulatorState(limiter=RateLimiter(rate_limits))
+        self._server: SimulatorHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> HeapSimulator:
+        if self._server is not None:
+            raise RuntimeError("the Heap simulator is already running")
+        server = SimulatorHTTPServer((self._host, self._port), self._state)
+        self._thread = threading.Thread(
+            target=server.serve_forever,
+            kwargs={"poll_interval": SHUTDOWN_POLL_SECONDS},
+            name="heap-simulator",
+            daemon=True,
+        )
+        self._server = server
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        server, thread = self._server, self._thread
+        if server is None or thread is None:
+            return
+        server.shutdown()
+        server.close_connections()
+        server.server_close()
+        thread.join()
+        self._server = self._thread = None
+
+    @property
+    def url(self) -> str:
+        if self._server is None:
+            raise RuntimeError("the Heap simulator is not running; call start() first")
+        return f"http://{self._host}:{self._server.server_port}"
+
+    def __enter__(self) -> HeapSimulator:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def accepted(self) -> list[AcceptedRequest]:
+        return self._state.recorder.accepted()
+
+    def attempts(self) -> list[Attempt]:
+        return self._state.recorder.attempts()
+
+    def clear(self) -> None:
+        """Forgets accepted requests and attempts (not faults or limits)."""
+        self._state.recorder.clear()
+
+    def inject(self, fault: Fault) -> None:
+        self._state.faults.inject(fault)
+
+    def clear_faults(self) -> None:
+        self._state.faults.clear()
+
+    def set_rate_limits(self, limits: RateLimits | None) -> None:
+        """Replaces the rate limits; None turns them off."""
+        self._state.limiter.configure(limits)
+
+
+def serve(host: str, port: int, rate_limits: RateLimits | None = None) -> None:
+    """Runs the simulator until interrupted (Ctrl-C or SIGTERM)."""
+    stop_requested = threading.Event()
+
+    def request_stop(signum: int, frame: FrameType | None) -> None:
+        stop_requested.set()
+
+    previous_handler = None
+    # Signal handlers can only be installed from the main thread.
+    if threading.current_thread() is threading.main_thread():
+        previous_handler = signal.signal(signal.SIGTERM, request_stop)
+    try:
+        with HeapSimulator(host, port, rate_limits) as simulator:
+            logger.info("Heap simulator listening on %s", simulator.url)
+            stop_requested.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if previous_handler is not None:
+            signal.signal(signal.SIGTERM, previous_handler)
+    logger.info("Heap simulator stopped")
