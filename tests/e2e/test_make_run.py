@@ -8,9 +8,9 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
+from tests.support.simulator_api import tracked_events
 from tests.support.wait import wait_until
 
 REPO = Path(__file__).resolve().parents[2]
@@ -75,10 +75,10 @@ def test_make_run_delivers_the_readme_example_to_the_simulator(
     )
 
     assert 'event: "Signed Up"' in example.stdout
-    [request] = httpx.get(f"{simulator_url}/_sim/requests").json()
-    assert request["path"] == "/api/track"
-    assert request["body"]["identity"] == "user-42"
-    assert request["body"]["properties"] == {
+    [event] = tracked_events(simulator_url)
+    assert event["identity"] == "user-42"
+    assert event["event"] == "Signed Up"
+    assert event["properties"] == {
         "foo.bar.cheese": "american",
         "foo.bar.prop": "[1,2,3]",
         "foo.bar.products": '[{"A":"Jello"},{"B":"Peanut"}]',

@@ -10,7 +10,7 @@ from heap_destination.client import HeapDestinationClient, error_details
 from heap_destination.delivery.retry_policy import RetryPolicy
 from heap_destination.sim import HeapSimulator
 from tests.conftest import APP_ID
-from tests.support.simulator_api import accepted, attempts, inject_fault
+from tests.support.simulator_api import accepted, attempts, inject_fault, tracked_events
 
 
 def test_two_failures_then_success_delivers_once_with_one_idempotency_key(
@@ -22,9 +22,9 @@ def test_two_failures_then_success_delivers_once_with_one_idempotency_key(
 
     tries = attempts(simulator.url)
     assert [t["status"] for t in tries] == [500, 500, 200]
-    assert {t["body"]["idempotency_key"] for t in tries} == {response.idempotency_key}
-    [delivered] = accepted(simulator.url)
-    assert delivered["body"]["idempotency_key"] == response.idempotency_key
+    assert {t["body"]["events"][0]["idempotency_key"] for t in tries} == {response.idempotency_key}
+    [delivered] = tracked_events(simulator.url)
+    assert delivered["idempotency_key"] == response.idempotency_key
 
 
 def test_retry_after_on_429_is_honoured(

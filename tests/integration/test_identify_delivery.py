@@ -8,7 +8,7 @@ from heap_destination.client import HeapDestinationClient
 from heap_destination.sim import HeapSimulator
 from heap_destination.v1 import warnings_pb2
 from tests.conftest import APP_ID
-from tests.support.simulator_api import accepted
+from tests.support.simulator_api import accepted, user_property_updates
 
 
 def test_traits_become_user_properties(
@@ -20,9 +20,8 @@ def test_traits_become_user_properties(
         traits={"email": "ada@example.com", "address": {"city": "Paris"}, "ID": 7},
     )
 
-    [request] = accepted(simulator.url)
-    assert request["path"] == "/api/add_user_properties"
-    assert request["body"] == {
+    [update] = user_property_updates(simulator.url)
+    assert update == {
         "app_id": APP_ID,
         "identity": "u1",
         "properties": {
@@ -31,7 +30,7 @@ def test_traits_become_user_properties(
             "anonymous_id": "anon-1",
         },
     }
-    assert json_format.MessageToDict(response.user_properties) == request["body"]["properties"]
+    assert json_format.MessageToDict(response.user_properties) == update["properties"]
     assert response.heap_user_id == ""
     assert [(w.key, w.reason) for w in response.warnings] == [
         ("ID", warnings_pb2.PROPERTY_WARNING_REASON_RESERVED_KEY_OMITTED)
@@ -49,13 +48,15 @@ def test_heap_user_id_binds_the_device_to_the_identity(
     )
 
     by_path = {r["path"]: r["body"] for r in accepted(simulator.url)}
+    assert by_path.keys() == {"/api/v1/identify", "/api/add_user_properties"}
     assert by_path["/api/v1/identify"] == {
         "app_id": APP_ID,
         "identity": "u1",
         "user_id": "8214321451297839",
         "timestamp": "2026-11-27T09:00:00.000Z",
     }
-    assert by_path["/api/add_user_properties"]["properties"] == {"plan": "pro"}
+    [update] = user_property_updates(simulator.url)
+    assert update["properties"] == {"plan": "pro"}
     assert response.heap_user_id == "8214321451297839"
 
 

@@ -11,7 +11,7 @@ from heap_destination.sim import HeapSimulator
 from heap_destination.v1 import config_pb2, warnings_pb2
 from tests.conftest import APP_ID
 from tests.support.background_service import BackgroundService
-from tests.support.simulator_api import accepted
+from tests.support.simulator_api import accepted, tracked_events, user_property_updates
 
 SEED_PROPERTIES = {
     "foo": {
@@ -52,7 +52,7 @@ def test_the_seed_example_reaches_heap_flattened(
 
     [request] = accepted(simulator.url)
     assert request["path"] == "/api/track"
-    body = request["body"]
+    [body] = tracked_events(simulator.url)
     assert body["app_id"] == APP_ID
     assert body["identity"] == "user-42"
     assert body["event"] == "Signed Up"
@@ -77,8 +77,8 @@ def test_the_seed_example_in_every_mode(
     with HeapDestinationClient(service.target, config=config) as client:
         response = client.track("Signed Up", user_id="user-42", properties=SEED_PROPERTIES)
 
-    [request] = accepted(simulator.url)
-    assert request["body"]["properties"] == SEED_BY_MODE[mode]
+    [event] = tracked_events(simulator.url)
+    assert event["properties"] == SEED_BY_MODE[mode]
     if mode == config_pb2.NESTED_PROPERTIES_MODE_DROP:
         assert [(w.key, w.reason) for w in response.warnings] == [
             ("foo", warnings_pb2.PROPERTY_WARNING_REASON_NESTED_VALUE_DROPPED)
@@ -94,8 +94,8 @@ def test_numbers_booleans_nulls_and_unicode(
         properties={"amount": 3, "ratio": 0.25, "vip": True, "note": None, "city": "Zürich"},
     )
 
-    [request] = accepted(simulator.url)
-    assert request["body"]["properties"] == {
+    [event] = tracked_events(simulator.url)
+    assert event["properties"] == {
         "amount": 3,
         "ratio": 0.25,
         "vip": "true",
@@ -112,7 +112,7 @@ def test_page_and_screen_calls_have_fixed_event_names(
     client.page("Pricing", user_id="u1", properties={"path": "/pricing"})
     client.screen("Settings", user_id="u1")
 
-    bodies = [r["body"] for r in accepted(simulator.url)]
+    bodies = tracked_events(simulator.url)
     assert [(b["event"], b["properties"]) for b in bodies] == [
         ("Page viewed", {"name": "Pricing", "path": "/pricing"}),
         ("Screen viewed", {"name": "Settings"}),
@@ -129,13 +129,14 @@ def test_traits_on_a_track_update_user_properties(
         traits={"email": "ada@example.com", "id": "u1", "company": {"name": "ACME"}},
     )
 
-    by_path = {r["path"]: r["body"] for r in accepted(simulator.url)}
-    assert by_path["/api/add_user_properties"] == {
-        "app_id": APP_ID,
-        "identity": "u1",
-        "properties": {"email": "ada@example.com", "company.name": "ACME"},
-    }
-    assert by_path["/api/track"]["properties"] == {"plan": "pro"}
+    assert user_property_updates(simulator.url) == [
+        {
+            "app_id": APP_ID,
+            "identity": "u1",
+            "properties": {"email": "ada@example.com", "company.name": "ACME"},
+        }
+    ]
+    assert [e["properties"] for e in tracked_events(simulator.url)] == [{"plan": "pro"}]
     assert json_format.MessageToDict(response.user_properties) == {
         "email": "ada@example.com",
         "company.name": "ACME",
@@ -156,10 +157,10 @@ def test_message_id_timestamp_and_session_are_sent(
         timestamp=datetime(2026, 11, 27, 12, 30, 5, 250000, tzinfo=UTC),
     )
 
-    [request] = accepted(simulator.url)
-    assert request["body"]["idempotency_key"] == "msg-1"
-    assert request["body"]["session_id"] == "s-9"
-    assert request["body"]["timestamp"] == "2026-11-27T12:30:05.250Z"
+    [event] = tracked_events(simulator.url)
+    assert event["idempotency_key"] == "msg-1"
+    assert event["session_id"] == "s-9"
+    assert event["timestamp"] == "2026-11-27T12:30:05.250Z"
 
 
 def test_long_values_are_truncated_and_reported(
@@ -167,8 +168,8 @@ def test_long_values_are_truncated_and_reported(
 ) -> None:
     response = client.track("Wrote", user_id="u1", properties={"text": "x" * 2000})
 
-    [request] = accepted(simulator.url)
-    assert request["body"]["properties"] == {"text": "x" * 1024}
+    [event] = tracked_events(simulator.url)
+    assert event["properties"] == {"text": "x" * 1024}
     [warning] = response.warnings
     assert (warning.field, warning.key, warning.reason) == (
         "properties",
@@ -184,8 +185,8 @@ def test_anonymous_id_serves_as_identity_when_the_config_allows(
     with HeapDestinationClient(service.target, config=config) as client:
         client.track("Visited", anonymous_id="anon-7")
 
-    [request] = accepted(simulator.url)
-    assert request["body"]["identity"] == "anon-7"
+    [event] = tracked_events(simulator.url)
+    assert event["identity"] == "anon-7"
 
 
 def test_the_server_default_app_id_applies_when_the_request_has_none(
@@ -196,4 +197,4 @@ def test_the_server_default_app_id_applies_when_the_request_has_none(
         response = client.track("Signed Up", user_id="u1")
 
     assert response.app_id == "555"
-    assert accepted(simulator.url)[0]["body"]["app_id"] == "555"
+    assert tracked_events(simulator.url)[0]["app_id"] == "555"

@@ -17,3 +17,26 @@ def attempts(simulator_url: str) -> list[dict[str, Any]]:
 
 def inject_fault(simulator_url: str, **fault: Any) -> None:
     httpx.post(f"{simulator_url}/_sim/faults", json=fault).raise_for_status()
+
+
+def tracked_events(simulator_url: str) -> list[dict[str, Any]]:
+    """Every event Heap accepted, single or bulk, each with its request's app_id."""
+    return _records(accepted(simulator_url), "/api/track", "events")
+
+
+def user_property_updates(simulator_url: str) -> list[dict[str, Any]]:
+    """Every user-properties update Heap accepted, single or bulk, with its app_id."""
+    return _records(accepted(simulator_url), "/api/add_user_properties", "users")
+
+
+def _records(requests: list[dict[str, Any]], path: str, bulk_key: str) -> list[dict[str, Any]]:
+    records = []
+    for request in requests:
+        if request["path"] != path:
+            continue
+        body = request["body"]
+        if bulk_key in body:
+            records += [{"app_id": body["app_id"], **item} for item in body[bulk_key]]
+        else:
+            records.append(dict(body))
+    return records

@@ -1,14 +1,25 @@
-"""Errors as gRPC statuses with google.rpc details (BadRequest, ErrorInfo, RetryInfo)."""
+"""Errors as gRPC statuses with google.rpc details (ErrorInfo, BadRequest, RetryInfo).
+
+The same description serves a unary call's status and a streamed event's EventResult.
+"""
 
 import math
+from dataclasses import dataclass, field
 
 import grpc
 from google.protobuf import any_pb2, duration_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
-from heap_destination.delivery.errors import HeapRejected, HeapUnavailable
-from heap_destination.domain.violations import InvalidInput
+from heap_destination.delivery.errors import (
+    DeliveryError,
+    HeapRejected,
+    HeapUnavailable,
+    Overloaded,
+    RateLimited,
+    ShuttingDown,
+)
+from heap_destination.domain.violations import FieldViolation, InvalidInput
 
 ERROR_DOMAIN = "heap-destination.v1"
 
@@ -22,56 +33,94 @@ _HEAP_REJECTION_CODES = {
     422: code_pb2.INVALID_ARGUMENT,
 }
 
-
-def invalid_input_status(error: InvalidInput) -> grpc.Status:
-    bad_request = error_details_pb2.BadRequest(
-        field_violations=[
-            error_details_pb2.BadRequest.FieldViolation(field=v.field, description=v.description)
-            for v in error.violations
-        ]
-    )
-    return _status(
-        code_pb2.INVALID_ARGUMENT,
-        f"invalid request: {error}",
-        _error_info("INVALID_EVENT"),
-        bad_request,
-    )
+ServiceError = InvalidInput | DeliveryError
 
 
-def unavailable_status(error: HeapUnavailable) -> grpc.Status:
-    details = [_error_info("HEAP_UNAVAILABLE")]
-    if error.retry_after is not None:
-        details.append(retry_info(error.retry_after))
-    return _status(
+@dataclass(frozen=True)
+class ErrorDescription:
+    code: int
+    """A google.rpc.Code value."""
+    message: str
+    reason: str
+    violations: tuple[FieldViolation, ...] = ()
+    retry_delay: float | None = None
+    metadata: dict[str, str] = field(default_factory=dict)
+
+
+def describe(error: ServiceError) -> ErrorDescription:
+    if isinstance(error, InvalidInput):
+        return ErrorDescription(
+            code_pb2.INVALID_ARGUMENT,
+            f"invalid request: {error}",
+            "INVALID_EVENT",
+            violations=error.violations,
+        )
+    if isinstance(error, HeapRejected):
+        return ErrorDescription(
+            _HEAP_REJECTION_CODES.get(error.status, code_pb2.FAILED_PRECONDITION),
+            f"Heap rejected the request permanently: {error}",
+            "HEAP_REJECTED",
+            metadata={"heap_status": str(error.status)},
+        )
+    if isinstance(error, RateLimited):
+        return ErrorDescription(
+            code_pb2.RESOURCE_EXHAUSTED,
+            f"{error}; retry later",
+            "RATE_LIMITED",
+            retry_delay=error.retry_after,
+        )
+    if isinstance(error, Overloaded):
+        return ErrorDescription(
+            code_pb2.RESOURCE_EXHAUSTED,
+            f"{error}; retry later",
+            "OVERLOADED",
+            retry_delay=error.retry_after,
+        )
+    if isinstance(error, ShuttingDown):
+        return ErrorDescription(
+            code_pb2.UNAVAILABLE,
+            f"{error}; send again, with the same message_id",
+            "SHUTTING_DOWN",
+        )
+    retry_after = error.retry_after if isinstance(error, HeapUnavailable) else None
+    return ErrorDescription(
         code_pb2.UNAVAILABLE,
-        f"Heap did not accept the request in time, retry with the same message_id: {error}",
-        *details,
+        f"Heap did not accept the request in time, send again with the same message_id: {error}",
+        "HEAP_UNAVAILABLE",
+        retry_delay=retry_after,
     )
 
 
-def rejected_status(error: HeapRejected) -> grpc.Status:
-    return _status(
-        _HEAP_REJECTION_CODES.get(error.status, code_pb2.FAILED_PRECONDITION),
-        f"Heap rejected the request permanently: {error}",
-        _error_info("HEAP_REJECTED", heap_status=str(error.status)),
-    )
-
-
-def retry_info(seconds: float) -> error_details_pb2.RetryInfo:
-    whole = math.floor(seconds)
-    return error_details_pb2.RetryInfo(
-        retry_delay=duration_pb2.Duration(seconds=whole, nanos=int((seconds - whole) * 1e9))
-    )
-
-
-def _error_info(reason: str, **metadata: str) -> error_details_pb2.ErrorInfo:
-    return error_details_pb2.ErrorInfo(reason=reason, domain=ERROR_DOMAIN, metadata=metadata)
-
-
-def _status(code: int, message: str, *details: object) -> grpc.Status:
+def grpc_status(error: ServiceError) -> grpc.Status:
+    description = describe(error)
+    details: list[object] = [
+        error_details_pb2.ErrorInfo(
+            reason=description.reason, domain=ERROR_DOMAIN, metadata=description.metadata
+        )
+    ]
+    if description.violations:
+        details.append(
+            error_details_pb2.BadRequest(
+                field_violations=[
+                    error_details_pb2.BadRequest.FieldViolation(
+                        field=v.field, description=v.description
+                    )
+                    for v in description.violations
+                ]
+            )
+        )
+    if description.retry_delay is not None:
+        details.append(error_details_pb2.RetryInfo(retry_delay=duration(description.retry_delay)))
     packed = []
     for detail in details:
         any_detail = any_pb2.Any()
         any_detail.Pack(detail)  # type: ignore[arg-type]
         packed.append(any_detail)
-    return rpc_status.to_status(status_pb2.Status(code=code, message=message, details=packed))
+    return rpc_status.to_status(
+        status_pb2.Status(code=description.code, message=description.message, details=packed)
+    )
+
+
+def duration(seconds: float) -> duration_pb2.Duration:
+    whole = math.floor(seconds)
+    return duration_pb2.Duration(seconds=whole, nanos=int((seconds - whole) * 1e9))

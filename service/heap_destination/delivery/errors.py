@@ -20,3 +20,26 @@ class HeapRejected(DeliveryError):
         super().__init__(f"Heap answered {status}: {body}")
         self.status = status
         self.body = body
+
+
+class RateLimited(DeliveryError):
+    """Heap's rate limits would hold the call past its deadline; retry after `retry_after`."""
+
+    def __init__(self, retry_after: float) -> None:
+        super().__init__("Heap's rate limits for this app or identity are used up")
+        self.retry_after = retry_after
+
+
+class Overloaded(DeliveryError):
+    """The service holds as many unanswered events as it may; retry after `retry_after`."""
+
+    def __init__(self, retry_after: float) -> None:
+        super().__init__("the service is at its bound of events in flight")
+        self.retry_after = retry_after
+
+
+class ShuttingDown(DeliveryError):
+    """The service is draining and takes no new events; send them to another replica."""
+
+    def __init__(self) -> None:
+        super().__init__("the service is shutting down")

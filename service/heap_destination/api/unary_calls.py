@@ -1,0 +1,39 @@
+"""What every unary call shares: back-pressure, rate limits, waiting within the deadline."""
+
+import asyncio
+import time
+from collections.abc import Callable
+from typing import Any
+
+from heap_destination.delivery.engine import DeliveryEngine
+from heap_destination.delivery.errors import HeapUnavailable, Overloaded, ShuttingDown
+from heap_destination.delivery.in_flight import InFlightLimit
+from heap_destination.domain.destination import Destination
+
+# Suggested wait for a caller turned away because the service is at its in-flight bound.
+OVERLOADED_RETRY_AFTER = 1.0
+
+
+async def deliver_unary(
+    engine: DeliveryEngine,
+    in_flight: InFlightLimit,
+    deadline: float,
+    submit: Callable[[], asyncio.Future[Any]],
+    rate_limited: tuple[Destination, str] | None = None,
+) -> None:
+    """Submits one call's Heap work and waits for Heap's answer, or raises."""
+    if engine.draining:
+        raise ShuttingDown()
+    if in_flight.is_full():
+        raise Overloaded(OVERLOADED_RETRY_AFTER)
+    in_flight.take()
+    try:
+        if rate_limited is not None:
+            await engine.admit(*rate_limited, deadline)
+        delivered = submit()
+        try:
+            await asyncio.wait_for(asyncio.shield(delivered), deadline - time.monotonic())
+        except TimeoutError:
+            raise HeapUnavailable("Heap did not answer before the call's deadline") from None
+    finally:
+        in_flight.give_back()

@@ -1,0 +1,150 @@
+"""The delivery engine: per destination, Heap's bulk endpoints, rate limits, draining.
+
+It serves unary calls and streams alike: callers submit prepared calls and get futures
+that resolve once Heap accepted everything the call carried.
+"""
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from heap_destination.delivery.batcher import BulkBatcher
+from heap_destination.delivery.errors import RateLimited
+from heap_destination.delivery.futures import all_of, mark_retrieved, succeeded
+from heap_destination.delivery.heap_bodies import (
+    ADD_USER_PROPERTIES_PATH,
+    IDENTIFY_PATH,
+    TRACK_PATH,
+    bulk_track_body,
+    bulk_user_properties_body,
+    encode,
+    identify_body,
+)
+from heap_destination.delivery.heap_client import HeapClient
+from heap_destination.delivery.rate_limiter import RateLimiter, RateLimitSettings
+from heap_destination.domain.destination import Destination
+from heap_destination.domain.heap_calls import HeapEvent, HeapUserProperties
+from heap_destination.domain.identify import PreparedIdentify
+from heap_destination.domain.track import PreparedTrack
+
+# Time kept back from a caller's deadline so the answer still reaches it in time.
+_ANSWER_MARGIN = 0.05
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    max_batch: int = 1000
+    """Events (or users) per bulk request; Heap takes at most 1000."""
+    linger: float = 0.01
+    """Seconds a bulk request waits for more events before it goes out."""
+    max_in_flight_requests: int = 8
+    """Bulk requests outstanding at once, per destination and endpoint."""
+    rate_limits: RateLimitSettings = field(default_factory=RateLimitSettings)
+
+
+class _DestinationQueues:
+    def __init__(self, destination: Destination, client: HeapClient, settings: EngineSettings):
+        app_id, base_url = destination.app_id, destination.base_url
+
+        async def send_events(events: list[HeapEvent], deadline: float) -> None:
+            body = encode(bulk_track_body(app_id, events))
+            await client.post(base_url + TRACK_PATH, body, deadline)
+
+        async def send_users(users: list[HeapUserProperties], deadline: float) -> None:
+            body = encode(bulk_user_properties_body(app_id, users))
+            await client.post(base_url + ADD_USER_PROPERTIES_PATH, body, deadline)
+
+        self.events = BulkBatcher(
+            send_events, settings.max_batch, settings.linger, settings.max_in_flight_requests
+        )
+        self.users = BulkBatcher(
+            send_users, settings.max_batch, settings.linger, settings.max_in_flight_requests
+        )
+
+
+class DeliveryEngine:
+    def __init__(self, client: HeapClient, settings: EngineSettings) -> None:
+        self._client = client
+        self._settings = settings
+        self._limiter = RateLimiter(settings.rate_limits) if settings.rate_limits.enabled else None
+        self._queues: dict[tuple[str, str], _DestinationQueues] = {}
+        self._direct: set[asyncio.Task[None]] = set()
+        self.draining = False
+
+    def deadline(self, time_remaining: float | None) -> float:
+        """The monotonic time by which a call that has `time_remaining` must be answered."""
+        budget = self._client.policy.delivery_timeout
+        if time_remaining is not None:
+            budget = min(budget, time_remaining - min(_ANSWER_MARGIN, time_remaining / 10))
+        return time.monotonic() + budget
+
+    async def admit(self, destination: Destination, identity: str, deadline: float) -> None:
+        """Waits until one more event for `identity` fits Heap's rate limits; raises
+        RateLimited when that would take past `deadline`."""
+        if self._limiter is None:
+            return
+        try:
+            await asyncio.wait_for(
+                self._limiter.admit(destination.app_id, identity), deadline - time.monotonic()
+            )
+        except TimeoutError:
+            raise RateLimited(self._settings.rate_limits.window_seconds) from None
+
+    def submit_track(
+        self, destination: Destination, track: PreparedTrack, deadline: float
+    ) -> asyncio.Future[Any]:
+        """Queues an admitted track; resolves once Heap accepted the event (and traits)."""
+        queues = self._queues_for(destination)
+        delivered = queues.events.submit(track.event, deadline)
+        if self._limiter is not None:
+            limiter, app_id, identity = self._limiter, destination.app_id, track.event.identity
+            delivered.add_done_callback(
+                lambda f: limiter.settle(app_id, identity, accepted=succeeded(f))
+            )
+        futures = [delivered]
+        if track.user_properties is not None:
+            futures.append(queues.users.submit(track.user_properties, deadline))
+        return all_of(futures)
+
+    def submit_identify(
+        self, destination: Destination, identify: PreparedIdentify, deadline: float
+    ) -> asyncio.Future[Any]:
+        """Queues an identify; resolves once Heap accepted its user properties and binding."""
+        futures: list[asyncio.Future[Any]] = []
+        if identify.user_properties is not None:
+            queues = self._queues_for(destination)
+            futures.append(queues.users.submit(identify.user_properties, deadline))
+        if identify.identify is not None:
+            body = encode(identify_body(destination.app_id, identify.identify))
+            post = self._client.post(destination.base_url + IDENTIFY_PATH, body, deadline)
+            task = asyncio.create_task(post)
+            task.add_done_callback(mark_retrieved)
+            self._direct.add(task)
+            task.add_done_callback(self._direct.discard)
+            futures.append(task)
+        return all_of(futures)
+
+    async def drain(self, grace: float) -> None:
+        """Sends everything queued now and waits up to `grace` seconds for Heap's answers;
+        whatever is still unanswered then fails as unavailable."""
+        self.draining = True
+        batchers = [b for q in self._queues.values() for b in (q.events, q.users)]
+        for batcher in batchers:
+            batcher.flush()
+        outstanding = {t for b in batchers for t in b.tasks} | self._direct
+        if outstanding:
+            await asyncio.wait(outstanding, timeout=grace)
+        for batcher in batchers:
+            batcher.cancel()
+        for task in self._direct:
+            task.cancel()
+
+    def _queues_for(self, destination: Destination) -> _DestinationQueues:
+        key = (destination.base_url, destination.app_id)
+        queues = self._queues.get(key)
+        if queues is None:
+            queues = self._queues[key] = _DestinationQueues(
+                destination, self._client, self._settings
+            )
+        return queues
