@@ -20,7 +20,11 @@ def track_usage(*identities: str, app_id: str = "11") -> RequestUsage:
     return usage_of("/api/track", {"app_id": app_id, "events": events})
 
 
-def limiter(clock: FakeClock, **limits: int) -> RateLimiter:
+def single_track_usage(identity: str, app_id: str = "11") -> RequestUsage:
+    return usage_of("/api/track", {"app_id": app_id, "event": "Signed Up", "identity": identity})
+
+
+def limiter(clock: FakeClock, **limits: float) -> RateLimiter:
     return RateLimiter(RateLimits(**limits), clock=clock)
 
 
@@ -102,23 +106,49 @@ def test_identity_and_user_id_are_different_identities() -> None:
     assert rate_limiter.admit(by_user_id) is None
 
 
-def test_request_counts_once_per_distinct_identity() -> None:
+def test_single_event_requests_count_toward_the_requests_per_identity_limit() -> None:
     clock = FakeClock()
     rate_limiter = limiter(clock, requests_per_30s_per_identity=2)
-    assert rate_limiter.admit(track_usage("alice", "alice", "alice")) is None
-    assert rate_limiter.admit(track_usage("alice")) is None
-    rejection = rate_limiter.admit(track_usage("alice"))
+    assert rate_limiter.admit(single_track_usage("alice")) is None
+    assert rate_limiter.admit(single_track_usage("alice")) is None
+    assert rate_limiter.admit(single_track_usage("bob")) is None
+    rejection = rate_limiter.admit(single_track_usage("alice"))
     assert rejection is not None
     assert rejection.exceeded == ("requests_per_30s_per_identity",)
     assert rejection.retry_after_seconds == 30
 
 
+def test_bulk_requests_do_not_count_toward_the_requests_per_identity_limit() -> None:
+    rate_limiter = limiter(FakeClock(), requests_per_30s_per_identity=1)
+    assert all(rate_limiter.admit(track_usage("alice", "bob")) is None for _ in range(5))
+
+
+def test_identity_limits_are_per_app() -> None:
+    rate_limiter = limiter(FakeClock(), events_per_minute_per_identity=1)
+    assert rate_limiter.admit(track_usage("alice", app_id="1")) is None
+    assert rate_limiter.admit(track_usage("alice", app_id="2")) is None
+    assert rate_limiter.admit(track_usage("alice", app_id="1")) is not None
+
+
+def test_a_shorter_window_frees_room_sooner() -> None:
+    clock = FakeClock()
+    rate_limiter = limiter(clock, events_per_minute_per_app=1, window_seconds=2)
+    assert rate_limiter.admit(track_usage("a")) is None
+    rejection = rate_limiter.admit(track_usage("b"))
+    assert rejection is not None
+    assert rejection.retry_after_seconds == 2
+    clock.advance(2)
+    assert rate_limiter.admit(track_usage("b")) is None
+
+
 def test_requests_per_identity_window_is_30_seconds() -> None:
     clock = FakeClock()
     rate_limiter = limiter(clock, requests_per_30s_per_identity=1)
-    assert rate_limiter.admit(track_usage("alice")) is None
-    clock.advance(30)
-    assert rate_limiter.admit(track_usage("alice")) is None
+    assert rate_limiter.admit(single_track_usage("alice")) is None
+    clock.advance(29.9)
+    assert rate_limiter.admit(single_track_usage("alice")) is not None
+    clock.advance(0.1)
+    assert rate_limiter.admit(single_track_usage("alice")) is None
 
 
 def test_user_property_requests_count_toward_requests_but_not_events() -> None:
@@ -137,8 +167,8 @@ def test_user_property_requests_count_toward_requests_but_not_events() -> None:
 def test_every_exceeded_limit_is_named_and_the_longest_wait_wins() -> None:
     clock = FakeClock()
     rate_limiter = limiter(clock, events_per_minute_per_app=1, requests_per_30s_per_identity=1)
-    assert rate_limiter.admit(track_usage("alice")) is None
-    rejection = rate_limiter.admit(track_usage("alice"))
+    assert rate_limiter.admit(single_track_usage("alice")) is None
+    rejection = rate_limiter.admit(single_track_usage("alice"))
     assert rejection is not None
     assert set(rejection.exceeded) == {"events_per_minute_per_app", "requests_per_30s_per_identity"}
     assert rejection.retry_after_seconds == 60

@@ -13,7 +13,6 @@ from typing import Any
 from heap_destination.sim.usage import RequestUsage
 
 MINUTE = 60.0
-HALF_MINUTE = 30.0
 
 
 @dataclass(frozen=True)
@@ -23,9 +22,19 @@ class RateLimits:
     events_per_minute_per_app: int | None = None
     events_per_minute_per_identity: int | None = None
     requests_per_30s_per_identity: int | None = None
+    window_seconds: float = MINUTE
+    """How long Heap's "minute" is; shorter in tests. The request window is half of it."""
 
     def __post_init__(self) -> None:
+        if (
+            isinstance(self.window_seconds, bool)
+            or not isinstance(self.window_seconds, int | float)
+            or self.window_seconds <= 0
+        ):
+            raise ValueError("window_seconds: must be a positive number")
         for spec in fields(self):
+            if spec.name == "window_seconds":
+                continue
             value = getattr(self, spec.name)
             if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
                 raise ValueError(f"{spec.name}: must be an integer")
@@ -99,11 +108,14 @@ def _events_per_app(usage: RequestUsage) -> Iterable[tuple[str, int]]:
 
 
 def _events_per_identity(usage: RequestUsage) -> Iterable[tuple[str, int]]:
-    return usage.events_by_identity.items()
+    return [(f"{usage.app_id}/{key}", count) for key, count in usage.events_by_identity.items()]
 
 
 def _requests_per_identity(usage: RequestUsage) -> Iterable[tuple[str, int]]:
-    return [(identity, 1) for identity in usage.identities]
+    # Heap documents this limit for its single-event API only; bulk requests have their own.
+    if usage.bulk:
+        return []
+    return [(f"{usage.app_id}/{identity}", 1) for identity in usage.identities]
 
 
 @dataclass(frozen=True)
@@ -115,16 +127,21 @@ class _Limit:
 
 def _limits_to_enforce(limits: RateLimits) -> list[_Limit]:
     candidates = [
-        ("events_per_minute_per_app", MINUTE, limits.events_per_minute_per_app, _events_per_app),
+        (
+            "events_per_minute_per_app",
+            limits.window_seconds,
+            limits.events_per_minute_per_app,
+            _events_per_app,
+        ),
         (
             "events_per_minute_per_identity",
-            MINUTE,
+            limits.window_seconds,
             limits.events_per_minute_per_identity,
             _events_per_identity,
         ),
         (
             "requests_per_30s_per_identity",
-            HALF_MINUTE,
+            limits.window_seconds / 2,
             limits.requests_per_30s_per_identity,
             _requests_per_identity,
         ),

@@ -16,6 +16,8 @@ class RequestUsage:
     """Tracked events per identity key; empty for every endpoint but /api/track."""
     identities: frozenset[str]
     """Distinct identity keys the request carries."""
+    bulk: bool = False
+    """Whether the request is in a bulk form (events, users or accounts)."""
 
     @property
     def event_count(self) -> int:
@@ -27,7 +29,9 @@ def usage_of(path: str, body: Mapping[str, object]) -> RequestUsage:
     records = _records(path, body)
     keys = [key for key in map(_identity_key, records) if key is not None]
     events = Counter(keys) if path == TRACK_PATH else Counter[str]()
-    return RequestUsage(str(body["app_id"]), events, frozenset(keys))
+    bulk_key = ENDPOINTS[path].bulk_key
+    bulk = bulk_key is not None and bulk_key in body
+    return RequestUsage(str(body["app_id"]), events, frozenset(keys), bulk)
 
 
 def _records(path: str, body: Mapping[str, object]) -> list[Mapping[str, object]]:
