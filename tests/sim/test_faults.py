@@ -108,3 +108,12 @@ def test_from_json_reads_the_documented_shape() -> None:
 def test_from_json_rejects_bad_input(data: object, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         Fault.from_json(data)
+
+
+def test_a_fault_can_match_only_requests_whose_body_contains_a_text() -> None:
+    plan = FaultPlan()
+    plan.inject(Fault(status=400, probability=1.0, body_contains="poison"))
+
+    assert plan.next_fault("/api/track", b'{"events":[{"identity":"ok"}]}') is None
+    fault = plan.next_fault("/api/track", b'{"events":[{"identity":"poison"}]}')
+    assert fault is not None and fault.status == 400

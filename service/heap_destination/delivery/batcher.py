@@ -1,18 +1,25 @@
 """Gathers items for one Heap bulk endpoint into requests of up to `max_batch` items.
 
-A request goes out when it is full or `linger` seconds after its first item, whichever
-comes first; up to `max_in_flight` requests are outstanding at once. When Heap rejects a
-request permanently, it is split in halves until the rejected items are isolated, so
-every good item is still delivered and only the bad ones fail.
+A request goes out when it is full, or `linger` seconds after its first item. While
+another request of this batcher is still waiting for Heap, a partial batch is held a
+little longer (up to `max_hold` seconds) so that a steady producer fills whole requests
+instead of many small ones. Up to `max_in_flight` requests are outstanding at once.
+
+When Heap rejects a request permanently, it is split in halves until the rejected items
+are isolated, so every good item is still delivered and only the bad ones fail.
 """
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
 from heap_destination.delivery.errors import DeliveryError, HeapRejected, HeapUnavailable
 from heap_destination.delivery.futures import mark_retrieved
+
+# A partial batch waits at most this many lingers for an outstanding request to return.
+_HOLD_LINGERS = 10
 
 Item = TypeVar("Item")
 SendBulk = Callable[[list[Item], float], Awaitable[None]]
@@ -35,21 +42,34 @@ class BulkBatcher(Generic[Item]):
         self._send = send
         self._max_batch = max_batch
         self._linger = linger
+        self._max_hold = max(linger, _HOLD_LINGERS * linger)
         self._slots = asyncio.Semaphore(max_in_flight)
         self._batch: list[_Pending[Item]] = []
+        self._batch_started = 0.0
         self._timer: asyncio.TimerHandle | None = None
+        self._sending = 0
         self.tasks: set[asyncio.Task[None]] = set()
 
     def submit(self, item: Item, deadline: float) -> asyncio.Future[None]:
         """Queues `item`; the future resolves when Heap accepted it, or fails."""
         pending = _Pending(item, deadline)
         pending.future.add_done_callback(mark_retrieved)
+        if not self._batch:
+            self._batch_started = time.monotonic()
         self._batch.append(pending)
         if len(self._batch) >= self._max_batch:
             self.flush()
         elif self._timer is None:
-            self._timer = asyncio.get_running_loop().call_later(self._linger, self.flush)
+            self._timer = asyncio.get_running_loop().call_later(self._linger, self._linger_over)
         return pending.future
+
+    def _linger_over(self) -> None:
+        self._timer = None
+        held_for = time.monotonic() - self._batch_started
+        if self._sending and held_for + self._linger <= self._max_hold:
+            self._timer = asyncio.get_running_loop().call_later(self._linger, self._linger_over)
+        else:
+            self.flush()
 
     def flush(self) -> None:
         """Sends what has gathered now, without waiting for the linger."""
@@ -71,7 +91,13 @@ class BulkBatcher(Generic[Item]):
     async def _deliver(self, batch: list[_Pending[Item]]) -> None:
         try:
             async with self._slots:
-                await self._send([p.item for p in batch], max(p.deadline for p in batch))
+                self._sending += 1
+                try:
+                    await self._send([p.item for p in batch], max(p.deadline for p in batch))
+                finally:
+                    self._sending -= 1
+                    if self._batch and time.monotonic() - self._batch_started >= self._linger:
+                        self.flush()
         except HeapRejected as rejection:
             if len(batch) == 1:
                 _settle(batch, rejection)

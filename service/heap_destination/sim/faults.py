@@ -19,6 +19,7 @@ _FIELD_TYPES: Mapping[str, tuple[type, ...]] = {
     "path": (str,),
     "probability": (int, float),
     "seed": (int,),
+    "body_contains": (str,),
 }
 
 
@@ -38,6 +39,8 @@ class Fault:
     path: str | None = None
     probability: float | None = None
     seed: int | None = None
+    body_contains: str | None = None
+    """Only requests whose raw body contains this text match (e.g. one event's identity)."""
 
     def __post_init__(self) -> None:
         problems = self._problems()
@@ -95,6 +98,7 @@ class Fault:
             "path": self.path,
             "probability": self.probability,
             "seed": self.seed,
+            "body_contains": self.body_contains,
         }
 
 
@@ -104,8 +108,10 @@ class _ActiveFault:
     remaining: int | None
     rng: random.Random | None = None
 
-    def matches(self, path: str) -> bool:
-        return self.fault.path is None or self.fault.path == path
+    def matches(self, path: str, raw_body: bytes) -> bool:
+        if self.fault.path is not None and self.fault.path != path:
+            return False
+        return self.fault.body_contains is None or self.fault.body_contains.encode() in raw_body
 
 
 class FaultPlan:
@@ -123,11 +129,11 @@ class FaultPlan:
         with self._lock:
             self._active.append(active)
 
-    def next_fault(self, path: str) -> Fault | None:
-        """Returns the fault to apply to a request for `path`, consuming one use of it."""
+    def next_fault(self, path: str, raw_body: bytes = b"") -> Fault | None:
+        """Returns the fault to apply to a request, consuming one use of it."""
         with self._lock:
             for active in self._active:
-                if not active.matches(path):
+                if not active.matches(path, raw_body):
                     continue
                 if active.rng is not None and active.fault.probability is not None:
                     if active.rng.random() < active.fault.probability:

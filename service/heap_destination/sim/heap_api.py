@@ -21,7 +21,7 @@ def answer_heap_request(state: SimulatorState, path: str, raw_body: bytes) -> Re
         parse_error = None
     except ValueError as error:
         body, parse_error = None, str(error)
-    fault = state.faults.next_fault(path)
+    fault = state.faults.next_fault(path, raw_body)
     if fault is not None and fault.latency_ms > 0:
         time.sleep(fault.latency_ms / 1000)
     if fault is not None and fault.drop_connection:

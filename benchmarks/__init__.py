@@ -1,0 +1,1 @@
+"""Throughput and latency benchmarks for the Heap destination service (run: make bench)."""
