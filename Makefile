@@ -47,6 +47,11 @@ typecheck: setup
 unit: setup
 	$(BIN)/pytest tests/domain tests/sim -q
 
+# Throughput, latency and memory of stream, unary and one-request-per-event delivery
+# (see benchmarks/bench.py; BENCH_* variables set the event counts).
+bench: setup
+	$(BIN)/python -m benchmarks.bench
+
 test: lint typecheck
 	$(BIN)/pytest
 

@@ -5,6 +5,7 @@ import pytest
 
 from heap_destination.app.settings import ServiceSettings
 from heap_destination.client import HeapDestinationClient
+from heap_destination.delivery.engine import EngineSettings
 from heap_destination.delivery.retry_policy import RetryPolicy
 from heap_destination.domain.destination import DestinationSettings
 from heap_destination.sim import HeapSimulator
@@ -25,12 +26,19 @@ def start_service() -> Iterator[Callable[..., BackgroundService]]:
     """Starts a real service on a free port with the given default destination settings."""
     started: list[BackgroundService] = []
 
-    def start(retry: RetryPolicy = FAST_RETRIES, **defaults: Any) -> BackgroundService:
+    def start(
+        retry: RetryPolicy = FAST_RETRIES,
+        engine: EngineSettings | None = None,
+        max_in_flight_events: int = 50_000,
+        **defaults: Any,
+    ) -> BackgroundService:
         settings = ServiceSettings(
             listen="127.0.0.1:0",
             defaults=DestinationSettings(**defaults),
             retry=retry,
             grace_period=0,
+            engine=engine or EngineSettings(),
+            max_in_flight_events=max_in_flight_events,
         )
         service = BackgroundService(settings).start()
         started.append(service)

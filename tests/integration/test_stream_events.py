@@ -1,0 +1,170 @@
+"""StreamEvents through a real gRPC server to the real simulator over HTTP."""
+
+from collections import Counter
+from typing import Any
+
+from google.rpc import code_pb2
+
+from heap_destination.delivery.engine import EngineSettings
+from heap_destination.delivery.rate_limiter import RateLimitSettings
+from heap_destination.sim import HeapSimulator, RateLimits
+from heap_destination.v1 import config_pb2, identify_pb2, stream_pb2, track_pb2
+from tests.conftest import APP_ID
+from tests.support.simulator_api import accepted, attempts, inject_fault, tracked_events
+from tests.support.streaming import in_messages, stream, track_event
+
+NO_RATE_LIMITS = EngineSettings(
+    rate_limits=RateLimitSettings(
+        events_per_window_per_app=None, events_per_window_per_identity=None
+    )
+)
+SEED = {"foo": {"bar": {"cheese": "american", "prop": [1, 2, 3]}}}
+
+
+def _events(count: int, identities: int) -> list[stream_pb2.Event]:
+    return [track_event(str(i), f"user-{i % identities}", SEED) for i in range(count)]
+
+
+def test_100k_events_over_one_stream_arrive_once_in_few_bulk_requests(
+    simulator: HeapSimulator, start_service: Any
+) -> None:
+    service = start_service(base_url=simulator.url, engine=NO_RATE_LIMITS)
+    events = _events(100_000, identities=500)
+
+    results = stream(service.target, in_messages(events, 1000, APP_ID))
+
+    assert Counter(r.id for r in results) == Counter(e.id for e in events)
+    assert {r.code for r in results} == {code_pb2.OK}
+    delivered = tracked_events(simulator.url)
+    assert Counter(e["idempotency_key"] for e in delivered) == Counter(
+        f"msg-{e.id}" for e in events
+    )
+    assert delivered[0]["properties"] == {"foo.bar.cheese": "american", "foo.bar.prop": "[1,2,3]"}
+    requests = len(accepted(simulator.url))
+    assert requests <= 150, f"{requests} bulk requests"
+
+
+def test_with_heap_failing_a_quarter_of_requests_every_event_lands_once(
+    simulator: HeapSimulator, start_service: Any
+) -> None:
+    service = start_service(base_url=simulator.url, engine=NO_RATE_LIMITS)
+    inject_fault(simulator.url, status=500, probability=0.2, seed=1)
+    inject_fault(simulator.url, status=429, retry_after="1", probability=0.05, seed=2)
+    events = _events(100_000, identities=500)
+
+    results = stream(service.target, in_messages(events, 1000, APP_ID))
+
+    statuses = Counter(a["status"] for a in attempts(simulator.url))
+    assert statuses[500] > 0 and statuses[429] > 0
+    delivered = Counter(e["idempotency_key"] for e in tracked_events(simulator.url))
+    assert max(delivered.values()) == 1
+    ok = {f"msg-{r.id}" for r in results if r.code == code_pb2.OK}
+    assert ok <= delivered.keys()
+    assert len(results) == len(events)
+    assert len(ok) == len(events)
+
+
+def test_rate_limit_per_app_is_never_exceeded_and_nothing_is_dropped(
+    simulator: HeapSimulator, start_service: Any
+) -> None:
+    limit, window = 200, 1.0
+    simulator.set_rate_limits(RateLimits(events_per_minute_per_app=limit, window_seconds=window))
+    service = start_service(
+        base_url=simulator.url,
+        engine=EngineSettings(
+            rate_limits=RateLimitSettings(
+                events_per_window_per_app=limit,
+                events_per_window_per_identity=None,
+                window_seconds=window,
+            )
+        ),
+    )
+    events = _events(1000, identities=50)
+
+    results = stream(service.target, in_messages(events, 100, APP_ID))
+
+    assert {r.code for r in results} == {code_pb2.OK}
+    assert len(results) == len(events)
+    assert 429 not in {a["status"] for a in attempts(simulator.url)}
+    assert len(tracked_events(simulator.url)) == len(events)
+
+
+def test_one_event_heap_rejects_fails_alone(simulator: HeapSimulator, start_service: Any) -> None:
+    service = start_service(base_url=simulator.url, engine=NO_RATE_LIMITS)
+    events = [*_events(999, identities=10), track_event("poisoned", "poison-user", SEED)]
+    inject_fault(simulator.url, status=400, probability=1.0, body_contains="poison-user")
+
+    results = {r.id: r for r in stream(service.target, in_messages(events, 1000, APP_ID))}
+
+    assert results["poisoned"].code == code_pb2.INVALID_ARGUMENT
+    assert results["poisoned"].reason == "HEAP_REJECTED"
+    assert {r.code for i, r in results.items() if i != "poisoned"} == {code_pb2.OK}
+    delivered = {e["idempotency_key"] for e in tracked_events(simulator.url)}
+    assert delivered == {f"msg-{e.id}" for e in events if e.id != "poisoned"}
+
+
+def test_bad_events_are_answered_at_once_and_the_stream_goes_on(
+    simulator: HeapSimulator, start_service: Any
+) -> None:
+    service = start_service(base_url=simulator.url)
+    events = [
+        track_event("good-1", "u1"),
+        track_event("no-user", ""),
+        track_event("good-1", "u1"),
+        stream_pb2.Event(id="no-kind"),
+        track_event("", "u1"),
+        track_event("nan", "u1", {"x": float("nan")}),
+        stream_pb2.Event(
+            id="identify-1",
+            identify=identify_pb2.IdentifyUserRequest(user_id="u1", heap_user_id="12"),
+        ),
+        track_event("good-2", "u2"),
+    ]
+
+    results = stream(service.target, in_messages(events, 100, APP_ID))
+
+    by_id: dict[str, list[tuple[int, str]]] = {}
+    for r in results:
+        by_id.setdefault(r.id, []).append((r.code, ",".join(v.field for v in r.field_violations)))
+    assert {key: sorted(value) for key, value in by_id.items()} == {
+        "good-1": [(code_pb2.OK, ""), (code_pb2.INVALID_ARGUMENT, "id")],
+        "no-user": [(code_pb2.INVALID_ARGUMENT, "user_id")],
+        "no-kind": [(code_pb2.INVALID_ARGUMENT, "kind")],
+        "": [(code_pb2.INVALID_ARGUMENT, "id")],
+        "nan": [(code_pb2.INVALID_ARGUMENT, "properties.x")],
+        "identify-1": [(code_pb2.OK, "")],
+        "good-2": [(code_pb2.OK, "")],
+    }
+    assert sorted(e["identity"] for e in tracked_events(simulator.url)) == ["u1", "u2"]
+
+
+def test_a_config_message_applies_to_later_messages_and_event_configs_win(
+    simulator: HeapSimulator, start_service: Any
+) -> None:
+    service = start_service(base_url=simulator.url)
+    first = stream_pb2.StreamEventsRequest(
+        config=config_pb2.DestinationConfig(app_id="111"), events=[track_event("a", "u1")]
+    )
+    second = stream_pb2.StreamEventsRequest(events=[track_event("b", "u1")])
+    own = track_event("c", "u1")
+    own.track.config.CopyFrom(config_pb2.DestinationConfig(app_id="333"))
+    third = stream_pb2.StreamEventsRequest(
+        config=config_pb2.DestinationConfig(app_id="222"), events=[track_event("d", "u1"), own]
+    )
+
+    results = stream(service.target, [first, second, third])
+
+    assert {r.code for r in results} == {code_pb2.OK}
+    apps = {e["idempotency_key"]: e["app_id"] for e in tracked_events(simulator.url)}
+    assert apps == {"msg-a": "111", "msg-b": "111", "msg-d": "222", "msg-c": "333"}
+
+
+def test_a_stream_without_any_app_id_answers_each_event_with_the_reason(
+    service: Any,
+) -> None:
+    event = stream_pb2.Event(id="e1", track=track_pb2.TrackEventRequest(user_id="u", event="E"))
+
+    [result] = stream(service.target, [stream_pb2.StreamEventsRequest(events=[event])])
+
+    assert result.code == code_pb2.INVALID_ARGUMENT
+    assert [v.field for v in result.field_violations] == ["config.app_id"]
