@@ -27,6 +27,10 @@ class Child:
     def pid(self) -> int:
         return self.popen.pid
 
+    def log_count(self, text: str) -> int:
+        """How many lines of the output so far contain `text`."""
+        return sum(text in line for line in self.log.read_text(errors="replace").splitlines())
+
     def log_tail(self, lines: int = 20) -> str:
         return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
 

@@ -10,6 +10,7 @@ Each returns the ids (idempotency keys) Heap should now hold, so they can be che
 """
 
 import asyncio
+import dataclasses
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -23,6 +24,8 @@ from heap_destination.v1 import service_pb2_grpc
 
 CALL_TIMEOUT = 30.0
 """Seconds one unary call or one HTTP request may take."""
+BASELINE_ATTEMPTS = 3
+"""Tries per baseline request when the connection fails (as a pipeline would retry)."""
 
 
 @dataclass(frozen=True)
@@ -32,6 +35,8 @@ class Measurement:
     """From the first send to the last result."""
     latencies: list[float]
     """Seconds from send to result, one per event."""
+    retries: int = 0
+    """Requests the load generator sent again after a connection failure."""
 
 
 class ScenarioFailed(RuntimeError):
@@ -110,9 +115,11 @@ async def run_baseline(
     ids = new_ids(events)
     properties = payload.flat_properties()
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    retries = 0
     async with httpx.AsyncClient(timeout=CALL_TIMEOUT, limits=limits) as http:
 
         async def send(index: int) -> None:
+            nonlocal retries
             body = {
                 "app_id": APP_ID,
                 "identity": user_id(index, identities),
@@ -120,10 +127,18 @@ async def run_baseline(
                 "properties": properties,
                 "idempotency_key": ids[index],
             }
-            response = await http.post(f"{heap_url}/api/track", json=body)
+            for attempt in range(1, BASELINE_ATTEMPTS + 1):
+                try:
+                    response = await http.post(f"{heap_url}/api/track", json=body)
+                    break
+                except httpx.TransportError:
+                    if attempt == BASELINE_ATTEMPTS:
+                        raise
+                    retries += 1
             response.raise_for_status()
 
-        return await _in_parallel(ids, concurrency, send)
+        measured = await _in_parallel(ids, concurrency, send)
+    return dataclasses.replace(measured, retries=retries)
 
 
 async def _in_parallel(

@@ -1,6 +1,6 @@
 """Driving StreamEvents through a real channel, as a producer would."""
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import grpc
@@ -45,10 +45,17 @@ def _message(events: list[stream_pb2.Event], app_id: str | None) -> stream_pb2.S
 
 
 def stream(
-    target: str, requests: Iterable[stream_pb2.StreamEventsRequest], timeout: float = 120
+    target: str,
+    requests: Iterable[stream_pb2.StreamEventsRequest],
+    timeout: float = 120,
+    on_first_response: Callable[[], None] | None = None,
 ) -> list[stream_pb2.EventResult]:
     """Sends the requests over one StreamEvents call; returns every result received."""
+    results: list[stream_pb2.EventResult] = []
     with grpc.insecure_channel(target) as channel:
         stub = service_pb2_grpc.HeapDestinationServiceStub(channel)
-        responses = stub.StreamEvents(iter(requests), timeout=timeout)
-        return [result for response in responses for result in response.results]
+        for response in stub.StreamEvents(iter(requests), timeout=timeout):
+            if not results and on_first_response is not None:
+                on_first_response()
+            results.extend(response.results)
+    return results
