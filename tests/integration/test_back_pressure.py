@@ -1,0 +1,52 @@
+"""Unary calls when the service is at its in-flight bound or Heap's rate limits."""
+
+import threading
+import time
+from typing import Any
+
+import grpc
+import pytest
+
+from heap_destination.client import HeapDestinationClient, error_details
+from heap_destination.delivery.engine import EngineSettings
+from heap_destination.delivery.rate_limiter import RateLimitSettings
+from heap_destination.sim import HeapSimulator
+from tests.conftest import APP_ID
+from tests.support.simulator_api import inject_fault, tracked_events
+
+
+def test_a_call_past_the_in_flight_bound_gets_resource_exhausted_with_retry_info(
+    simulator: HeapSimulator, start_service: Any
+) -> None:
+    service = start_service(base_url=simulator.url, max_in_flight_events=1)
+    inject_fault(simulator.url, latency_ms=2000, count=1)
+    with HeapDestinationClient(service.target, app_id=APP_ID) as client:
+        first = threading.Thread(target=client.track, args=("Slow",), kwargs={"user_id": "u1"})
+        first.start()
+        time.sleep(0.3)  # the first call is now waiting for the slow Heap
+        with pytest.raises(grpc.RpcError) as raised:
+            client.track("Turned Away", user_id="u2")
+        first.join()
+
+    details = error_details(raised.value)
+    assert details.code == grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert details.reason == "OVERLOADED"
+    assert details.retry_delay is not None and details.retry_delay > 0
+    assert [e["event"] for e in tracked_events(simulator.url)] == ["Slow"]
+
+
+def test_a_call_that_rate_limits_would_hold_past_its_deadline_gets_resource_exhausted(
+    simulator: HeapSimulator, start_service: Any
+) -> None:
+    limits = RateLimitSettings(events_per_window_per_app=1, window_seconds=60)
+    service = start_service(base_url=simulator.url, engine=EngineSettings(rate_limits=limits))
+    with HeapDestinationClient(service.target, app_id=APP_ID, timeout=1) as client:
+        client.track("First", user_id="u1")
+        with pytest.raises(grpc.RpcError) as raised:
+            client.track("Second", user_id="u1")
+
+    details = error_details(raised.value)
+    assert details.code == grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert details.reason == "RATE_LIMITED"
+    assert details.retry_delay == 60
+    assert [e["event"] for e in tracked_events(simulator.url)] == ["First"]
