@@ -6,11 +6,14 @@ from collections.abc import Iterator
 import pytest
 from google.rpc import code_pb2
 
+from heap_destination.client import in_messages, track_event
+from heap_destination.v1 import config_pb2
 from tests.support.processes import free_address, start_service, start_simulator
 from tests.support.simulator_api import inject_fault, tracked_events
-from tests.support.streaming import in_messages, stream, track_event
+from tests.support.streaming import stream
 
 APP_ID = "1234567890"
+CONFIG = config_pb2.DestinationConfig(app_id=APP_ID)
 NO_RATE_LIMITS = ("--rate-limit-per-app", "0", "--rate-limit-per-identity", "0")
 # The bound the README states for the default in-flight limits (10,000 per stream).
 MEMORY_BOUND_MB = 250
@@ -33,9 +36,12 @@ def test_a_fast_producer_against_a_slow_heap_keeps_memory_bounded(simulator: str
         free_address(), simulator, *NO_RATE_LIMITS, "--max-in-flight-requests", "2"
     )
     target = service.lines[-1].rsplit(" ", 1)[-1].strip()
-    events = [track_event(str(i), f"user-{i % 500}", LARGE_EVENT) for i in range(60_000)]
+    events = [
+        track_event(str(i), "Signed Up", user_id=f"user-{i % 500}", properties=LARGE_EVENT)
+        for i in range(60_000)
+    ]
     try:
-        results = stream(target, in_messages(events, 1000, APP_ID), timeout=300)
+        results = stream(target, in_messages(events, 1000, CONFIG), timeout=300)
         peak = service.peak_memory_mb()
     finally:
         service.stop()
@@ -49,12 +55,12 @@ def test_sigterm_under_load_answers_every_event_before_exit(simulator: str) -> N
     inject_fault(simulator, latency_ms=200, probability=1.0)
     service = start_service(free_address(), simulator, *NO_RATE_LIMITS, "--grace-period", "5")
     target = service.lines[-1].rsplit(" ", 1)[-1].strip()
-    events = [track_event(str(i), f"user-{i % 100}") for i in range(20_000)]
+    events = [track_event(str(i), "Signed Up", user_id=f"user-{i % 100}") for i in range(20_000)]
 
     try:
         results = stream(
             target,
-            in_messages(events, 500, APP_ID),
+            in_messages(events, 500, CONFIG),
             timeout=60,
             on_first_response=service.terminate,
         )
@@ -67,5 +73,5 @@ def test_sigterm_under_load_answers_every_event_before_exit(simulator: str) -> N
     assert set(codes) <= {code_pb2.OK, code_pb2.UNAVAILABLE}, codes
     assert codes[code_pb2.OK] > 0
     delivered = {e["idempotency_key"] for e in tracked_events(simulator)}
-    assert {f"msg-{r.id}" for r in results if r.code == code_pb2.OK} <= delivered
+    assert {r.id for r in results if r.code == code_pb2.OK} <= delivered
     assert exit_code == 0, "".join(service.lines)

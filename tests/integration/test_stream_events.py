@@ -5,14 +5,22 @@ from typing import Any
 
 from google.rpc import code_pb2
 
+from heap_destination.client import HeapDestinationClient, identify_event, in_messages, track_event
 from heap_destination.delivery.engine import EngineSettings
 from heap_destination.delivery.rate_limiter import RateLimitSettings
 from heap_destination.sim import HeapSimulator, RateLimits
 from heap_destination.v1 import config_pb2, identify_pb2, stream_pb2, track_pb2
 from tests.conftest import APP_ID
-from tests.support.simulator_api import accepted, attempts, inject_fault, tracked_events
-from tests.support.streaming import in_messages, stream, track_event
+from tests.support.simulator_api import (
+    accepted,
+    attempts,
+    inject_fault,
+    tracked_events,
+    user_property_updates,
+)
+from tests.support.streaming import stream
 
+CONFIG = config_pb2.DestinationConfig(app_id=APP_ID)
 NO_RATE_LIMITS = EngineSettings(
     rate_limits=RateLimitSettings(
         events_per_window_per_app=None, events_per_window_per_identity=None
@@ -22,7 +30,10 @@ SEED = {"foo": {"bar": {"cheese": "american", "prop": [1, 2, 3]}}}
 
 
 def _events(count: int, identities: int) -> list[stream_pb2.Event]:
-    return [track_event(str(i), f"user-{i % identities}", SEED) for i in range(count)]
+    return [
+        track_event(str(i), "Signed Up", user_id=f"user-{i % identities}", properties=SEED)
+        for i in range(count)
+    ]
 
 
 def test_100k_events_over_one_stream_arrive_once_in_few_bulk_requests(
@@ -31,14 +42,12 @@ def test_100k_events_over_one_stream_arrive_once_in_few_bulk_requests(
     service = start_service(base_url=simulator.url, engine=NO_RATE_LIMITS)
     events = _events(100_000, identities=500)
 
-    results = stream(service.target, in_messages(events, 1000, APP_ID))
+    results = stream(service.target, in_messages(events, 1000, CONFIG))
 
     assert Counter(r.id for r in results) == Counter(e.id for e in events)
     assert {r.code for r in results} == {code_pb2.OK}
     delivered = tracked_events(simulator.url)
-    assert Counter(e["idempotency_key"] for e in delivered) == Counter(
-        f"msg-{e.id}" for e in events
-    )
+    assert Counter(e["idempotency_key"] for e in delivered) == Counter(e.id for e in events)
     assert delivered[0]["properties"] == {"foo.bar.cheese": "american", "foo.bar.prop": "[1,2,3]"}
     requests = len(accepted(simulator.url))
     assert requests <= 150, f"{requests} bulk requests"
@@ -52,13 +61,13 @@ def test_with_heap_failing_a_quarter_of_requests_every_event_lands_once(
     inject_fault(simulator.url, status=429, retry_after="1", probability=0.05, seed=2)
     events = _events(100_000, identities=500)
 
-    results = stream(service.target, in_messages(events, 1000, APP_ID))
+    results = stream(service.target, in_messages(events, 1000, CONFIG))
 
     statuses = Counter(a["status"] for a in attempts(simulator.url))
     assert statuses[500] > 0 and statuses[429] > 0
     delivered = Counter(e["idempotency_key"] for e in tracked_events(simulator.url))
     assert max(delivered.values()) == 1
-    ok = {f"msg-{r.id}" for r in results if r.code == code_pb2.OK}
+    ok = {r.id for r in results if r.code == code_pb2.OK}
     assert ok <= delivered.keys()
     assert len(results) == len(events)
     assert len(ok) == len(events)
@@ -81,7 +90,7 @@ def test_rate_limit_per_app_is_never_exceeded_and_nothing_is_dropped(
     )
     events = _events(1000, identities=50)
 
-    results = stream(service.target, in_messages(events, 100, APP_ID))
+    results = stream(service.target, in_messages(events, 100, CONFIG))
 
     assert {r.code for r in results} == {code_pb2.OK}
     assert len(results) == len(events)
@@ -91,16 +100,19 @@ def test_rate_limit_per_app_is_never_exceeded_and_nothing_is_dropped(
 
 def test_one_event_heap_rejects_fails_alone(simulator: HeapSimulator, start_service: Any) -> None:
     service = start_service(base_url=simulator.url, engine=NO_RATE_LIMITS)
-    events = [*_events(999, identities=10), track_event("poisoned", "poison-user", SEED)]
+    events = [
+        *_events(999, identities=10),
+        track_event("poisoned", "Signed Up", user_id="poison-user", properties=SEED),
+    ]
     inject_fault(simulator.url, status=400, probability=1.0, body_contains="poison-user")
 
-    results = {r.id: r for r in stream(service.target, in_messages(events, 1000, APP_ID))}
+    results = {r.id: r for r in stream(service.target, in_messages(events, 1000, CONFIG))}
 
     assert results["poisoned"].code == code_pb2.INVALID_ARGUMENT
     assert results["poisoned"].reason == "HEAP_REJECTED"
     assert {r.code for i, r in results.items() if i != "poisoned"} == {code_pb2.OK}
     delivered = {e["idempotency_key"] for e in tracked_events(simulator.url)}
-    assert delivered == {f"msg-{e.id}" for e in events if e.id != "poisoned"}
+    assert delivered == {e.id for e in events if e.id != "poisoned"}
 
 
 def test_bad_events_are_answered_at_once_and_the_stream_goes_on(
@@ -108,20 +120,20 @@ def test_bad_events_are_answered_at_once_and_the_stream_goes_on(
 ) -> None:
     service = start_service(base_url=simulator.url)
     events = [
-        track_event("good-1", "u1"),
-        track_event("no-user", ""),
-        track_event("good-1", "u1"),
+        track_event("good-1", "Signed Up", user_id="u1"),
+        track_event("no-user", "Signed Up", user_id=""),
+        track_event("good-1", "Signed Up", user_id="u1"),
         stream_pb2.Event(id="no-kind"),
-        track_event("", "u1"),
-        track_event("nan", "u1", {"x": float("nan")}),
+        track_event("", "Signed Up", user_id="u1"),
+        track_event("nan", "Signed Up", user_id="u1", properties={"x": float("nan")}),
         stream_pb2.Event(
             id="identify-1",
             identify=identify_pb2.IdentifyUserRequest(user_id="u1", heap_user_id="12"),
         ),
-        track_event("good-2", "u2"),
+        track_event("good-2", "Signed Up", user_id="u2"),
     ]
 
-    results = stream(service.target, in_messages(events, 100, APP_ID))
+    results = stream(service.target, in_messages(events, 100, CONFIG))
 
     by_id: dict[str, list[tuple[int, str]]] = {}
     for r in results:
@@ -143,20 +155,22 @@ def test_a_config_message_applies_to_later_messages_and_event_configs_win(
 ) -> None:
     service = start_service(base_url=simulator.url)
     first = stream_pb2.StreamEventsRequest(
-        config=config_pb2.DestinationConfig(app_id="111"), events=[track_event("a", "u1")]
+        config=config_pb2.DestinationConfig(app_id="111"),
+        events=[track_event("a", "Signed Up", user_id="u1")],
     )
-    second = stream_pb2.StreamEventsRequest(events=[track_event("b", "u1")])
-    own = track_event("c", "u1")
+    second = stream_pb2.StreamEventsRequest(events=[track_event("b", "Signed Up", user_id="u1")])
+    own = track_event("c", "Signed Up", user_id="u1")
     own.track.config.CopyFrom(config_pb2.DestinationConfig(app_id="333"))
     third = stream_pb2.StreamEventsRequest(
-        config=config_pb2.DestinationConfig(app_id="222"), events=[track_event("d", "u1"), own]
+        config=config_pb2.DestinationConfig(app_id="222"),
+        events=[track_event("d", "Signed Up", user_id="u1"), own],
     )
 
     results = stream(service.target, [first, second, third])
 
     assert {r.code for r in results} == {code_pb2.OK}
     apps = {e["idempotency_key"]: e["app_id"] for e in tracked_events(simulator.url)}
-    assert apps == {"msg-a": "111", "msg-b": "111", "msg-d": "222", "msg-c": "333"}
+    assert apps == {"a": "111", "b": "111", "d": "222", "c": "333"}
 
 
 def test_a_stream_without_any_app_id_answers_each_event_with_the_reason(
@@ -168,3 +182,19 @@ def test_a_stream_without_any_app_id_answers_each_event_with_the_reason(
 
     assert result.code == code_pb2.INVALID_ARGUMENT
     assert [v.field for v in result.field_violations] == ["config.app_id"]
+
+
+def test_the_python_client_streams_with_its_own_config(
+    client: HeapDestinationClient, simulator: HeapSimulator
+) -> None:
+    events = [
+        track_event("t1", "Signed Up", user_id="u1", properties=SEED),
+        identify_event("i1", user_id="u1", traits={"plan": "pro"}),
+    ]
+
+    results = list(client.stream(in_messages(events)))
+
+    assert sorted((r.id, r.code) for r in results) == [("i1", code_pb2.OK), ("t1", code_pb2.OK)]
+    [event] = tracked_events(simulator.url)
+    assert (event["app_id"], event["idempotency_key"]) == (APP_ID, "t1")
+    assert [u["properties"] for u in user_property_updates(simulator.url)] == [{"plan": "pro"}]

@@ -2,5 +2,13 @@
 
 from heap_destination.client.client import HeapDestinationClient
 from heap_destination.client.errors import ErrorDetails, error_details
+from heap_destination.client.streaming import identify_event, in_messages, track_event
 
-__all__ = ["ErrorDetails", "HeapDestinationClient", "error_details"]
+__all__ = [
+    "ErrorDetails",
+    "HeapDestinationClient",
+    "error_details",
+    "identify_event",
+    "in_messages",
+    "track_event",
+]

@@ -1,15 +1,17 @@
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
 from types import TracebackType
 from typing import Any
 
 import grpc
-from google.protobuf import struct_pb2, timestamp_pb2
+from google.protobuf import timestamp_pb2
 
+from heap_destination.client.streaming import to_struct
 from heap_destination.v1 import (
     config_pb2,
     identify_pb2,
     service_pb2_grpc,
+    stream_pb2,
     track_pb2,
 )
 
@@ -117,7 +119,7 @@ class HeapDestinationClient:
             config=self._config,
             user_id=user_id,
             anonymous_id=anonymous_id,
-            traits=_struct(traits),
+            traits=to_struct(traits),
             heap_user_id=heap_user_id,
             message_id=message_id,
         )
@@ -127,6 +129,22 @@ class HeapDestinationClient:
             request, timeout=self._timeout
         )
         return response
+
+    def stream(
+        self, messages: Iterable[stream_pb2.StreamEventsRequest], timeout: float | None = None
+    ) -> Iterator[stream_pb2.EventResult]:
+        """Sends `messages` over one StreamEvents call and yields each event's result as it
+        comes. The client's config applies unless the first message carries its own."""
+
+        def with_config() -> Iterator[stream_pb2.StreamEventsRequest]:
+            for index, message in enumerate(messages):
+                if index == 0 and not message.HasField("config"):
+                    message.config.CopyFrom(self._config)
+                yield message
+
+        responses = self._stub.StreamEvents(with_config(), timeout=timeout)
+        for response in responses:
+            yield from response.results
 
     def close(self) -> None:
         self._channel.close()
@@ -163,8 +181,8 @@ class HeapDestinationClient:
             name=name,
             user_id=user_id,
             anonymous_id=anonymous_id,
-            properties=_struct(properties),
-            traits=_struct(traits),
+            properties=to_struct(properties),
+            traits=to_struct(traits),
             message_id=message_id,
             session_id=session_id,
         )
@@ -174,13 +192,6 @@ class HeapDestinationClient:
             request, timeout=self._timeout
         )
         return response
-
-
-def _struct(values: Mapping[str, Any] | None) -> struct_pb2.Struct:
-    struct = struct_pb2.Struct()
-    if values:
-        struct.update(values)
-    return struct
 
 
 def _timestamp(moment: datetime) -> timestamp_pb2.Timestamp:
