@@ -10,7 +10,8 @@ of about 50 properties, spread over many identities, measures:
             already flat, BENCH_BASELINE_CONCURRENCY in flight (no service involved);
 
 and prints, per scenario and payload, events delivered per second (first send to last
-result), p50 and p99 time from send to result, Heap requests per 1000 events, and the
+result), p50 and p99 time to result (stream: from the write of the message carrying the
+event; unary: the call; baseline: the request), Heap requests per 1000 events, and the
 service's peak memory (VmHWM, reset before each scenario), RSS and CPU time. Every
 scenario is checked against what the simulator accepted: each event exactly once.
 
@@ -58,10 +59,10 @@ class Config:
     @classmethod
     def from_env(cls) -> "Config":
         def number(name: str, default: int) -> int:
-            value = int(os.environ.get(name, default))
-            if value < 1:
-                raise SystemExit(f"{name} must be at least 1, not {value}")
-            return value
+            text = os.environ.get(name, str(default))
+            if not text.isdigit() or int(text) < 1:
+                raise SystemExit(f"{name} must be a whole number of at least 1, not {text!r}")
+            return int(text)
 
         return cls(
             stream_events=number("BENCH_STREAM_EVENTS", 50_000),
@@ -148,7 +149,7 @@ class Bench:
             self.http, self.heap_url, measured.ids, set(payload.flat_properties())
         )
         events = len(measured.ids)
-        service = processes.Usage(after.peak_mb, after.rss_mb, after.cpu_seconds - cpu_before)
+        used = processes.Usage(after.peak_mb, after.rss_mb, after.cpu_seconds - cpu_before)
         return Row(
             scenario,
             payload.name,
@@ -157,7 +158,7 @@ class Bench:
             percentile(measured.latencies, 50) * 1000,
             percentile(measured.latencies, 99) * 1000,
             requests / events * 1000,
-            service if uses_service else None,
+            used if uses_service else None,
             service_retries + measured.retries,
         )
 
@@ -168,14 +169,18 @@ def percentile(values: list[float], percent: float) -> float:
     return ranked[max(0, math.ceil(len(ranked) * percent / 100) - 1)]
 
 
-async def run_all(config: Config, heap_url: str, service: processes.Child) -> list[Row]:
+async def run_all(
+    config: Config, heap_url: str, service: processes.Child
+) -> tuple[list[Row], float]:
+    """Every scenario's row, and the service's RSS (MB) once warmed up."""
     bench = Bench(config, heap_url, service)
     try:
         await bench.warm_up()
+        warm_rss_mb = processes.usage(service.pid).rss_mb
         rows = [await bench.stream(p, config.stream_events) for p in PAYLOADS]
         rows += [await bench.unary(p, config.unary_events) for p in PAYLOADS]
         rows += [await bench.baseline(p, config.baseline_events) for p in PAYLOADS]
-        return rows
+        return rows, warm_rss_mb
     finally:
         await bench.close()
 
@@ -190,7 +195,7 @@ def machine() -> str:
     )
 
 
-def report(config: Config, rows: list[Row], seconds: float) -> None:
+def report(config: Config, rows: list[Row], warm_rss_mb: float, seconds: float) -> None:
     print(machine())
     print(
         f"config: stream {config.stream_events} events in messages of {config.stream_batch}; "
@@ -220,6 +225,10 @@ def report(config: Config, rows: list[Row], seconds: float) -> None:
             f"{f'{service.rss_mb:.1f}' if service else 'n/a':>10} "
             f"{f'{service.cpu_seconds:.1f}' if service else 'n/a':>9} {row.retries:>7}"
         )
+    print(
+        "time to result: stream, from the write of the message carrying the event; "
+        "unary, the call; baseline, the HTTP request"
+    )
     print()
     for payload in PAYLOADS:
         speed = {r.scenario: r.events_per_second for r in rows if r.payload == payload.name}
@@ -227,6 +236,7 @@ def report(config: Config, rows: list[Row], seconds: float) -> None:
             f"stream/baseline throughput, {payload.name}: "
             f"{speed['stream'] / speed['baseline']:.1f}x"
         )
+    print(f"service RSS after warm-up, before the scenarios: {warm_rss_mb:.1f} MB")
     print("every event verified: Heap (the simulator) accepted each exactly once")
     print(f"total {seconds:.0f} s")
 
@@ -249,11 +259,11 @@ def main() -> int:
             ]
             with processes.child(serve, logs / "svc.log", SERVICE_READY, START_TIMEOUT) as svc:
                 try:
-                    rows = asyncio.run(run_all(config, heap_url, svc))
+                    rows, warm_rss_mb = asyncio.run(run_all(config, heap_url, svc))
                 except Exception:
                     print(f"service log (last lines):\n{svc.log_tail()}", file=sys.stderr)
                     raise
-    report(config, rows, time.monotonic() - started)
+    report(config, rows, warm_rss_mb, time.monotonic() - started)
     return 0
 
 
