@@ -11,6 +11,7 @@ from heap_destination.api.identify_mapping import identify_input, identify_respo
 from heap_destination.api.request_destination import DestinationResolver, request_config
 from heap_destination.api.track_mapping import track_input, track_response
 from heap_destination.api.unary_calls import deliver_unary
+from heap_destination.api.web_snippet_mapping import render_web_snippet
 from heap_destination.delivery.engine import DeliveryEngine
 from heap_destination.delivery.errors import DeliveryError
 from heap_destination.delivery.in_flight import InFlightLimit, StreamInFlight
@@ -18,7 +19,7 @@ from heap_destination.domain.destination import DestinationSettings
 from heap_destination.domain.identify import prepare_identify
 from heap_destination.domain.track import prepare_track
 from heap_destination.domain.violations import InvalidInput
-from heap_destination.v1 import identify_pb2, service_pb2_grpc, stream_pb2, track_pb2
+from heap_destination.v1 import identify_pb2, service_pb2_grpc, stream_pb2, track_pb2, web_pb2
 
 
 class HeapDestinationServicer(service_pb2_grpc.HeapDestinationServiceServicer):
@@ -81,6 +82,14 @@ class HeapDestinationServicer(service_pb2_grpc.HeapDestinationServiceServicer):
         )
         async for response in stream.responses(request_iterator):
             yield response
+
+    async def RenderWebSnippet(
+        self, request: web_pb2.RenderWebSnippetRequest, context: grpc.aio.ServicerContext
+    ) -> web_pb2.RenderWebSnippetResponse:
+        try:
+            return render_web_snippet(request, self._defaults)
+        except InvalidInput as error:
+            await _abort(context, error)
 
 
 async def _abort(context: grpc.aio.ServicerContext, error: ServiceError) -> NoReturn:
