@@ -12,8 +12,9 @@ of about 50 properties, spread over many identities, measures:
 and prints, per scenario and payload, events delivered per second (first send to last
 result), p50 and p99 time to result (stream: from the write of the message carrying the
 event; unary: the call; baseline: the request), Heap requests per 1000 events, and the
-service's peak memory (VmHWM, reset before each scenario), RSS and CPU time. Every
-scenario is checked against what the simulator accepted: each event exactly once.
+service's memory (a fresh, warmed-up service process for each: its RSS before, peak
+VmHWM during, RSS after) and CPU time. Every scenario is checked against what the
+simulator accepted: each event exactly once.
 
 Run with `make bench`; event counts and concurrency come from BENCH_* variables.
 """
@@ -23,12 +24,14 @@ import math
 import os
 import platform
 import re
+import signal
 import sys
 import tempfile
 import time
 from collections.abc import Coroutine
 from dataclasses import dataclass
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 import grpc
@@ -77,6 +80,19 @@ class Config:
 
 
 @dataclass(frozen=True)
+class ServiceUse:
+    """The service process during one scenario (a fresh process for each)."""
+
+    base_mb: float
+    """RSS once started and warmed up, before the scenario."""
+    peak_mb: float
+    """Peak RSS (VmHWM) during the scenario."""
+    after_mb: float
+    """RSS after the scenario."""
+    cpu_seconds: float
+
+
+@dataclass(frozen=True)
 class Row:
     scenario: str
     payload: str
@@ -85,71 +101,109 @@ class Row:
     p50_ms: float
     p99_ms: float
     requests_per_1000: float
-    service: processes.Usage | None
-    """The service's memory and CPU during the scenario; None when it took no part."""
+    service: ServiceUse | None
+    """None when the service took no part (the baseline)."""
     retries: int
     """Heap requests sent again: by the service (its log), or by the load generator."""
 
 
+class ServiceMeter:
+    """Measures the service process over one scenario, from construction to read()."""
+
+    def __init__(self, service: processes.Child) -> None:
+        self._service = service
+        processes.reset_peak(service.pid)
+        self._before = processes.usage(service.pid)
+        self._retries_before = service.log_count(SERVICE_RETRY)
+
+    def read(self) -> tuple[ServiceUse, int]:
+        """The service's use, and how many Heap requests it retried."""
+        after = processes.usage(self._service.pid)
+        cpu = after.cpu_seconds - self._before.cpu_seconds
+        retries = self._service.log_count(SERVICE_RETRY) - self._retries_before
+        return ServiceUse(self._before.rss_mb, after.peak_mb, after.rss_mb, cpu), retries
+
+
 class Bench:
-    def __init__(self, config: Config, heap_url: str, service: processes.Child) -> None:
+    """Runs scenarios against one simulator, each service scenario on a fresh service."""
+
+    def __init__(self, config: Config, heap_url: str, logs: Path) -> None:
         self.config = config
         self.heap_url = heap_url
-        self.service = service
-        self.channel = grpc.aio.insecure_channel(f"127.0.0.1:{service.port}")
-        self.stub = service_pb2_grpc.HeapDestinationServiceStub(self.channel)
+        self.logs = logs
         self.http = httpx.AsyncClient()
 
     async def close(self) -> None:
-        await self.channel.close()
         await self.http.aclose()
 
-    async def warm_up(self) -> None:
-        """Opens connections on every path once, so no scenario pays for that."""
-        payload = PAYLOADS[0]
-        await self.stream(payload, events=1_000)
-        await self.unary(payload, events=self.config.unary_concurrency)
-        await self.baseline(payload, events=self.config.baseline_concurrency)
+    async def through_service(self, scenario: str, payload: Payload) -> Row:
+        """Runs `scenario` ("stream" or "unary") on a service process of its own."""
+        serve = [
+            str(BIN / "heap-destination"),
+            "serve",
+            "--listen=127.0.0.1:0",
+            f"--base-url={self.heap_url}",
+            "--rate-limit-per-app=0",
+            "--rate-limit-per-identity=0",
+            "--grace-period=2",  # nothing is pending at the end; stop quickly if it is
+            "--metrics-listen=127.0.0.1:0",  # metrics on, as in production, on a free port
+        ]
+        log = self.logs / f"service-{scenario}-{payload.name}.log"
+        with processes.child(serve, log, SERVICE_READY, START_TIMEOUT) as service:
+            try:
+                async with grpc.aio.insecure_channel(f"127.0.0.1:{service.port}") as channel:
+                    stub = service_pb2_grpc.HeapDestinationServiceStub(channel)
+                    await self._warm_up(stub)
+                    return await self._measure(
+                        scenario, payload, self._run(scenario, stub, payload), service
+                    )
+            except Exception:
+                print(f"service log (last lines):\n{service.log_tail()}", file=sys.stderr)
+                raise
 
-    async def stream(self, payload: Payload, events: int) -> Row:
-        c = self.config
-        run = scenarios.run_stream(
-            self.stub, payload, events, c.identities, c.stream_batch, c.scenario_timeout
-        )
-        return await self._measure("stream", payload, run)
-
-    async def unary(self, payload: Payload, events: int) -> Row:
-        c = self.config
-        run = scenarios.run_unary(self.stub, payload, events, c.identities, c.unary_concurrency)
-        return await self._measure("unary", payload, run)
-
-    async def baseline(self, payload: Payload, events: int) -> Row:
+    async def baseline(self, payload: Payload) -> Row:
         c = self.config
         run = scenarios.run_baseline(
-            self.heap_url, payload, events, c.identities, c.baseline_concurrency
+            self.heap_url, payload, c.baseline_events, c.identities, c.baseline_concurrency
         )
-        return await self._measure("baseline", payload, run, uses_service=False)
+        return await self._measure("baseline", payload, run, None)
+
+    def _run(
+        self, scenario: str, stub: service_pb2_grpc.HeapDestinationServiceStub, payload: Payload
+    ) -> Coroutine[Any, Any, scenarios.Measurement]:
+        c = self.config
+        if scenario == "stream":
+            return scenarios.run_stream(
+                stub, payload, c.stream_events, c.identities, c.stream_batch, c.scenario_timeout
+            )
+        return scenarios.run_unary(stub, payload, c.unary_events, c.identities, c.unary_concurrency)
+
+    async def _warm_up(self, stub: service_pb2_grpc.HeapDestinationServiceStub) -> None:
+        """Opens the service's connections to Heap and runs each path once, unmeasured."""
+        c = self.config
+        seed = PAYLOADS[0]
+        warm_up = asyncio.gather(
+            scenarios.run_stream(stub, seed, 1_000, c.identities, c.stream_batch, START_TIMEOUT),
+            scenarios.run_unary(stub, seed, c.unary_concurrency, c.identities, c.unary_concurrency),
+        )
+        await asyncio.wait_for(warm_up, START_TIMEOUT)
 
     async def _measure(
         self,
         scenario: str,
         payload: Payload,
         run: Coroutine[Any, Any, scenarios.Measurement],
-        uses_service: bool = True,
+        service: processes.Child | None,
     ) -> Row:
         """Runs one scenario from a clear simulator and checks what reached Heap."""
         await heap_record.clear(self.http, self.heap_url)
-        processes.reset_peak(self.service.pid)
-        cpu_before = processes.usage(self.service.pid).cpu_seconds
-        retries_before = self.service.log_count(SERVICE_RETRY)
+        meter = ServiceMeter(service) if service is not None else None
         measured = await asyncio.wait_for(run, self.config.scenario_timeout)
-        after = processes.usage(self.service.pid)
-        service_retries = self.service.log_count(SERVICE_RETRY) - retries_before
+        use, service_retries = meter.read() if meter is not None else (None, 0)
         requests = await heap_record.check_delivered(
             self.http, self.heap_url, measured.ids, set(payload.flat_properties())
         )
         events = len(measured.ids)
-        used = processes.Usage(after.peak_mb, after.rss_mb, after.cpu_seconds - cpu_before)
         return Row(
             scenario,
             payload.name,
@@ -158,7 +212,7 @@ class Bench:
             percentile(measured.latencies, 50) * 1000,
             percentile(measured.latencies, 99) * 1000,
             requests / events * 1000,
-            used if uses_service else None,
+            use,
             service_retries + measured.retries,
         )
 
@@ -169,18 +223,15 @@ def percentile(values: list[float], percent: float) -> float:
     return ranked[max(0, math.ceil(len(ranked) * percent / 100) - 1)]
 
 
-async def run_all(
-    config: Config, heap_url: str, service: processes.Child
-) -> tuple[list[Row], float]:
-    """Every scenario's row, and the service's RSS (MB) once warmed up."""
-    bench = Bench(config, heap_url, service)
+async def run_all(config: Config, heap_url: str, logs: Path) -> list[Row]:
+    bench = Bench(config, heap_url, logs)
     try:
-        await bench.warm_up()
-        warm_rss_mb = processes.usage(service.pid).rss_mb
-        rows = [await bench.stream(p, config.stream_events) for p in PAYLOADS]
-        rows += [await bench.unary(p, config.unary_events) for p in PAYLOADS]
-        rows += [await bench.baseline(p, config.baseline_events) for p in PAYLOADS]
-        return rows, warm_rss_mb
+        rows = [
+            await bench.through_service(scenario, payload)
+            for scenario in ("stream", "unary")
+            for payload in PAYLOADS
+        ]
+        return rows + [await bench.baseline(payload) for payload in PAYLOADS]
     finally:
         await bench.close()
 
@@ -195,7 +246,7 @@ def machine() -> str:
     )
 
 
-def report(config: Config, rows: list[Row], warm_rss_mb: float, seconds: float) -> None:
+def report(config: Config, rows: list[Row], seconds: float) -> None:
     print(machine())
     print(
         f"config: stream {config.stream_events} events in messages of {config.stream_batch}; "
@@ -211,23 +262,28 @@ def report(config: Config, rows: list[Row], warm_rss_mb: float, seconds: float) 
     print()
     header = (
         f"{'scenario':<9} {'payload':<7} {'events':>7} {'events/s':>9} {'p50 ms':>8} "
-        f"{'p99 ms':>8} {'Heap req/1k ev':>14} {'svc peak MB':>11} {'svc RSS MB':>10} "
-        f"{'svc CPU s':>9} {'retries':>7}"
+        f"{'p99 ms':>8} {'Heap req/1k ev':>14} {'svc peak MB':>11} {'svc base MB':>11} "
+        f"{'svc after MB':>12} {'svc CPU s':>9} {'retries':>7}"
     )
     print(header)
     print("-" * len(header))
     for row in rows:
-        service = row.service
+        use = row.service
         print(
             f"{row.scenario:<9} {row.payload:<7} {row.events:>7} {row.events_per_second:>9.0f} "
             f"{row.p50_ms:>8.1f} {row.p99_ms:>8.1f} {row.requests_per_1000:>14.1f} "
-            f"{f'{service.peak_mb:.1f}' if service else 'n/a':>11} "
-            f"{f'{service.rss_mb:.1f}' if service else 'n/a':>10} "
-            f"{f'{service.cpu_seconds:.1f}' if service else 'n/a':>9} {row.retries:>7}"
+            f"{f'{use.peak_mb:.1f}' if use else 'n/a':>11} "
+            f"{f'{use.base_mb:.1f}' if use else 'n/a':>11} "
+            f"{f'{use.after_mb:.1f}' if use else 'n/a':>12} "
+            f"{f'{use.cpu_seconds:.1f}' if use else 'n/a':>9} {row.retries:>7}"
         )
     print(
         "time to result: stream, from the write of the message carrying the event; "
         "unary, the call; baseline, the HTTP request"
+    )
+    print(
+        "svc: a fresh service process per row; base = RSS once warmed up, "
+        "peak = VmHWM during the row, after = RSS at its end"
     )
     print()
     for payload in PAYLOADS:
@@ -236,34 +292,24 @@ def report(config: Config, rows: list[Row], warm_rss_mb: float, seconds: float) 
             f"stream/baseline throughput, {payload.name}: "
             f"{speed['stream'] / speed['baseline']:.1f}x"
         )
-    print(f"service RSS after warm-up, before the scenarios: {warm_rss_mb:.1f} MB")
     print("every event verified: Heap (the simulator) accepted each exactly once")
     print(f"total {seconds:.0f} s")
 
 
+def _exit(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(128 + signum)  # so the child processes are stopped on the way out
+
+
 def main() -> int:
+    signal.signal(signal.SIGTERM, _exit)
     config = Config.from_env()
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="heap-bench-") as scratch:
         logs = Path(scratch)
         simulate = [str(BIN / "heap-destination"), "simulate", "--listen", "127.0.0.1:0"]
         with processes.child(simulate, logs / "sim.log", SIMULATOR_READY, START_TIMEOUT) as sim:
-            heap_url = f"http://127.0.0.1:{sim.port}"
-            serve = [
-                str(BIN / "heap-destination"),
-                "serve",
-                "--listen=127.0.0.1:0",
-                f"--base-url={heap_url}",
-                "--rate-limit-per-app=0",
-                "--rate-limit-per-identity=0",
-            ]
-            with processes.child(serve, logs / "svc.log", SERVICE_READY, START_TIMEOUT) as svc:
-                try:
-                    rows, warm_rss_mb = asyncio.run(run_all(config, heap_url, svc))
-                except Exception:
-                    print(f"service log (last lines):\n{svc.log_tail()}", file=sys.stderr)
-                    raise
-    report(config, rows, warm_rss_mb, time.monotonic() - started)
+            rows = asyncio.run(run_all(config, f"http://127.0.0.1:{sim.port}", logs))
+    report(config, rows, time.monotonic() - started)
     return 0
 
 

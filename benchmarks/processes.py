@@ -41,7 +41,7 @@ class Usage:
     """VmHWM: peak resident memory since the last reset_peak (or since start)."""
     rss_mb: float
     cpu_seconds: float
-    """User plus system CPU time since start."""
+    """User plus system CPU seconds: since start, or (in a Row) during the scenario."""
 
 
 def _die_with_parent() -> None:

@@ -73,14 +73,19 @@ async def run_stream(
         while (response := await call.read()) is not grpc.aio.EOF:
             now = time.perf_counter()
             for result in response.results:
+                if result.id in answered_at:
+                    failures.append(f"{result.id}: a second result")
                 answered_at[result.id] = now
                 if result.code != 0:
                     failures.append(f"{result.id}: code {result.code} {result.message}")
 
     started = time.perf_counter()
-    await asyncio.gather(write(), read())
+    try:
+        await asyncio.gather(write(), read())
+    finally:
+        call.cancel()  # a no-op once the call ended; ends it on a failure or timeout
     wall = time.perf_counter() - started
-    _fail_if(failures, f"{len(failures)} of {events} streamed events failed")
+    _fail_if(failures, f"{len(failures)} streamed results were not OK")
     missing = [event_id for event_id in ids if event_id not in answered_at]
     _fail_if(missing, f"{len(missing)} of {events} streamed events got no result")
     latencies = [

@@ -1,6 +1,7 @@
 import asyncio
 import math
 import time
+from collections import Counter
 
 import pytest
 
@@ -112,12 +113,10 @@ async def test_one_bad_item_among_100_fails_alone_and_is_isolated_in_few_sends()
     assert rejection.status == 400
     assert "must be a number or a string" in str(rejection)
     assert [r for i, r in enumerate(results) if i != 37] == [None] * 99
-    assert sorted(heap.delivered(), key=str) == sorted(
-        [item for item in items if item != BAD], key=str
-    )
+    assert Counter(heap.delivered()) == Counter(item for item in items if item != BAD)
     extra_sends = len(heap.calls) - 1
     assert extra_sends <= 2 * math.ceil(math.log2(len(items)))
-    assert heap.calls[-1] == [BAD] or [BAD] in heap.calls
+    assert [BAD] in heap.calls
 
 
 async def test_two_bad_items_both_fail_and_every_good_item_is_delivered_once() -> None:
@@ -134,8 +133,7 @@ async def test_two_bad_items_both_fail_and_every_good_item_is_delivered_once() -
     assert failed == [3, 50]
     assert all(isinstance(results[i], HeapRejected) for i in failed)
     delivered = heap.delivered()
-    assert sorted(delivered) == sorted(item for item in items if item != BAD)
-    assert len(delivered) == len(set(delivered))
+    assert Counter(delivered) == Counter(item for item in items if item != BAD)
 
 
 async def test_heap_unavailable_fails_the_whole_batch_without_splitting_it() -> None:
@@ -162,7 +160,7 @@ async def test_max_in_flight_is_never_exceeded() -> None:
 
     assert heap.max_concurrent == 3
     assert len(heap.calls) == 12
-    assert sorted(heap.delivered()) == list(range(60))
+    assert Counter(heap.delivered()) == Counter(range(60))
 
 
 async def test_max_in_flight_holds_while_bad_batches_are_split() -> None:
@@ -219,6 +217,7 @@ async def test_a_held_partial_batch_goes_out_after_ten_lingers_if_no_answer_come
     await asyncio.gather(*stuck, return_exceptions=True)
 
 
+@pytest.mark.timeout(10)  # a future that is never settled hangs
 async def test_cancel_fails_every_unanswered_item_with_heap_unavailable() -> None:
     heap = FakeHeap()
     heap.release = asyncio.Event()
@@ -239,6 +238,7 @@ async def test_cancel_fails_every_unanswered_item_with_heap_unavailable() -> Non
     assert heap.calls == [[0, 1, 2]]
 
 
+@pytest.mark.timeout(10)  # a future that is never settled hangs
 async def test_cancel_right_after_submit_fails_the_items_that_never_went_out() -> None:
     heap = FakeHeap()
     batcher = BulkBatcher(heap.send, max_batch=10, linger=LONG_LINGER, max_in_flight=1)
@@ -251,6 +251,7 @@ async def test_cancel_right_after_submit_fails_the_items_that_never_went_out() -
     assert heap.calls == []
 
 
+@pytest.mark.timeout(10)  # a future that is never settled hangs
 async def test_cancel_during_isolation_of_a_bad_item_fails_every_unanswered_item() -> None:
     heap = FakeHeap()
     items: list[object] = list(range(8))
@@ -284,5 +285,5 @@ async def test_every_future_resolves_once_under_a_mixed_load(max_in_flight: int)
             assert isinstance(result, HeapRejected)
         else:
             assert result is None
-    assert sorted(heap.delivered()) == [i for i in items if i != BAD]
+    assert Counter(heap.delivered()) == Counter(i for i in items if i != BAD)
     assert all(len(call) <= 7 for call in heap.calls)

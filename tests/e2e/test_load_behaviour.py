@@ -35,7 +35,7 @@ def test_a_fast_producer_against_a_slow_heap_keeps_memory_bounded(simulator: str
     service = start_service(
         free_address(), simulator, *NO_RATE_LIMITS, "--max-in-flight-requests", "2"
     )
-    target = service.lines[-1].rsplit(" ", 1)[-1].strip()
+    target = service.address()
     events = [
         track_event(str(i), "Signed Up", user_id=f"user-{i % 500}", properties=LARGE_EVENT)
         for i in range(60_000)
@@ -54,7 +54,7 @@ def test_a_fast_producer_against_a_slow_heap_keeps_memory_bounded(simulator: str
 def test_sigterm_under_load_answers_every_event_before_exit(simulator: str) -> None:
     inject_fault(simulator, latency_ms=200, probability=1.0)
     service = start_service(free_address(), simulator, *NO_RATE_LIMITS, "--grace-period", "5")
-    target = service.lines[-1].rsplit(" ", 1)[-1].strip()
+    target = service.address()
     events = [track_event(str(i), "Signed Up", user_id=f"user-{i % 100}") for i in range(20_000)]
 
     try:

@@ -1,6 +1,7 @@
 """The service and the simulator as separate processes, started the way the README says."""
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -34,6 +35,14 @@ class Process:
                 self.stop()
                 raise AssertionError(f"{args[:2]} did not start:\n{''.join(self.lines)}")
             time.sleep(0.05)
+
+    def address(self, what: str = "service") -> str:
+        """The host:port the process logged it listens on."""
+        for line in self.lines:
+            found = re.search(rf"{what} listening on (?:http://)?([\w.\[\]:]+)", line)
+            if found:
+                return found.group(1)
+        raise AssertionError(f"no '{what} listening on' line:\n{''.join(self.lines)}")
 
     @property
     def pid(self) -> int:

@@ -11,6 +11,7 @@ from google.protobuf import any_pb2, duration_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
+from heap_destination.api.caller import PermissionDenied, Unauthenticated
 from heap_destination.delivery.errors import (
     DeliveryError,
     HeapRejected,
@@ -33,7 +34,7 @@ _HEAP_REJECTION_CODES = {
     422: code_pb2.INVALID_ARGUMENT,
 }
 
-ServiceError = InvalidInput | DeliveryError
+ServiceError = InvalidInput | DeliveryError | Unauthenticated | PermissionDenied
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,15 @@ class ErrorDescription:
 
 
 def describe(error: ServiceError) -> ErrorDescription:
+    if isinstance(error, Unauthenticated):
+        return ErrorDescription(code_pb2.UNAUTHENTICATED, str(error), "UNAUTHENTICATED")
+    if isinstance(error, PermissionDenied):
+        return ErrorDescription(
+            code_pb2.PERMISSION_DENIED,
+            str(error),
+            "APP_ID_NOT_ALLOWED",
+            metadata={"app_id": error.app_id},
+        )
     if isinstance(error, InvalidInput):
         return ErrorDescription(
             code_pb2.INVALID_ARGUMENT,

@@ -13,6 +13,8 @@ from typing import Any
 
 from google.rpc import code_pb2
 
+from heap_destination.api import event_metrics
+from heap_destination.api.caller import PermissionDenied
 from heap_destination.api.error_status import ServiceError, describe, duration
 from heap_destination.api.identify_mapping import identify_input
 from heap_destination.api.request_destination import DestinationResolver, request_config
@@ -72,29 +74,11 @@ class EventStream:
                 await self._take(event)
 
     async def _take(self, event: stream_pb2.Event) -> None:
-        kind = event.WhichOneof("kind")
-        if not event.id:
-            self._answer_error(event.id, InvalidInput([FieldViolation("id", "required")]))
-            return
-        if event.id in self._unanswered_ids:
-            self._answer_error(
-                event.id,
-                InvalidInput(
-                    [
-                        FieldViolation(
-                            "id", "already used by an event of this stream that has no result yet"
-                        )
-                    ]
-                ),
-            )
-            return
-        if kind is None:
-            self._answer_error(
-                event.id, InvalidInput([FieldViolation("kind", "required: set track or identify")])
-            )
-            return
-        if self._engine.draining:
-            self._answer_error(event.id, ShuttingDown())
+        kind = event.WhichOneof("kind") or "unknown"
+        event_metrics.received(kind, "stream")
+        refusal = self._refusal(event, kind)
+        if refusal is not None:
+            self._answer_error(kind, event.id, refusal)
             return
         deadline = self._engine.deadline(None)
         try:
@@ -109,15 +93,37 @@ class EventStream:
                 identify = prepare_identify(identify_input(event.identify), destination)
                 delivered = self._engine.submit_identify(destination, identify, deadline)
                 warnings = identify.warnings
-        except (InvalidInput, DeliveryError) as error:
-            self._answer_error(event.id, error)
+        except (InvalidInput, DeliveryError, PermissionDenied) as error:
+            self._answer_error(kind, event.id, error)
             return
         self._unanswered_ids.add(event.id)
         self._in_flight.take()
-        delivered.add_done_callback(partial(self._settled, event.id, warnings))
+        delivered.add_done_callback(partial(self._settled, kind, event.id, warnings))
+
+    def _refusal(self, event: stream_pb2.Event, kind: str) -> ServiceError | None:
+        """Why the event cannot be taken at all, if it cannot."""
+        if not event.id:
+            return InvalidInput([FieldViolation("id", "required")])
+        if event.id in self._unanswered_ids:
+            return InvalidInput(
+                [
+                    FieldViolation(
+                        "id", "already used by an event of this stream that has no result yet"
+                    )
+                ]
+            )
+        if kind == "unknown":
+            return InvalidInput([FieldViolation("kind", "required: set track or identify")])
+        if self._engine.draining:
+            return ShuttingDown()
+        return None
 
     def _settled(
-        self, event_id: str, warnings: Sequence[PropertyWarning], delivered: asyncio.Future[Any]
+        self,
+        kind: str,
+        event_id: str,
+        warnings: Sequence[PropertyWarning],
+        delivered: asyncio.Future[Any],
     ) -> None:
         self._unanswered_ids.discard(event_id)
         self._in_flight.give_back()
@@ -125,19 +131,25 @@ class EventStream:
         if delivered.cancelled():
             error = ShuttingDown()
         if error is None:
+            event_metrics.settled(kind, None, warnings)
             self._answer(
                 stream_pb2.EventResult(
                     id=event_id, code=code_pb2.OK, warnings=warnings_to_proto(warnings)
                 )
             )
         elif isinstance(error, DeliveryError):
-            self._answer_error(event_id, error, warnings)
+            self._answer_error(kind, event_id, error, warnings)
         else:
             raise error
 
     def _answer_error(
-        self, event_id: str, error: ServiceError, warnings: Sequence[PropertyWarning] = ()
+        self,
+        kind: str,
+        event_id: str,
+        error: ServiceError,
+        warnings: Sequence[PropertyWarning] = (),
     ) -> None:
+        event_metrics.settled(kind, error, warnings)
         description = describe(error)
         result = stream_pb2.EventResult(
             id=event_id,

@@ -1,5 +1,6 @@
 """The destination of a request: its own config over the stream's over the server's."""
 
+from heap_destination.api.caller import ensure_caller_may_use
 from heap_destination.api.config_mapping import settings_from_config
 from heap_destination.domain.destination import (
     Destination,
@@ -23,17 +24,21 @@ class DestinationResolver:
 
     def resolve(self, config: config_pb2.DestinationConfig | None) -> Destination:
         """The destination of a request with `config` (None when it has none); raises
-        InvalidInput when it cannot be delivered."""
+        InvalidInput when it cannot be delivered, PermissionDenied when the caller may not
+        send to its app_id."""
         if config is not None:
-            return resolve_destination(settings_from_config(config).over(self._base))
-        if self._base_result is None:
-            try:
-                self._base_result = resolve_destination(self._base)
-            except InvalidInput as error:
-                self._base_result = error
-        if isinstance(self._base_result, InvalidInput):
-            raise self._base_result
-        return self._base_result
+            destination = resolve_destination(settings_from_config(config).over(self._base))
+        else:
+            if self._base_result is None:
+                try:
+                    self._base_result = resolve_destination(self._base)
+                except InvalidInput as error:
+                    self._base_result = error
+            if isinstance(self._base_result, InvalidInput):
+                raise self._base_result
+            destination = self._base_result
+        ensure_caller_may_use(destination.app_id)
+        return destination
 
 
 def request_config(

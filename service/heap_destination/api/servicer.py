@@ -1,10 +1,12 @@
 """The HeapDestinationService servicer: validate, deliver, answer."""
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import NoReturn
 
 import grpc
 
+from heap_destination.api import event_metrics
+from heap_destination.api.caller import PermissionDenied
 from heap_destination.api.error_status import ServiceError, grpc_status
 from heap_destination.api.event_stream import EventStream
 from heap_destination.api.identify_mapping import identify_input, identify_response
@@ -17,6 +19,7 @@ from heap_destination.delivery.errors import DeliveryError
 from heap_destination.delivery.in_flight import InFlightLimit, StreamInFlight
 from heap_destination.domain.destination import DestinationSettings
 from heap_destination.domain.identify import prepare_identify
+from heap_destination.domain.property_warnings import PropertyWarning
 from heap_destination.domain.track import prepare_track
 from heap_destination.domain.violations import InvalidInput
 from heap_destination.v1 import identify_pb2, service_pb2_grpc, stream_pb2, track_pb2, web_pb2
@@ -39,9 +42,12 @@ class HeapDestinationServicer(service_pb2_grpc.HeapDestinationServiceServicer):
         self, request: track_pb2.TrackEventRequest, context: grpc.aio.ServicerContext
     ) -> track_pb2.TrackEventResponse:
         deadline = self._engine.deadline(context.time_remaining())
+        event_metrics.received("track", "unary")
+        warnings: Sequence[PropertyWarning] = ()
         try:
             destination = DestinationResolver(self._defaults).resolve(request_config(request))
             track = prepare_track(track_input(request), destination)
+            warnings = track.warnings
             await deliver_unary(
                 self._engine,
                 self._in_flight,
@@ -49,25 +55,32 @@ class HeapDestinationServicer(service_pb2_grpc.HeapDestinationServiceServicer):
                 lambda: self._engine.submit_track(destination, track, deadline),
                 rate_limited=(destination, track.event.identity),
             )
-        except (InvalidInput, DeliveryError) as error:
+        except (InvalidInput, DeliveryError, PermissionDenied) as error:
+            event_metrics.settled("track", error, warnings)
             await _abort(context, error)
+        event_metrics.settled("track", None, warnings)
         return track_response(destination, track)
 
     async def IdentifyUser(
         self, request: identify_pb2.IdentifyUserRequest, context: grpc.aio.ServicerContext
     ) -> identify_pb2.IdentifyUserResponse:
         deadline = self._engine.deadline(context.time_remaining())
+        event_metrics.received("identify", "unary")
+        warnings: Sequence[PropertyWarning] = ()
         try:
             destination = DestinationResolver(self._defaults).resolve(request_config(request))
             identify = prepare_identify(identify_input(request), destination)
+            warnings = identify.warnings
             await deliver_unary(
                 self._engine,
                 self._in_flight,
                 deadline,
                 lambda: self._engine.submit_identify(destination, identify, deadline),
             )
-        except (InvalidInput, DeliveryError) as error:
+        except (InvalidInput, DeliveryError, PermissionDenied) as error:
+            event_metrics.settled("identify", error, warnings)
             await _abort(context, error)
+        event_metrics.settled("identify", None, warnings)
         return identify_response(destination, identify)
 
     async def StreamEvents(

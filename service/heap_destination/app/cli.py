@@ -2,11 +2,14 @@
 
 import argparse
 import asyncio
+import dataclasses
 import logging
 import os
 import sys
 from collections.abc import Mapping, Sequence
 
+from heap_destination.app.logs import configure_logging
+from heap_destination.app.metrics_endpoint import start_metrics_server
 from heap_destination.app.server import serve
 from heap_destination.app.settings import (
     ServiceSettings,
@@ -14,20 +17,21 @@ from heap_destination.app.settings import (
     add_service_arguments,
     service_settings,
 )
+from heap_destination.app.workers import run_workers
 from heap_destination.sim import HeapSimulator
 from heap_destination.sim import serve as serve_simulator
 
 DEFAULT_SIMULATOR_LISTEN = "127.0.0.1:8787"
+SIMULATOR_ENV = "HEAP_SIMULATOR_LISTEN"
 
 log = logging.getLogger("heap_destination")
 
 
 def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None) -> int:
     env = os.environ if env is None else env
-    args = _parser(env).parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    args = _parser().parse_args(argv)
     try:
-        return int(args.command(args))
+        return int(args.command(args, env))
     except SettingsError as error:
         print(f"heap-destination: {error}", file=sys.stderr)
         return 2
@@ -35,52 +39,61 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
         return 130
 
 
-def _serve(args: argparse.Namespace) -> int:
-    settings = service_settings(args)
+def _serve(args: argparse.Namespace, env: Mapping[str, str]) -> int:
+    return _serve_with(service_settings(args, env))
+
+
+def _serve_with(settings: ServiceSettings) -> int:
+    configure_logging(settings.log_format, settings.log_level)
     _log_target(settings)
+    if settings.workers > 1:
+        return run_workers(settings)
+    start_metrics_server(settings.metrics_listen)
     asyncio.run(serve(settings))
     return 0
 
 
-def _simulate(args: argparse.Namespace) -> int:
-    host, port = _host_port(args.simulator_listen, "--listen")
+def _simulate(args: argparse.Namespace, env: Mapping[str, str]) -> int:
+    configure_logging("text", "info")
+    host, port = _host_port(args.listen or env.get(SIMULATOR_ENV, DEFAULT_SIMULATOR_LISTEN))
     serve_simulator(host, port)
     return 0
 
 
-def _run(args: argparse.Namespace) -> int:
+def _run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     """The service, pointed at a local simulator unless a real Heap target is configured."""
-    if args.region or args.base_url:
-        return _serve(args)
-    host, port = _host_port(args.simulator_listen, "--simulator-listen")
-    with HeapSimulator(host, port) as simulator:
+    settings = service_settings(args, env)
+    if settings.defaults.region or settings.defaults.base_url:
+        return _serve_with(settings)
+    address = args.simulator_listen or env.get(SIMULATOR_ENV, DEFAULT_SIMULATOR_LISTEN)
+    with HeapSimulator(*_host_port(address)) as simulator:
+        defaults = dataclasses.replace(settings.defaults, base_url=simulator.url)
+        settings = dataclasses.replace(settings, defaults=defaults)
+        configure_logging(settings.log_format, settings.log_level)
         log.info(
-            "Heap simulator listening on %s (requests: %s/_sim/requests)",
-            simulator.url,
-            simulator.url,
+            "Heap simulator listening on %s (see %s/_sim/requests)", simulator.url, simulator.url
         )
-        args.base_url = simulator.url
-        return _serve(args)
+        return _serve_with(settings)
 
 
 def _log_target(settings: ServiceSettings) -> None:
     defaults = settings.defaults
-    target = defaults.base_url or f"Heap {(defaults.region.value if defaults.region else 'us')}"
+    region = defaults.region.value if defaults.region else "us"
     log.info(
         "delivering to %s; default app_id %s",
-        target,
-        defaults.app_id or "(none: requests must set config.app_id)",
+        defaults.base_url or f"Heap ({region})",
+        defaults.app_id or "none (requests must set config.app_id)",
     )
 
 
-def _host_port(address: str, flag: str) -> tuple[str, int]:
+def _host_port(address: str) -> tuple[str, int]:
     host, _, port = address.rpartition(":")
     if not host or not port.isdigit():
-        raise SettingsError(f"{flag} {address!r}: use host:port")
+        raise SettingsError(f"simulator address {address!r}: use host:port")
     return host, int(port)
 
 
-def _parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="heap-destination",
         description="Deliver Track and Identify calls to Heap over gRPC.",
@@ -88,15 +101,12 @@ def _parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
 
     serve_parser = commands.add_parser("serve", help="run the gRPC service")
-    add_service_arguments(serve_parser, env)
+    add_service_arguments(serve_parser)
     serve_parser.set_defaults(command=_serve)
 
     simulate_parser = commands.add_parser("simulate", help="run the local Heap simulator")
     simulate_parser.add_argument(
-        "--listen",
-        dest="simulator_listen",
-        default=env.get("HEAP_SIMULATOR_LISTEN", DEFAULT_SIMULATOR_LISTEN),
-        help=f"host:port (env HEAP_SIMULATOR_LISTEN; default {DEFAULT_SIMULATOR_LISTEN})",
+        "--listen", help=f"host:port (env {SIMULATOR_ENV}; default {DEFAULT_SIMULATOR_LISTEN})"
     )
     simulate_parser.set_defaults(command=_simulate)
 
@@ -105,11 +115,10 @@ def _parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
         help="run the service against a local Heap simulator (or against Heap when "
         "--region or --base-url is set)",
     )
-    add_service_arguments(run_parser, env)
+    add_service_arguments(run_parser)
     run_parser.add_argument(
         "--simulator-listen",
-        default=env.get("HEAP_SIMULATOR_LISTEN", DEFAULT_SIMULATOR_LISTEN),
-        help=f"simulator host:port (env HEAP_SIMULATOR_LISTEN; default {DEFAULT_SIMULATOR_LISTEN})",
+        help=f"simulator host:port (env {SIMULATOR_ENV}; default {DEFAULT_SIMULATOR_LISTEN})",
     )
     run_parser.set_defaults(command=_run)
     return parser

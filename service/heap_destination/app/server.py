@@ -1,4 +1,4 @@
-"""The gRPC server with its delivery engine, started and stopped as one unit."""
+"""The gRPC server, its delivery engine, health and reflection, started and stopped as one."""
 
 import asyncio
 import logging
@@ -8,15 +8,37 @@ from dataclasses import dataclass
 
 import grpc
 import httpx
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
 
 from heap_destination.api.servicer import HeapDestinationServicer
+from heap_destination.app.interceptors import CallerInterceptor
 from heap_destination.app.settings import ServiceSettings
+from heap_destination.app.tls import server_credentials
 from heap_destination.delivery.engine import DeliveryEngine
 from heap_destination.delivery.heap_client import HeapClient, new_http_client
 from heap_destination.delivery.in_flight import InFlightLimit
-from heap_destination.v1 import service_pb2_grpc
+from heap_destination.v1 import service_pb2, service_pb2_grpc
 
 log = logging.getLogger(__name__)
+
+SERVICE_NAME = service_pb2.DESCRIPTOR.services_by_name["HeapDestinationService"].full_name
+MAX_MESSAGE_BYTES = 16 * 1024 * 1024
+
+# Chosen deliberately (see the README, "Running in production"):
+SERVER_OPTIONS = [
+    # Room for stream messages of 1000 large events; anything bigger is a client bug.
+    ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+    ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+    # Ping idle connections so dead peers and silently dropped NAT entries are noticed.
+    ("grpc.keepalive_time_ms", 60_000),
+    ("grpc.keepalive_timeout_ms", 20_000),
+    ("grpc.keepalive_permit_without_calls", 1),
+    # Let clients keep long streams alive with their own pings, but not flood.
+    ("grpc.http2.min_ping_interval_without_data_ms", 10_000),
+    # Several worker processes share one port.
+    ("grpc.so_reuseport", 1),
+]
 
 # Seconds streams get, after delivery has drained, to send their last results.
 _LAST_RESULTS_TIME = 1.0
@@ -26,13 +48,16 @@ _LAST_RESULTS_TIME = 1.0
 class RunningService:
     server: grpc.aio.Server
     engine: DeliveryEngine
+    health: health.aio.HealthServicer
     http: httpx.AsyncClient
     port: int
 
     async def stop(self, grace: float) -> None:
-        """Takes no new events, gives pending ones `grace` seconds to reach Heap (or be
-        answered as unavailable), lets streams send their last results, then stops."""
+        """Reports NOT_SERVING, takes no new events, gives pending ones `grace` seconds to
+        reach Heap (or be answered as unavailable), lets streams send their last results,
+        then stops."""
         started = time.monotonic()
+        await self.health.enter_graceful_shutdown()
         await self.engine.drain(grace)
         await self.server.stop(max(_LAST_RESULTS_TIME, grace - (time.monotonic() - started)))
         await self.http.aclose()
@@ -42,7 +67,9 @@ async def start_service(settings: ServiceSettings) -> RunningService:
     """Starts serving on settings.listen (port 0 picks a free port)."""
     http = new_http_client(settings.retry)
     engine = DeliveryEngine(HeapClient(http, settings.retry), settings.engine)
-    server = grpc.aio.server()
+    server = grpc.aio.server(
+        interceptors=[CallerInterceptor(settings.tokens)], options=SERVER_OPTIONS
+    )
     service_pb2_grpc.add_HeapDestinationServiceServicer_to_server(
         HeapDestinationServicer(
             engine,
@@ -52,20 +79,38 @@ async def start_service(settings: ServiceSettings) -> RunningService:
         ),
         server,
     )
+    health_servicer = health.aio.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    reflection.enable_server_reflection(
+        [SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME], server
+    )
     try:
-        port = server.add_insecure_port(settings.listen)
+        if settings.tls is not None:
+            port = server.add_secure_port(settings.listen, server_credentials(settings.tls))
+        else:
+            port = server.add_insecure_port(settings.listen)
     except RuntimeError as error:
         await http.aclose()
         raise OSError(f"cannot listen on {settings.listen}: {error}") from error
     await server.start()
-    return RunningService(server, engine, http, port)
+    for name in ("", SERVICE_NAME):
+        await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+    return RunningService(server, engine, health_servicer, http, port)
 
 
 async def serve(settings: ServiceSettings) -> None:
     """Serves until SIGINT or SIGTERM, then drains (see RunningService.stop)."""
     service = await start_service(settings)
-    host = settings.listen.rpartition(":")[0]
-    log.info("Heap destination service listening on %s:%d", host, service.port)
+    log.info(
+        "Heap destination service listening on %s:%d",
+        settings.listen_host,
+        service.port,
+        extra={"tls": settings.tls is not None, "authentication": settings.tokens is not None},
+    )
+    if settings.tokens is None:
+        log.warning(
+            "no tokens configured: any caller that reaches %s may send to Heap", settings.listen
+        )
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):

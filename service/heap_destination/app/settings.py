@@ -1,16 +1,243 @@
-"""The service's settings: flags win over environment variables, which win over defaults."""
+"""The service's settings, read from flags, environment and an optional config file.
+
+See options.py for the precedence. Everything is validated here, at start-up, with a
+message that names the bad setting.
+"""
 
 import argparse
+import ipaddress
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
+from google.protobuf import json_format
+
+from heap_destination.api.config_mapping import settings_from_config
+from heap_destination.app.options import (
+    Option,
+    SettingsError,
+    add_options,
+    boolean,
+    resolve_options,
+)
+from heap_destination.app.tls import TlsFiles
+from heap_destination.app.tokens import TokenStore, parse_tokens
 from heap_destination.delivery.engine import EngineSettings
 from heap_destination.delivery.rate_limiter import RateLimitSettings
 from heap_destination.delivery.retry_policy import RetryPolicy
 from heap_destination.domain.destination import DestinationSettings, Region, base_url_problem
 from heap_destination.domain.nested_mode import NestedMode
+from heap_destination.v1 import config_pb2
+
+__all__ = ["ServiceSettings", "SettingsError", "add_service_arguments", "service_settings"]
 
 DEFAULT_LISTEN = "127.0.0.1:50051"
+CONFIG_ENV = "HEAP_DESTINATION_CONFIG"
+TOKENS_ENV = "HEAP_DESTINATION_TOKENS"
+
+
+def _positive(kind: type[int] | type[float]) -> Any:
+    def parse(text: str) -> int | float:
+        value = kind(text)
+        if value <= 0:
+            raise ValueError("must be positive")
+        return value
+
+    return parse
+
+
+def _not_negative(kind: type[int] | type[float]) -> Any:
+    def parse(text: str) -> int | float:
+        value = kind(text)
+        if value < 0:
+            raise ValueError("must not be negative")
+        return value
+
+    return parse
+
+
+def _address(text: str) -> str:
+    host, _, port = text.rpartition(":")
+    if not host or not port.isdigit():
+        raise ValueError("use host:port")
+    return text
+
+
+def _base_url(text: str) -> str:
+    if problem := base_url_problem(text):
+        raise ValueError(problem)
+    return text
+
+
+def _metrics_address(text: str) -> str:
+    return text if text == "off" else _address(text)
+
+
+_ENGINE = EngineSettings()
+_LIMITS = RateLimitSettings()
+
+OPTIONS = [
+    Option(
+        "listen",
+        "HEAP_DESTINATION_LISTEN",
+        DEFAULT_LISTEN,
+        "gRPC listen address, host:port",
+        _address,
+    ),
+    Option(
+        "app_id",
+        "HEAP_APP_ID",
+        None,
+        "default Heap app_id for requests whose config has none",
+        in_file=False,
+    ),
+    Option(
+        "region",
+        "HEAP_REGION",
+        None,
+        "default Heap region (us when unset)",
+        choices=tuple(r.value for r in Region),
+        in_file=False,
+    ),
+    Option(
+        "base_url",
+        "HEAP_BASE_URL",
+        None,
+        "default Heap base URL, replacing the region's",
+        _base_url,
+        in_file=False,
+    ),
+    Option(
+        "nested_properties_mode",
+        "HEAP_NESTED_PROPERTIES_MODE",
+        None,
+        "default flattening mode (flatten when unset)",
+        choices=tuple(m.value for m in NestedMode),
+        in_file=False,
+    ),
+    Option(
+        "anonymous_id_as_identity",
+        "HEAP_ANONYMOUS_ID_AS_IDENTITY",
+        None,
+        "use anonymous_id as the identity when there is no user_id",
+        boolean,
+        in_file=False,
+    ),
+    Option(
+        "delivery_timeout",
+        "HEAP_DELIVERY_TIMEOUT",
+        RetryPolicy.delivery_timeout,
+        "seconds a call may spend delivering to Heap, retries included",
+        _positive(float),
+    ),
+    Option(
+        "grace_period",
+        "HEAP_GRACE_PERIOD",
+        10.0,
+        "seconds pending events get to reach Heap on shutdown",
+        _not_negative(float),
+    ),
+    Option(
+        "batch_linger",
+        "HEAP_BATCH_LINGER",
+        _ENGINE.linger,
+        "seconds a bulk request waits for more events",
+        _not_negative(float),
+    ),
+    Option(
+        "max_in_flight_requests",
+        "HEAP_MAX_IN_FLIGHT_REQUESTS",
+        _ENGINE.max_in_flight_requests,
+        "bulk requests out at once, per destination and endpoint",
+        _positive(int),
+    ),
+    Option(
+        "max_in_flight_events",
+        "HEAP_MAX_IN_FLIGHT_EVENTS",
+        50_000,
+        "events taken but not yet answered, in all",
+        _positive(int),
+    ),
+    Option(
+        "max_in_flight_events_per_stream",
+        "HEAP_MAX_IN_FLIGHT_EVENTS_PER_STREAM",
+        10_000,
+        "events one stream may have unanswered before it stops reading",
+        _positive(int),
+    ),
+    Option(
+        "rate_limit_per_app",
+        "HEAP_RATE_LIMIT_PER_APP",
+        _LIMITS.events_per_window_per_app,
+        "events per window per app_id (0: no limit)",
+        _not_negative(int),
+    ),
+    Option(
+        "rate_limit_per_identity",
+        "HEAP_RATE_LIMIT_PER_IDENTITY",
+        _LIMITS.events_per_window_per_identity,
+        "events per window per identity within an app_id (0: no limit)",
+        _not_negative(int),
+    ),
+    Option(
+        "rate_limit_window",
+        "HEAP_RATE_LIMIT_WINDOW",
+        _LIMITS.window_seconds,
+        "seconds the rate limits count over",
+        _positive(float),
+    ),
+    Option(
+        "tokens_file",
+        "HEAP_DESTINATION_TOKENS_FILE",
+        None,
+        f"JSON file of bearer tokens (or the JSON itself in {TOKENS_ENV})",
+    ),
+    Option(
+        "allow_unauthenticated",
+        "HEAP_DESTINATION_ALLOW_UNAUTHENTICATED",
+        False,
+        "serve a non-loopback address without tokens: the network in front authenticates",
+        boolean,
+    ),
+    Option("tls_cert", "HEAP_DESTINATION_TLS_CERT", None, "server certificate (PEM) for TLS"),
+    Option("tls_key", "HEAP_DESTINATION_TLS_KEY", None, "server private key (PEM) for TLS"),
+    Option(
+        "tls_client_ca",
+        "HEAP_DESTINATION_TLS_CLIENT_CA",
+        None,
+        "CA (PEM) that client certificates must chain to; set it to require mTLS",
+    ),
+    Option(
+        "metrics_listen",
+        "HEAP_DESTINATION_METRICS_LISTEN",
+        "127.0.0.1:9464",
+        "host:port of the Prometheus /metrics endpoint, or off",
+        _metrics_address,
+    ),
+    Option(
+        "workers",
+        "HEAP_DESTINATION_WORKERS",
+        1,
+        "server processes sharing the port (SO_REUSEPORT)",
+        _positive(int),
+    ),
+    Option(
+        "log_format",
+        "HEAP_DESTINATION_LOG_FORMAT",
+        "json",
+        "json or text",
+        choices=("json", "text"),
+    ),
+    Option(
+        "log_level",
+        "HEAP_DESTINATION_LOG_LEVEL",
+        "info",
+        "debug, info, warning or error",
+        choices=("debug", "info", "warning", "error"),
+    ),
+]
 
 
 @dataclass(frozen=True)
@@ -22,168 +249,137 @@ class ServiceSettings:
     engine: EngineSettings = field(default_factory=EngineSettings)
     max_in_flight_events: int = 50_000
     max_in_flight_events_per_stream: int = 10_000
+    tokens: TokenStore | None = None
+    tls: TlsFiles | None = None
+    metrics_listen: str | None = None
+    workers: int = 1
+    log_format: str = "json"
+    log_level: str = "info"
+
+    @property
+    def listen_host(self) -> str:
+        return self.listen.rpartition(":")[0]
 
 
-class SettingsError(ValueError):
-    """A setting that cannot work; the message names it."""
+def add_service_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", help=f"JSON config file; see the README (env {CONFIG_ENV})")
+    add_options(parser, OPTIONS)
 
 
-def add_service_arguments(parser: argparse.ArgumentParser, env: Mapping[str, str]) -> None:
-    parser.add_argument(
-        "--listen",
-        default=env.get("HEAP_DESTINATION_LISTEN", DEFAULT_LISTEN),
-        help="gRPC listen address, host:port (env HEAP_DESTINATION_LISTEN; "
-        f"default {DEFAULT_LISTEN})",
-    )
-    parser.add_argument(
-        "--app-id",
-        default=env.get("HEAP_APP_ID"),
-        help="default Heap app_id for requests whose config has none (env HEAP_APP_ID)",
-    )
-    parser.add_argument(
-        "--region",
-        default=env.get("HEAP_REGION"),
-        choices=[r.value for r in Region],
-        help="default Heap region: us or eu (env HEAP_REGION; default us)",
-    )
-    parser.add_argument(
-        "--base-url",
-        default=env.get("HEAP_BASE_URL"),
-        help="default Heap base URL, replacing the region's (env HEAP_BASE_URL)",
-    )
-    parser.add_argument(
-        "--nested-properties-mode",
-        default=env.get("HEAP_NESTED_PROPERTIES_MODE"),
-        choices=[m.value for m in NestedMode],
-        help="default flattening mode (env HEAP_NESTED_PROPERTIES_MODE; default flatten)",
-    )
-    parser.add_argument(
-        "--anonymous-id-as-identity",
-        default=env.get("HEAP_ANONYMOUS_ID_AS_IDENTITY"),
-        choices=["true", "false"],
-        help="use anonymous_id as the identity when there is no user_id "
-        "(env HEAP_ANONYMOUS_ID_AS_IDENTITY; default false)",
-    )
-    parser.add_argument(
-        "--delivery-timeout",
-        type=float,
-        default=float(env.get("HEAP_DELIVERY_TIMEOUT", RetryPolicy.delivery_timeout)),
-        help="seconds a call may spend delivering to Heap, retries included, when the "
-        "caller's deadline is later or unset (env HEAP_DELIVERY_TIMEOUT; default 30)",
-    )
-    parser.add_argument(
-        "--grace-period",
-        type=float,
-        default=float(env.get("HEAP_GRACE_PERIOD", "10")),
-        help="seconds calls in progress get to finish on shutdown (env HEAP_GRACE_PERIOD)",
-    )
-    engine = EngineSettings()
-    limits = RateLimitSettings()
-    for flag, variable, kind, default, text in [
-        (
-            "--batch-linger",
-            "HEAP_BATCH_LINGER",
-            float,
-            engine.linger,
-            "seconds a bulk request waits for more events before it goes out",
-        ),
-        (
-            "--max-in-flight-requests",
-            "HEAP_MAX_IN_FLIGHT_REQUESTS",
-            int,
-            engine.max_in_flight_requests,
-            "bulk requests outstanding at once, per destination and endpoint",
-        ),
-        (
-            "--max-in-flight-events",
-            "HEAP_MAX_IN_FLIGHT_EVENTS",
-            int,
-            ServiceSettings.max_in_flight_events,
-            "events taken but not yet answered, in all; past it unary calls get "
-            "RESOURCE_EXHAUSTED and streams stop reading",
-        ),
-        (
-            "--max-in-flight-events-per-stream",
-            "HEAP_MAX_IN_FLIGHT_EVENTS_PER_STREAM",
-            int,
-            ServiceSettings.max_in_flight_events_per_stream,
-            "events one stream may have unanswered before it stops reading",
-        ),
-        (
-            "--rate-limit-per-app",
-            "HEAP_RATE_LIMIT_PER_APP",
-            int,
-            limits.events_per_window_per_app,
-            "events per window per app_id (0: no limit)",
-        ),
-        (
-            "--rate-limit-per-identity",
-            "HEAP_RATE_LIMIT_PER_IDENTITY",
-            int,
-            limits.events_per_window_per_identity,
-            "events per window per identity within an app_id (0: no limit)",
-        ),
-        (
-            "--rate-limit-window",
-            "HEAP_RATE_LIMIT_WINDOW",
-            float,
-            limits.window_seconds,
-            "seconds the rate limits count over",
-        ),
-    ]:
-        parser.add_argument(
-            flag,
-            type=kind,
-            default=kind(env.get(variable, default)),
-            help=f"{text} (env {variable}; default {default})",
-        )
-
-
-def service_settings(args: argparse.Namespace) -> ServiceSettings:
-    """Validated settings from parsed arguments; raises SettingsError naming the bad one."""
-    if args.base_url and (problem := base_url_problem(args.base_url)):
-        raise SettingsError(f"--base-url / HEAP_BASE_URL {args.base_url!r}: {problem}")
-    for name, value in [
-        ("--delivery-timeout / HEAP_DELIVERY_TIMEOUT", args.delivery_timeout),
-        ("--rate-limit-window / HEAP_RATE_LIMIT_WINDOW", args.rate_limit_window),
-        ("--max-in-flight-requests / HEAP_MAX_IN_FLIGHT_REQUESTS", args.max_in_flight_requests),
-        ("--max-in-flight-events / HEAP_MAX_IN_FLIGHT_EVENTS", args.max_in_flight_events),
-        (
-            "--max-in-flight-events-per-stream / HEAP_MAX_IN_FLIGHT_EVENTS_PER_STREAM",
-            args.max_in_flight_events_per_stream,
-        ),
-    ]:
-        if value <= 0:
-            raise SettingsError(f"{name} must be positive, not {value}")
-    if args.batch_linger < 0 or args.rate_limit_per_app < 0 or args.rate_limit_per_identity < 0:
-        raise SettingsError("--batch-linger and the rate limits must not be negative")
-    host, _, port = args.listen.rpartition(":")
-    if not host or not port.isdigit():
-        raise SettingsError(f"--listen / HEAP_DESTINATION_LISTEN {args.listen!r}: use host:port")
-    return ServiceSettings(
-        listen=args.listen,
-        defaults=DestinationSettings(
-            app_id=args.app_id or None,
-            region=Region(args.region) if args.region else None,
-            base_url=args.base_url or None,
-            nested_mode=NestedMode(args.nested_properties_mode)
-            if args.nested_properties_mode
-            else None,
-            anonymous_id_as_identity=args.anonymous_id_as_identity == "true"
-            if args.anonymous_id_as_identity
-            else None,
-        ),
-        retry=RetryPolicy(delivery_timeout=args.delivery_timeout),
-        grace_period=args.grace_period,
+def service_settings(args: argparse.Namespace, env: Mapping[str, str]) -> ServiceSettings:
+    """Validated settings; raises SettingsError naming the first bad setting."""
+    file_values = _config_file(args.config or env.get(CONFIG_ENV))
+    values = resolve_options(OPTIONS, args, env, file_values)
+    tokens = _tokens(values["tokens_file"], env)
+    settings = ServiceSettings(
+        listen=values["listen"],
+        defaults=_destination_defaults(values, file_values.get("destination")),
+        retry=RetryPolicy(delivery_timeout=values["delivery_timeout"]),
+        grace_period=values["grace_period"],
         engine=EngineSettings(
-            linger=args.batch_linger,
-            max_in_flight_requests=args.max_in_flight_requests,
+            linger=values["batch_linger"],
+            max_in_flight_requests=values["max_in_flight_requests"],
             rate_limits=RateLimitSettings(
-                events_per_window_per_app=args.rate_limit_per_app or None,
-                events_per_window_per_identity=args.rate_limit_per_identity or None,
-                window_seconds=args.rate_limit_window,
+                events_per_window_per_app=values["rate_limit_per_app"] or None,
+                events_per_window_per_identity=values["rate_limit_per_identity"] or None,
+                window_seconds=values["rate_limit_window"],
             ),
         ),
-        max_in_flight_events=args.max_in_flight_events,
-        max_in_flight_events_per_stream=args.max_in_flight_events_per_stream,
+        max_in_flight_events=values["max_in_flight_events"],
+        max_in_flight_events_per_stream=values["max_in_flight_events_per_stream"],
+        tokens=tokens,
+        tls=_tls(values),
+        metrics_listen=None if values["metrics_listen"] == "off" else values["metrics_listen"],
+        workers=values["workers"],
+        log_format=values["log_format"],
+        log_level=values["log_level"],
     )
+    if (
+        tokens is None
+        and not values["allow_unauthenticated"]
+        and not is_loopback(settings.listen_host)
+    ):
+        raise SettingsError(
+            f"listening on {settings.listen} with no tokens would let anyone on the network "
+            f"send to Heap: configure tokens (--tokens-file or {TOKENS_ENV}), or pass "
+            "--allow-unauthenticated if the network in front of the service authenticates"
+        )
+    return settings
+
+
+def is_loopback(host: str) -> bool:
+    host = host.strip("[]")
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _config_file(path: str | None) -> dict[str, Any]:
+    if not path:
+        return {}
+    try:
+        data = json.loads(Path(path).read_text())
+    except OSError as error:
+        raise SettingsError(f"config file {path}: {error.strerror}") from None
+    except json.JSONDecodeError as error:
+        raise SettingsError(
+            f"config file {path}: not JSON ({error.msg}, line {error.lineno})"
+        ) from None
+    if not isinstance(data, dict):
+        raise SettingsError(f"config file {path}: must hold a JSON object")
+    known = {o.name for o in OPTIONS if o.in_file} | {"destination"}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise SettingsError(f"config file {path}: unknown keys {unknown}")
+    return data
+
+
+def _destination_defaults(values: dict[str, Any], from_file: Any) -> DestinationSettings:
+    file_settings = DestinationSettings()
+    if from_file is not None:
+        try:
+            config = json_format.ParseDict(from_file, config_pb2.DestinationConfig())
+        except json_format.ParseError as error:
+            raise SettingsError(f"config file key 'destination': {error}") from None
+        file_settings = settings_from_config(config)
+    mode = values["nested_properties_mode"]
+    overrides = DestinationSettings(
+        app_id=values["app_id"] or None,
+        region=Region(values["region"]) if values["region"] else None,
+        base_url=values["base_url"] or None,
+        nested_mode=NestedMode(mode) if mode else None,
+        anonymous_id_as_identity=values["anonymous_id_as_identity"],
+    )
+    return overrides.over(file_settings)
+
+
+def _tokens(tokens_file: str | None, env: Mapping[str, str]) -> TokenStore | None:
+    try:
+        if tokens_file:
+            try:
+                text = Path(tokens_file).read_text()
+            except OSError as error:
+                raise ValueError(f"tokens file {tokens_file}: {error.strerror}") from None
+            return parse_tokens(text, f"tokens file {tokens_file}")
+        if env.get(TOKENS_ENV):
+            return parse_tokens(env[TOKENS_ENV], TOKENS_ENV)
+    except ValueError as error:
+        raise SettingsError(str(error)) from None
+    return None
+
+
+def _tls(values: dict[str, Any]) -> TlsFiles | None:
+    cert, key, client_ca = values["tls_cert"], values["tls_key"], values["tls_client_ca"]
+    if not cert and not key:
+        if client_ca:
+            raise SettingsError("--tls-client-ca needs --tls-cert and --tls-key")
+        return None
+    if not cert or not key:
+        raise SettingsError("TLS needs both --tls-cert and --tls-key")
+    for name, path in (("--tls-cert", cert), ("--tls-key", key), ("--tls-client-ca", client_ca)):
+        if path and not Path(path).is_file():
+            raise SettingsError(f"{name} {path}: no such file")
+    return TlsFiles(Path(cert), Path(key), Path(client_ca) if client_ca else None)

@@ -17,6 +17,7 @@ from typing import Generic, TypeVar
 
 from heap_destination.delivery.errors import DeliveryError, HeapRejected, HeapUnavailable
 from heap_destination.delivery.futures import mark_retrieved
+from heap_destination.metrics import QUEUE_DEPTH
 
 # A partial batch waits at most this many lingers for an outstanding request to return.
 _HOLD_LINGERS = 10
@@ -57,6 +58,7 @@ class BulkBatcher(Generic[Item]):
         if not self._batch:
             self._batch_started = time.monotonic()
         self._batch.append(pending)
+        QUEUE_DEPTH.inc()
         if len(self._batch) >= self._max_batch:
             self.flush()
         elif self._timer is None:
@@ -78,9 +80,12 @@ class BulkBatcher(Generic[Item]):
             self._timer = None
         if self._batch:
             batch, self._batch = self._batch, []
+            QUEUE_DEPTH.dec(len(batch))
             task = asyncio.create_task(self._deliver(batch))
             self.tasks.add(task)
             task.add_done_callback(self.tasks.discard)
+            # A task cancelled before it first ran never enters _deliver: fail its items here.
+            task.add_done_callback(lambda _: _settle(batch, _stopped()))
 
     def cancel(self) -> None:
         """Stops sending; every item not yet answered fails with HeapUnavailable."""
@@ -107,10 +112,14 @@ class BulkBatcher(Generic[Item]):
         except DeliveryError as error:
             _settle(batch, error)
         except asyncio.CancelledError:
-            _settle(batch, HeapUnavailable("the service stopped before Heap answered"))
+            _settle(batch, _stopped())
             raise
         else:
             _settle(batch, None)
+
+
+def _stopped() -> HeapUnavailable:
+    return HeapUnavailable("the service stopped before Heap answered")
 
 
 def _settle(batch: list[_Pending[Item]], error: BaseException | None) -> None:

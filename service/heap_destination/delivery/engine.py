@@ -27,6 +27,7 @@ from heap_destination.domain.destination import Destination
 from heap_destination.domain.heap_calls import HeapEvent, HeapUserProperties
 from heap_destination.domain.identify import PreparedIdentify
 from heap_destination.domain.track import PreparedTrack
+from heap_destination.metrics import BULK_REQUEST_SIZE
 
 # Time kept back from a caller's deadline so the answer still reaches it in time.
 _ANSWER_MARGIN = 0.05
@@ -48,10 +49,12 @@ class _DestinationQueues:
         app_id, base_url = destination.app_id, destination.base_url
 
         async def send_events(events: list[HeapEvent], deadline: float) -> None:
+            BULK_REQUEST_SIZE.labels(TRACK_PATH).observe(len(events))
             body = encode(bulk_track_body(app_id, events))
             await client.post(base_url + TRACK_PATH, body, deadline)
 
         async def send_users(users: list[HeapUserProperties], deadline: float) -> None:
+            BULK_REQUEST_SIZE.labels(ADD_USER_PROPERTIES_PATH).observe(len(users))
             body = encode(bulk_user_properties_body(app_id, users))
             await client.post(base_url + ADD_USER_PROPERTIES_PATH, body, deadline)
 

@@ -7,11 +7,13 @@ Heap stores a retried event once.
 import asyncio
 import logging
 import time
+from urllib.parse import urlsplit
 
 import httpx
 
 from heap_destination.delivery.errors import HeapRejected, HeapUnavailable
 from heap_destination.delivery.retry_policy import RetryPolicy, parse_retry_after
+from heap_destination.metrics import HEAP_REQUEST_DURATION, HEAP_RESPONSES, HEAP_RETRIES
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +31,7 @@ class HeapClient:
         `deadline` is a time.monotonic() value. Raises HeapRejected for a permanent
         4xx answer, HeapUnavailable when attempts or time run out.
         """
+        endpoint = urlsplit(url).path
         attempt = 0
         while True:
             attempt += 1
@@ -36,13 +39,17 @@ class HeapClient:
             if remaining <= 0:
                 raise HeapUnavailable(f"no time left to deliver to {url}")
             retry_after: float | None = None
+            started = time.monotonic()
             try:
                 response = await self._http.post(
                     url, content=body, timeout=min(self.policy.attempt_timeout, remaining)
                 )
             except httpx.TransportError as error:
+                HEAP_RESPONSES.labels(endpoint, "network_error").inc()
                 failure = f"could not reach Heap at {url}: {type(error).__name__} {error}".strip()
             else:
+                HEAP_REQUEST_DURATION.labels(endpoint).observe(time.monotonic() - started)
+                HEAP_RESPONSES.labels(endpoint, str(response.status_code)).inc()
                 if response.is_success:
                     return
                 if response.status_code != 429 and response.status_code < 500:
@@ -54,7 +61,11 @@ class HeapClient:
             delay = max(self.policy.backoff(attempt), retry_after or 0.0)
             if time.monotonic() + delay >= deadline:
                 raise HeapUnavailable(f"{failure} (gave up after {attempt} attempts)", delay)
-            log.info("retrying Heap request", extra={"attempt": attempt, "delay": delay})
+            HEAP_RETRIES.labels(endpoint).inc()
+            log.info(
+                "retrying Heap request",
+                extra={"endpoint": endpoint, "attempt": attempt, "delay": round(delay, 3)},
+            )
             await asyncio.sleep(delay)
 
 

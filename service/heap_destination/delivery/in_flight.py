@@ -2,6 +2,8 @@
 
 import asyncio
 
+from heap_destination.metrics import IN_FLIGHT_EVENTS
+
 
 class InFlightLimit:
     """The service-wide bound, shared by unary calls and every stream."""
@@ -16,9 +18,11 @@ class InFlightLimit:
 
     def take(self, count: int = 1) -> None:
         self.count += count
+        IN_FLIGHT_EVENTS.inc(count)
 
     def give_back(self, count: int = 1) -> None:
         self.count -= count
+        IN_FLIGHT_EVENTS.dec(count)
         if self._changed is not None:
             self._changed.set_result(None)
             self._changed = None

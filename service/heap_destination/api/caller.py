@@ -1,0 +1,41 @@
+"""Who is calling, as the authentication interceptor established it for the current call."""
+
+from contextvars import ContextVar
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Caller:
+    """A caller that presented a valid token."""
+
+    name: str
+    app_ids: frozenset[str] | None
+    """The app_ids this caller may send to; None means any."""
+
+    def may_use(self, app_id: str) -> bool:
+        return self.app_ids is None or app_id in self.app_ids
+
+
+class Unauthenticated(Exception):
+    """No bearer token, or one the service does not know."""
+
+
+class PermissionDenied(Exception):
+    """The caller's token does not cover the app_id the request goes to."""
+
+    def __init__(self, app_id: str) -> None:
+        super().__init__(f"this caller's token does not allow app_id {app_id}")
+        self.app_id = app_id
+
+
+CURRENT_CALLER: ContextVar[Caller | None] = ContextVar("heap_destination_caller", default=None)
+
+
+def ensure_caller_may_use(app_id: str) -> None:
+    """Raises PermissionDenied when the current caller's token excludes `app_id`.
+
+    With no caller set (the service runs without tokens) everything is allowed.
+    """
+    caller = CURRENT_CALLER.get()
+    if caller is not None and not caller.may_use(app_id):
+        raise PermissionDenied(app_id)

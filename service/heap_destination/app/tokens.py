@@ -1,0 +1,62 @@
+"""Callers' bearer tokens, each optionally limited to some app_ids."""
+
+import hashlib
+import hmac
+import json
+from collections.abc import Iterable
+
+from heap_destination.api.caller import Caller
+
+MIN_TOKEN_LENGTH = 16
+
+
+class TokenStore:
+    def __init__(self, entries: Iterable[tuple[str, Caller]]) -> None:
+        # Only digests are kept, so a token never sits in memory dumps or reprs as text.
+        self._callers = {_digest(token): caller for token, caller in entries}
+
+    def __len__(self) -> int:
+        return len(self._callers)
+
+    def caller(self, token: str) -> Caller | None:
+        digest = _digest(token)
+        for known, caller in self._callers.items():
+            if hmac.compare_digest(known, digest):
+                return caller
+        return None
+
+
+def parse_tokens(text: str, source: str) -> TokenStore:
+    """Tokens from JSON: [{"token": "...", "name": "billing", "app_ids": ["123"]}, ...].
+
+    Raises ValueError naming the entry and the rule it breaks (never the token itself).
+    """
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{source}: not JSON ({error.msg} at line {error.lineno})") from None
+    if not isinstance(data, list) or not data:
+        raise ValueError(f"{source}: must be a non-empty JSON list of token entries")
+    entries = []
+    for index, entry in enumerate(data):
+        where = f"{source}[{index}]"
+        if not isinstance(entry, dict) or not isinstance(entry.get("token"), str):
+            raise ValueError(f"{where}: must be an object with a string 'token'")
+        unknown = set(entry) - {"token", "name", "app_ids"}
+        if unknown:
+            raise ValueError(f"{where}: unknown keys {sorted(unknown)}")
+        if len(entry["token"]) < MIN_TOKEN_LENGTH:
+            raise ValueError(f"{where}.token: must be at least {MIN_TOKEN_LENGTH} characters")
+        app_ids = entry.get("app_ids")
+        if app_ids is not None and (
+            not isinstance(app_ids, list) or not all(isinstance(a, str) for a in app_ids)
+        ):
+            raise ValueError(f"{where}.app_ids: must be a list of strings")
+        name = entry.get("name") or f"token {index}"
+        caller = Caller(str(name), frozenset(app_ids) if app_ids is not None else None)
+        entries.append((entry["token"], caller))
+    return TokenStore(entries)
+
+
+def _digest(token: str) -> bytes:
+    return hashlib.sha256(token.encode()).digest()
