@@ -4,6 +4,8 @@ from typing import Any
 import pytest
 
 from heap_destination.app.settings import ServiceSettings
+from heap_destination.app.tls import TlsFiles
+from heap_destination.app.tokens import TokenStore
 from heap_destination.client import HeapDestinationClient
 from heap_destination.delivery.engine import EngineSettings
 from heap_destination.delivery.retry_policy import RetryPolicy
@@ -30,6 +32,8 @@ def start_service() -> Iterator[Callable[..., BackgroundService]]:
         retry: RetryPolicy = FAST_RETRIES,
         engine: EngineSettings | None = None,
         max_in_flight_events: int = 50_000,
+        tokens: TokenStore | None = None,
+        tls: TlsFiles | None = None,
         **defaults: Any,
     ) -> BackgroundService:
         settings = ServiceSettings(
@@ -39,6 +43,8 @@ def start_service() -> Iterator[Callable[..., BackgroundService]]:
             grace_period=0,
             engine=engine or EngineSettings(),
             max_in_flight_events=max_in_flight_events,
+            tokens=tokens,
+            tls=tls,
         )
         service = BackgroundService(settings).start()
         started.append(service)
