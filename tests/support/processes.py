@@ -22,9 +22,19 @@ def free_address() -> str:
 class Process:
     """A child process whose output is collected line by line as it comes."""
 
-    def __init__(self, args: list[str], ready_line: str, timeout: float = 30) -> None:
+    def __init__(
+        self,
+        args: list[str],
+        ready_line: str,
+        timeout: float = 30,
+        env: dict[str, str] | None = None,
+    ) -> None:
         self._process = subprocess.Popen(
-            args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+            args,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env={**os.environ, **(env or {})},
         )
         self.lines: list[str] = []
         self._reader = threading.Thread(target=self._read, daemon=True)
@@ -78,8 +88,21 @@ def start_simulator(address: str) -> Process:
     return Process([COMMAND, "simulate", "--listen", address], "Heap simulator listening")
 
 
-def start_service(address: str, simulator_url: str, *flags: str) -> Process:
+def start_service(
+    address: str, simulator_url: str, *flags: str, env: dict[str, str] | None = None
+) -> Process:
     return Process(
-        [COMMAND, "serve", "--listen", address, "--base-url", simulator_url, *flags],
+        [
+            COMMAND,
+            "serve",
+            "--listen",
+            address,
+            "--base-url",
+            simulator_url,
+            "--metrics-listen",
+            "off",
+            *flags,
+        ],
         "service listening",
+        env=env,
     )

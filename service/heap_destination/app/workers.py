@@ -32,7 +32,7 @@ def run_workers(settings: ServiceSettings) -> int:
     for worker in workers:
         worker.start()
     log.info(
-        "started %d workers on %s",
+        "started %d workers listening on %s",
         len(workers),
         settings.listen,
         extra={"pids": [w.pid for w in workers]},

@@ -1,0 +1,239 @@
+"""What operators see of a running service process: metrics, logs, health, reflection."""
+
+import json
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import grpc
+import httpx
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha.proto_reflection_descriptor_database import (
+    ProtoReflectionDescriptorDatabase,
+)
+from prometheus_client.parser import text_string_to_metric_families
+
+from heap_destination.client import HeapDestinationClient, in_messages, track_event
+from tests.support.processes import (
+    COMMAND,
+    Process,
+    free_address,
+    start_service,
+    start_simulator,
+)
+from tests.support.simulator_api import inject_fault
+
+APP_ID = "1234567890"
+TOKEN = "token-secret-5b1f0e2c9a"
+PROPERTY_SECRET = "prop-secret-4711"
+TRAIT_SECRET = "trait-secret-0815"
+BUF = Path(sys.executable).with_name("buf")
+
+
+@pytest.fixture
+def simulator() -> Iterator[str]:
+    address = free_address()
+    process = start_simulator(address)
+    yield f"http://{address}"
+    process.stop()
+
+
+def _client(target: str, token: str = TOKEN) -> HeapDestinationClient:
+    channel = grpc.intercept_channel(grpc.insecure_channel(target), _Bearer(token))
+    return HeapDestinationClient(target, app_id=APP_ID, channel=channel)
+
+
+class _Bearer(grpc.UnaryUnaryClientInterceptor, grpc.StreamStreamClientInterceptor):  # type: ignore[misc]
+    def __init__(self, token: str) -> None:
+        self._metadata = (("authorization", f"Bearer {token}"), ("x-request-id", "req-42"))
+
+    def intercept_unary_unary(self, continuation, details, request):  # type: ignore[no-untyped-def]
+        return continuation(details._replace(metadata=self._metadata), request)
+
+    def intercept_stream_stream(self, continuation, details, requests):  # type: ignore[no-untyped-def]
+        return continuation(details._replace(metadata=self._metadata), requests)
+
+
+def _metrics(address: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    text = httpx.get(f"http://{address}/metrics").text
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
+def test_metrics_count_a_test_load_and_logs_hold_no_values_or_tokens(simulator: str) -> None:
+    metrics_address = free_address()
+    service = start_service(
+        free_address(),
+        simulator,
+        "--metrics-listen",
+        metrics_address,
+        "--log-level",
+        "debug",
+        env={"HEAP_DESTINATION_TOKENS": json.dumps([{"token": TOKEN}])},
+    )
+    inject_fault(simulator, status=500, count=1)
+    try:
+        with _client(service.address()) as client:
+            for n in range(4):
+                client.track("Paid", user_id="u1", properties={"note": PROPERTY_SECRET, "n": n})
+            client.track("Wrote", user_id="u1", properties={"text": "x" * 2000})
+            client.identify(user_id="u1", traits={"id": 5, "secret": TRAIT_SECRET})
+            with pytest.raises(grpc.RpcError):
+                client.track("", user_id="u1")
+            events = (track_event(str(i), "Streamed", user_id=f"u{i}") for i in range(200))
+            results = list(client.stream(in_messages(events, 50)))
+        metrics = _metrics(metrics_address)
+    finally:
+        service.terminate()
+        service.wait(timeout=30)
+
+    assert {r.code for r in results} == {0}
+
+    def value(name: str, **labels: str) -> float:
+        return metrics.get((name, tuple(sorted(labels.items()))), 0.0)
+
+    prefix = "heap_destination_"
+    assert value(prefix + "events_received_total", kind="track", via="unary") == 6
+    assert value(prefix + "events_received_total", kind="identify", via="unary") == 1
+    assert value(prefix + "events_received_total", kind="track", via="stream") == 200
+    assert value(prefix + "events_delivered_total", kind="track") == 205
+    assert value(prefix + "events_delivered_total", kind="identify") == 1
+    assert value(prefix + "events_failed_total", kind="track", reason="INVALID_EVENT") == 1
+    assert value(prefix + "property_warnings_total", reason="VALUE_TRUNCATED") == 1
+    assert value(prefix + "property_warnings_total", reason="RESERVED_KEY_OMITTED") == 1
+    assert value(prefix + "bulk_request_size_sum", endpoint="/api/track") == 205
+    assert value(prefix + "heap_responses_total", endpoint="/api/track", status="500") == 1
+    assert value(prefix + "heap_retries_total", endpoint="/api/track") == 1
+    assert value(prefix + "in_flight_events") == 0
+    assert value(prefix + "queue_depth") == 0
+
+    log = "".join(service.lines)
+    for secret in (TOKEN, PROPERTY_SECRET, TRAIT_SECRET, "x" * 100):
+        assert secret not in log
+    lines = [json.loads(line) for line in service.lines]
+    calls = [line for line in lines if line["message"] == "call finished"]
+    assert len(calls) == 8  # 5 tracks, 1 identify, 1 refused track, 1 stream
+    assert {line["request_id"] for line in calls} == {"req-42"}
+
+
+def test_health_turns_not_serving_while_draining_on_sigterm(simulator: str) -> None:
+    inject_fault(simulator, latency_ms=3000, count=1)
+    service = start_service(free_address(), simulator)
+    target = service.address()
+    slow_call = threading.Thread(
+        target=lambda: HeapDestinationClient(target, app_id=APP_ID).track("Slow", user_id="u1")
+    )
+    try:
+        with grpc.insecure_channel(target) as channel:
+            health = health_pb2_grpc.HealthStub(channel)
+            assert _status(health) == health_pb2.HealthCheckResponse.SERVING
+            slow_call.start()
+            time.sleep(0.5)  # the slow call is now waiting for the simulator
+            service.terminate()
+            seen = _status_until_not_serving(health)
+        slow_call.join(timeout=30)
+        exit_code = service.wait(timeout=30)
+    finally:
+        service.stop()
+
+    assert seen == health_pb2.HealthCheckResponse.NOT_SERVING
+    assert exit_code == 0
+
+
+def _status(health: health_pb2_grpc.HealthStub) -> int:
+    return health.Check(health_pb2.HealthCheckRequest(), timeout=5).status  # type: ignore[no-any-return]
+
+
+def _status_until_not_serving(health: health_pb2_grpc.HealthStub) -> int:
+    status = _status(health)
+    give_up = time.monotonic() + 5
+    while status == health_pb2.HealthCheckResponse.SERVING and time.monotonic() < give_up:
+        time.sleep(0.05)
+        status = _status(health)
+    return status
+
+
+def test_reflection_lists_the_service_for_generic_tools(simulator: str) -> None:
+    service = start_service(free_address(), simulator)
+    try:
+        with grpc.insecure_channel(service.address()) as channel:
+            services = ProtoReflectionDescriptorDatabase(channel).get_services()
+        listed = None
+        if BUF.exists():
+            listed = subprocess.run(
+                [
+                    str(BUF),
+                    "curl",
+                    "--protocol",
+                    "grpc",
+                    "--http2-prior-knowledge",
+                    "--list-methods",
+                    f"http://{service.address()}",
+                ],
+                capture_output=True,
+                text=True,
+                timeout=30,
+                check=True,
+            ).stdout
+    finally:
+        service.stop()
+
+    assert "heap_destination.v1.HeapDestinationService" in services
+    if listed is not None:
+        assert "heap_destination.v1.HeapDestinationService/StreamEvents" in listed
+
+
+def test_two_workers_serve_one_port_from_two_processes(simulator: str) -> None:
+    metrics_address = free_address()
+    host, port = metrics_address.rsplit(":", 1)
+    second_metrics = f"{host}:{int(port) + 1}"
+    service = Process(
+        [
+            COMMAND,
+            "serve",
+            "--listen",
+            free_address(),
+            "--base-url",
+            simulator,
+            "--workers",
+            "2",
+            "--metrics-listen",
+            metrics_address,
+        ],
+        "started 2 workers",
+    )
+    try:
+        target = service.address("workers")
+        _wait_for_two_listeners(service)
+        for n in range(40):
+            with HeapDestinationClient(target, app_id=APP_ID) as client:
+                client.track("Spread", user_id=f"u{n}")
+        received = [
+            _metrics(address).get(
+                ("heap_destination_events_received_total", (("kind", "track"), ("via", "unary"))),
+                0.0,
+            )
+            for address in (metrics_address, second_metrics)
+        ]
+        service.terminate()
+        exit_code = service.wait(timeout=30)
+    finally:
+        service.stop()
+
+    assert sum(received) == 40
+    assert all(count > 0 for count in received), received
+    assert exit_code == 0
+
+
+def _wait_for_two_listeners(service: Process) -> None:
+    give_up = time.monotonic() + 30
+    while sum("service listening" in line for line in service.lines) < 2:
+        assert time.monotonic() < give_up, "".join(service.lines)
+        time.sleep(0.05)
