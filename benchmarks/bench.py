@@ -14,7 +14,9 @@ result), p50 and p99 time to result (stream: from the write of the message carry
 event; unary: the call; baseline: the request), Heap requests per 1000 events, and the
 service's memory (a fresh, warmed-up service process for each: its RSS before, peak
 VmHWM during, RSS after) and CPU time. Every scenario is checked against what the
-simulator accepted: each event exactly once.
+simulator accepted: each event exactly once. The simulator answers every request after
+BENCH_HEAP_LATENCY_MS (20 ms by default: a short internet round trip to Heap; 0 measures
+loopback only).
 
 Run with `make bench`; event counts and concurrency come from BENCH_* variables.
 """
@@ -58,13 +60,14 @@ class Config:
     baseline_concurrency: int
     identities: int
     scenario_timeout: float
+    heap_latency_ms: int
 
     @classmethod
     def from_env(cls) -> "Config":
-        def number(name: str, default: int) -> int:
+        def number(name: str, default: int, least: int = 1) -> int:
             text = os.environ.get(name, str(default))
-            if not text.isdigit() or int(text) < 1:
-                raise SystemExit(f"{name} must be a whole number of at least 1, not {text!r}")
+            if not text.isdigit() or int(text) < least:
+                raise SystemExit(f"{name} must be a whole number of at least {least}, not {text!r}")
             return int(text)
 
         return cls(
@@ -76,6 +79,7 @@ class Config:
             baseline_concurrency=number("BENCH_BASELINE_CONCURRENCY", 16),
             identities=number("BENCH_IDENTITIES", 1_000),
             scenario_timeout=number("BENCH_SCENARIO_TIMEOUT", 120),
+            heap_latency_ms=number("BENCH_HEAP_LATENCY_MS", 20, least=0),
         )
 
 
@@ -225,6 +229,10 @@ def percentile(values: list[float], percent: float) -> float:
 
 async def run_all(config: Config, heap_url: str, logs: Path) -> list[Row]:
     bench = Bench(config, heap_url, logs)
+    if config.heap_latency_ms:
+        # Heap is across the internet: every request to it costs at least a round trip.
+        fault = {"latency_ms": config.heap_latency_ms, "probability": 1.0}
+        (await bench.http.post(f"{heap_url}/_sim/faults", json=fault)).raise_for_status()
     try:
         rows = [
             await bench.through_service(scenario, payload)
@@ -252,7 +260,9 @@ def report(config: Config, rows: list[Row], seconds: float) -> None:
         f"config: stream {config.stream_events} events in messages of {config.stream_batch}; "
         f"unary {config.unary_events} events, {config.unary_concurrency} in flight; "
         f"baseline {config.baseline_events} events, {config.baseline_concurrency} in flight; "
-        f"{config.identities} identities"
+        f"{config.identities} identities; "
+        f"the simulator answers each request after {config.heap_latency_ms} ms "
+        "(BENCH_HEAP_LATENCY_MS)"
     )
     for payload in PAYLOADS:
         print(

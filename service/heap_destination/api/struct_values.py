@@ -6,15 +6,16 @@ from heap_destination.domain.json_value import FlatProperties, JsonValue
 
 
 def struct_to_dict(struct: struct_pb2.Struct) -> dict[str, JsonValue]:
-    return {key: value_to_python(value) for key, value in struct.fields.items()}
+    fields = struct.fields
+    return {key: value_to_python(fields[key]) for key in fields}
 
 
 def value_to_python(value: struct_pb2.Value) -> JsonValue:
     kind = value.WhichOneof("kind")
-    if kind == "number_value":
-        return value.number_value
     if kind == "string_value":
         return value.string_value
+    if kind == "number_value":
+        return value.number_value
     if kind == "bool_value":
         return value.bool_value
     if kind == "struct_value":

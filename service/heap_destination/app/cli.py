@@ -35,6 +35,9 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
     except SettingsError as error:
         print(f"heap-destination: {error}", file=sys.stderr)
         return 2
+    except OSError as error:  # a port already in use, a file that cannot be read
+        print(f"heap-destination: {error}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130
 

@@ -10,5 +10,8 @@ def start_metrics_server(address: str | None) -> None:
     if address is None:
         return
     host, _, port = address.rpartition(":")
-    start_http_server(int(port), addr=host.strip("[]"))
-    log.info("metrics on http://%s/metrics", address)
+    try:
+        server, _ = start_http_server(int(port), addr=host.strip("[]"))
+    except OSError as error:
+        raise OSError(f"cannot serve metrics on {address}: {error.strerror}") from error
+    log.info("metrics on http://%s:%d/metrics", host, server.server_port)

@@ -109,7 +109,9 @@ async def serve(settings: ServiceSettings) -> None:
     )
     if settings.tokens is None:
         log.warning(
-            "no tokens configured: any caller that reaches %s may send to Heap", settings.listen
+            "no tokens configured: any caller that reaches %s:%d may send to Heap",
+            settings.listen_host,
+            service.port,
         )
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()

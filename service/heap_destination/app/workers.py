@@ -68,7 +68,7 @@ def _with_fixed_port(settings: ServiceSettings) -> ServiceSettings:
 
 
 def _for_worker(settings: ServiceSettings, index: int) -> ServiceSettings:
-    if settings.metrics_listen is None:
+    if settings.metrics_listen is None or settings.metrics_listen.endswith(":0"):
         return settings
     host, _, port = settings.metrics_listen.rpartition(":")
     return dataclasses.replace(settings, metrics_listen=f"{host}:{int(port) + index}")

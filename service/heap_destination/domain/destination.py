@@ -41,7 +41,11 @@ class DestinationSettings:
 
     def over(self, defaults: "DestinationSettings") -> "DestinationSettings":
         """These settings where set, `defaults` where not."""
-        mine = {k: v for k, v in dataclasses.asdict(self).items() if v is not None}
+        mine = {
+            f.name: getattr(self, f.name)
+            for f in dataclasses.fields(self)
+            if getattr(self, f.name) is not None
+        }
         return dataclasses.replace(defaults, **mine)
 
 

@@ -35,14 +35,10 @@ def flatten(values: Mapping[str, JsonValue], mode: NestedMode, field_name: str) 
 
 
 def compact_json(value: JsonValue) -> str:
-    """Compact JSON with integral numbers as integers, sorted keys and no ASCII escaping."""
-    return json.dumps(
-        _integral_numbers(value),
-        separators=(",", ":"),
-        ensure_ascii=False,
-        sort_keys=True,
-        allow_nan=False,
-    )
+    """Compact JSON with integral numbers as integers, sorted keys and no ASCII escaping.
+
+    `value` must hold finite numbers only (see _json_ready)."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, sort_keys=True)
 
 
 def number_value(number: float) -> int | float:
@@ -52,24 +48,18 @@ def number_value(number: float) -> int | float:
     return number
 
 
-def _integral_numbers(value: JsonValue) -> JsonValue:
+def _json_ready(value: JsonValue, path: str, bad_paths: list[str]) -> JsonValue:
+    """`value` with integral numbers as integers; the paths of NaN and infinities are added
+    to `bad_paths`."""
     if isinstance(value, float):
+        if not math.isfinite(value):
+            bad_paths.append(path)
         return number_value(value)
     if isinstance(value, list):
-        return [_integral_numbers(item) for item in value]
+        return [_json_ready(item, f"{path}[{i}]", bad_paths) for i, item in enumerate(value)]
     if isinstance(value, dict):
-        return {key: _integral_numbers(item) for key, item in value.items()}
+        return {key: _json_ready(value[key], f"{path}.{key}", bad_paths) for key in sorted(value)}
     return value
-
-
-def _non_finite_paths(value: JsonValue, path: str) -> list[str]:
-    if isinstance(value, float) and not math.isfinite(value):
-        return [path]
-    if isinstance(value, list):
-        return [p for i, item in enumerate(value) for p in _non_finite_paths(item, f"{path}[{i}]")]
-    if isinstance(value, dict):
-        return [p for k in sorted(value) for p in _non_finite_paths(value[k], f"{path}.{k}")]
-    return []
 
 
 class _Flattener:
@@ -79,54 +69,71 @@ class _Flattener:
         self.result = Flattened()
 
     def top_level(self, key: str, value: JsonValue) -> None:
-        bad_paths = _non_finite_paths(value, f"{self.field_name}.{key}")
-        if bad_paths:
-            self.result.violations.extend(
-                FieldViolation(path, "must be a finite number (NaN and infinities are not)")
-                for path in bad_paths
-            )
-            return
+        path = f"{self.field_name}.{key}"
         nested = isinstance(value, dict | list)
-        if self.mode is NestedMode.STRINGIFY and nested:
-            self._emit(key, compact_json(value))
-        elif self.mode is NestedMode.DROP and nested:
-            self._warn(
-                key,
-                WarningReason.NESTED_VALUE_DROPPED,
-                "nested values are left out in the drop mode",
-            )
+        if nested and self.mode in (NestedMode.STRINGIFY, NestedMode.DROP):
+            bad_paths: list[str] = []
+            ready = _json_ready(value, path, bad_paths)
+            if bad_paths:
+                self._reject_non_finite(bad_paths)
+            elif self.mode is NestedMode.STRINGIFY:
+                self._emit(key, compact_json(ready))
+            else:
+                self._warn(
+                    key,
+                    WarningReason.NESTED_VALUE_DROPPED,
+                    "nested values are left out in the drop mode",
+                )
         else:
-            self._walk(key, value)
+            self._walk(key, value, path)
 
-    def _walk(self, key: str, value: JsonValue) -> None:
-        if isinstance(value, dict):
+    def _walk(self, key: str, value: JsonValue, path: str) -> None:
+        # Ordered by how common each kind is in real properties; this runs for every value.
+        if isinstance(value, str):
+            self._emit(key, value)
+        elif isinstance(value, bool):
+            self._emit(key, "true" if value else "false")
+        elif isinstance(value, int | float):
+            self._number(key, value, path)
+        elif isinstance(value, dict):
             if not value:
                 self._omit_empty(key, "an empty object")
             for child in sorted(value):
-                self._walk(f"{key}.{child}", value[child])
+                self._walk(f"{key}.{child}", value[child], f"{path}.{child}")
         elif isinstance(value, list):
-            if self.mode is not NestedMode.INDEXED:
-                self._emit(key, compact_json(value))
+            self._list(key, value, path)
+        elif self.mode is NestedMode.INDEXED:
+            self._emit(key, "null")
+        else:
+            self._omit_empty(key, "null")
+
+    def _number(self, key: str, value: int | float, path: str) -> None:
+        if isinstance(value, float):
+            if not math.isfinite(value):
+                self._reject_non_finite([path])
                 return
+            value = number_value(value)
+        self._emit(key, str(value) if self.mode is NestedMode.INDEXED else value)
+
+    def _list(self, key: str, value: list[JsonValue], path: str) -> None:
+        if self.mode is NestedMode.INDEXED:
             if not value:
                 self._omit_empty(key, "an empty array")
             for index, item in enumerate(value):
-                self._walk(f"{key}.{index}", item)
-        elif value is None:
-            if self.mode is NestedMode.INDEXED:
-                self._emit(key, "null")
-            else:
-                self._omit_empty(key, "null")
+                self._walk(f"{key}.{index}", item, f"{path}[{index}]")
+            return
+        bad_paths: list[str] = []
+        ready = _json_ready(value, path, bad_paths)
+        if bad_paths:
+            self._reject_non_finite(bad_paths)
         else:
-            self._emit(key, self._scalar(value))
+            self._emit(key, compact_json(ready))
 
-    def _scalar(self, value: bool | int | float | str) -> FlatValue:
-        if isinstance(value, bool):
-            return "true" if value else "false"
-        if isinstance(value, int | float):
-            number = value if isinstance(value, int) else number_value(value)
-            return str(number) if self.mode is NestedMode.INDEXED else number
-        return value
+    def _reject_non_finite(self, paths: list[str]) -> None:
+        self.result.violations.extend(
+            FieldViolation(path, "must be a finite number (NaN and infinities are not)")
+            for path in paths
+        )
 
     def _emit(self, key: str, value: FlatValue) -> None:
         if key in self.result.properties:

@@ -22,6 +22,8 @@ logger = logging.getLogger(__name__)
 class SimulatorHTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    # socketserver's default backlog of 5 resets connections when clients open many at once.
+    request_queue_size = 128
 
     def __init__(self, address: tuple[str, int], state: SimulatorState) -> None:
         super().__init__(address, SimulatorRequestHandler)

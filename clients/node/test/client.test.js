@@ -1,0 +1,225 @@
+'use strict';
+// Checks the Node client against a real running service and Heap simulator:
+//   SERVICE_TARGET=127.0.0.1:50051 SIMULATOR_URL=http://127.0.0.1:8787 node --test test/
+//
+// Every field a request sets is asserted either in the response or in what the simulator
+// received, so a field renamed in the .proto files (which proto-loader would silently
+// drop from a plain object) makes a test fail.
+
+const { test, before, after } = require('node:test');
+const assert = require('node:assert/strict');
+const { randomUUID } = require('node:crypto');
+const { HeapDestinationClient, errorDetails, fromStruct, inMessages } = require('../client');
+
+const SERVICE_TARGET = process.env.SERVICE_TARGET;
+const SIMULATOR_URL = (process.env.SIMULATOR_URL || '').replace(/\/+$/, '');
+const APP_ID = '1234567890';
+
+let client;
+
+before(() => {
+  assert.ok(SERVICE_TARGET, 'set SERVICE_TARGET (host:port of the running service)');
+  assert.ok(SIMULATOR_URL, 'set SIMULATOR_URL (http://host:port of the running simulator)');
+  client = new HeapDestinationClient(SERVICE_TARGET);
+});
+
+after(() => client && client.close());
+
+async function clearSimulator() {
+  const response = await fetch(`${SIMULATOR_URL}/_sim/requests`, { method: 'DELETE' });
+  assert.ok(response.ok, `DELETE /_sim/requests answered ${response.status}`);
+}
+
+async function simulatorRequests(path) {
+  const response = await fetch(`${SIMULATOR_URL}/_sim/requests`);
+  assert.ok(response.ok, `GET /_sim/requests answered ${response.status}`);
+  const requests = await response.json();
+  return path ? requests.filter((request) => request.path === path) : requests;
+}
+
+const SEED_PROPERTIES = {
+  foo: {
+    bar: {
+      cheese: 'american',
+      prop: [1, 2, 3],
+      products: [{ A: 'Jello' }, { B: 'Peanut' }],
+    },
+  },
+};
+const SEED_FLAT = {
+  'foo.bar.cheese': 'american',
+  'foo.bar.prop': '[1,2,3]',
+  'foo.bar.products': '[{"A":"Jello"},{"B":"Peanut"}]',
+};
+
+test('track: nested properties are flattened and delivered as sent', async () => {
+  await clearSimulator();
+  const userId = `node-user-${randomUUID()}`;
+  const messageId = randomUUID();
+  const sessionId = `session-${randomUUID()}`;
+  const when = new Date('2026-11-27T12:00:00.250Z');
+
+  const response = await client.track({
+    config: { app_id: APP_ID },
+    user_id: userId,
+    event: 'Signed Up',
+    properties: SEED_PROPERTIES,
+    traits: { plan: 'pro', seats: 3 },
+    timestamp: when,
+    message_id: messageId,
+    session_id: sessionId,
+  });
+
+  assert.equal(response.app_id, APP_ID);
+  assert.equal(response.identity, userId);
+  assert.equal(response.event, 'Signed Up');
+  assert.deepEqual(fromStruct(response.properties), SEED_FLAT);
+  for (const key of Object.keys(SEED_FLAT)) {
+    assert.equal(response.properties.fields[key].kind, 'stringValue', key);
+  }
+  assert.deepEqual(fromStruct(response.user_properties), { plan: 'pro', seats: 3 });
+  assert.equal(response.idempotency_key, messageId);
+  assert.deepEqual(response.timestamp, { seconds: String(Math.floor(when.getTime() / 1000)), nanos: 250e6 });
+  assert.deepEqual(response.warnings, []);
+
+  const tracks = await simulatorRequests('/api/track');
+  assert.equal(tracks.length, 1, JSON.stringify(tracks));
+  assert.deepEqual(tracks[0].body, {
+    app_id: APP_ID,
+    events: [
+      {
+        identity: userId,
+        event: 'Signed Up',
+        properties: SEED_FLAT,
+        idempotency_key: messageId,
+        timestamp: '2026-11-27T12:00:00.250Z',
+        session_id: sessionId,
+      },
+    ],
+  });
+  const users = await simulatorRequests('/api/add_user_properties');
+  assert.equal(users.length, 1, JSON.stringify(users));
+  assert.deepEqual(users[0].body, {
+    app_id: APP_ID,
+    users: [{ identity: userId, properties: { plan: 'pro', seats: 3 } }],
+  });
+});
+
+test('identify: traits and heap_user_id reach Heap', async () => {
+  await clearSimulator();
+  const userId = `node-identify-${randomUUID()}`;
+  const anonymousId = `anon-${randomUUID()}`;
+  const when = new Date('2026-11-27T12:30:00.000Z');
+  const traits = { email: 'jo@example.com', plan: 'team', address: { city: 'Oslo' }, vip: true };
+  const flatTraits = {
+    email: 'jo@example.com',
+    plan: 'team',
+    'address.city': 'Oslo',
+    vip: 'true',
+    anonymous_id: anonymousId,
+  };
+
+  const response = await client.identify({
+    config: { app_id: APP_ID },
+    user_id: userId,
+    anonymous_id: anonymousId,
+    traits,
+    heap_user_id: '42',
+    timestamp: when,
+  });
+
+  assert.equal(response.app_id, APP_ID);
+  assert.equal(response.identity, userId);
+  assert.equal(response.heap_user_id, '42');
+  assert.deepEqual(fromStruct(response.user_properties), flatTraits);
+  assert.deepEqual(response.warnings, []);
+
+  const users = await simulatorRequests('/api/add_user_properties');
+  assert.equal(users.length, 1, JSON.stringify(users));
+  assert.equal(users[0].body.app_id, APP_ID);
+  assert.equal(users[0].body.users.length, 1);
+  assert.equal(users[0].body.users[0].identity, userId);
+  assert.deepEqual(users[0].body.users[0].properties, flatTraits);
+
+  const identifies = await simulatorRequests('/api/v1/identify');
+  assert.equal(identifies.length, 1, JSON.stringify(identifies));
+  assert.deepEqual(identifies[0].body, {
+    app_id: APP_ID,
+    identity: userId,
+    user_id: '42',
+    timestamp: '2026-11-27T12:30:00.000Z',
+  });
+  assert.equal((await simulatorRequests('/api/track')).length, 0);
+});
+
+test('stream: 1000 events in messages of 250 each get one OK result', { timeout: 120_000 }, async () => {
+  await clearSimulator();
+  const run = randomUUID();
+  const events = Array.from({ length: 1000 }, (_, i) => ({
+    id: `${run}-${i}`,
+    track: {
+      user_id: `stream-user-${i % 10}`,
+      event: 'Streamed',
+      properties: { n: i, tags: ['a', 'b'] },
+      message_id: `${run}-message-${i}`,
+    },
+  }));
+  const byMessageId = new Map(events.map((event) => [event.track.message_id, event.track]));
+
+  const messages = inMessages(events, 250, { app_id: APP_ID });
+  assert.equal(messages.length, 4);
+  const results = await client.stream(messages);
+
+  assert.equal(results.length, 1000);
+  const seen = new Map();
+  for (const result of results) seen.set(result.id, (seen.get(result.id) || 0) + 1);
+  for (const event of events) assert.equal(seen.get(event.id), 1, `results for ${event.id}`);
+  for (const result of results) {
+    assert.equal(result.code, 0, `${result.id}: ${result.reason} ${result.message}`);
+    assert.equal(result.message, '');
+    assert.equal(result.reason, '');
+    assert.deepEqual(result.field_violations, []);
+    assert.deepEqual(result.warnings, []);
+  }
+
+  const tracks = await simulatorRequests('/api/track');
+  const delivered = [];
+  for (const request of tracks) {
+    assert.equal(request.body.app_id, APP_ID);
+    delivered.push(...request.body.events);
+  }
+  assert.equal(delivered.length, 1000);
+  assert.deepEqual(
+    new Set(delivered.map((event) => event.idempotency_key)),
+    new Set(byMessageId.keys()),
+  );
+  for (const event of delivered) {
+    const sent = byMessageId.get(event.idempotency_key);
+    assert.deepEqual(event, {
+      identity: sent.user_id,
+      event: 'Streamed',
+      properties: { n: sent.properties.n, tags: '["a","b"]' },
+      idempotency_key: sent.message_id,
+    });
+  }
+});
+
+test('a track without user_id is INVALID_ARGUMENT naming user_id', async () => {
+  await clearSimulator();
+  const error = await client
+    .track({ config: { app_id: APP_ID }, user_id: '', event: 'Signed Up' })
+    .then(
+      () => assert.fail('the call succeeded'),
+      (failure) => failure,
+    );
+  assert.equal(error.code, 3, String(error));
+  assert.match(error.details, /user_id/);
+  const details = errorDetails(error);
+  assert.equal(details.reason, 'INVALID_EVENT');
+  assert.equal(details.domain, 'heap-destination.v1');
+  assert.ok(
+    details.field_violations.some((violation) => violation.field === 'user_id'),
+    JSON.stringify(details.field_violations),
+  );
+  assert.deepEqual(await simulatorRequests(), []);
+});
