@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 
 from heap_destination.app.logs import configure_logging
 from heap_destination.app.metrics_endpoint import start_metrics_server
+from heap_destination.app.send_command import add_send_command
 from heap_destination.app.server import serve
 from heap_destination.app.settings import (
     ServiceSettings,
@@ -124,4 +125,6 @@ def _parser() -> argparse.ArgumentParser:
         help=f"simulator host:port (env {SIMULATOR_ENV}; default {DEFAULT_SIMULATOR_LISTEN})",
     )
     run_parser.set_defaults(command=_run)
+
+    add_send_command(commands)
     return parser

@@ -30,9 +30,20 @@ class HeapDestinationClient:
         app_id: str = "",
         config: config_pb2.DestinationConfig | None = None,
         timeout: float = 30.0,
+        token: str = "",
+        tls_ca: bytes | None = None,
         channel: grpc.Channel | None = None,
     ) -> None:
-        self._channel = channel or grpc.insecure_channel(target)
+        """`token` is sent as a bearer token; `tls_ca` (PEM) switches to TLS trusting it.
+        A ready `channel` replaces both."""
+        if channel is None:
+            channel = (
+                grpc.secure_channel(target, grpc.ssl_channel_credentials(tls_ca))
+                if tls_ca is not None
+                else grpc.insecure_channel(target)
+            )
+        self._channel = channel
+        self._metadata = (("authorization", f"Bearer {token}"),) if token else ()
         self._stub = service_pb2_grpc.HeapDestinationServiceStub(self._channel)
         self._config = config_pb2.DestinationConfig()
         if config is not None:
@@ -126,7 +137,7 @@ class HeapDestinationClient:
         if timestamp is not None:
             request.timestamp.CopyFrom(_timestamp(timestamp))
         response: identify_pb2.IdentifyUserResponse = self._stub.IdentifyUser(
-            request, timeout=self._timeout
+            request, timeout=self._timeout, metadata=self._metadata
         )
         return response
 
@@ -142,7 +153,7 @@ class HeapDestinationClient:
                     message.config.CopyFrom(self._config)
                 yield message
 
-        responses = self._stub.StreamEvents(with_config(), timeout=timeout)
+        responses = self._stub.StreamEvents(with_config(), timeout=timeout, metadata=self._metadata)
         for response in responses:
             yield from response.results
 
@@ -189,7 +200,7 @@ class HeapDestinationClient:
         if timestamp is not None:
             request.timestamp.CopyFrom(_timestamp(timestamp))
         response: track_pb2.TrackEventResponse = self._stub.TrackEvent(
-            request, timeout=self._timeout
+            request, timeout=self._timeout, metadata=self._metadata
         )
         return response
 
