@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 GEN_DIR := service/heap_destination/v1
 PROTOS := $(wildcard protos/heap_destination/v1/*.proto)
 
-.PHONY: setup gen run test lint typecheck unit bench clean
+.PHONY: setup gen run test lint contract typecheck unit bench clean
 
 setup: $(VENV)/.installed $(GEN_DIR)/__init__.py
 
@@ -41,6 +41,15 @@ lint: setup
 	$(BIN)/ruff check service tests
 	$(BIN)/ruff format --check service tests
 
+# The contract is a public API: no breaking change against the previous commit of main.
+# A breaking change goes into a new versioned package (heap_destination.v2), see README.
+contract: setup
+	@if git rev-parse -q --verify HEAD~1 >/dev/null 2>&1; then \
+		$(BIN)/buf breaking --against '.git#ref=HEAD~1' && echo "buf breaking: no breaking change against HEAD~1"; \
+	else \
+		echo "buf breaking: skipped, this checkout has no previous commit to compare with"; \
+	fi
+
 typecheck: setup
 	$(BIN)/mypy
 
@@ -52,7 +61,7 @@ unit: setup
 bench: setup
 	$(BIN)/python -m benchmarks.bench
 
-test: lint typecheck
+test: lint contract typecheck
 	$(BIN)/pytest
 
 clean:
