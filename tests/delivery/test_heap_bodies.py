@@ -9,8 +9,6 @@ from heap_destination.delivery.heap_bodies import (
     encode,
     identify_body,
     iso_timestamp,
-    track_body,
-    user_properties_body,
 )
 from heap_destination.domain.heap_calls import HeapEvent, HeapIdentify, HeapUserProperties
 
@@ -31,16 +29,6 @@ VIEWED = HeapEvent(
     timestamp=NOON_UTC,
     session_id="session-9",
 )
-
-
-def test_single_track_body() -> None:
-    assert track_body(APP, SIGNED_UP) == {
-        "app_id": APP,
-        "identity": "user-42",
-        "event": "Signed Up",
-        "properties": {"foo.bar.cheese": "american", "plan.seats": 3},
-        "idempotency_key": "key-1",
-    }
 
 
 def test_bulk_track_body_with_timestamp_and_session() -> None:
@@ -65,14 +53,9 @@ def test_bulk_track_body_with_timestamp_and_session() -> None:
     }
 
 
-def test_user_properties_bodies_single_and_bulk() -> None:
+def test_bulk_user_properties_body() -> None:
     ada = HeapUserProperties(identity="ada", properties={"role": "admin"})
     bob = HeapUserProperties(identity="bob", properties={"seats": 2})
-    assert user_properties_body(APP, ada) == {
-        "app_id": APP,
-        "identity": "ada",
-        "properties": {"role": "admin"},
-    }
     assert bulk_user_properties_body(APP, [ada, bob]) == {
         "app_id": APP,
         "users": [

@@ -1,4 +1,4 @@
-"""Heap's HTTP API paths and JSON bodies for prepared Heap calls."""
+"""Heap's HTTP API paths and JSON bodies for prepared Heap calls (bulk forms for track and user properties)."""
 
 import json
 from datetime import UTC, datetime
@@ -11,16 +11,8 @@ ADD_USER_PROPERTIES_PATH = "/api/add_user_properties"
 IDENTIFY_PATH = "/api/v1/identify"
 
 
-def track_body(app_id: str, event: HeapEvent) -> dict[str, Any]:
-    return {"app_id": app_id, **_event_fields(event)}
-
-
 def bulk_track_body(app_id: str, events: list[HeapEvent]) -> dict[str, Any]:
     return {"app_id": app_id, "events": [_event_fields(event) for event in events]}
-
-
-def user_properties_body(app_id: str, user: HeapUserProperties) -> dict[str, Any]:
-    return {"app_id": app_id, "identity": user.identity, "properties": user.properties}
 
 
 def bulk_user_properties_body(app_id: str, users: list[HeapUserProperties]) -> dict[str, Any]:

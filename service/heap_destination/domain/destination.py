@@ -60,19 +60,7 @@ class Destination:
 
 
 def resolve_destination(settings: DestinationSettings) -> Destination:
-    violations: list[FieldViolation] = []
-    app_id = (settings.app_id or "").strip()
-    if not app_id:
-        violations.append(
-            FieldViolation(
-                "config.app_id",
-                "required: set it in the request's config or as the server's default (HEAP_APP_ID)",
-            )
-        )
-    elif not _APP_ID.fullmatch(app_id):
-        violations.append(
-            FieldViolation("config.app_id", "must be the decimal environment id of a Heap project")
-        )
+    app_id, violations = checked_app_id(settings.app_id)
     base_url = settings.base_url or REGION_BASE_URLS[settings.region or Region.US]
     if problem := base_url_problem(base_url):
         violations.append(FieldViolation("config.base_url", problem))
@@ -83,6 +71,23 @@ def resolve_destination(settings: DestinationSettings) -> Destination:
         nested_mode=settings.nested_mode or NestedMode.FLATTEN,
         anonymous_id_as_identity=bool(settings.anonymous_id_as_identity),
     )
+
+
+def checked_app_id(app_id: str | None) -> tuple[str, list[FieldViolation]]:
+    """The trimmed app id, or the violation that says what is wrong with it."""
+    app_id = (app_id or "").strip()
+    if not app_id:
+        return "", [
+            FieldViolation(
+                "config.app_id",
+                "required: set it in the request's config or as the server's default (HEAP_APP_ID)",
+            )
+        ]
+    if not _APP_ID.fullmatch(app_id):
+        return "", [
+            FieldViolation("config.app_id", "must be the decimal environment id of a Heap project")
+        ]
+    return app_id, []
 
 
 def base_url_problem(base_url: str) -> str | None:

@@ -6,8 +6,8 @@ import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from heap_destination.domain.destination import DestinationSettings, resolve_destination
-from heap_destination.domain.violations import FieldViolation, InvalidInput, raise_if_any
+from heap_destination.domain.destination import DestinationSettings, checked_app_id
+from heap_destination.domain.violations import FieldViolation, raise_if_any
 
 CDN_HOST = "cdn.heapanalytics.com"
 MAX_HOSTNAME_LENGTH = 253
@@ -46,7 +46,7 @@ class WebSnippet:
 
 def render_snippet(settings: DestinationSettings) -> WebSnippet:
     """The loader for merged settings; raises InvalidInput naming every bad setting."""
-    app_id, violations = _checked_app_id(settings)
+    app_id, violations = checked_app_id(settings.app_id)
     if settings.hostname is not None and (problem := hostname_problem(settings.hostname, app_id)):
         violations.append(FieldViolation("config.hostname", problem))
     if settings.tracking_server is not None and (
@@ -98,15 +98,6 @@ def tracking_server_problem(url: str) -> str | None:
     if not _is_web_url_with_host(url):
         return "must be an https:// (or http://) URL with a host, like https://t.example.com"
     return None
-
-
-def _checked_app_id(settings: DestinationSettings) -> tuple[str, list[FieldViolation]]:
-    # destination.py owns the app id rule; with every other setting at its default,
-    # only the app id can be reported.
-    try:
-        return resolve_destination(DestinationSettings(app_id=settings.app_id)).app_id, []
-    except InvalidInput as error:
-        return "", list(error.violations)
 
 
 def _has_unsafe_characters(text: str) -> bool:
