@@ -1,4 +1,4 @@
-"""Heap's HTTP API paths and JSON bodies for prepared Heap calls (bulk forms for track and user properties)."""
+"""Heap's HTTP paths and JSON bodies (bulk forms for track and user properties)."""
 
 import json
 from datetime import UTC, datetime
