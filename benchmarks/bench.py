@@ -22,7 +22,6 @@ Run with `make bench`; event counts and concurrency come from BENCH_* variables.
 """
 
 import asyncio
-import math
 import os
 import platform
 import re
@@ -39,15 +38,11 @@ from typing import Any
 import grpc
 import httpx
 
-from benchmarks import heap_record, processes, scenarios
+from benchmarks import heap_record, processes, scenarios, workers
 from benchmarks.payloads import PAYLOADS, Payload
 from heap_destination.v1 import service_pb2_grpc
 
-BIN = Path(sys.executable).parent
-START_TIMEOUT = 30.0
-SIMULATOR_READY = re.compile(r"Heap simulator listening on http://[\d.]+:(?P<port>\d+)")
-SERVICE_READY = re.compile(r"Heap destination service listening on [\d.]+:(?P<port>\d+)")
-SERVICE_RETRY = "retrying Heap request"
+START_TIMEOUT = processes.START_TIMEOUT
 
 
 @dataclass(frozen=True)
@@ -61,6 +56,8 @@ class Config:
     identities: int
     scenario_timeout: float
     heap_latency_ms: int
+    workers_stream_events: int
+    workers_unary_events: int
 
     @classmethod
     def from_env(cls) -> "Config":
@@ -80,6 +77,18 @@ class Config:
             identities=number("BENCH_IDENTITIES", 1_000),
             scenario_timeout=number("BENCH_SCENARIO_TIMEOUT", 120),
             heap_latency_ms=number("BENCH_HEAP_LATENCY_MS", 20, least=0),
+            workers_stream_events=number("BENCH_WORKERS_STREAM_EVENTS", 40_000),
+            workers_unary_events=number("BENCH_WORKERS_UNARY_EVENTS", 4_000),
+        )
+
+    def workers_plan(self) -> workers.Plan:
+        return workers.Plan(
+            self.workers_stream_events,
+            self.workers_unary_events,
+            self.stream_batch,
+            self.unary_concurrency,
+            self.identities,
+            self.scenario_timeout,
         )
 
 
@@ -118,13 +127,13 @@ class ServiceMeter:
         self._service = service
         processes.reset_peak(service.pid)
         self._before = processes.usage(service.pid)
-        self._retries_before = service.log_count(SERVICE_RETRY)
+        self._retries_before = service.log_count(processes.SERVICE_RETRY)
 
     def read(self) -> tuple[ServiceUse, int]:
         """The service's use, and how many Heap requests it retried."""
         after = processes.usage(self._service.pid)
         cpu = after.cpu_seconds - self._before.cpu_seconds
-        retries = self._service.log_count(SERVICE_RETRY) - self._retries_before
+        retries = self._service.log_count(processes.SERVICE_RETRY) - self._retries_before
         return ServiceUse(self._before.rss_mb, after.peak_mb, after.rss_mb, cpu), retries
 
 
@@ -142,22 +151,16 @@ class Bench:
 
     async def through_service(self, scenario: str, payload: Payload) -> Row:
         """Runs `scenario` ("stream" or "unary") on a service process of its own."""
-        serve = [
-            str(BIN / "heap-destination"),
-            "serve",
-            "--listen=127.0.0.1:0",
-            f"--base-url={self.heap_url}",
-            "--rate-limit-per-app=0",
-            "--rate-limit-per-identity=0",
-            "--grace-period=2",  # nothing is pending at the end; stop quickly if it is
-            "--metrics-listen=127.0.0.1:0",  # metrics on, as in production, on a free port
-        ]
+        serve = processes.serve_command(self.heap_url)
         log = self.logs / f"service-{scenario}-{payload.name}.log"
-        with processes.child(serve, log, SERVICE_READY, START_TIMEOUT) as service:
+        with processes.child(serve, log, processes.SERVICE_READY, START_TIMEOUT) as service:
             try:
                 async with grpc.aio.insecure_channel(f"127.0.0.1:{service.port}") as channel:
                     stub = service_pb2_grpc.HeapDestinationServiceStub(channel)
-                    await self._warm_up(stub)
+                    c = self.config
+                    await scenarios.warm_up(
+                        [stub], c.identities, c.stream_batch, c.unary_concurrency
+                    )
                     return await self._measure(
                         scenario, payload, self._run(scenario, stub, payload), service
                     )
@@ -178,19 +181,11 @@ class Bench:
         c = self.config
         if scenario == "stream":
             return scenarios.run_stream(
-                stub, payload, c.stream_events, c.identities, c.stream_batch, c.scenario_timeout
+                [stub], payload, c.stream_events, c.identities, c.stream_batch, c.scenario_timeout
             )
-        return scenarios.run_unary(stub, payload, c.unary_events, c.identities, c.unary_concurrency)
-
-    async def _warm_up(self, stub: service_pb2_grpc.HeapDestinationServiceStub) -> None:
-        """Opens the service's connections to Heap and runs each path once, unmeasured."""
-        c = self.config
-        seed = PAYLOADS[0]
-        warm_up = asyncio.gather(
-            scenarios.run_stream(stub, seed, 1_000, c.identities, c.stream_batch, START_TIMEOUT),
-            scenarios.run_unary(stub, seed, c.unary_concurrency, c.identities, c.unary_concurrency),
+        return scenarios.run_unary(
+            [stub], payload, c.unary_events, c.identities, c.unary_concurrency
         )
-        await asyncio.wait_for(warm_up, START_TIMEOUT)
 
     async def _measure(
         self,
@@ -213,21 +208,17 @@ class Bench:
             payload.name,
             events,
             events / measured.wall_seconds,
-            percentile(measured.latencies, 50) * 1000,
-            percentile(measured.latencies, 99) * 1000,
+            scenarios.percentile(measured.latencies, 50) * 1000,
+            scenarios.percentile(measured.latencies, 99) * 1000,
             requests / events * 1000,
             use,
             service_retries + measured.retries,
         )
 
 
-def percentile(values: list[float], percent: float) -> float:
-    """Nearest-rank percentile."""
-    ranked = sorted(values)
-    return ranked[max(0, math.ceil(len(ranked) * percent / 100) - 1)]
-
-
-async def run_all(config: Config, heap_url: str, logs: Path) -> list[Row]:
+async def run_all(
+    config: Config, heap_url: str, logs: Path
+) -> tuple[list[Row], list[workers.WorkersRow]]:
     bench = Bench(config, heap_url, logs)
     if config.heap_latency_ms:
         # Heap is across the internet: every request to it costs at least a round trip.
@@ -239,7 +230,9 @@ async def run_all(config: Config, heap_url: str, logs: Path) -> list[Row]:
             for scenario in ("stream", "unary")
             for payload in PAYLOADS
         ]
-        return rows + [await bench.baseline(payload) for payload in PAYLOADS]
+        rows += [await bench.baseline(payload) for payload in PAYLOADS]
+        plan = config.workers_plan()
+        return rows, await workers.compare(heap_url, bench.http, logs, plan)
     finally:
         await bench.close()
 
@@ -254,7 +247,9 @@ def machine() -> str:
     )
 
 
-def report(config: Config, rows: list[Row], seconds: float) -> None:
+def report(
+    config: Config, rows: list[Row], worker_rows: list[workers.WorkersRow], seconds: float
+) -> None:
     print(machine())
     print(
         f"config: stream {config.stream_events} events in messages of {config.stream_batch}; "
@@ -302,6 +297,9 @@ def report(config: Config, rows: list[Row], seconds: float) -> None:
             f"stream/baseline throughput, {payload.name}: "
             f"{speed['stream'] / speed['baseline']:.1f}x"
         )
+    print()
+    workers.report(config.workers_plan(), worker_rows)
+    print()
     print("every event verified: Heap (the simulator) accepted each exactly once")
     print(f"total {seconds:.0f} s")
 
@@ -316,10 +314,12 @@ def main() -> int:
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="heap-bench-") as scratch:
         logs = Path(scratch)
-        simulate = [str(BIN / "heap-destination"), "simulate", "--listen", "127.0.0.1:0"]
-        with processes.child(simulate, logs / "sim.log", SIMULATOR_READY, START_TIMEOUT) as sim:
-            rows = asyncio.run(run_all(config, f"http://127.0.0.1:{sim.port}", logs))
-    report(config, rows, time.monotonic() - started)
+        simulate = [str(processes.BIN / "heap-destination"), "simulate", "--listen", "127.0.0.1:0"]
+        ready = processes.SIMULATOR_READY
+        with processes.child(simulate, logs / "sim.log", ready, START_TIMEOUT) as sim:
+            heap_url = f"http://127.0.0.1:{sim.port}"
+            rows, worker_rows = asyncio.run(run_all(config, heap_url, logs))
+    report(config, rows, worker_rows, time.monotonic() - started)
     return 0
 
 

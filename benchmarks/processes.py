@@ -6,6 +6,7 @@ import os
 import re
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -13,6 +14,28 @@ from pathlib import Path
 
 _PR_SET_PDEATHSIG = 1
 STOP_TIMEOUT = 10.0
+START_TIMEOUT = 30.0
+BIN = Path(sys.executable).parent
+SIMULATOR_READY = re.compile(r"Heap simulator listening on http://[\d.]+:(?P<port>\d+)")
+SERVICE_READY = re.compile(r"Heap destination service listening on [\d.]+:(?P<port>\d+)")
+"""Logged by each server process: once, or once per worker with --workers."""
+SERVICE_RETRY = "retrying Heap request"
+
+
+def serve_command(heap_url: str, workers: int = 1) -> list[str]:
+    """The service as every benchmark runs it: rate limits off, so the figures show raw
+    throughput; metrics on, as in production."""
+    return [
+        str(BIN / "heap-destination"),
+        "serve",
+        "--listen=127.0.0.1:0",
+        f"--base-url={heap_url}",
+        "--rate-limit-per-app=0",
+        "--rate-limit-per-identity=0",
+        "--grace-period=2",  # nothing is pending at the end; stop quickly if it is
+        "--metrics-listen=127.0.0.1:0",  # on a free port (each worker its own)
+        f"--workers={workers}",
+    ]
 
 
 @dataclass(frozen=True)
@@ -52,28 +75,29 @@ def _die_with_parent() -> None:
 
 @contextlib.contextmanager
 def child(
-    command: Sequence[str], log: Path, ready: re.Pattern[str], timeout: float
+    command: Sequence[str], log: Path, ready: re.Pattern[str], timeout: float, count: int = 1
 ) -> Iterator[Child]:
-    """Starts `command` and yields once its output matches `ready` (group "port")."""
+    """Starts `command` and yields once `count` lines of its output match `ready` (group
+    "port"; several worker processes each log their own line)."""
     with log.open("wb") as output:
         popen = subprocess.Popen(
             command, stdout=output, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent
         )
     try:
-        port = _wait_until_ready(popen, log, ready, timeout)
+        port = _wait_until_ready(popen, log, ready, timeout, count)
         yield Child(popen, log, port)
     finally:
         _stop(popen)
 
 
 def _wait_until_ready(
-    popen: subprocess.Popen[bytes], log: Path, ready: re.Pattern[str], timeout: float
+    popen: subprocess.Popen[bytes], log: Path, ready: re.Pattern[str], timeout: float, count: int
 ) -> int:
     give_up = time.monotonic() + timeout
     while time.monotonic() < give_up:
-        match = ready.search(log.read_text(errors="replace"))
-        if match:
-            return int(match["port"])
+        matches = list(ready.finditer(log.read_text(errors="replace")))
+        if len(matches) >= count:
+            return int(matches[0]["port"])
         if popen.poll() is not None:
             raise RuntimeError(f"{popen.args!r} exited with {popen.returncode}:\n{log.read_text()}")
         time.sleep(0.05)
@@ -108,3 +132,39 @@ def usage(pid: int) -> Usage:
     stat = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
     ticks = int(stat[11]) + int(stat[12])
     return Usage(megabytes("VmHWM"), megabytes("VmRSS"), ticks / os.sysconf("SC_CLK_TCK"))
+
+
+def process_tree(pid: int) -> list[int]:
+    """`pid` and all its descendants (found by their parent ids in /proc/*/stat)."""
+    parents: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            parents[int(stat.parent.name)] = int(stat.read_text().rpartition(")")[2].split()[1])
+    tree = [pid]
+    for member in tree:  # grows while it is walked: breadth first
+        tree.extend(child for child, parent in parents.items() if parent == member)
+    return tree
+
+
+def tcp_sockets(pid: int, port: int, state: str) -> set[int]:
+    """Inodes of the IPv4 TCP sockets `pid` holds on local `port` in `state` ("01":
+    established, "0A": listening), from /proc/PID/fd and /proc/net/tcp."""
+    held: set[int] = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        with contextlib.suppress(OSError):
+            target = os.readlink(fd)
+            if target.startswith("socket:["):
+                held.add(int(target[len("socket:[") : -1]))
+    on_port: set[int] = set()
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        if int(fields[1].rpartition(":")[2], 16) == port and fields[3] == state:
+            on_port.add(int(fields[9]))
+    return held & on_port
+
+
+def machine_busy_seconds() -> float:
+    """CPU seconds of all CPUs since boot, any process: user, nice, system, irq, softirq."""
+    ticks = [int(field) for field in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    user, nice, system, _idle, _iowait, irq, softirq = ticks[:7]
+    return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")

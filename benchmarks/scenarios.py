@@ -1,8 +1,9 @@
 """The three ways of getting events to Heap, each timed per event from send to result.
 
-- stream: one StreamEvents call; an event's time runs from the moment the message
-  carrying it was written to the moment its result arrived.
-- unary: TrackEvent calls, a fixed number in flight; the time of each call.
+- stream: one StreamEvents call per channel (usually one); an event's time runs from the
+  moment the message carrying it was written to the moment its result arrived.
+- unary: TrackEvent calls, a fixed number in flight (over one or more channels); the
+  time of each call.
 - baseline: one HTTP request per event straight to Heap (the simulator), a fixed number
   in flight, the way pipelines without the service deliver; the time of each request.
 
@@ -11,21 +12,24 @@ Each returns the ids (idempotency keys) Heap should now hold, so they can be che
 
 import asyncio
 import dataclasses
+import math
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 import grpc
 import httpx
 
-from benchmarks.payloads import APP_ID, Payload, user_id
-from heap_destination.v1 import service_pb2_grpc
+from benchmarks import processes
+from benchmarks.payloads import APP_ID, PAYLOADS, Payload, user_id
+from heap_destination.v1 import service_pb2_grpc, stream_pb2
 
 CALL_TIMEOUT = 30.0
 """Seconds one unary call or one HTTP request may take."""
 BASELINE_ATTEMPTS = 3
 """Tries per baseline request when the connection fails (as a pipeline would retry)."""
+WARM_UP_TIMEOUT = 30.0
 
 
 @dataclass(frozen=True)
@@ -37,6 +41,25 @@ class Measurement:
     """Seconds from send to result, one per event."""
     retries: int = 0
     """Requests the load generator sent again after a connection failure."""
+    generator_cpu_seconds: float = 0.0
+    """CPU seconds of this process, the load generator, from the first send to the last result."""
+    machine_cpu_seconds: float = 0.0
+    """CPU seconds of the whole machine (every process) over the same time."""
+
+
+class Stopwatch:
+    """Started at construction: wall time, this process's CPU time, the machine's CPU time."""
+
+    def __init__(self) -> None:
+        self._started = self._now()
+
+    def measurement(self, ids: list[str], latencies: list[float]) -> Measurement:
+        (wall, own, machine), (wall_0, own_0, machine_0) = self._now(), self._started
+        return Measurement(ids, wall - wall_0, latencies, 0, own - own_0, machine - machine_0)
+
+    @staticmethod
+    def _now() -> tuple[float, float, float]:
+        return time.perf_counter(), time.process_time(), processes.machine_busy_seconds()
 
 
 class ScenarioFailed(RuntimeError):
@@ -49,15 +72,36 @@ def new_ids(count: int) -> list[str]:
 
 
 async def run_stream(
-    stub: service_pb2_grpc.HeapDestinationServiceStub,
+    stubs: Sequence[service_pb2_grpc.HeapDestinationServiceStub],
     payload: Payload,
     events: int,
     identities: int,
     per_message: int,
     timeout: float,
 ) -> Measurement:
+    """One StreamEvents call per stub, all at once, the events split evenly over them."""
     ids = new_ids(events)
-    messages = payload.stream_messages(ids, identities, per_message)
+    share = math.ceil(events / len(stubs))
+    parts = [ids[start : start + share] for start in range(0, events, share)]
+    messages = [payload.stream_messages(part, identities, per_message) for part in parts]
+    stopwatch = Stopwatch()
+    latencies = await asyncio.gather(
+        *(
+            _stream(stub, part, part_messages, per_message, timeout)
+            for stub, part, part_messages in zip(stubs, parts, messages, strict=False)
+        )
+    )
+    return stopwatch.measurement(ids, [latency for part in latencies for latency in part])
+
+
+async def _stream(
+    stub: service_pb2_grpc.HeapDestinationServiceStub,
+    ids: list[str],
+    messages: list[stream_pb2.StreamEventsRequest],
+    per_message: int,
+    timeout: float,
+) -> list[float]:
+    """Sends `messages` on one call; the latency of each of `ids`."""
     written_at: list[float] = []
     answered_at: dict[str, float] = {}
     failures: list[str] = []
@@ -79,29 +123,27 @@ async def run_stream(
                 if result.code != 0:
                     failures.append(f"{result.id}: code {result.code} {result.message}")
 
-    started = time.perf_counter()
     try:
         await asyncio.gather(write(), read())
     finally:
         call.cancel()  # a no-op once the call ended; ends it on a failure or timeout
-    wall = time.perf_counter() - started
     _fail_if(failures, f"{len(failures)} streamed results were not OK")
     missing = [event_id for event_id in ids if event_id not in answered_at]
-    _fail_if(missing, f"{len(missing)} of {events} streamed events got no result")
-    latencies = [
+    _fail_if(missing, f"{len(missing)} of {len(ids)} streamed events got no result")
+    return [
         max(0.0, answered_at[event_id] - written_at[index // per_message])
         for index, event_id in enumerate(ids)
     ]
-    return Measurement(ids, wall, latencies)
 
 
 async def run_unary(
-    stub: service_pb2_grpc.HeapDestinationServiceStub,
+    stubs: Sequence[service_pb2_grpc.HeapDestinationServiceStub],
     payload: Payload,
     events: int,
     identities: int,
     concurrency: int,
 ) -> Measurement:
+    """`concurrency` calls in flight in all, taking the stubs in turn."""
     ids = new_ids(events)
     requests = [
         payload.track_request(user_id(index, identities), event_id)
@@ -109,7 +151,7 @@ async def run_unary(
     ]
 
     async def send(index: int) -> None:
-        await stub.TrackEvent(requests[index], timeout=CALL_TIMEOUT)
+        await stubs[index % len(stubs)].TrackEvent(requests[index], timeout=CALL_TIMEOUT)
 
     return await _in_parallel(ids, concurrency, send)
 
@@ -163,13 +205,33 @@ async def _in_parallel(
                 failures.append(f"{ids[index]}: {type(error).__name__} {error}")
             latencies[index] = time.perf_counter() - sent
 
-    started = time.perf_counter()
+    stopwatch = Stopwatch()
     await asyncio.gather(*(worker() for _ in range(concurrency)))
-    wall = time.perf_counter() - started
     _fail_if(failures, f"{len(failures)} of {len(ids)} events failed")
-    return Measurement(ids, wall, latencies)
+    return stopwatch.measurement(ids, latencies)
+
+
+async def warm_up(
+    stubs: Sequence[service_pb2_grpc.HeapDestinationServiceStub],
+    identities: int,
+    per_message: int,
+    concurrency: int,
+) -> None:
+    """Opens the service's connections to Heap and runs each path once per stub, unmeasured."""
+    seed = PAYLOADS[0]
+    both = asyncio.gather(
+        run_stream(stubs, seed, 1_000 * len(stubs), identities, per_message, WARM_UP_TIMEOUT),
+        run_unary(stubs, seed, concurrency, identities, concurrency),
+    )
+    await asyncio.wait_for(both, WARM_UP_TIMEOUT)
 
 
 def _fail_if(problems: list[str], message: str) -> None:
     if problems:
         raise ScenarioFailed(f"{message}; first: {problems[0]}")
+
+
+def percentile(values: list[float], percent: float) -> float:
+    """Nearest-rank percentile."""
+    ranked = sorted(values)
+    return ranked[max(0, math.ceil(len(ranked) * percent / 100) - 1)]

@@ -42,7 +42,6 @@ class EventStream:
         self._unanswered_ids: set[str] = set()
         self._ready: list[stream_pb2.EventResult] = []
         self._wakeup = asyncio.Event()
-        self._reading_done = False
 
     async def responses(
         self, requests: AsyncIterator[stream_pb2.StreamEventsRequest]
