@@ -18,6 +18,10 @@ simulator accepted: each event exactly once. The simulator answers every request
 BENCH_HEAP_LATENCY_MS (20 ms by default: a short internet round trip to Heap; 0 measures
 loopback only).
 
+Then it compares 1 and 2 worker processes (`--workers N`) under the same load of the
+seed's event over four connections: BENCH_WORKERS_STREAM_EVENTS in four concurrent
+StreamEvents calls, BENCH_WORKERS_UNARY_EVENTS in TrackEvent calls (see workers.py).
+
 Run with `make bench`; event counts and concurrency come from BENCH_* variables.
 """
 

@@ -147,8 +147,8 @@ def process_tree(pid: int) -> list[int]:
 
 
 def tcp_sockets(pid: int, port: int, state: str) -> set[int]:
-    """Inodes of the IPv4 TCP sockets `pid` holds on local `port` in `state` ("01":
-    established, "0A": listening), from /proc/PID/fd and /proc/net/tcp."""
+    """Inodes of the TCP sockets `pid` holds on local `port` in `state` ("01": established,
+    "0A": listening), from /proc/PID/fd and /proc/net/tcp{,6} (gRPC uses IPv6 sockets)."""
     held: set[int] = set()
     for fd in Path(f"/proc/{pid}/fd").iterdir():
         with contextlib.suppress(OSError):
@@ -156,10 +156,11 @@ def tcp_sockets(pid: int, port: int, state: str) -> set[int]:
             if target.startswith("socket:["):
                 held.add(int(target[len("socket:[") : -1]))
     on_port: set[int] = set()
-    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
-        fields = line.split()
-        if int(fields[1].rpartition(":")[2], 16) == port and fields[3] == state:
-            on_port.add(int(fields[9]))
+    for table in ("tcp", "tcp6"):
+        for line in Path(f"/proc/net/{table}").read_text().splitlines()[1:]:
+            fields = line.split()
+            if int(fields[1].rpartition(":")[2], 16) == port and fields[3] == state:
+                on_port.add(int(fields[9]))
     return held & on_port
 
 

@@ -3,8 +3,8 @@
 For each worker count, a fresh service (`--workers N`: N processes on one port with
 SO_REUSEPORT) gets the seed payload over CONNECTIONS connections, each its own channel:
 
-- stream×4: one StreamEvents call per connection, all at once;
-- unary×4:  TrackEvent calls over the connections in turn, a fixed number in flight in all.
+- STREAM: one StreamEvents call per connection, all at once;
+- UNARY:  TrackEvent calls over the connections in turn, a fixed number in flight in all.
 
 The kernel gives each new connection to a worker by a hash of its addresses, so four
 connections land 2+2 on two workers only 3 times in 8. As many clients would, each worker
@@ -34,6 +34,8 @@ CONNECTIONS = 4
 CONNECTION_TRIES = 40
 ESTABLISHED, LISTENING = "01", "0A"  # TCP states in /proc/net/tcp
 PAYLOAD = PAYLOADS[0]  # the seed's example
+STREAM = f"stream\N{MULTIPLICATION SIGN}{CONNECTIONS}"
+UNARY = f"unary\N{MULTIPLICATION SIGN}{CONNECTIONS}"
 
 Stub = service_pb2_grpc.HeapDestinationServiceStub
 
@@ -113,10 +115,10 @@ async def _measure_service(
         stubs, connections = await _spread_connections(channels, child.port, workers)
         await scenarios.warm_up(stubs, plan.identities, plan.per_message, plan.concurrency)
         runs: dict[str, Callable[[], Coroutine[Any, Any, scenarios.Measurement]]] = {
-            "stream×4": lambda: scenarios.run_stream(
+            STREAM: lambda: scenarios.run_stream(
                 stubs, PAYLOAD, plan.stream_events, plan.identities, plan.per_message, plan.timeout
             ),
-            "unary×4": lambda: scenarios.run_unary(
+            UNARY: lambda: scenarios.run_unary(
                 stubs, PAYLOAD, plan.unary_events, plan.identities, plan.concurrency
             ),
         }
@@ -187,8 +189,8 @@ def report(plan: Plan, rows: list[WorkersRow]) -> None:
     print(
         f"workers comparison: payload {PAYLOAD.name}, a fresh service per worker count "
         f"(--workers N), {CONNECTIONS} connections spread evenly over the workers; "
-        f"stream×4: {plan.stream_events} events, one StreamEvents call per connection, "
-        f"messages of {plan.per_message}; unary×4: {plan.unary_events} events, "
+        f"{STREAM}: {plan.stream_events} events, one StreamEvents call per connection, "
+        f"messages of {plan.per_message}; {UNARY}: {plan.unary_events} events, "
         f"{plan.concurrency} calls in flight over the connections"
     )
     print()
@@ -199,7 +201,7 @@ def report(plan: Plan, rows: list[WorkersRow]) -> None:
     )
     print(header)
     print("-" * len(header))
-    for row in sorted(rows, key=lambda row: (row.scenario, row.workers), reverse=True):
+    for row in sorted(rows, key=lambda row: ((STREAM, UNARY).index(row.scenario), row.workers)):
         print(
             f"{row.scenario:<9} {row.workers:>7} {row.events:>7} {row.events_per_second:>9.0f} "
             f"{row.p50_ms:>8.1f} {row.p99_ms:>8.1f} {row.service_cpu:>9.1f} "
@@ -215,17 +217,24 @@ def report(plan: Plan, rows: list[WorkersRow]) -> None:
     print()
     by_key = {(row.scenario, row.workers): row for row in rows}
     low, high = WORKER_COUNTS
-    for scenario in dict.fromkeys(row.scenario for row in rows):
+    for scenario in (STREAM, UNARY):
         one, two = by_key[scenario, low], by_key[scenario, high]
         generator_share = two.generator_cpu / two.wall_seconds
         machine_share = two.machine_cpu / two.wall_seconds / cores
+        worker_share = two.service_cpu / two.wall_seconds / high
         print(
             f"{high} vs {low} workers, {scenario}: "
-            f"{two.events_per_second / one.events_per_second:.2f}x events/s; with {high}: "
-            f"load generator {generator_share:.0%} of a core, machine {machine_share:.0%} busy"
+            f"{two.events_per_second / one.events_per_second:.2f}x events/s; with {high}: workers "
+            f"{worker_share:.0%} busy, load generator {generator_share:.0%} of a core, "
+            f"machine {machine_share:.0%} of {cores} cores"
         )
         if generator_share > 0.8 or machine_share > 0.9:
             print(
-                "  the load generator and the simulator share the machine's cores with the "
-                "workers, so this ratio is a lower bound for the service"
+                "  the machine is (nearly) saturated: the load generator and the simulator share "
+                "its cores with the workers, so this ratio is a lower bound for the service"
+            )
+        elif worker_share < 0.7:
+            print(
+                "  the workers are not saturated: the calls in flight, each waiting for Heap's "
+                "round trip, bound this figure (events/s = in flight / time per call), not cores"
             )
