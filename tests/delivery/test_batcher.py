@@ -287,3 +287,18 @@ async def test_every_future_resolves_once_under_a_mixed_load(max_in_flight: int)
             assert result is None
     assert Counter(heap.delivered()) == Counter(i for i in items if i != BAD)
     assert all(len(call) <= 7 for call in heap.calls)
+
+
+async def test_a_rejection_of_the_whole_app_fails_the_batch_without_splitting() -> None:
+    sends: list[int] = []
+
+    async def send(items: list[int], deadline: float) -> None:
+        sends.append(len(items))
+        raise HeapRejected(403, "forbidden")
+
+    batcher = BulkBatcher(send, max_batch=100, linger=0.001, max_in_flight=4)
+    futures = [batcher.submit(n, deadline=time.monotonic() + 10) for n in range(100)]
+    outcomes = await asyncio.gather(*futures, return_exceptions=True)
+
+    assert sends == [100]
+    assert all(isinstance(o, HeapRejected) and o.status == 403 for o in outcomes)

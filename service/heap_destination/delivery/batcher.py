@@ -5,8 +5,9 @@ another request of this batcher is still waiting for Heap, a partial batch is he
 little longer (up to `max_hold` seconds) so that a steady producer fills whole requests
 instead of many small ones. Up to `max_in_flight` requests are outstanding at once.
 
-When Heap rejects a request permanently, it is split in halves until the rejected items
-are isolated, so every good item is still delivered and only the bad ones fail.
+When Heap rejects a request for its content (400, 413, 422), it is split in halves until
+the rejected items are isolated, so every good item is still delivered and only the bad
+ones fail. Other rejections (401, 403, 404: the app, not the events) fail the whole batch.
 """
 
 import asyncio
@@ -21,6 +22,10 @@ from heap_destination.metrics import QUEUE_DEPTH
 
 # A partial batch waits at most this many lingers for an outstanding request to return.
 _HOLD_LINGERS = 10
+
+# Rejections that may come from some items of a request (a bad event, a body too large),
+# so that halves of it may be accepted; others (401, 403, 404) concern the whole app.
+_ABOUT_THE_CONTENT = frozenset({400, 413, 422})
 
 Item = TypeVar("Item")
 SendBulk = Callable[[list[Item], float], Awaitable[None]]
@@ -104,7 +109,7 @@ class BulkBatcher(Generic[Item]):
                     if self._batch and time.monotonic() - self._batch_started >= self._linger:
                         self.flush()
         except HeapRejected as rejection:
-            if len(batch) == 1:
+            if len(batch) == 1 or rejection.status not in _ABOUT_THE_CONTENT:
                 _settle(batch, rejection)
                 return
             middle = len(batch) // 2
