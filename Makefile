@@ -38,8 +38,8 @@ run: setup
 
 lint: setup
 	$(BIN)/buf lint
-	$(BIN)/ruff check service tests benchmarks
-	$(BIN)/ruff format --check service tests benchmarks
+	$(BIN)/ruff check service tests benchmarks examples
+	$(BIN)/ruff format --check service tests benchmarks examples
 
 # The contract is a public API: no breaking change against the previous commit of main.
 # A breaking change goes into a new versioned package (heap_destination.v2), see README.

@@ -5,6 +5,8 @@ Usage: .venv/bin/python examples/send_seed_event.py [HOST:PORT]
 
 import sys
 
+from google.protobuf import json_format
+
 from heap_destination.client import HeapDestinationClient
 
 target = sys.argv[1] if len(sys.argv) > 1 else "127.0.0.1:50051"
@@ -23,4 +25,4 @@ with HeapDestinationClient(target, app_id="1234567890") as client:
             }
         },
     )
-    print(response)
+    print(json_format.MessageToJson(response, preserving_proto_field_name=True))

@@ -1,5 +1,6 @@
 """What the README says: `make run`, then the README's example, then what Heap received."""
 
+import json
 import os
 import signal
 import socket
@@ -74,7 +75,8 @@ def test_make_run_delivers_the_readme_example_to_the_simulator(
         check=True,
     )
 
-    assert 'event: "Signed Up"' in example.stdout
+    response = json.loads(example.stdout)
+    assert (response["event"], response["identity"]) == ("Signed Up", "user-42")
     [event] = tracked_events(simulator_url)
     assert event["identity"] == "user-42"
     assert event["event"] == "Signed Up"
