@@ -78,6 +78,24 @@ def test_an_app_id_outside_the_tokens_list_is_permission_denied(
     assert tracked_events(simulator.url) == []
 
 
+def test_a_web_snippet_for_an_app_outside_the_tokens_list_is_permission_denied(
+    target: str,
+) -> None:
+    channel = grpc.intercept_channel(grpc.insecure_channel(target), _BearerToken(BILLING_TOKEN))
+    stub = service_pb2_grpc.HeapDestinationServiceStub(channel)
+    allowed = stub.RenderWebSnippet(
+        web_pb2.RenderWebSnippetRequest(config=config_pb2.DestinationConfig(app_id=APP_ID))
+    )
+    with pytest.raises(grpc.RpcError) as raised:
+        stub.RenderWebSnippet(
+            web_pb2.RenderWebSnippetRequest(config=config_pb2.DestinationConfig(app_id="999"))
+        )
+    channel.close()
+
+    assert allowed.app_id == APP_ID
+    assert raised.value.code() == grpc.StatusCode.PERMISSION_DENIED
+
+
 def test_valid_tokens_deliver_within_their_app_ids(target: str, simulator: HeapSimulator) -> None:
     with _client(target, BILLING_TOKEN) as billing, _client(target, ADMIN_TOKEN, "777") as admin:
         billing.track("Billed", user_id="u1")

@@ -6,7 +6,7 @@ from typing import NoReturn
 import grpc
 
 from heap_destination.api import event_metrics
-from heap_destination.api.caller import PermissionDenied
+from heap_destination.api.caller import PermissionDenied, ensure_caller_may_use
 from heap_destination.api.error_status import ServiceError, grpc_status
 from heap_destination.api.event_stream import EventStream
 from heap_destination.api.identify_mapping import identify_input, identify_response
@@ -100,9 +100,11 @@ class HeapDestinationServicer(service_pb2_grpc.HeapDestinationServiceServicer):
         self, request: web_pb2.RenderWebSnippetRequest, context: grpc.aio.ServicerContext
     ) -> web_pb2.RenderWebSnippetResponse:
         try:
-            return render_web_snippet(request, self._defaults)
-        except InvalidInput as error:
+            snippet = render_web_snippet(request, self._defaults)
+            ensure_caller_may_use(snippet.app_id)
+        except (InvalidInput, PermissionDenied) as error:
             await _abort(context, error)
+        return snippet
 
 
 async def _abort(context: grpc.aio.ServicerContext, error: ServiceError) -> NoReturn:
