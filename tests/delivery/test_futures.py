@@ -3,8 +3,8 @@ import gc
 
 import pytest
 
-from heap_destination.delivery.errors import HeapRejected
-from heap_destination.delivery.futures import all_of, mark_retrieved, succeeded
+from heap_destination.delivery.errors import HeapRejected, InternalError, ShuttingDown
+from heap_destination.delivery.futures import all_of, delivery_error, mark_retrieved, succeeded
 
 
 async def test_all_of_one_future_is_that_future() -> None:
@@ -46,3 +46,30 @@ async def test_mark_retrieved_keeps_an_unawaited_failure_from_being_logged_as_lo
     finally:
         loop.set_exception_handler(None)
     assert reported == []
+
+
+async def test_a_cancelled_delivery_reads_as_shutting_down() -> None:
+    future = asyncio.get_running_loop().create_future()
+    future.cancel()
+
+    assert isinstance(delivery_error(future), ShuttingDown)
+
+
+async def test_a_gather_with_a_cancelled_part_reads_as_shutting_down() -> None:
+    loop = asyncio.get_running_loop()
+    first, second = loop.create_future(), loop.create_future()
+    both = asyncio.gather(first, second)
+    first.cancel()
+    await asyncio.sleep(0)
+
+    assert isinstance(delivery_error(both), ShuttingDown)
+
+
+async def test_an_unexpected_failure_reads_as_a_retryable_internal_error() -> None:
+    future = asyncio.get_running_loop().create_future()
+    future.set_exception(ValueError("bug"))
+
+    error = delivery_error(future)
+
+    assert isinstance(error, InternalError)
+    assert "ValueError" in str(error)

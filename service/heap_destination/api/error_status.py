@@ -16,6 +16,7 @@ from heap_destination.delivery.errors import (
     DeliveryError,
     HeapRejected,
     HeapUnavailable,
+    InternalError,
     Overloaded,
     RateLimited,
     ShuttingDown,
@@ -85,6 +86,10 @@ def describe(error: ServiceError) -> ErrorDescription:
             f"{error}; retry later",
             "OVERLOADED",
             retry_delay=error.retry_after,
+        )
+    if isinstance(error, InternalError):
+        return ErrorDescription(
+            code_pb2.UNAVAILABLE, f"{error}; send again with the same message_id", "INTERNAL_ERROR"
         )
     if isinstance(error, ShuttingDown):
         return ErrorDescription(

@@ -22,6 +22,7 @@ from heap_destination.api.track_mapping import track_input
 from heap_destination.api.warning_mapping import warnings_to_proto
 from heap_destination.delivery.engine import DeliveryEngine
 from heap_destination.delivery.errors import DeliveryError, ShuttingDown
+from heap_destination.delivery.futures import delivery_error
 from heap_destination.delivery.in_flight import StreamInFlight
 from heap_destination.domain.identify import prepare_identify
 from heap_destination.domain.property_warnings import PropertyWarning
@@ -126,9 +127,7 @@ class EventStream:
     ) -> None:
         self._unanswered_ids.discard(event_id)
         self._in_flight.give_back()
-        error = None if delivered.cancelled() else delivered.exception()
-        if delivered.cancelled():
-            error = ShuttingDown()
+        error = delivery_error(delivered)
         if error is None:
             event_metrics.settled(kind, None, warnings)
             self._answer(
@@ -136,10 +135,8 @@ class EventStream:
                     id=event_id, code=code_pb2.OK, warnings=warnings_to_proto(warnings)
                 )
             )
-        elif isinstance(error, DeliveryError):
-            self._answer_error(kind, event_id, error, warnings)
         else:
-            raise error
+            self._answer_error(kind, event_id, error, warnings)
 
     def _answer_error(
         self,

@@ -7,6 +7,7 @@ from typing import Any
 
 from heap_destination.delivery.engine import DeliveryEngine
 from heap_destination.delivery.errors import HeapUnavailable, Overloaded, ShuttingDown
+from heap_destination.delivery.futures import delivery_error
 from heap_destination.delivery.in_flight import InFlightLimit
 from heap_destination.domain.destination import Destination
 
@@ -31,9 +32,11 @@ async def deliver_unary(
         if rate_limited is not None:
             await engine.admit(*rate_limited, deadline)
         delivered = submit()
-        try:
-            await asyncio.wait_for(asyncio.shield(delivered), deadline - time.monotonic())
-        except TimeoutError:
-            raise HeapUnavailable("Heap did not answer before the call's deadline") from None
+        done, _ = await asyncio.wait([delivered], timeout=max(0.0, deadline - time.monotonic()))
+        if not done:
+            raise HeapUnavailable("Heap did not answer before the call's deadline")
+        error = delivery_error(delivered)
+        if error is not None:
+            raise error
     finally:
         in_flight.give_back()

@@ -43,3 +43,7 @@ class ShuttingDown(DeliveryError):
 
     def __init__(self) -> None:
         super().__init__("the service is shutting down")
+
+
+class InternalError(DeliveryError):
+    """Delivery failed in a way the service did not expect; retrying is safe."""

@@ -1,5 +1,10 @@
 import asyncio
+import logging
 from typing import Any
+
+from heap_destination.delivery.errors import DeliveryError, InternalError, ShuttingDown
+
+log = logging.getLogger(__name__)
 
 
 def all_of(futures: list[asyncio.Future[Any]]) -> asyncio.Future[Any]:
@@ -18,3 +23,18 @@ def mark_retrieved(future: asyncio.Future[Any]) -> None:
 
 def succeeded(future: asyncio.Future[Any]) -> bool:
     return not future.cancelled() and future.exception() is None
+
+
+def delivery_error(future: asyncio.Future[Any]) -> DeliveryError | None:
+    """How a finished delivery failed, as a DeliveryError; None when Heap accepted it.
+
+    A delivery cancelled by a shutdown is ShuttingDown; anything unexpected is logged and
+    reported as retryable, so the caller still gets an answer for every event.
+    """
+    error = ShuttingDown() if future.cancelled() else future.exception()
+    if error is None or isinstance(error, DeliveryError):
+        return error
+    if isinstance(error, asyncio.CancelledError):
+        return ShuttingDown()
+    log.error("delivery failed unexpectedly", exc_info=error)
+    return InternalError(f"internal error ({type(error).__name__})")
