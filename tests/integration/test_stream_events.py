@@ -1,5 +1,6 @@
 """StreamEvents through a real gRPC server to the real simulator over HTTP."""
 
+import dataclasses
 from collections import Counter
 from typing import Any
 
@@ -10,7 +11,7 @@ from heap_destination.delivery.engine import EngineSettings
 from heap_destination.delivery.rate_limiter import RateLimitSettings
 from heap_destination.sim import HeapSimulator, RateLimits
 from heap_destination.v1 import config_pb2, identify_pb2, stream_pb2, track_pb2
-from tests.conftest import APP_ID
+from tests.conftest import APP_ID, FAST_RETRIES
 from tests.support.simulator_api import (
     accepted,
     attempts,
@@ -56,7 +57,9 @@ def test_100k_events_over_one_stream_arrive_once_in_few_bulk_requests(
 def test_with_heap_failing_a_quarter_of_requests_every_event_lands_once(
     simulator: HeapSimulator, start_service: Any
 ) -> None:
-    service = start_service(base_url=simulator.url, engine=NO_RATE_LIMITS)
+    # Enough attempts that no request fails all of them by chance (0.24 ** 30).
+    retry = dataclasses.replace(FAST_RETRIES, max_attempts=30)
+    service = start_service(base_url=simulator.url, engine=NO_RATE_LIMITS, retry=retry)
     inject_fault(simulator.url, status=500, probability=0.2, seed=1)
     inject_fault(simulator.url, status=429, retry_after="1", probability=0.05, seed=2)
     events = _events(100_000, identities=500)
