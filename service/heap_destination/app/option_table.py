@@ -1,0 +1,216 @@
+"""The table of the service's settings: flag, environment variable, config-file key,
+default, and how each value is parsed (see options.py for the precedence)."""
+
+from typing import Any
+
+from heap_destination.app.options import Option, boolean
+from heap_destination.delivery.engine import EngineSettings
+from heap_destination.delivery.rate_limiter import RateLimitSettings
+from heap_destination.delivery.retry_policy import RetryPolicy
+from heap_destination.domain.destination import Region, base_url_problem
+from heap_destination.domain.nested_mode import NestedMode
+
+DEFAULT_LISTEN = "127.0.0.1:50051"
+TOKENS_ENV = "HEAP_DESTINATION_TOKENS"
+
+
+def _positive(kind: type[int] | type[float]) -> Any:
+    def parse(text: str) -> int | float:
+        value = kind(text)
+        if value <= 0:
+            raise ValueError("must be positive")
+        return value
+
+    return parse
+
+
+def _not_negative(kind: type[int] | type[float]) -> Any:
+    def parse(text: str) -> int | float:
+        value = kind(text)
+        if value < 0:
+            raise ValueError("must not be negative")
+        return value
+
+    return parse
+
+
+def _address(text: str) -> str:
+    host, _, port = text.rpartition(":")
+    if not host or not port.isdigit():
+        raise ValueError("use host:port")
+    return text
+
+
+def _base_url(text: str) -> str:
+    if problem := base_url_problem(text):
+        raise ValueError(problem)
+    return text
+
+
+def _metrics_address(text: str) -> str:
+    return text if text == "off" else _address(text)
+
+
+_ENGINE = EngineSettings()
+_LIMITS = RateLimitSettings()
+
+OPTIONS = [
+    Option(
+        "listen",
+        "HEAP_DESTINATION_LISTEN",
+        DEFAULT_LISTEN,
+        "gRPC listen address, host:port",
+        _address,
+    ),
+    Option(
+        "app_id",
+        "HEAP_APP_ID",
+        None,
+        "default Heap app_id for requests whose config has none",
+        in_file=False,
+    ),
+    Option(
+        "region",
+        "HEAP_REGION",
+        None,
+        "default Heap region (us when unset)",
+        choices=tuple(r.value for r in Region),
+        in_file=False,
+    ),
+    Option(
+        "base_url",
+        "HEAP_BASE_URL",
+        None,
+        "default Heap base URL, replacing the region's",
+        _base_url,
+        in_file=False,
+    ),
+    Option(
+        "nested_properties_mode",
+        "HEAP_NESTED_PROPERTIES_MODE",
+        None,
+        "default flattening mode (flatten when unset)",
+        choices=tuple(m.value for m in NestedMode),
+        in_file=False,
+    ),
+    Option(
+        "anonymous_id_as_identity",
+        "HEAP_ANONYMOUS_ID_AS_IDENTITY",
+        None,
+        "use anonymous_id as the identity when there is no user_id",
+        boolean,
+        in_file=False,
+    ),
+    Option(
+        "delivery_timeout",
+        "HEAP_DELIVERY_TIMEOUT",
+        RetryPolicy.delivery_timeout,
+        "seconds a call may spend delivering to Heap, retries included",
+        _positive(float),
+    ),
+    Option(
+        "grace_period",
+        "HEAP_GRACE_PERIOD",
+        10.0,
+        "seconds pending events get to reach Heap on shutdown",
+        _not_negative(float),
+    ),
+    Option(
+        "batch_linger",
+        "HEAP_BATCH_LINGER",
+        _ENGINE.linger,
+        "seconds a bulk request waits for more events",
+        _not_negative(float),
+    ),
+    Option(
+        "max_in_flight_requests",
+        "HEAP_MAX_IN_FLIGHT_REQUESTS",
+        _ENGINE.max_in_flight_requests,
+        "bulk requests out at once, per destination and endpoint",
+        _positive(int),
+    ),
+    Option(
+        "max_in_flight_events",
+        "HEAP_MAX_IN_FLIGHT_EVENTS",
+        50_000,
+        "events taken but not yet answered, in all",
+        _positive(int),
+    ),
+    Option(
+        "max_in_flight_events_per_stream",
+        "HEAP_MAX_IN_FLIGHT_EVENTS_PER_STREAM",
+        10_000,
+        "events one stream may have unanswered before it stops reading",
+        _positive(int),
+    ),
+    Option(
+        "rate_limit_per_app",
+        "HEAP_RATE_LIMIT_PER_APP",
+        _LIMITS.events_per_window_per_app,
+        "events per window per app_id (0: no limit)",
+        _not_negative(int),
+    ),
+    Option(
+        "rate_limit_per_identity",
+        "HEAP_RATE_LIMIT_PER_IDENTITY",
+        _LIMITS.events_per_window_per_identity,
+        "events per window per identity within an app_id (0: no limit)",
+        _not_negative(int),
+    ),
+    Option(
+        "rate_limit_window",
+        "HEAP_RATE_LIMIT_WINDOW",
+        _LIMITS.window_seconds,
+        "seconds the rate limits count over",
+        _positive(float),
+    ),
+    Option(
+        "tokens_file",
+        "HEAP_DESTINATION_TOKENS_FILE",
+        None,
+        f"JSON file of bearer tokens (or the JSON itself in {TOKENS_ENV})",
+    ),
+    Option(
+        "allow_unauthenticated",
+        "HEAP_DESTINATION_ALLOW_UNAUTHENTICATED",
+        False,
+        "serve a non-loopback address without tokens: the network in front authenticates",
+        boolean,
+    ),
+    Option("tls_cert", "HEAP_DESTINATION_TLS_CERT", None, "server certificate (PEM) for TLS"),
+    Option("tls_key", "HEAP_DESTINATION_TLS_KEY", None, "server private key (PEM) for TLS"),
+    Option(
+        "tls_client_ca",
+        "HEAP_DESTINATION_TLS_CLIENT_CA",
+        None,
+        "CA (PEM) that client certificates must chain to; set it to require mTLS",
+    ),
+    Option(
+        "metrics_listen",
+        "HEAP_DESTINATION_METRICS_LISTEN",
+        "127.0.0.1:9464",
+        "host:port of the Prometheus /metrics endpoint, or off",
+        _metrics_address,
+    ),
+    Option(
+        "workers",
+        "HEAP_DESTINATION_WORKERS",
+        1,
+        "server processes sharing the port (SO_REUSEPORT)",
+        _positive(int),
+    ),
+    Option(
+        "log_format",
+        "HEAP_DESTINATION_LOG_FORMAT",
+        "json",
+        "json or text",
+        choices=("json", "text"),
+    ),
+    Option(
+        "log_level",
+        "HEAP_DESTINATION_LOG_LEVEL",
+        "info",
+        "debug, info, warning or error",
+        choices=("debug", "info", "warning", "error"),
+    ),
+]
