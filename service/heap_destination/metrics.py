@@ -54,3 +54,7 @@ IN_FLIGHT_EVENTS = Gauge(
     "heap_destination_in_flight_events",
     "Events taken but not yet answered.",
 )
+IN_FLIGHT_BYTES = Gauge(
+    "heap_destination_in_flight_bytes",
+    "Serialized bytes of the events taken but not yet answered.",
+)

@@ -27,7 +27,7 @@ class FakeHeap:
         """When set, every send waits for it before answering."""
         self.unavailable = False
 
-    async def send(self, items: list[object], deadline: float) -> None:
+    async def send(self, items: list[object], deadline: float, caller: str) -> None:
         self.calls.append(list(items))
         self.deadlines.append(deadline)
         self.concurrent += 1
@@ -198,7 +198,7 @@ async def test_a_held_partial_batch_goes_out_after_ten_lingers_if_no_answer_come
     never = asyncio.Event()
     calls: list[list[str]] = []
 
-    async def send(items: list[str], deadline: float) -> None:
+    async def send(items: list[str], deadline: float, caller: str) -> None:
         calls.append(items)
         if len(calls) == 1:
             await never.wait()
@@ -292,7 +292,7 @@ async def test_every_future_resolves_once_under_a_mixed_load(max_in_flight: int)
 async def test_a_rejection_of_the_whole_app_fails_the_batch_without_splitting() -> None:
     sends: list[int] = []
 
-    async def send(items: list[int], deadline: float) -> None:
+    async def send(items: list[int], deadline: float, caller: str) -> None:
         sends.append(len(items))
         raise HeapRejected(403, "forbidden")
 

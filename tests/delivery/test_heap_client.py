@@ -9,6 +9,7 @@ import pytest
 from heap_destination.delivery.errors import HeapRejected, HeapUnavailable
 from heap_destination.delivery.heap_bodies import TRACK_PATH, bulk_track_body, encode
 from heap_destination.delivery.heap_client import HeapClient, new_http_client
+from heap_destination.delivery.request_slots import RequestSlots
 from heap_destination.delivery.retry_policy import RetryPolicy
 from heap_destination.domain.heap_calls import HeapEvent
 from heap_destination.sim import HeapSimulator
@@ -35,7 +36,7 @@ def sim() -> Iterator[HeapSimulator]:
 
 @pytest.fixture
 async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with new_http_client(FAST) as client:
+    async with new_http_client(FAST, 8) as client:
         yield client
 
 
@@ -53,7 +54,7 @@ def in_seconds(seconds: float) -> float:
 async def test_a_2xx_answer_returns_and_heap_has_the_body(
     sim: HeapSimulator, http: httpx.AsyncClient
 ) -> None:
-    await HeapClient(http, FAST).post(sim.url + TRACK_PATH, BODY, in_seconds(10))
+    await HeapClient(http, FAST, RequestSlots(8)).post(sim.url + TRACK_PATH, BODY, in_seconds(10))
 
     assert [(a.path, a.status) for a in sim.attempts()] == [(TRACK_PATH, 200)]
     assert [r.body for r in sim.accepted()] == [json.loads(BODY)]
@@ -64,7 +65,7 @@ async def test_two_500s_then_200_succeeds_with_the_same_bytes_on_every_attempt(
 ) -> None:
     sim.inject(Fault(status=500, count=2))
 
-    await HeapClient(http, FAST).post(sim.url + TRACK_PATH, BODY, in_seconds(10))
+    await HeapClient(http, FAST, RequestSlots(8)).post(sim.url + TRACK_PATH, BODY, in_seconds(10))
 
     attempts = sim.attempts()
     assert [a.status for a in attempts] == [500, 500, 200]
@@ -78,7 +79,7 @@ async def test_429_is_retried_after_waiting_at_least_the_retry_after(
     sim.inject(Fault(status=429, count=1, retry_after="1"))
     started = time.monotonic()
 
-    await HeapClient(http, FAST).post(sim.url + TRACK_PATH, BODY, in_seconds(10))
+    await HeapClient(http, FAST, RequestSlots(8)).post(sim.url + TRACK_PATH, BODY, in_seconds(10))
 
     assert time.monotonic() - started >= 1.0
     assert [a.status for a in sim.attempts()] == [429, 200]
@@ -90,7 +91,9 @@ async def test_a_400_raises_heap_rejected_at_once_quoting_heaps_answer(
     invalid = encode({"app_id": APP, "events": [{"identity": "user-1"}]})
 
     with pytest.raises(HeapRejected) as raised:
-        await HeapClient(http, FAST).post(sim.url + TRACK_PATH, invalid, in_seconds(10))
+        await HeapClient(http, FAST, RequestSlots(8)).post(
+            sim.url + TRACK_PATH, invalid, in_seconds(10)
+        )
 
     assert raised.value.status == 400
     assert "events[0].event: required" in raised.value.body
@@ -106,7 +109,9 @@ async def test_other_4xx_answers_are_rejected_without_retrying(
     sim.inject(Fault(status=status, count=3))
 
     with pytest.raises(HeapRejected) as raised:
-        await HeapClient(http, FAST).post(sim.url + TRACK_PATH, BODY, in_seconds(10))
+        await HeapClient(http, FAST, RequestSlots(8)).post(
+            sim.url + TRACK_PATH, BODY, in_seconds(10)
+        )
 
     assert raised.value.status == status
     assert len(sim.attempts()) == 1
@@ -119,7 +124,9 @@ async def test_running_out_of_attempts_raises_heap_unavailable(
     sim.inject(Fault(status=503, count=10, retry_after="0"))
 
     with pytest.raises(HeapUnavailable) as raised:
-        await HeapClient(http, policy).post(sim.url + TRACK_PATH, BODY, in_seconds(10))
+        await HeapClient(http, policy, RequestSlots(8)).post(
+            sim.url + TRACK_PATH, BODY, in_seconds(10)
+        )
 
     assert "503" in str(raised.value)
     assert [a.status for a in sim.attempts()] == [503, 503, 503]
@@ -133,7 +140,9 @@ async def test_a_deadline_shorter_than_retry_after_gives_up_without_waiting_it_o
     started = time.monotonic()
 
     with pytest.raises(HeapUnavailable) as raised:
-        await HeapClient(http, FAST).post(sim.url + TRACK_PATH, BODY, in_seconds(1))
+        await HeapClient(http, FAST, RequestSlots(8)).post(
+            sim.url + TRACK_PATH, BODY, in_seconds(1)
+        )
 
     assert time.monotonic() - started < 30  # it did not sleep through Heap's Retry-After
     assert raised.value.retry_after == 30.0
@@ -144,14 +153,16 @@ async def test_a_deadline_already_past_sends_nothing(
     sim: HeapSimulator, http: httpx.AsyncClient
 ) -> None:
     with pytest.raises(HeapUnavailable):
-        await HeapClient(http, FAST).post(sim.url + TRACK_PATH, BODY, in_seconds(-1))
+        await HeapClient(http, FAST, RequestSlots(8)).post(
+            sim.url + TRACK_PATH, BODY, in_seconds(-1)
+        )
     assert sim.attempts() == []
 
 
 async def test_a_dropped_connection_is_retried(sim: HeapSimulator, http: httpx.AsyncClient) -> None:
     sim.inject(Fault(drop_connection=True, count=1))
 
-    await HeapClient(http, FAST).post(sim.url + TRACK_PATH, BODY, in_seconds(10))
+    await HeapClient(http, FAST, RequestSlots(8)).post(sim.url + TRACK_PATH, BODY, in_seconds(10))
 
     attempts = sim.attempts()
     assert [a.status for a in attempts] == [None, 200]
@@ -164,7 +175,7 @@ async def test_an_attempt_slower_than_the_attempt_timeout_is_retried(
     policy = RetryPolicy(initial_backoff=0.01, max_backoff=0.02, attempt_timeout=0.1)
     sim.inject(Fault(latency_ms=300, count=1))
 
-    await HeapClient(http, policy).post(sim.url + TRACK_PATH, BODY, in_seconds(10))
+    await HeapClient(http, policy, RequestSlots(8)).post(sim.url + TRACK_PATH, BODY, in_seconds(10))
 
     assert [r.body for r in sim.accepted()][:1] == [json.loads(BODY)]
     # The abandoned attempt still reaches Heap later, with the same idempotency keys.
@@ -180,7 +191,7 @@ async def test_an_unreachable_heap_raises_heap_unavailable_after_its_attempts(
     policy = RetryPolicy(max_attempts=2, initial_backoff=0.01, max_backoff=0.02)
 
     with pytest.raises(HeapUnavailable) as raised:
-        await HeapClient(http, policy).post(url, BODY, in_seconds(10))
+        await HeapClient(http, policy, RequestSlots(8)).post(url, BODY, in_seconds(10))
 
     assert "could not reach Heap" in str(raised.value)
     assert "2 attempts" in str(raised.value)

@@ -121,10 +121,13 @@ def test_region_picks_the_heap_data_center(region: Region, base_url: str) -> Non
     assert resolve_destination(DestinationSettings(app_id="1", region=region)).base_url == base_url
 
 
+LOCAL = frozenset({"http://localhost:8080", "https://sim.example.com"})
+
+
 def test_base_url_wins_over_region() -> None:
     settings = DestinationSettings(app_id="1", region=Region.EU, base_url="http://localhost:8080")
 
-    assert resolve_destination(settings).base_url == "http://localhost:8080"
+    assert resolve_destination(settings, LOCAL).base_url == "http://localhost:8080"
 
 
 def test_empty_base_url_falls_back_to_region() -> None:
@@ -133,11 +136,31 @@ def test_empty_base_url_falls_back_to_region() -> None:
     assert resolve_destination(settings).base_url == EU
 
 
-@pytest.mark.parametrize("base_url", ["http://localhost:8080/", "https://sim.example.com//"])
-def test_base_url_trailing_slash_is_stripped(base_url: str) -> None:
+@pytest.mark.parametrize(
+    "base_url", ["http://localhost:8080/", "https://sim.example.com//", "HTTPS://Sim.Example.COM"]
+)
+def test_base_url_is_normalized(base_url: str) -> None:
     settings = DestinationSettings(app_id="1", base_url=base_url)
 
-    assert resolve_destination(settings).base_url == base_url.rstrip("/")
+    assert resolve_destination(settings, LOCAL).base_url == base_url.rstrip("/").lower()
+
+
+@pytest.mark.parametrize("base_url", ["http://127.0.0.1:6379", "http://localhost:8081", US + ":444"])
+def test_a_base_url_that_is_not_allowed_is_rejected(base_url: str) -> None:
+    settings = DestinationSettings(app_id="1", base_url=base_url)
+
+    with pytest.raises(InvalidInput) as caught:
+        resolve_destination(settings, LOCAL)
+
+    assert violation_fields(caught.value.violations) == ["config.base_url"]
+    assert "not allowed" in caught.value.violations[0].description
+
+
+@pytest.mark.parametrize("base_url", [US, EU + "/", "https://HEAPANALYTICS.com"])
+def test_heaps_regions_are_always_allowed(base_url: str) -> None:
+    settings = DestinationSettings(app_id="1", base_url=base_url)
+
+    assert resolve_destination(settings).base_url in (US, EU)
 
 
 @pytest.mark.parametrize(
@@ -151,6 +174,14 @@ def test_base_url_trailing_slash_is_stripped(base_url: str) -> None:
         "https://heapanalytics.com/api/track",
         "https://heapanalytics.com?x=1",
         "https://heapanalytics.com#top",
+        "https://user:secret@heapanalytics.com",
+        "https://heapanalytics.com@127.0.0.1",
+        "https://heapanalytics.com:99999",
+        "https://heapanalytics.com:0",
+        "https://heapanalytics.com:x",
+        "https://heap\r\nanalytics.com",
+        "https://heapanalytics.com\x00",
+        "https://heap analytics.com",
     ],
 )
 def test_bad_base_url_is_rejected(base_url: str) -> None:

@@ -298,3 +298,36 @@ def test_collision_of_dotted_key_and_array_path_keeps_the_first_sorted_key() -> 
 
     assert result.properties == {"a.b": "[1]"}
     assert warning_tuples(result.warnings) == [("properties", "a.b", COLLISION)]
+
+
+# user text in violations and warnings is bounded
+
+
+def test_non_finite_violation_at_a_long_key_names_it_briefly() -> None:
+    result = flat({"k" * 5000: math.nan})
+
+    assert violation_fields(result.violations) == ["properties." + "k" * 40 + "…"]
+
+
+def test_non_finite_violation_path_escapes_control_characters() -> None:
+    result = flatten({"a": {"b\x00": [math.inf]}}, NestedMode.STRINGIFY, "properties")
+
+    assert violation_fields(result.violations) == ["properties.a.b\\x00[0]"]
+
+
+def test_warning_key_over_1024_characters_is_cut_with_an_ellipsis() -> None:
+    result = flat({"k" * 5000: None})
+
+    assert warning_tuples(result.warnings) == [("properties", "k" * 1024 + "…", EMPTY)]
+
+
+def test_warning_key_of_1024_characters_is_kept_whole() -> None:
+    result = flat({"k" * 1024: None})
+
+    assert warning_tuples(result.warnings) == [("properties", "k" * 1024, EMPTY)]
+
+
+def test_warning_key_keeps_invisible_characters() -> None:
+    result = flat({"a\u200b": None})
+
+    assert warning_tuples(result.warnings) == [("properties", "a\u200b", EMPTY)]

@@ -79,6 +79,35 @@ def test_whitespace_anonymous_id_is_not_added() -> None:
     assert prepared.user_properties == HeapUserProperties("user-1", {"plan": "pro"})
 
 
+def test_anonymous_id_property_is_trimmed_of_invisible_characters() -> None:
+    prepared = identify(anonymous_id="\ufeff anon-1\u200b", traits={"plan": "pro"})
+
+    assert prepared.user_properties == HeapUserProperties(
+        "user-1", {"plan": "pro", "anonymous_id": "anon-1"}
+    )
+
+
+@pytest.mark.parametrize("anonymous_id", ["\u200b", "\u3000\u00a0", "\ufeff\u2060"])
+def test_invisible_anonymous_id_adds_nothing(anonymous_id: str) -> None:
+    prepared = identify(anonymous_id=anonymous_id, traits={"plan": "pro"})
+
+    assert prepared.user_properties == HeapUserProperties("user-1", {"plan": "pro"})
+
+
+def test_invisible_anonymous_id_alone_is_nothing_to_send() -> None:
+    assert rejected_fields(anonymous_id="\u200b\u3000") == ["traits"]
+
+
+def test_user_id_with_a_control_character_is_rejected() -> None:
+    assert rejected_fields(user_id="user\n1", traits={"plan": "pro"}) == ["user_id"]
+
+
+def test_anonymous_id_property_may_hold_control_characters_when_not_the_identity() -> None:
+    prepared = identify(anonymous_id="anon\t1")
+
+    assert prepared.user_properties == HeapUserProperties("user-1", {"anonymous_id": "anon\t1"})
+
+
 def test_anonymous_id_field_wins_over_an_anonymous_id_trait_with_collision_warning() -> None:
     prepared = identify(anonymous_id="anon-1", traits={"anonymous_id": "other"})
 
@@ -129,6 +158,26 @@ def test_heap_user_id_is_trimmed() -> None:
     prepared = identify(heap_user_id=" 42 ")
 
     assert prepared.identify == HeapIdentify("user-1", "42")
+
+
+@pytest.mark.parametrize(
+    ("heap_user_id", "sent"),
+    [
+        ("007", "7"),
+        (" 42 ", "42"),
+        ("0", "0"),
+        ("000", "0"),
+        ("00009007199254740991", "9007199254740991"),
+        ("0" * 5000 + "1", "1"),
+    ],
+)
+def test_heap_user_id_is_sent_as_its_canonical_decimal(heap_user_id: str, sent: str) -> None:
+    assert identify(heap_user_id=heap_user_id).identify == HeapIdentify("user-1", sent)
+
+
+@pytest.mark.parametrize("heap_user_id", ["00009007199254740992", "9" * 5000, "1" + "0" * 4400])
+def test_heap_user_id_too_large_with_many_digits_is_rejected(heap_user_id: str) -> None:
+    assert rejected_fields(heap_user_id=heap_user_id) == ["heap_user_id"]
 
 
 @pytest.mark.parametrize(

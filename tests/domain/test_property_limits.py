@@ -73,6 +73,15 @@ def test_key_of_1025_characters_is_a_violation_naming_the_shortened_key() -> Non
     assert result.properties == {"ok": "v"}
 
 
+def test_over_long_key_violation_escapes_control_characters_in_the_field() -> None:
+    key = "\u200b" + "k" * 1025
+
+    result = apply_property_limits({key: "v"}, "properties")
+
+    assert violation_fields(result.violations) == ["properties.\\u200b" + "k" * 34 + "…"]
+    assert "1026" in result.violations[0].description
+
+
 def test_empty_key_is_a_violation_naming_the_field() -> None:
     result = apply_property_limits({"": "v"}, "properties")
 

@@ -10,7 +10,7 @@ from heap_destination.domain.heap_calls import HeapEvent, HeapUserProperties
 from heap_destination.domain.nested_mode import NestedMode
 from heap_destination.domain.property_warnings import WarningReason
 from heap_destination.domain.track import EventType, PreparedTrack, TrackInput, prepare_track
-from heap_destination.domain.violations import InvalidInput
+from heap_destination.domain.violations import FieldViolation, InvalidInput
 
 from .helpers import destination, violation_fields, warning_tuples
 
@@ -24,9 +24,13 @@ def track(**fields: object) -> PreparedTrack:
 
 
 def rejected_fields(**fields: object) -> list[str]:
+    return violation_fields(rejected(**fields))
+
+
+def rejected(**fields: object) -> tuple[FieldViolation, ...]:
     with pytest.raises(InvalidInput) as caught:
         track(**fields)
-    return violation_fields(caught.value.violations)
+    return caught.value.violations
 
 
 def test_track_becomes_one_heap_event() -> None:
@@ -166,6 +170,43 @@ def test_event_name_of_1025_characters_is_rejected() -> None:
 
 def test_event_name_keeps_non_ascii() -> None:
     assert track(event="Commande passée ✓").event.event == "Commande passée ✓"
+
+
+@pytest.mark.parametrize("event", ["\u200b", "\u3000\u00a0", "\ufeff \u2060", "\u00ad\u180e"])
+def test_event_name_of_only_invisible_characters_is_required(event: str) -> None:
+    (violation,) = rejected(event=event)
+
+    assert violation == FieldViolation("event", "required: the event name must not be empty")
+
+
+@pytest.mark.parametrize(
+    "event", ["Signed\nUp", "Signed Up\n", "\tSigned Up", "Signed\x00Up", "Signed\x7fUp", "\x85Up"]
+)
+def test_event_name_with_a_control_character_is_rejected(event: str) -> None:
+    (violation,) = rejected(event=event)
+
+    assert violation.field == "event"
+    assert "must not contain control characters" in violation.description
+
+
+@pytest.mark.parametrize("event", [" Signed Up ", "\u200bSigned Up", "Signed\u200dUp\ufeff"])
+def test_valid_event_name_is_sent_exactly_as_given(event: str) -> None:
+    assert track(event=event).event.event == event
+
+
+def test_over_long_event_name_is_quoted_safely_in_the_description() -> None:
+    (violation,) = rejected(event="\u200b" + "e" * 1030)
+
+    assert violation.field == "event"
+    assert "at most 1024 characters (this one has 1031: '\\u200b" + "e" * 34 + "…')" in (
+        violation.description
+    )
+
+
+def test_page_name_may_hold_control_and_invisible_characters() -> None:
+    prepared = track(type=EventType.PAGE, event="", name="Home\n\x00\u200b")
+
+    assert prepared.event.properties == {"name": "Home\n\x00\u200b"}
 
 
 # idempotency, session, timestamp

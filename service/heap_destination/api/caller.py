@@ -39,3 +39,10 @@ def ensure_caller_may_use(app_id: str) -> None:
     caller = CURRENT_CALLER.get()
     if caller is not None and not caller.may_use(app_id):
         raise PermissionDenied(app_id)
+
+
+def fairness_key(peer: str) -> str:
+    """Whose turn a call's requests to Heap wait in: its token's caller, or, without
+    tokens, its connection (`peer`, as gRPC names it)."""
+    caller = CURRENT_CALLER.get()
+    return f"token {caller.name}" if caller is not None else f"peer {peer}"

@@ -4,6 +4,7 @@ The same description serves a unary call's status and a streamed event's EventRe
 """
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import grpc
@@ -25,6 +26,13 @@ from heap_destination.domain.violations import FieldViolation, InvalidInput
 
 ERROR_DOMAIN = "heap-destination.v1"
 
+# gRPC carries a status's message and details in trailers, which clients cap (8 KiB by
+# default): field violations beyond this many UTF-8 bytes are counted, not listed, and
+# the message names only the first few. Unary and streamed answers share the bound.
+MAX_LISTED_VIOLATION_BYTES = 2500
+_VIOLATIONS_IN_MESSAGE = 3
+_MAX_MESSAGE_CHARACTERS = 300
+
 # How Heap's permanent answers reach the caller; any other 4xx is FAILED_PRECONDITION.
 _HEAP_REJECTION_CODES = {
     400: code_pb2.INVALID_ARGUMENT,
@@ -45,6 +53,8 @@ class ErrorDescription:
     message: str
     reason: str
     violations: tuple[FieldViolation, ...] = ()
+    """The violations listed; `unlisted_violations` more were left out for size."""
+    unlisted_violations: int = 0
     retry_delay: float | None = None
     metadata: dict[str, str] = field(default_factory=dict)
 
@@ -60,11 +70,13 @@ def describe(error: ServiceError) -> ErrorDescription:
             metadata={"app_id": error.app_id},
         )
     if isinstance(error, InvalidInput):
+        listed = listed_violations(error.violations)
         return ErrorDescription(
             code_pb2.INVALID_ARGUMENT,
-            f"invalid request: {error}",
+            _invalid_input_message(error.violations),
             "INVALID_EVENT",
-            violations=error.violations,
+            violations=listed,
+            unlisted_violations=len(error.violations) - len(listed),
         )
     if isinstance(error, HeapRejected):
         return ErrorDescription(
@@ -106,11 +118,46 @@ def describe(error: ServiceError) -> ErrorDescription:
     )
 
 
+def listed_violations(violations: Sequence[FieldViolation]) -> tuple[FieldViolation, ...]:
+    """The first violations that fit MAX_LISTED_VIOLATION_BYTES (always at least one)."""
+    budget = MAX_LISTED_VIOLATION_BYTES
+    for count, violation in enumerate(violations):
+        budget -= len(violation.field.encode()) + len(violation.description.encode()) + 8
+        if budget < 0:
+            return tuple(violations[: max(count, 1)])
+    return tuple(violations)
+
+
+def _invalid_input_message(violations: Sequence[FieldViolation]) -> str:
+    shown = "; ".join(f"{v.field}: {v.description}" for v in violations[:_VIOLATIONS_IN_MESSAGE])
+    if len(shown) > _MAX_MESSAGE_CHARACTERS:
+        shown = shown[:_MAX_MESSAGE_CHARACTERS] + "…"
+    more = len(violations) - _VIOLATIONS_IN_MESSAGE
+    return f"invalid request: {shown}" + (f" (and {more} more)" if more > 0 else "")
+
+
+def internal_error_status() -> grpc.Status:
+    """The answer to a call that failed in a way the service did not expect (logged)."""
+    return _to_status(
+        ErrorDescription(
+            code_pb2.INTERNAL,
+            "the service failed unexpectedly; the failure is logged",
+            "INTERNAL_ERROR",
+        )
+    )
+
+
 def grpc_status(error: ServiceError) -> grpc.Status:
-    description = describe(error)
+    return _to_status(describe(error))
+
+
+def _to_status(description: ErrorDescription) -> grpc.Status:
+    metadata = dict(description.metadata)
+    if description.unlisted_violations:
+        metadata["unlisted_field_violations"] = str(description.unlisted_violations)
     details: list[object] = [
         error_details_pb2.ErrorInfo(
-            reason=description.reason, domain=ERROR_DOMAIN, metadata=description.metadata
+            reason=description.reason, domain=ERROR_DOMAIN, metadata=metadata
         )
     ]
     if description.violations:

@@ -1,12 +1,16 @@
 """One StreamEvents call: reads event batches, delivers each event, answers each once.
 
-A reader task takes events while the stream's in-flight bound allows (when it stops
-reading, gRPC flow control slows the producer); results are written as events settle,
-grouped into whatever responses are ready. The stream ends once the client half-closed
-and every event it sent has its result.
+A reader task takes events while the stream's bounds allow: events and bytes in flight
+(see in_flight.py) and results not yet sent. When it stops reading, gRPC flow control
+slows the producer. Results are written as events settle, packed into responses of at
+most MAX_RESPONSE_BYTES. The stream ends once the client half-closed and every event it
+sent has its result; a message that cannot be decoded ends it with INVALID_ARGUMENT,
+after the results of every event before it.
 """
 
 import asyncio
+import logging
+from collections import deque
 from collections.abc import AsyncIterator, Sequence
 from functools import partial
 from typing import Any
@@ -17,48 +21,65 @@ from heap_destination.api import event_metrics
 from heap_destination.api.caller import PermissionDenied
 from heap_destination.api.error_status import ServiceError, describe, duration
 from heap_destination.api.identify_mapping import identify_input
+from heap_destination.api.in_flight import StreamInFlight
 from heap_destination.api.request_destination import DestinationResolver, request_config
 from heap_destination.api.track_mapping import track_input
-from heap_destination.api.warning_mapping import warnings_to_proto
+from heap_destination.api.warning_mapping import unlisted_warnings, warnings_to_proto
 from heap_destination.delivery.engine import DeliveryEngine
-from heap_destination.delivery.errors import DeliveryError, ShuttingDown
+from heap_destination.delivery.errors import DeliveryError, InternalError, ShuttingDown
 from heap_destination.delivery.futures import delivery_error
-from heap_destination.delivery.in_flight import StreamInFlight
 from heap_destination.domain.identify import prepare_identify
 from heap_destination.domain.property_warnings import PropertyWarning
 from heap_destination.domain.track import prepare_track
 from heap_destination.domain.violations import FieldViolation, InvalidInput
 from heap_destination.v1 import stream_pb2
 
-MAX_RESULTS_PER_RESPONSE = 1000
+log = logging.getLogger(__name__)
+
+# Every response stays well under the 4 MiB a gRPC client accepts by default.
+MAX_RESPONSE_BYTES = 1 << 20
+# Results waiting to be sent to a client that does not read stop the reader past this.
+MAX_UNSENT_RESULT_BYTES = 2 * MAX_RESPONSE_BYTES
+# The reader lets other calls run after taking this many events in a row.
+_EVENTS_BETWEEN_TURNS = 1000
 
 
 class EventStream:
     def __init__(
-        self, engine: DeliveryEngine, destinations: DestinationResolver, in_flight: StreamInFlight
+        self,
+        engine: DeliveryEngine,
+        destinations: DestinationResolver,
+        in_flight: StreamInFlight,
+        caller: str,
     ) -> None:
         self._engine = engine
         self._destinations = destinations
         self._in_flight = in_flight
+        self._caller = caller
         self._unanswered_ids: set[str] = set()
-        self._ready: list[stream_pb2.EventResult] = []
+        self._ready: deque[tuple[stream_pb2.EventResult, int]] = deque()
+        self._ready_bytes = 0
         self._wakeup = asyncio.Event()
+        self._sent = asyncio.Event()
+        self._ending: InvalidInput | None = None
 
     async def responses(
         self, requests: AsyncIterator[stream_pb2.StreamEventsRequest]
     ) -> AsyncIterator[stream_pb2.StreamEventsResponse]:
+        """Raises InvalidInput, once every earlier event has its result, when a message
+        cannot be decoded."""
         reader = asyncio.create_task(self._read(requests))
         reader.add_done_callback(lambda _: self._wakeup.set())
         try:
             while True:
                 if self._ready:
-                    results = self._ready[:MAX_RESULTS_PER_RESPONSE]
-                    del self._ready[:MAX_RESULTS_PER_RESPONSE]
-                    yield stream_pb2.StreamEventsResponse(results=results)
+                    yield self._next_response()
                     continue
                 if reader.done():
-                    reader.result()  # a broken request stream ends the call with its error
+                    reader.result()  # a failure of the reader itself ends the call
                     if not self._unanswered_ids:
+                        if self._ending is not None:
+                            raise self._ending
                         return
                 self._wakeup.clear()
                 await self._wakeup.wait()
@@ -66,14 +87,25 @@ class EventStream:
             reader.cancel()
 
     async def _read(self, requests: AsyncIterator[stream_pb2.StreamEventsRequest]) -> None:
-        async for message in requests:
-            if message.HasField("config"):
-                self._destinations = self._destinations.with_config(message.config)
-            for event in message.events:
-                await self._in_flight.wait_for_room()
-                await self._take(event)
+        taken = 0
+        try:
+            async for message in requests:
+                if message.HasField("config"):
+                    self._destinations = self._destinations.with_config(message.config)
+                for event in message.events:
+                    size = event.ByteSize()
+                    await self._in_flight.wait_for_room(size)
+                    while self._ready_bytes > MAX_UNSENT_RESULT_BYTES:
+                        self._sent.clear()
+                        await self._sent.wait()
+                    await self._take(event, size)
+                    taken += 1
+                    if taken % _EVENTS_BETWEEN_TURNS == 0:
+                        await asyncio.sleep(0)
+        except InvalidInput as error:
+            self._ending = error
 
-    async def _take(self, event: stream_pb2.Event) -> None:
+    async def _take(self, event: stream_pb2.Event, size: int) -> None:
         kind = event.WhichOneof("kind") or "unknown"
         event_metrics.received(kind, "stream")
         refusal = self._refusal(event, kind)
@@ -86,19 +118,25 @@ class EventStream:
                 destination = self._destinations.resolve(request_config(event.track))
                 track = prepare_track(track_input(event.track), destination)
                 await self._engine.admit(destination, track.event.identity, deadline)
-                delivered = self._engine.submit_track(destination, track, deadline)
+                delivered = self._engine.submit_track(destination, track, deadline, self._caller)
                 warnings: Sequence[PropertyWarning] = track.warnings
             else:
                 destination = self._destinations.resolve(request_config(event.identify))
                 identify = prepare_identify(identify_input(event.identify), destination)
-                delivered = self._engine.submit_identify(destination, identify, deadline)
+                delivered = self._engine.submit_identify(
+                    destination, identify, deadline, self._caller
+                )
                 warnings = identify.warnings
         except (InvalidInput, DeliveryError, PermissionDenied) as error:
             self._answer_error(kind, event.id, error)
             return
+        except Exception as error:  # one event never ends the stream, whatever it holds
+            log.error("taking a streamed event failed unexpectedly", exc_info=error)
+            self._answer_error(kind, event.id, InternalError("internal error"))
+            return
         self._unanswered_ids.add(event.id)
-        self._in_flight.take()
-        delivered.add_done_callback(partial(self._settled, kind, event.id, warnings))
+        self._in_flight.take(size)
+        delivered.add_done_callback(partial(self._settled, kind, event.id, size, warnings))
 
     def _refusal(self, event: stream_pb2.Event, kind: str) -> ServiceError | None:
         """Why the event cannot be taken at all, if it cannot."""
@@ -122,17 +160,21 @@ class EventStream:
         self,
         kind: str,
         event_id: str,
+        size: int,
         warnings: Sequence[PropertyWarning],
         delivered: asyncio.Future[Any],
     ) -> None:
         self._unanswered_ids.discard(event_id)
-        self._in_flight.give_back()
+        self._in_flight.give_back(size)
         error = delivery_error(delivered)
         if error is None:
             event_metrics.settled(kind, None, warnings)
             self._answer(
                 stream_pb2.EventResult(
-                    id=event_id, code=code_pb2.OK, warnings=warnings_to_proto(warnings)
+                    id=event_id,
+                    code=code_pb2.OK,
+                    warnings=warnings_to_proto(warnings),
+                    unlisted_warnings=unlisted_warnings(warnings),
                 )
             )
         else:
@@ -156,12 +198,32 @@ class EventStream:
                 stream_pb2.FieldViolation(field=v.field, description=v.description)
                 for v in description.violations
             ],
+            unlisted_field_violations=description.unlisted_violations,
             warnings=warnings_to_proto(warnings),
+            unlisted_warnings=unlisted_warnings(warnings),
         )
         if description.retry_delay is not None:
             result.retry_delay.CopyFrom(duration(description.retry_delay))
         self._answer(result)
 
     def _answer(self, result: stream_pb2.EventResult) -> None:
-        self._ready.append(result)
+        size = result.ByteSize()
+        self._ready.append((result, size))
+        self._ready_bytes += size
         self._wakeup.set()
+
+    def _next_response(self) -> stream_pb2.StreamEventsResponse:
+        """The ready results that fit in one response (always at least one)."""
+        results: list[stream_pb2.EventResult] = []
+        packed = 0
+        while self._ready:
+            result, size = self._ready[0]
+            # Each result costs its size plus a few bytes of framing in the response.
+            if results and packed + size + 8 > MAX_RESPONSE_BYTES:
+                break
+            self._ready.popleft()
+            results.append(result)
+            packed += size + 8
+        self._ready_bytes -= packed - 8 * len(results)
+        self._sent.set()
+        return stream_pb2.StreamEventsResponse(results=results)

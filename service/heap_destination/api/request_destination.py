@@ -12,33 +12,55 @@ from heap_destination.v1 import config_pb2, identify_pb2, track_pb2
 
 
 class DestinationResolver:
-    """Resolves destinations over a base of settings; remembers the base's own result."""
+    """Resolves destinations over a base of settings; remembers the base's own result.
 
-    def __init__(self, base: DestinationSettings) -> None:
+    `allowed_base_urls` are the normalized base URLs a request may name besides Heap's
+    regions (the server's own and the operator's --allowed-base-urls).
+    """
+
+    def __init__(
+        self,
+        base: DestinationSettings | InvalidInput,
+        allowed_base_urls: frozenset[str] = frozenset(),
+    ) -> None:
         self._base = base
+        self._allowed_base_urls = allowed_base_urls
         self._base_result: Destination | InvalidInput | None = None
 
     def with_config(self, config: config_pb2.DestinationConfig) -> "DestinationResolver":
-        """A resolver whose base is `config` over this one's base."""
-        return DestinationResolver(settings_from_config(config).over(self._base))
+        """A resolver whose base is `config` over this one's base. A bad config does not
+        raise here: every request resolved through it is answered with its violations."""
+        base: DestinationSettings | InvalidInput = self._base
+        if isinstance(self._base, DestinationSettings):
+            try:
+                base = settings_from_config(config).over(self._base)
+            except InvalidInput as error:
+                base = error
+        return DestinationResolver(base, self._allowed_base_urls)
 
     def resolve(self, config: config_pb2.DestinationConfig | None) -> Destination:
         """The destination of a request with `config` (None when it has none); raises
         InvalidInput when it cannot be delivered, PermissionDenied when the caller may not
         send to its app_id."""
         if config is not None:
-            destination = resolve_destination(settings_from_config(config).over(self._base))
+            destination = self.with_config(config)._resolve_base()
         else:
-            if self._base_result is None:
-                try:
-                    self._base_result = resolve_destination(self._base)
-                except InvalidInput as error:
-                    self._base_result = error
-            if isinstance(self._base_result, InvalidInput):
-                raise self._base_result
-            destination = self._base_result
+            destination = self._resolve_base()
         ensure_caller_may_use(destination.app_id)
         return destination
+
+    def _resolve_base(self) -> Destination:
+        if self._base_result is None:
+            try:
+                if isinstance(self._base, InvalidInput):
+                    raise self._base
+                self._base_result = resolve_destination(self._base, self._allowed_base_urls)
+            except InvalidInput as error:
+                self._base_result = error
+        if isinstance(self._base_result, InvalidInput):
+            # A new exception each time: re-raising one object grows its traceback.
+            raise InvalidInput(self._base_result.violations)
+        return self._base_result
 
 
 def request_config(

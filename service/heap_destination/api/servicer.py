@@ -1,22 +1,23 @@
 """The HeapDestinationService servicer: validate, deliver, answer."""
 
 from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
 from typing import NoReturn
 
 import grpc
 
 from heap_destination.api import event_metrics
-from heap_destination.api.caller import PermissionDenied, ensure_caller_may_use
+from heap_destination.api.caller import PermissionDenied, ensure_caller_may_use, fairness_key
 from heap_destination.api.error_status import ServiceError, grpc_status
 from heap_destination.api.event_stream import EventStream
 from heap_destination.api.identify_mapping import identify_input, identify_response
+from heap_destination.api.in_flight import InFlightLimit, StreamInFlight
 from heap_destination.api.request_destination import DestinationResolver, request_config
 from heap_destination.api.track_mapping import track_input, track_response
 from heap_destination.api.unary_calls import deliver_unary
 from heap_destination.api.web_snippet_mapping import render_web_snippet
 from heap_destination.delivery.engine import DeliveryEngine
 from heap_destination.delivery.errors import DeliveryError
-from heap_destination.delivery.in_flight import InFlightLimit, StreamInFlight
 from heap_destination.domain.destination import DestinationSettings
 from heap_destination.domain.identify import prepare_identify
 from heap_destination.domain.property_warnings import PropertyWarning
@@ -25,18 +26,28 @@ from heap_destination.domain.violations import InvalidInput
 from heap_destination.v1 import identify_pb2, service_pb2_grpc, stream_pb2, track_pb2, web_pb2
 
 
+@dataclass(frozen=True)
+class StreamBounds:
+    """What one stream may hold unanswered before it stops reading."""
+
+    events: int
+    bytes: int
+
+
 class HeapDestinationServicer(service_pb2_grpc.HeapDestinationServiceServicer):
     def __init__(
         self,
         engine: DeliveryEngine,
         defaults: DestinationSettings,
+        allowed_base_urls: frozenset[str],
         in_flight: InFlightLimit,
-        stream_in_flight_limit: int,
+        stream_bounds: StreamBounds,
     ) -> None:
         self._engine = engine
         self._defaults = defaults
+        self._allowed_base_urls = allowed_base_urls
         self._in_flight = in_flight
-        self._stream_in_flight_limit = stream_in_flight_limit
+        self._stream_bounds = stream_bounds
 
     async def TrackEvent(
         self, request: track_pb2.TrackEventRequest, context: grpc.aio.ServicerContext
@@ -45,14 +56,16 @@ class HeapDestinationServicer(service_pb2_grpc.HeapDestinationServiceServicer):
         event_metrics.received("track", "unary")
         warnings: Sequence[PropertyWarning] = ()
         try:
-            destination = DestinationResolver(self._defaults).resolve(request_config(request))
+            destination = self._resolver().resolve(request_config(request))
             track = prepare_track(track_input(request), destination)
             warnings = track.warnings
+            caller = fairness_key(context.peer())
             await deliver_unary(
                 self._engine,
                 self._in_flight,
                 deadline,
-                lambda: self._engine.submit_track(destination, track, deadline),
+                request.ByteSize(),
+                lambda: self._engine.submit_track(destination, track, deadline, caller),
                 rate_limited=(destination, track.event.identity),
             )
         except (InvalidInput, DeliveryError, PermissionDenied) as error:
@@ -68,14 +81,16 @@ class HeapDestinationServicer(service_pb2_grpc.HeapDestinationServiceServicer):
         event_metrics.received("identify", "unary")
         warnings: Sequence[PropertyWarning] = ()
         try:
-            destination = DestinationResolver(self._defaults).resolve(request_config(request))
+            destination = self._resolver().resolve(request_config(request))
             identify = prepare_identify(identify_input(request), destination)
             warnings = identify.warnings
+            caller = fairness_key(context.peer())
             await deliver_unary(
                 self._engine,
                 self._in_flight,
                 deadline,
-                lambda: self._engine.submit_identify(destination, identify, deadline),
+                request.ByteSize(),
+                lambda: self._engine.submit_identify(destination, identify, deadline, caller),
             )
         except (InvalidInput, DeliveryError, PermissionDenied) as error:
             event_metrics.settled("identify", error, warnings)
@@ -90,8 +105,9 @@ class HeapDestinationServicer(service_pb2_grpc.HeapDestinationServiceServicer):
     ) -> AsyncIterator[stream_pb2.StreamEventsResponse]:
         stream = EventStream(
             self._engine,
-            DestinationResolver(self._defaults),
-            StreamInFlight(self._in_flight, self._stream_in_flight_limit),
+            self._resolver(),
+            StreamInFlight(self._in_flight, self._stream_bounds.events, self._stream_bounds.bytes),
+            fairness_key(context.peer()),
         )
         async for response in stream.responses(request_iterator):
             yield response
@@ -105,6 +121,9 @@ class HeapDestinationServicer(service_pb2_grpc.HeapDestinationServiceServicer):
         except (InvalidInput, PermissionDenied) as error:
             await _abort(context, error)
         return snippet
+
+    def _resolver(self) -> DestinationResolver:
+        return DestinationResolver(self._defaults, self._allowed_base_urls)
 
 
 async def _abort(context: grpc.aio.ServicerContext, error: ServiceError) -> NoReturn:

@@ -1,8 +1,14 @@
 """google.protobuf.Struct to plain values and back, keeping NaN and infinities visible."""
 
+from collections.abc import Sequence
+
 from google.protobuf import struct_pb2
 
 from heap_destination.domain.json_value import FlatProperties, JsonValue
+
+# A response echoes the flat properties it sent only up to this size, so that it stays
+# well under the 4 MiB a gRPC client accepts by default.
+MAX_ECHO_BYTES = 1 << 20
 
 
 def struct_to_dict(struct: struct_pb2.Struct) -> dict[str, JsonValue]:
@@ -33,3 +39,15 @@ def flat_to_struct(properties: FlatProperties) -> struct_pb2.Struct:
         else:
             struct.fields[key].number_value = value
     return struct
+
+
+def fits_echo(properties: Sequence[FlatProperties | None]) -> bool:
+    """Whether these flat properties together fit in MAX_ECHO_BYTES (as a Struct holds
+    them, about: keys, values and a few bytes of framing each)."""
+    size = 0
+    for flat in properties:
+        for key, value in (flat or {}).items():
+            size += len(key.encode()) + (len(value.encode()) if isinstance(value, str) else 9) + 8
+            if size > MAX_ECHO_BYTES:
+                return False
+    return True

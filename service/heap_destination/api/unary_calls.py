@@ -5,10 +5,10 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from heap_destination.api.in_flight import InFlightLimit
 from heap_destination.delivery.engine import DeliveryEngine
 from heap_destination.delivery.errors import HeapUnavailable, Overloaded, ShuttingDown
 from heap_destination.delivery.futures import delivery_error
-from heap_destination.delivery.in_flight import InFlightLimit
 from heap_destination.domain.destination import Destination
 
 # Suggested wait for a caller turned away because the service is at its in-flight bound.
@@ -19,15 +19,17 @@ async def deliver_unary(
     engine: DeliveryEngine,
     in_flight: InFlightLimit,
     deadline: float,
+    size: int,
     submit: Callable[[], asyncio.Future[Any]],
     rate_limited: tuple[Destination, str] | None = None,
 ) -> None:
-    """Submits one call's Heap work and waits for Heap's answer, or raises."""
+    """Submits one call's Heap work (`size` serialized bytes) and waits for Heap's
+    answer, or raises."""
     if engine.draining:
         raise ShuttingDown()
-    if in_flight.is_full():
+    if not in_flight.has_room(size):
         raise Overloaded(OVERLOADED_RETRY_AFTER)
-    in_flight.take()
+    in_flight.take(size)
     try:
         if rate_limited is not None:
             await engine.admit(*rate_limited, deadline)
@@ -39,4 +41,4 @@ async def deliver_unary(
         if error is not None:
             raise error
     finally:
-        in_flight.give_back()
+        in_flight.give_back(size)

@@ -1,7 +1,15 @@
-from collections.abc import Iterable
+"""Property warnings to their protobuf form, the first MAX_LISTED_WARNINGS of them.
+
+An event can carry thousands of warnings (one per null value, say); listing them all
+would make answers larger than a client accepts. The rest are counted.
+"""
+
+from collections.abc import Sequence
 
 from heap_destination.domain.property_warnings import PropertyWarning, WarningReason
 from heap_destination.v1 import warnings_pb2
+
+MAX_LISTED_WARNINGS = 20
 
 _REASONS = {
     WarningReason.VALUE_TRUNCATED: warnings_pb2.PROPERTY_WARNING_REASON_VALUE_TRUNCATED,
@@ -12,12 +20,14 @@ _REASONS = {
 }
 
 
-def warnings_to_proto(
-    warnings: Iterable[PropertyWarning],
-) -> list[warnings_pb2.PropertyWarning]:
+def warnings_to_proto(warnings: Sequence[PropertyWarning]) -> list[warnings_pb2.PropertyWarning]:
     return [
         warnings_pb2.PropertyWarning(
             field=w.field, key=w.key, reason=_REASONS[w.reason], message=w.message
         )
-        for w in warnings
+        for w in warnings[:MAX_LISTED_WARNINGS]
     ]
+
+
+def unlisted_warnings(warnings: Sequence[PropertyWarning]) -> int:
+    return max(0, len(warnings) - MAX_LISTED_WARNINGS)

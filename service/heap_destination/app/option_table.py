@@ -7,11 +7,13 @@ from heap_destination.app.options import Option, boolean
 from heap_destination.delivery.engine import EngineSettings
 from heap_destination.delivery.rate_limiter import RateLimitSettings
 from heap_destination.delivery.retry_policy import RetryPolicy
-from heap_destination.domain.destination import Region, base_url_problem
+from heap_destination.domain.destination import Region, base_url_problem, normalize_base_url
 from heap_destination.domain.nested_mode import NestedMode
 
 DEFAULT_LISTEN = "127.0.0.1:50051"
 TOKENS_ENV = "HEAP_DESTINATION_TOKENS"
+DEFAULT_MAX_IN_FLIGHT_BYTES = 64 * 1024 * 1024
+DEFAULT_MAX_IN_FLIGHT_BYTES_PER_STREAM = 16 * 1024 * 1024
 
 
 def _positive(kind: type[int] | type[float]) -> Any:
@@ -45,6 +47,14 @@ def _base_url(text: str) -> str:
     if problem := base_url_problem(text):
         raise ValueError(problem)
     return text
+
+
+def _base_urls(text: str) -> frozenset[str]:
+    urls = [url.strip() for url in text.split(",") if url.strip()]
+    for url in urls:
+        if problem := base_url_problem(url):
+            raise ValueError(f"{url!r} {problem}")
+    return frozenset(normalize_base_url(url) for url in urls)
 
 
 def _metrics_address(text: str) -> str:
@@ -84,6 +94,14 @@ OPTIONS = [
         "default Heap base URL, replacing the region's",
         _base_url,
         in_file=False,
+    ),
+    Option(
+        "allowed_base_urls",
+        "HEAP_ALLOWED_BASE_URLS",
+        None,
+        "comma-separated base URLs a request's config may deliver to, besides Heap's regions "
+        "and --base-url (none: requests cannot choose another host)",
+        _base_urls,
     ),
     Option(
         "nested_properties_mode",
@@ -141,6 +159,34 @@ OPTIONS = [
         "HEAP_MAX_IN_FLIGHT_EVENTS_PER_STREAM",
         10_000,
         "events one stream may have unanswered before it stops reading",
+        _positive(int),
+    ),
+    Option(
+        "max_in_flight_bytes",
+        "HEAP_MAX_IN_FLIGHT_BYTES",
+        DEFAULT_MAX_IN_FLIGHT_BYTES,
+        "serialized bytes of events taken but not yet answered, in all",
+        _positive(int),
+    ),
+    Option(
+        "max_in_flight_bytes_per_stream",
+        "HEAP_MAX_IN_FLIGHT_BYTES_PER_STREAM",
+        DEFAULT_MAX_IN_FLIGHT_BYTES_PER_STREAM,
+        "serialized bytes of events one stream may have unanswered before it stops reading",
+        _positive(int),
+    ),
+    Option(
+        "max_requests_to_heap",
+        "HEAP_MAX_REQUESTS_TO_HEAP",
+        _ENGINE.max_requests,
+        "requests to Heap out at once in all, shared fairly between callers and destinations",
+        _positive(int),
+    ),
+    Option(
+        "max_destinations",
+        "HEAP_MAX_DESTINATIONS",
+        _ENGINE.max_destinations,
+        "destinations (app_id and base URL) with events in flight at once",
         _positive(int),
     ),
     Option(

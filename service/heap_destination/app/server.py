@@ -11,13 +11,14 @@ import httpx
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from heap_destination.api.servicer import HeapDestinationServicer
+from heap_destination.api.in_flight import InFlightLimit
+from heap_destination.api.servicer import HeapDestinationServicer, StreamBounds
 from heap_destination.app.interceptors import CallerInterceptor
 from heap_destination.app.settings import ServiceSettings
 from heap_destination.app.tls import server_credentials
 from heap_destination.delivery.engine import DeliveryEngine
 from heap_destination.delivery.heap_client import HeapClient, new_http_client
-from heap_destination.delivery.in_flight import InFlightLimit
+from heap_destination.delivery.request_slots import RequestSlots
 from heap_destination.v1 import service_pb2, service_pb2_grpc
 
 log = logging.getLogger(__name__)
@@ -65,8 +66,9 @@ class RunningService:
 
 async def start_service(settings: ServiceSettings) -> RunningService:
     """Starts serving on settings.listen (port 0 picks a free port)."""
-    http = new_http_client(settings.retry)
-    engine = DeliveryEngine(HeapClient(http, settings.retry), settings.engine)
+    http = new_http_client(settings.retry, settings.engine.max_requests)
+    slots = RequestSlots(settings.engine.max_requests)
+    engine = DeliveryEngine(HeapClient(http, settings.retry, slots), settings.engine)
     server = grpc.aio.server(
         interceptors=[CallerInterceptor(settings.tokens)], options=SERVER_OPTIONS
     )
@@ -74,8 +76,11 @@ async def start_service(settings: ServiceSettings) -> RunningService:
         HeapDestinationServicer(
             engine,
             settings.defaults,
-            InFlightLimit(settings.max_in_flight_events),
-            settings.max_in_flight_events_per_stream,
+            settings.allowed_base_urls,
+            InFlightLimit(settings.max_in_flight_events, settings.max_in_flight_bytes),
+            StreamBounds(
+                settings.max_in_flight_events_per_stream, settings.max_in_flight_bytes_per_stream
+            ),
         ),
         server,
     )

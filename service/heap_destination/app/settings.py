@@ -15,15 +15,21 @@ from typing import Any
 from google.protobuf import json_format
 
 from heap_destination.api.config_mapping import settings_from_config
-from heap_destination.app.option_table import OPTIONS, TOKENS_ENV
+from heap_destination.app.option_table import (
+    DEFAULT_MAX_IN_FLIGHT_BYTES,
+    DEFAULT_MAX_IN_FLIGHT_BYTES_PER_STREAM,
+    OPTIONS,
+    TOKENS_ENV,
+)
 from heap_destination.app.options import SettingsError, add_options, resolve_options
 from heap_destination.app.tls import TlsFiles
 from heap_destination.app.tokens import TokenStore, parse_tokens
 from heap_destination.delivery.engine import EngineSettings
 from heap_destination.delivery.rate_limiter import RateLimitSettings
 from heap_destination.delivery.retry_policy import RetryPolicy
-from heap_destination.domain.destination import DestinationSettings, Region
+from heap_destination.domain.destination import DestinationSettings, Region, normalize_base_url
 from heap_destination.domain.nested_mode import NestedMode
+from heap_destination.domain.violations import InvalidInput
 from heap_destination.v1 import config_pb2
 
 __all__ = ["ServiceSettings", "SettingsError", "add_service_arguments", "service_settings"]
@@ -40,6 +46,10 @@ class ServiceSettings:
     engine: EngineSettings = field(default_factory=EngineSettings)
     max_in_flight_events: int = 50_000
     max_in_flight_events_per_stream: int = 10_000
+    max_in_flight_bytes: int = DEFAULT_MAX_IN_FLIGHT_BYTES
+    max_in_flight_bytes_per_stream: int = DEFAULT_MAX_IN_FLIGHT_BYTES_PER_STREAM
+    extra_base_urls: frozenset[str] = frozenset()
+    """Base URLs a request's config may name besides Heap's regions and the default's."""
     tokens: TokenStore | None = None
     tls: TlsFiles | None = None
     metrics_listen: str | None = None
@@ -50,6 +60,12 @@ class ServiceSettings:
     @property
     def listen_host(self) -> str:
         return self.listen.rpartition(":")[0]
+
+    @property
+    def allowed_base_urls(self) -> frozenset[str]:
+        """Every base URL a request may deliver to, besides Heap's regions (normalized)."""
+        own = self.defaults.base_url
+        return self.extra_base_urls | ({normalize_base_url(own)} if own else set())
 
 
 def add_service_arguments(parser: argparse.ArgumentParser) -> None:
@@ -70,6 +86,8 @@ def service_settings(args: argparse.Namespace, env: Mapping[str, str]) -> Servic
         engine=EngineSettings(
             linger=values["batch_linger"],
             max_in_flight_requests=values["max_in_flight_requests"],
+            max_requests=values["max_requests_to_heap"],
+            max_destinations=values["max_destinations"],
             rate_limits=RateLimitSettings(
                 events_per_window_per_app=values["rate_limit_per_app"] or None,
                 events_per_window_per_identity=values["rate_limit_per_identity"] or None,
@@ -78,6 +96,9 @@ def service_settings(args: argparse.Namespace, env: Mapping[str, str]) -> Servic
         ),
         max_in_flight_events=values["max_in_flight_events"],
         max_in_flight_events_per_stream=values["max_in_flight_events_per_stream"],
+        max_in_flight_bytes=values["max_in_flight_bytes"],
+        max_in_flight_bytes_per_stream=values["max_in_flight_bytes_per_stream"],
+        extra_base_urls=values["allowed_base_urls"] or frozenset(),
         tokens=tokens,
         tls=_tls(values),
         metrics_listen=None if values["metrics_listen"] == "off" else values["metrics_listen"],
@@ -135,7 +156,10 @@ def _destination_defaults(values: dict[str, Any], from_file: Any) -> Destination
             config = json_format.ParseDict(from_file, config_pb2.DestinationConfig())
         except json_format.ParseError as error:
             raise SettingsError(f"config file key 'destination': {error}") from None
-        file_settings = settings_from_config(config)
+        try:
+            file_settings = settings_from_config(config)
+        except InvalidInput as error:
+            raise SettingsError(f"config file key 'destination': {error}") from None
     mode = values["nested_properties_mode"]
     overrides = DestinationSettings(
         app_id=values["app_id"] or None,

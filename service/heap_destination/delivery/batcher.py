@@ -28,14 +28,16 @@ _HOLD_LINGERS = 10
 _ABOUT_THE_CONTENT = frozenset({400, 413, 422})
 
 Item = TypeVar("Item")
-SendBulk = Callable[[list[Item], float], Awaitable[None]]
-"""Sends one bulk request of items with a monotonic deadline; raises DeliveryError."""
+SendBulk = Callable[[list[Item], float, str], Awaitable[None]]
+"""Sends one bulk request of items with a monotonic deadline, in a caller's turn for the
+service's request slots; raises DeliveryError."""
 
 
 @dataclass
 class _Pending(Generic[Item]):
     item: Item
     deadline: float
+    caller: str
     future: asyncio.Future[None] = field(
         default_factory=lambda: asyncio.get_running_loop().create_future()
     )
@@ -56,9 +58,16 @@ class BulkBatcher(Generic[Item]):
         self._sending = 0
         self.tasks: set[asyncio.Task[None]] = set()
 
-    def submit(self, item: Item, deadline: float) -> asyncio.Future[None]:
-        """Queues `item`; the future resolves when Heap accepted it, or fails."""
-        pending = _Pending(item, deadline)
+    @property
+    def idle(self) -> bool:
+        return not self._batch and not self.tasks
+
+    def submit(self, item: Item, deadline: float, caller: str = "") -> asyncio.Future[None]:
+        """Queues `item`; the future resolves when Heap accepted it, or fails.
+
+        A request waits for the service's request slots in the turn of its first item's
+        caller."""
+        pending = _Pending(item, deadline, caller)
         pending.future.add_done_callback(mark_retrieved)
         if not self._batch:
             self._batch_started = time.monotonic()
@@ -103,7 +112,9 @@ class BulkBatcher(Generic[Item]):
             async with self._slots:
                 self._sending += 1
                 try:
-                    await self._send([p.item for p in batch], max(p.deadline for p in batch))
+                    await self._send(
+                        [p.item for p in batch], max(p.deadline for p in batch), batch[0].caller
+                    )
                 finally:
                     self._sending -= 1
                     if self._batch and time.monotonic() - self._batch_started >= self._linger:

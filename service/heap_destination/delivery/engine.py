@@ -1,7 +1,8 @@
 """The delivery engine: per destination, Heap's bulk endpoints, rate limits, draining.
 
 It serves unary calls and streams alike: callers submit prepared calls and get futures
-that resolve once Heap accepted everything the call carried.
+that resolve once Heap accepted everything the call carried. Destinations with work
+are bounded (`max_destinations`); idle ones are dropped.
 """
 
 import asyncio
@@ -10,8 +11,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from heap_destination.delivery.batcher import BulkBatcher
-from heap_destination.delivery.errors import RateLimited
-from heap_destination.delivery.futures import all_of, mark_retrieved, succeeded
+from heap_destination.delivery.errors import Overloaded, RateLimited
+from heap_destination.delivery.futures import all_of, succeeded
 from heap_destination.delivery.heap_bodies import (
     ADD_USER_PROPERTIES_PATH,
     IDENTIFY_PATH,
@@ -23,14 +24,19 @@ from heap_destination.delivery.heap_bodies import (
 )
 from heap_destination.delivery.heap_client import HeapClient
 from heap_destination.delivery.rate_limiter import RateLimiter, RateLimitSettings
+from heap_destination.delivery.single_requests import SingleRequests
 from heap_destination.domain.destination import Destination
-from heap_destination.domain.heap_calls import HeapEvent, HeapUserProperties
+from heap_destination.domain.heap_calls import HeapEvent, HeapIdentify, HeapUserProperties
 from heap_destination.domain.identify import PreparedIdentify
 from heap_destination.domain.track import PreparedTrack
 from heap_destination.metrics import BULK_REQUEST_SIZE
 
 # Time kept back from a caller's deadline so the answer still reaches it in time.
 _ANSWER_MARGIN = 0.05
+# Seconds between sweeps that drop idle destinations (also swept when at the bound).
+_SWEEP_INTERVAL = 60.0
+# Suggested wait for an event turned away because the destinations are at their bound.
+_OVERLOADED_RETRY_AFTER = 1.0
 
 
 @dataclass(frozen=True)
@@ -40,7 +46,11 @@ class EngineSettings:
     linger: float = 0.01
     """Seconds a bulk request waits for more events before it goes out."""
     max_in_flight_requests: int = 8
-    """Bulk requests outstanding at once, per destination and endpoint."""
+    """Requests outstanding at once, per destination and endpoint."""
+    max_requests: int = 32
+    """Requests to Heap outstanding at once in all, shared fairly (see RequestSlots)."""
+    max_destinations: int = 1000
+    """Destinations (app_id and base URL) with events queued or in flight at once."""
     rate_limits: RateLimitSettings = field(default_factory=RateLimitSettings)
 
 
@@ -48,15 +58,19 @@ class _DestinationQueues:
     def __init__(self, destination: Destination, client: HeapClient, settings: EngineSettings):
         app_id, base_url = destination.app_id, destination.base_url
 
-        async def send_events(events: list[HeapEvent], deadline: float) -> None:
+        async def send_events(events: list[HeapEvent], deadline: float, caller: str) -> None:
             BULK_REQUEST_SIZE.labels(TRACK_PATH).observe(len(events))
             body = encode(bulk_track_body(app_id, events))
-            await client.post(base_url + TRACK_PATH, body, deadline)
+            await client.post(base_url + TRACK_PATH, body, deadline, caller)
 
-        async def send_users(users: list[HeapUserProperties], deadline: float) -> None:
+        async def send_users(users: list[HeapUserProperties], deadline: float, caller: str) -> None:
             BULK_REQUEST_SIZE.labels(ADD_USER_PROPERTIES_PATH).observe(len(users))
             body = encode(bulk_user_properties_body(app_id, users))
-            await client.post(base_url + ADD_USER_PROPERTIES_PATH, body, deadline)
+            await client.post(base_url + ADD_USER_PROPERTIES_PATH, body, deadline, caller)
+
+        async def send_identify(identify: HeapIdentify, deadline: float, caller: str) -> None:
+            body = encode(identify_body(app_id, identify))
+            await client.post(base_url + IDENTIFY_PATH, body, deadline, caller)
 
         self.events = BulkBatcher(
             send_events, settings.max_batch, settings.linger, settings.max_in_flight_requests
@@ -64,6 +78,23 @@ class _DestinationQueues:
         self.users = BulkBatcher(
             send_users, settings.max_batch, settings.linger, settings.max_in_flight_requests
         )
+        self.identifies = SingleRequests(send_identify, settings.max_in_flight_requests)
+
+    @property
+    def idle(self) -> bool:
+        return self.events.idle and self.users.idle and self.identifies.idle
+
+    def flush(self) -> None:
+        self.events.flush()
+        self.users.flush()
+
+    def tasks(self) -> set[asyncio.Task[None]]:
+        return self.events.tasks | self.users.tasks | self.identifies.tasks
+
+    def cancel(self) -> None:
+        self.events.cancel()
+        self.users.cancel()
+        self.identifies.cancel()
 
 
 class DeliveryEngine:
@@ -72,7 +103,7 @@ class DeliveryEngine:
         self._settings = settings
         self._limiter = RateLimiter(settings.rate_limits) if settings.rate_limits.enabled else None
         self._queues: dict[tuple[str, str], _DestinationQueues] = {}
-        self._direct: set[asyncio.Task[None]] = set()
+        self._last_sweep = time.monotonic()
         self.draining = False
 
     def deadline(self, time_remaining: float | None) -> float:
@@ -95,11 +126,18 @@ class DeliveryEngine:
             raise RateLimited(self._settings.rate_limits.window_seconds) from None
 
     def submit_track(
-        self, destination: Destination, track: PreparedTrack, deadline: float
+        self, destination: Destination, track: PreparedTrack, deadline: float, caller: str = ""
     ) -> asyncio.Future[Any]:
-        """Queues an admitted track; resolves once Heap accepted the event (and traits)."""
-        queues = self._queues_for(destination)
-        delivered = queues.events.submit(track.event, deadline)
+        """Queues an admitted track; resolves once Heap accepted the event (and traits).
+
+        Raises Overloaded when `max_destinations` other destinations have work."""
+        try:
+            queues = self._queues_for(destination)
+        except Overloaded:
+            if self._limiter is not None:
+                self._limiter.settle(destination.app_id, track.event.identity, accepted=False)
+            raise
+        delivered = queues.events.submit(track.event, deadline, caller)
         if self._limiter is not None:
             limiter, app_id, identity = self._limiter, destination.app_id, track.event.identity
             delivered.add_done_callback(
@@ -107,46 +145,55 @@ class DeliveryEngine:
             )
         futures = [delivered]
         if track.user_properties is not None:
-            futures.append(queues.users.submit(track.user_properties, deadline))
+            futures.append(queues.users.submit(track.user_properties, deadline, caller))
         return all_of(futures)
 
     def submit_identify(
-        self, destination: Destination, identify: PreparedIdentify, deadline: float
+        self,
+        destination: Destination,
+        identify: PreparedIdentify,
+        deadline: float,
+        caller: str = "",
     ) -> asyncio.Future[Any]:
-        """Queues an identify; resolves once Heap accepted its user properties and binding."""
+        """Queues an identify; resolves once Heap accepted its user properties and binding.
+
+        Raises Overloaded when `max_destinations` other destinations have work."""
+        queues = self._queues_for(destination)
         futures: list[asyncio.Future[Any]] = []
         if identify.user_properties is not None:
-            queues = self._queues_for(destination)
-            futures.append(queues.users.submit(identify.user_properties, deadline))
+            futures.append(queues.users.submit(identify.user_properties, deadline, caller))
         if identify.identify is not None:
-            body = encode(identify_body(destination.app_id, identify.identify))
-            post = self._client.post(destination.base_url + IDENTIFY_PATH, body, deadline)
-            task = asyncio.create_task(post)
-            task.add_done_callback(mark_retrieved)
-            self._direct.add(task)
-            task.add_done_callback(self._direct.discard)
-            futures.append(task)
+            futures.append(queues.identifies.submit(identify.identify, deadline, caller))
         return all_of(futures)
 
     async def drain(self, grace: float) -> None:
         """Sends everything queued now and waits up to `grace` seconds for Heap's answers;
         whatever is still unanswered then fails as unavailable."""
         self.draining = True
-        batchers = [b for q in self._queues.values() for b in (q.events, q.users)]
-        for batcher in batchers:
-            batcher.flush()
-        outstanding = {t for b in batchers for t in b.tasks} | self._direct
+        queues = list(self._queues.values())
+        for destination in queues:
+            destination.flush()
+        outstanding = {t for q in queues for t in q.tasks()}
         if outstanding:
             await asyncio.wait(outstanding, timeout=grace)
-        for batcher in batchers:
-            batcher.cancel()
-        for task in self._direct:
-            task.cancel()
+        for destination in queues:
+            destination.cancel()
 
     def _queues_for(self, destination: Destination) -> _DestinationQueues:
         key = (destination.base_url, destination.app_id)
         queues = self._queues.get(key)
         if queues is None:
+            now = time.monotonic()
+            if len(self._queues) >= self._settings.max_destinations or (
+                now - self._last_sweep >= _SWEEP_INTERVAL
+            ):
+                self._last_sweep = now
+                self._queues = {k: q for k, q in self._queues.items() if not q.idle}
+            if len(self._queues) >= self._settings.max_destinations:
+                raise Overloaded(
+                    _OVERLOADED_RETRY_AFTER,
+                    f"the service is delivering to {len(self._queues)} destinations, its bound",
+                )
             queues = self._queues[key] = _DestinationQueues(
                 destination, self._client, self._settings
             )

@@ -31,10 +31,12 @@ class RateLimited(DeliveryError):
 
 
 class Overloaded(DeliveryError):
-    """The service holds as many unanswered events as it may; retry after `retry_after`."""
+    """The service holds as much unanswered work as it may; retry after `retry_after`."""
 
-    def __init__(self, retry_after: float) -> None:
-        super().__init__("the service is at its bound of events in flight")
+    def __init__(
+        self, retry_after: float, why: str = "the service is at its bound of events in flight"
+    ) -> None:
+        super().__init__(why)
         self.retry_after = retry_after
 
 

@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from heap_destination.delivery.errors import HeapRejected, HeapUnavailable
+from heap_destination.delivery.request_slots import RequestSlots
 from heap_destination.delivery.retry_policy import RetryPolicy, parse_retry_after
 from heap_destination.metrics import HEAP_REQUEST_DURATION, HEAP_RESPONSES, HEAP_RETRIES
 
@@ -21,15 +22,18 @@ _MAX_QUOTED_BODY = 500
 
 
 class HeapClient:
-    def __init__(self, http: httpx.AsyncClient, policy: RetryPolicy) -> None:
+    def __init__(self, http: httpx.AsyncClient, policy: RetryPolicy, slots: RequestSlots) -> None:
         self._http = http
         self.policy = policy
+        self._slots = slots
 
-    async def post(self, url: str, body: bytes, deadline: float) -> None:
+    async def post(self, url: str, body: bytes, deadline: float, caller: str = "") -> None:
         """POSTs `body` to `url`; returns once Heap answered 2xx.
 
-        `deadline` is a time.monotonic() value. Raises HeapRejected for a permanent
-        4xx answer, HeapUnavailable when attempts or time run out.
+        `deadline` is a time.monotonic() value. Each attempt waits for one of the
+        service's request slots in `caller`'s turn (see RequestSlots). Raises
+        HeapRejected for a permanent 4xx answer, HeapUnavailable when attempts or time
+        run out.
         """
         endpoint = urlsplit(url).path
         attempt = 0
@@ -39,16 +43,12 @@ class HeapClient:
             if remaining <= 0:
                 raise HeapUnavailable(f"no time left to deliver to {url}")
             retry_after: float | None = None
-            started = time.monotonic()
             try:
-                response = await self._http.post(
-                    url, content=body, timeout=min(self.policy.attempt_timeout, remaining)
-                )
+                response = await self._attempt(url, body, deadline, caller)
             except httpx.TransportError as error:
                 HEAP_RESPONSES.labels(endpoint, "network_error").inc()
                 failure = f"could not reach Heap at {url}: {type(error).__name__} {error}".strip()
             else:
-                HEAP_REQUEST_DURATION.labels(endpoint).observe(time.monotonic() - started)
                 HEAP_RESPONSES.labels(endpoint, str(response.status_code)).inc()
                 if response.is_success:
                     return
@@ -68,11 +68,37 @@ class HeapClient:
             )
             await asyncio.sleep(delay)
 
+    async def _attempt(self, url: str, body: bytes, deadline: float, caller: str) -> httpx.Response:
+        try:
+            async with asyncio.timeout_at(_loop_time(deadline)):
+                await self._slots.acquire(caller, url)
+        except TimeoutError:
+            raise HeapUnavailable(
+                f"no time left to deliver to {url}: the service's requests to Heap were all busy"
+            ) from None
+        try:
+            started = time.monotonic()
+            response = await self._http.post(
+                url,
+                content=body,
+                timeout=max(0.001, min(self.policy.attempt_timeout, deadline - started)),
+            )
+        finally:
+            self._slots.release()
+        HEAP_REQUEST_DURATION.labels(urlsplit(url).path).observe(time.monotonic() - started)
+        return response
 
-def new_http_client(policy: RetryPolicy) -> httpx.AsyncClient:
-    """The one connection pool the service shares for all Heap requests."""
+
+def _loop_time(deadline: float) -> float:
+    """A time.monotonic() deadline on the event loop's clock."""
+    return asyncio.get_running_loop().time() + (deadline - time.monotonic())
+
+
+def new_http_client(policy: RetryPolicy, max_requests: int) -> httpx.AsyncClient:
+    """The one connection pool the service shares for all Heap requests: one connection
+    per request slot, so no request waits for a connection once it has a slot."""
     return httpx.AsyncClient(
         timeout=httpx.Timeout(policy.attempt_timeout),
-        limits=httpx.Limits(max_connections=64, max_keepalive_connections=32),
+        limits=httpx.Limits(max_connections=max_requests, max_keepalive_connections=max_requests),
         headers={"content-type": "application/json", "user-agent": "heap-destination/0.1"},
     )

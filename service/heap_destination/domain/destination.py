@@ -20,6 +20,8 @@ REGION_BASE_URLS = {
     Region.EU: "https://c.eu.heap-api.com",
 }
 
+_REGION_URLS = frozenset(REGION_BASE_URLS.values())
+
 # Heap app ids (environment ids) are decimal numbers. Heap accepts a wrong one silently,
 # so this is the one check that can catch a typo before data goes astray.
 _APP_ID = re.compile(r"[0-9]{1,32}")
@@ -59,18 +61,49 @@ class Destination:
     anonymous_id_as_identity: bool
 
 
-def resolve_destination(settings: DestinationSettings) -> Destination:
+def resolve_destination(
+    settings: DestinationSettings, allowed_base_urls: frozenset[str] = frozenset()
+) -> Destination:
+    """The destination of merged settings; raises InvalidInput naming each bad setting.
+
+    A base URL must be one of Heap's regions' or in `allowed_base_urls` (normalized, see
+    normalize_base_url): a caller cannot make the service send anywhere else.
+    """
     app_id, violations = checked_app_id(settings.app_id)
     base_url = settings.base_url or REGION_BASE_URLS[settings.region or Region.US]
     if problem := base_url_problem(base_url):
         violations.append(FieldViolation("config.base_url", problem))
+    elif not is_allowed_base_url(base_url, allowed_base_urls):
+        violations.append(
+            FieldViolation(
+                "config.base_url",
+                "not allowed: this server delivers only to Heap's regions and the base URLs "
+                "its operator allowed (--allowed-base-urls)",
+            )
+        )
     raise_if_any(violations)
     return Destination(
         app_id=app_id,
-        base_url=base_url.rstrip("/"),
+        base_url=normalize_base_url(base_url),
         nested_mode=settings.nested_mode or NestedMode.FLATTEN,
         anonymous_id_as_identity=bool(settings.anonymous_id_as_identity),
     )
+
+
+def is_allowed_base_url(base_url: str, allowed_base_urls: frozenset[str]) -> bool:
+    normalized = normalize_base_url(base_url)
+    return normalized in _REGION_URLS or normalized in allowed_base_urls
+
+
+def normalize_base_url(base_url: str) -> str:
+    """A valid base URL (see base_url_problem) with its scheme and host in lower case and
+    no trailing slash, so that equal URLs compare equal."""
+    parts = urlsplit(base_url)
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme.lower()}://{host}{port}"
 
 
 def checked_app_id(app_id: str | None) -> tuple[str, list[FieldViolation]]:
@@ -91,9 +124,19 @@ def checked_app_id(app_id: str | None) -> tuple[str, list[FieldViolation]]:
 
 
 def base_url_problem(base_url: str) -> str | None:
+    if any(c.isspace() or not c.isprintable() for c in base_url):
+        return "must not contain whitespace or control characters"
     parts = urlsplit(base_url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
+    if parts.scheme not in ("http", "https") or not parts.hostname:
         return "must be an http or https URL with a host, like https://heapanalytics.com"
-    if parts.path.strip("/") or parts.query or parts.fragment:
+    if parts.username is not None or parts.password is not None:
+        return "must not contain a user name or password"
+    try:
+        port = parts.port
+    except ValueError:
+        port = 0
+    if port == 0:
+        return "the port must be a number from 1 to 65535"
+    if parts.path.strip("/") or parts.query or parts.fragment or "?" in base_url:
         return "must hold only a scheme, a host and a port; Heap's paths are appended"
     return None

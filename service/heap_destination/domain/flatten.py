@@ -3,6 +3,9 @@
 Keys are visited in sorted order at every level, so the output is the same for the same
 input whatever order the keys came in; when two paths flatten to one key, the first one
 visited keeps it and the other is reported as a collision.
+
+A value that nests too deep (see nesting.py) is rejected before it is walked, which also
+bounds the recursion here.
 """
 
 import json
@@ -11,8 +14,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from heap_destination.domain.json_value import FlatProperties, FlatValue, JsonValue
+from heap_destination.domain.limits import MAX_PROPERTY_KEY_LENGTH
 from heap_destination.domain.nested_mode import NestedMode
+from heap_destination.domain.nesting import TOO_DEEP, too_deep_path
 from heap_destination.domain.property_warnings import PropertyWarning, WarningReason
+from heap_destination.domain.text import (
+    NO_CONTROL_CHARACTERS,
+    cut,
+    has_control_characters,
+    shown,
+)
 from heap_destination.domain.violations import FieldViolation
 
 # From 1e16 on, Python writes floats in exponent form (1e+16), never as "….0".
@@ -67,13 +78,16 @@ class _Flattener:
         self.mode = mode
         self.field_name = field_name
         self.result = Flattened()
+        self.rejected_keys: set[str] = set()
 
     def top_level(self, key: str, value: JsonValue) -> None:
-        path = f"{self.field_name}.{key}"
+        if (path := too_deep_path(key, value)) is not None:
+            self._reject(path, TOO_DEEP)
+            return
         nested = isinstance(value, dict | list)
         if nested and self.mode in (NestedMode.STRINGIFY, NestedMode.DROP):
             bad_paths: list[str] = []
-            ready = _json_ready(value, path, bad_paths)
+            ready = _json_ready(value, key, bad_paths)
             if bad_paths:
                 self._reject_non_finite(bad_paths)
             elif self.mode is NestedMode.STRINGIFY:
@@ -85,9 +99,10 @@ class _Flattener:
                     "nested values are left out in the drop mode",
                 )
         else:
-            self._walk(key, value, path)
+            self._walk(key, value, key)
 
     def _walk(self, key: str, value: JsonValue, path: str) -> None:
+        # `path` names the value in violations: `key` with [index] where arrays are.
         # Ordered by how common each kind is in real properties; this runs for every value.
         if isinstance(value, str):
             self._emit(key, value)
@@ -130,12 +145,27 @@ class _Flattener:
             self._emit(key, compact_json(ready))
 
     def _reject_non_finite(self, paths: list[str]) -> None:
-        self.result.violations.extend(
-            FieldViolation(path, "must be a finite number (NaN and infinities are not)")
-            for path in paths
+        for path in paths:
+            self._reject(path, "must be a finite number (NaN and infinities are not)")
+
+    def _reject(self, path: str, description: str) -> None:
+        self.result.violations.append(
+            FieldViolation(f"{self.field_name}.{shown(path)}", description)
         )
 
+    def _is_allowed_key(self, key: str) -> bool:
+        """False, once with a violation, for a key with control characters; they are rejected
+        even where the value is left out, so that no warning carries them."""
+        if not has_control_characters(key):
+            return True
+        if key not in self.rejected_keys:
+            self.rejected_keys.add(key)
+            self._reject(key, f"property keys {NO_CONTROL_CHARACTERS}")
+        return False
+
     def _emit(self, key: str, value: FlatValue) -> None:
+        if not self._is_allowed_key(key):
+            return
         if key in self.result.properties:
             self._warn(
                 key,
@@ -149,4 +179,9 @@ class _Flattener:
         self._warn(key, WarningReason.EMPTY_VALUE_OMITTED, f"{what} carries nothing to Heap")
 
     def _warn(self, key: str, reason: WarningReason, message: str) -> None:
-        self.result.warnings.append(PropertyWarning(self.field_name, key, reason, message))
+        if self._is_allowed_key(key):
+            # A left-out value's key was never checked against Heap's key length limit.
+            shown_key = cut(key, MAX_PROPERTY_KEY_LENGTH)
+            self.result.warnings.append(
+                PropertyWarning(self.field_name, shown_key, reason, message)
+            )

@@ -11,6 +11,7 @@ from heap_destination.domain.json_value import FlatValue, JsonValue
 from heap_destination.domain.limits import MAX_HEAP_USER_ID
 from heap_destination.domain.properties import prepare_user_properties
 from heap_destination.domain.property_warnings import PropertyWarning
+from heap_destination.domain.text import trim_invisible
 from heap_destination.domain.violations import FieldViolation, raise_if_any
 
 ANONYMOUS_ID_PROPERTY = "anonymous_id"
@@ -42,14 +43,14 @@ def prepare_identify(request: IdentifyInput, destination: Destination) -> Prepar
     )
     if isinstance(identity, FieldViolation):
         violations.append(identity)
-    heap_user_id = request.heap_user_id.strip()
-    if request.heap_user_id and not _is_heap_user_id(heap_user_id):
+    heap_user_id = _canonical_heap_user_id(request.heap_user_id.strip())
+    if request.heap_user_id and heap_user_id is None:
         violations.append(
             FieldViolation("heap_user_id", f"must be a decimal number from 0 to {MAX_HEAP_USER_ID}")
         )
     extra: dict[str, tuple[FlatValue, str]] = {}
-    if request.anonymous_id.strip():
-        extra[ANONYMOUS_ID_PROPERTY] = (request.anonymous_id.strip(), "anonymous_id")
+    if anonymous_id := trim_invisible(request.anonymous_id):
+        extra[ANONYMOUS_ID_PROPERTY] = (anonymous_id, "anonymous_id")
     traits = prepare_user_properties(request.traits, destination.nested_mode, "traits", extra)
     violations += traits.violations
     if not violations and not traits.properties and not heap_user_id:
@@ -70,5 +71,12 @@ def prepare_identify(request: IdentifyInput, destination: Destination) -> Prepar
     )
 
 
-def _is_heap_user_id(text: str) -> bool:
-    return text.isascii() and text.isdigit() and int(text) <= MAX_HEAP_USER_ID
+def _canonical_heap_user_id(text: str) -> str | None:
+    """`text` as Heap's user id without leading zeros, or None when it is not one."""
+    if not (text.isascii() and text.isdigit()):
+        return None
+    digits = text.lstrip("0") or "0"
+    # The length check first: int() refuses strings of more than 4300 digits.
+    if len(digits) > len(str(MAX_HEAP_USER_ID)) or int(digits) > MAX_HEAP_USER_ID:
+        return None
+    return digits

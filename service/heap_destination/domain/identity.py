@@ -1,6 +1,11 @@
 """Who an event belongs to in Heap."""
 
 from heap_destination.domain.limits import MAX_IDENTITY_LENGTH
+from heap_destination.domain.text import (
+    NO_CONTROL_CHARACTERS,
+    has_control_characters,
+    trim_invisible,
+)
 from heap_destination.domain.violations import FieldViolation
 
 
@@ -9,10 +14,11 @@ def resolve_identity(
 ) -> str | FieldViolation:
     """The Heap identity: the trimmed user_id, or the anonymous_id when the config allows.
 
-    Heap rejects server-side events without an identity, so an event with only an
-    anonymous id is refused unless the destination says to use it.
+    Trimming takes whitespace and invisible characters (like U+200B) off both ends, so an id
+    made only of them is missing. Heap rejects server-side events without an identity, so an
+    event with only an anonymous id is refused unless the destination says to use it.
     """
-    user_id, anonymous_id = user_id.strip(), anonymous_id.strip()
+    user_id, anonymous_id = trim_invisible(user_id), trim_invisible(anonymous_id)
     if user_id:
         field, identity = "user_id", user_id
     elif anonymous_id and anonymous_id_as_identity:
@@ -25,6 +31,8 @@ def resolve_identity(
         )
     else:
         return FieldViolation("user_id", "required: Heap needs an identity")
+    if has_control_characters(identity):
+        return FieldViolation(field, NO_CONTROL_CHARACTERS)
     if len(identity) > MAX_IDENTITY_LENGTH:
         return FieldViolation(
             field,

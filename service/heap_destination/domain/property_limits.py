@@ -9,9 +9,8 @@ from heap_destination.domain.limits import (
     RESERVED_USER_PROPERTY,
 )
 from heap_destination.domain.property_warnings import PropertyWarning, WarningReason
+from heap_destination.domain.text import shown
 from heap_destination.domain.violations import FieldViolation
-
-_SHOWN_KEY_LENGTH = 40
 
 
 @dataclass
@@ -31,7 +30,7 @@ def apply_property_limits(properties: FlatProperties, field_name: str) -> Limite
         if len(key) > MAX_PROPERTY_KEY_LENGTH:
             result.violations.append(
                 FieldViolation(
-                    f"{field_name}.{shorten(key)}",
+                    f"{field_name}.{shown(key)}",
                     f"a property key must be at most {MAX_PROPERTY_KEY_LENGTH} characters "
                     f"(this one has {len(key)})",
                 )
@@ -70,10 +69,3 @@ def omit_reserved_user_properties(
         else:
             kept[key] = value
     return kept, warnings
-
-
-def shorten(text: str) -> str:
-    """A long key or name cut for an error message."""
-    if len(text) <= _SHOWN_KEY_LENGTH:
-        return text
-    return text[:_SHOWN_KEY_LENGTH] + "…"

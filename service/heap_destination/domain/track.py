@@ -12,8 +12,13 @@ from heap_destination.domain.identity import resolve_identity
 from heap_destination.domain.json_value import FlatValue, JsonValue
 from heap_destination.domain.limits import MAX_EVENT_NAME_LENGTH
 from heap_destination.domain.properties import prepare_properties, prepare_user_properties
-from heap_destination.domain.property_limits import shorten
 from heap_destination.domain.property_warnings import PropertyWarning
+from heap_destination.domain.text import (
+    NO_CONTROL_CHARACTERS,
+    has_control_characters,
+    shown,
+    trim_invisible,
+)
 from heap_destination.domain.violations import FieldViolation, raise_if_any
 
 
@@ -94,14 +99,16 @@ def _event_name(request: TrackInput, violations: list[FieldViolation]) -> str:
                 )
             )
         return FIXED_EVENT_NAMES[request.type]
-    if not request.event.strip():
+    if not trim_invisible(request.event):
         violations.append(FieldViolation("event", "required: the event name must not be empty"))
+    elif has_control_characters(request.event):
+        violations.append(FieldViolation("event", NO_CONTROL_CHARACTERS))
     elif len(request.event) > MAX_EVENT_NAME_LENGTH:
         violations.append(
             FieldViolation(
                 "event",
                 f"must be at most {MAX_EVENT_NAME_LENGTH} characters (this one has "
-                f"{len(request.event)}: {shorten(request.event)!r})",
+                f"{len(request.event)}: '{shown(request.event)}')",
             )
         )
     return request.event
