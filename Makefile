@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 GEN_DIR := service/heap_destination/v1
 PROTOS := $(wildcard protos/heap_destination/v1/*.proto)
 
-.PHONY: setup gen run test lint contract typecheck unit bench clean
+.PHONY: setup gen run test lint contract typecheck unit bench bench-memory clean
 
 setup: $(VENV)/.installed $(GEN_DIR)/__init__.py
 
@@ -60,6 +60,11 @@ unit: setup
 # (see benchmarks/bench.py; BENCH_* variables set the event counts).
 bench: setup
 	$(BIN)/python -m benchmarks.bench
+	$(BIN)/python -m benchmarks.memory
+
+# Peak memory of the service under floods of heavy, long and unread events.
+bench-memory: setup
+	$(BIN)/python -m benchmarks.memory
 
 test: lint contract typecheck
 	$(BIN)/pytest

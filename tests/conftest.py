@@ -34,6 +34,7 @@ def start_service() -> Iterator[Callable[..., BackgroundService]]:
         max_in_flight_events: int = 50_000,
         tokens: TokenStore | None = None,
         tls: TlsFiles | None = None,
+        extra_base_urls: frozenset[str] = frozenset(),
         **defaults: Any,
     ) -> BackgroundService:
         settings = ServiceSettings(
@@ -45,6 +46,7 @@ def start_service() -> Iterator[Callable[..., BackgroundService]]:
             max_in_flight_events=max_in_flight_events,
             tokens=tokens,
             tls=tls,
+            extra_base_urls=extra_base_urls,
         )
         service = BackgroundService(settings).start()
         started.append(service)

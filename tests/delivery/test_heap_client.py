@@ -195,3 +195,38 @@ async def test_an_unreachable_heap_raises_heap_unavailable_after_its_attempts(
 
     assert "could not reach Heap" in str(raised.value)
     assert "2 attempts" in str(raised.value)
+
+
+async def test_with_every_request_slot_held_a_short_deadline_fails_without_sending(
+    sim: HeapSimulator, http: httpx.AsyncClient
+) -> None:
+    slots = RequestSlots(1)
+    await slots.acquire("someone-else", sim.url + TRACK_PATH)
+    started = time.monotonic()
+
+    with pytest.raises(HeapUnavailable) as raised:
+        await HeapClient(http, FAST, slots).post(sim.url + TRACK_PATH, BODY, in_seconds(0.2))
+
+    assert time.monotonic() - started < 5  # it gave up at its deadline, not after retries
+    assert "busy" in str(raised.value)
+    assert sim.attempts() == []
+    assert slots.in_use == 1  # the slot held by someone else is still theirs, and no more
+
+
+async def test_a_request_waiting_for_a_slot_goes_out_once_one_is_released(
+    sim: HeapSimulator, http: httpx.AsyncClient
+) -> None:
+    slots = RequestSlots(1)
+    await slots.acquire("someone-else", sim.url + TRACK_PATH)
+    post = asyncio.create_task(
+        HeapClient(http, FAST, slots).post(sim.url + TRACK_PATH, BODY, in_seconds(10))
+    )
+    await asyncio.sleep(0.05)
+    assert not post.done()
+    assert sim.attempts() == []
+
+    slots.release()
+
+    await asyncio.wait_for(post, timeout=10)
+    assert [a.status for a in sim.attempts()] == [200]
+    assert slots.in_use == 0

@@ -12,7 +12,7 @@ from heap_destination.app.cli import main
 from heap_destination.app.tokens import parse_tokens
 from heap_destination.client import HeapDestinationClient, error_details, in_messages, track_event
 from heap_destination.sim import HeapSimulator
-from heap_destination.v1 import config_pb2, service_pb2_grpc, web_pb2
+from heap_destination.v1 import config_pb2, service_pb2_grpc, track_pb2, web_pb2
 from tests.conftest import APP_ID
 from tests.support.simulator_api import tracked_events
 
@@ -60,6 +60,24 @@ def test_no_token_or_a_wrong_one_is_unauthenticated(
     details = error_details(raised.value)
     assert details.code == grpc.StatusCode.UNAUTHENTICATED
     assert details.reason == "UNAUTHENTICATED"
+    assert tracked_events(simulator.url) == []
+
+
+@pytest.mark.parametrize("second", [ADMIN_TOKEN, "wrong-token-0123456789"])
+def test_two_authorization_headers_are_unauthenticated(
+    target: str, simulator: HeapSimulator, second: str
+) -> None:
+    request = track_pb2.TrackEventRequest(
+        config=config_pb2.DestinationConfig(app_id=APP_ID), user_id="u1", event="E"
+    )
+    metadata = (("authorization", f"Bearer {BILLING_TOKEN}"), ("authorization", f"Bearer {second}"))
+
+    with grpc.insecure_channel(target) as channel, pytest.raises(grpc.RpcError) as raised:
+        service_pb2_grpc.HeapDestinationServiceStub(channel).TrackEvent(
+            request, metadata=metadata, timeout=10
+        )
+
+    assert error_details(raised.value).code == grpc.StatusCode.UNAUTHENTICATED
     assert tracked_events(simulator.url) == []
 
 

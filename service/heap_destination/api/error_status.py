@@ -29,9 +29,9 @@ ERROR_DOMAIN = "heap-destination.v1"
 # gRPC carries a status's message and details in trailers, which clients cap (8 KiB by
 # default): field violations beyond this many UTF-8 bytes are counted, not listed, and
 # the message names only the first few. Unary and streamed answers share the bound.
-MAX_LISTED_VIOLATION_BYTES = 2500
+MAX_LISTED_VIOLATION_BYTES = 2000
 _VIOLATIONS_IN_MESSAGE = 3
-_MAX_MESSAGE_CHARACTERS = 300
+_MAX_MESSAGE_CHARACTERS = 250
 
 # How Heap's permanent answers reach the caller; any other 4xx is FAILED_PRECONDITION.
 _HEAP_REJECTION_CODES = {

@@ -60,7 +60,8 @@ class BulkBatcher(Generic[Item]):
 
     @property
     def idle(self) -> bool:
-        return not self._batch and not self.tasks
+        # A finished task is done() at once; it leaves `tasks` only a loop turn later.
+        return not self._batch and all(task.done() for task in self.tasks)
 
     def submit(self, item: Item, deadline: float, caller: str = "") -> asyncio.Future[None]:
         """Queues `item`; the future resolves when Heap accepted it, or fails.

@@ -39,14 +39,18 @@ class SingleRequests(Generic[Item]):
 
     @property
     def idle(self) -> bool:
-        return not self._queue and not self.tasks
+        return not self._queue and self._working() == 0
+
+    def _working(self) -> int:
+        # A finished worker is done() at once; it leaves `tasks` only a loop turn later.
+        return sum(not task.done() for task in self.tasks)
 
     def submit(self, item: Item, deadline: float, caller: str) -> asyncio.Future[None]:
         """Queues `item`; the future resolves when Heap accepted it, or fails."""
         pending = _Pending(item, deadline, caller)
         pending.future.add_done_callback(mark_retrieved)
         self._queue.append(pending)
-        if len(self.tasks) < self._max_in_flight:
+        if self._working() < self._max_in_flight:
             task = asyncio.create_task(self._work())
             self.tasks.add(task)
             task.add_done_callback(self.tasks.discard)

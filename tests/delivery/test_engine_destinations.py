@@ -1,0 +1,244 @@
+import asyncio
+import math
+import time
+from collections import Counter
+from collections.abc import AsyncIterator, Callable, Iterator
+
+import httpx
+import pytest
+
+from heap_destination.delivery.engine import DeliveryEngine, EngineSettings
+from heap_destination.delivery.errors import Overloaded, RateLimited
+from heap_destination.delivery.heap_bodies import IDENTIFY_PATH, TRACK_PATH
+from heap_destination.delivery.heap_client import HeapClient, new_http_client
+from heap_destination.delivery.rate_limiter import RateLimitSettings
+from heap_destination.delivery.request_slots import RequestSlots
+from heap_destination.delivery.retry_policy import RetryPolicy
+from heap_destination.domain.destination import Destination
+from heap_destination.domain.identify import IdentifyInput, PreparedIdentify, prepare_identify
+from heap_destination.domain.nested_mode import NestedMode
+from heap_destination.domain.track import PreparedTrack, TrackInput, prepare_track
+from heap_destination.sim import HeapSimulator
+from heap_destination.sim.faults import Fault
+
+FAST = RetryPolicy(max_attempts=5, initial_backoff=0.01, max_backoff=0.05, attempt_timeout=5.0)
+MAX_REQUESTS = 32
+LONG_LINGER = 60.0
+"""A linger no test waits out: events submitted under it stay queued, their destination busy."""
+NO_RATE_LIMITS = RateLimitSettings(
+    events_per_window_per_app=None, events_per_window_per_identity=None
+)
+ONE_EVENT_PER_APP = RateLimitSettings(
+    events_per_window_per_app=1, events_per_window_per_identity=None, window_seconds=60
+)
+
+
+class CountingSlots(RequestSlots):
+    """RequestSlots that remember the most requests to Heap they saw out at once."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(limit)
+        self.peak = 0
+
+    async def acquire(self, caller: str, endpoint: str) -> None:
+        await super().acquire(caller, endpoint)
+        self.peak = max(self.peak, self.in_use)
+
+
+@pytest.fixture
+def sim() -> Iterator[HeapSimulator]:
+    with HeapSimulator("127.0.0.1", 0) as running:
+        yield running
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[httpx.AsyncClient]:
+    async with new_http_client(FAST, MAX_REQUESTS) as client:
+        yield client
+
+
+@pytest.fixture
+async def make_engine(
+    http: httpx.AsyncClient,
+) -> AsyncIterator[Callable[..., DeliveryEngine]]:
+    """Builds engines on a real HeapClient; whatever they still hold is dropped at the end."""
+    engines: list[DeliveryEngine] = []
+
+    def make(slots: RequestSlots | None = None, **settings: object) -> DeliveryEngine:
+        settings.setdefault("rate_limits", NO_RATE_LIMITS)
+        client = HeapClient(http, FAST, slots or RequestSlots(MAX_REQUESTS))
+        engine = DeliveryEngine(client, EngineSettings(**settings))  # type: ignore[arg-type]
+        engines.append(engine)
+        return engine
+
+    yield make
+    for engine in engines:
+        await engine.drain(grace=0)
+
+
+def destination(sim: HeapSimulator, app_id: str) -> Destination:
+    return Destination(
+        app_id=app_id,
+        base_url=sim.url,
+        nested_mode=NestedMode.FLATTEN,
+        anonymous_id_as_identity=False,
+    )
+
+
+def track(to: Destination, user_id: str = "user-1", event: str = "Signed Up") -> PreparedTrack:
+    return prepare_track(TrackInput(user_id=user_id, event=event), to)
+
+
+def identify(to: Destination, user_id: str, heap_user_id: str) -> PreparedIdentify:
+    return prepare_identify(IdentifyInput(user_id=user_id, heap_user_id=heap_user_id), to)
+
+
+def in_seconds(seconds: float) -> float:
+    return time.monotonic() + seconds
+
+
+def tracked_app_ids(sim: HeapSimulator) -> list[str]:
+    return [
+        request.body["app_id"]
+        for request in sim.accepted()
+        for _ in request.body["events"]
+        if request.path == TRACK_PATH
+    ]
+
+
+async def test_a_new_destination_is_turned_away_while_the_bound_of_destinations_have_work(
+    sim: HeapSimulator, make_engine: Callable[..., DeliveryEngine]
+) -> None:
+    engine = make_engine(max_destinations=2, linger=LONG_LINGER)
+    first, second, third = (destination(sim, app_id) for app_id in ("1", "2", "3"))
+    engine.submit_track(first, track(first), in_seconds(10))
+    engine.submit_track(second, track(second), in_seconds(10))
+
+    with pytest.raises(Overloaded) as raised:
+        engine.submit_track(third, track(third), in_seconds(10))
+
+    assert raised.value.retry_after > 0
+    assert "2 destinations" in str(raised.value)
+
+
+async def test_an_identify_for_a_new_destination_is_turned_away_at_the_bound_too(
+    sim: HeapSimulator, make_engine: Callable[..., DeliveryEngine]
+) -> None:
+    engine = make_engine(max_destinations=1, linger=LONG_LINGER)
+    busy, other = destination(sim, "1"), destination(sim, "2")
+    engine.submit_track(busy, track(busy), in_seconds(10))
+
+    with pytest.raises(Overloaded):
+        engine.submit_identify(other, identify(other, "user-1", "42"), in_seconds(10))
+
+    await asyncio.sleep(0.05)
+    assert [a.path for a in sim.attempts()] == []
+
+
+async def test_a_destination_with_work_still_takes_more_at_the_bound(
+    sim: HeapSimulator, make_engine: Callable[..., DeliveryEngine]
+) -> None:
+    engine = make_engine(max_destinations=1, linger=0.01)
+    busy = destination(sim, "1")
+    futures = [
+        engine.submit_track(busy, track(busy, user_id=f"user-{n}"), in_seconds(10))
+        for n in range(5)
+    ]
+
+    await asyncio.wait_for(asyncio.gather(*futures), timeout=10)
+
+    assert tracked_app_ids(sim) == ["1"] * 5
+
+
+async def test_a_destination_turned_away_leaves_its_rate_limit_room_unused(
+    sim: HeapSimulator, make_engine: Callable[..., DeliveryEngine]
+) -> None:
+    engine = make_engine(max_destinations=1, linger=LONG_LINGER, rate_limits=ONE_EVENT_PER_APP)
+    busy, turned_away = destination(sim, "1"), destination(sim, "2")
+    await engine.admit(busy, "user-1", in_seconds(1))
+    engine.submit_track(busy, track(busy), in_seconds(10))
+    await engine.admit(turned_away, "user-1", in_seconds(1))
+    with pytest.raises(Overloaded):
+        engine.submit_track(turned_away, track(turned_away), in_seconds(10))
+
+    # The event turned away gave its room back: the app's one event still fits...
+    await engine.admit(turned_away, "user-1", in_seconds(0.5))
+    # ...and only one: the limit itself is still in force.
+    with pytest.raises(RateLimited):
+        await engine.admit(turned_away, "user-1", in_seconds(0.2))
+
+
+async def test_once_earlier_destinations_went_idle_a_new_destination_is_accepted(
+    sim: HeapSimulator, make_engine: Callable[..., DeliveryEngine]
+) -> None:
+    engine = make_engine(max_destinations=2, linger=0.01)
+    first, second, third = (destination(sim, app_id) for app_id in ("1", "2", "3"))
+    delivered = [
+        engine.submit_track(first, track(first), in_seconds(10)),
+        engine.submit_track(second, track(second), in_seconds(10)),
+    ]
+    await asyncio.wait_for(asyncio.gather(*delivered), timeout=10)
+    await asyncio.sleep(0)  # the finished send tasks end a loop turn after their answer
+
+    await asyncio.wait_for(engine.submit_track(third, track(third), in_seconds(10)), timeout=10)
+
+    assert Counter(tracked_app_ids(sim)) == Counter({"1": 1, "2": 1, "3": 1})
+
+
+@pytest.mark.timeout(20)
+async def test_a_new_destination_is_accepted_as_soon_as_the_last_ones_delivery_resolved(
+    sim: HeapSimulator, make_engine: Callable[..., DeliveryEngine]
+) -> None:
+    engine = make_engine(max_destinations=1, linger=0.01)
+    first, second = destination(sim, "1"), destination(sim, "2")
+    await engine.submit_track(first, track(first), in_seconds(10))
+
+    # Nothing of the first destination is queued or unanswered any more.
+    delivered = engine.submit_track(second, track(second), in_seconds(10))
+
+    await delivered
+    assert tracked_app_ids(sim) == ["1", "2"]
+
+
+async def test_one_idle_destination_makes_room_while_another_is_still_busy(
+    sim: HeapSimulator, make_engine: Callable[..., DeliveryEngine]
+) -> None:
+    engine = make_engine(max_destinations=2, linger=0.01)
+    idle, busy, new, one_too_many = (destination(sim, app_id) for app_id in "1234")
+    await asyncio.wait_for(engine.submit_track(idle, track(idle), in_seconds(10)), timeout=10)
+    sim.inject(Fault(latency_ms=2000, count=1))  # holds the busy destination's request
+    engine.submit_track(busy, track(busy), in_seconds(10))
+    await asyncio.sleep(0.05)
+
+    accepted = engine.submit_track(new, track(new), in_seconds(10))
+    with pytest.raises(Overloaded):
+        engine.submit_track(one_too_many, track(one_too_many), in_seconds(10))
+
+    await asyncio.wait_for(accepted, timeout=10)
+    assert "3" in tracked_app_ids(sim)
+
+
+async def test_identifies_for_one_destination_go_out_at_most_max_in_flight_at_once(
+    sim: HeapSimulator, make_engine: Callable[..., DeliveryEngine]
+) -> None:
+    latency, count, max_in_flight = 0.1, 50, 8
+    slots = CountingSlots(MAX_REQUESTS)
+    engine = make_engine(slots=slots, max_in_flight_requests=max_in_flight)
+    to = destination(sim, "1")
+    sim.inject(Fault(latency_ms=latency * 1000, probability=1.0, path=IDENTIFY_PATH))
+    started = time.monotonic()
+
+    futures = [
+        engine.submit_identify(to, identify(to, f"user-{n}", str(n)), in_seconds(30))
+        for n in range(count)
+    ]
+    await asyncio.wait_for(asyncio.gather(*futures), timeout=30)
+
+    took = time.monotonic() - started
+    assert slots.peak == max_in_flight
+    assert took >= math.ceil(count / max_in_flight) * latency
+    accepted = [r.body for r in sim.accepted() if r.path == IDENTIFY_PATH]
+    assert sorted((body["identity"], body["user_id"]) for body in accepted) == sorted(
+        (f"user-{n}", str(n)) for n in range(count)
+    )
+    assert len(sim.attempts()) == count
