@@ -145,7 +145,9 @@ def test_base_url_is_normalized(base_url: str) -> None:
     assert resolve_destination(settings, LOCAL).base_url == base_url.rstrip("/").lower()
 
 
-@pytest.mark.parametrize("base_url", ["http://127.0.0.1:6379", "http://localhost:8081", US + ":444"])
+@pytest.mark.parametrize(
+    "base_url", ["http://127.0.0.1:6379", "http://localhost:8081", US + ":444"]
+)
 def test_a_base_url_that_is_not_allowed_is_rejected(base_url: str) -> None:
     settings = DestinationSettings(app_id="1", base_url=base_url)
 
