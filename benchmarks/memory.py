@@ -28,7 +28,6 @@ from heap_destination.v1 import config_pb2, service_pb2_grpc, stream_pb2, track_
 MEMORY_BOUND_MB = 250
 HEAP_LATENCY_MS = 500
 APP_ID = "1234567890"
-MESSAGE_EVENTS = 500
 
 
 @dataclass(frozen=True)
@@ -37,6 +36,8 @@ class Scenario:
     streams: int
     events_per_stream: int
     properties: dict[str, str | int]
+    per_message: int = 500
+    """Events per stream message; messages stay under the default 4 MiB."""
     valid: bool = True
     read_late: bool = False
     """The client reads no result until its writes stall (gRPC flow control)."""
@@ -52,7 +53,13 @@ def _long_values() -> dict[str, str | int]:
 
 SCENARIOS = [
     Scenario("5 streams x 12,000 events of 45 properties", 5, 12_000, _heavy()),
-    Scenario("1 stream x 12,000 events of 30 values of 1,000 chars", 1, 12_000, _long_values()),
+    Scenario(
+        "1 stream x 12,000 events of 30 values of 1,000 chars",
+        1,
+        12_000,
+        _long_values(),
+        per_message=120,
+    ),
     Scenario(
         "1 stream x 50,000 invalid events, results unread",
         1,
@@ -77,9 +84,9 @@ def _messages(scenario: Scenario, stream_index: int) -> list[stream_pb2.StreamEv
     properties = struct_pb2.Struct()
     properties.update(scenario.properties)
     messages = []
-    for start in range(0, scenario.events_per_stream, MESSAGE_EVENTS):
+    for start in range(0, scenario.events_per_stream, scenario.per_message):
         events = []
-        for i in range(start, min(start + MESSAGE_EVENTS, scenario.events_per_stream)):
+        for i in range(start, min(start + scenario.per_message, scenario.events_per_stream)):
             track = track_pb2.TrackEventRequest(
                 user_id=f"user-{i % 500}" if scenario.valid else "",
                 event="Signed Up",

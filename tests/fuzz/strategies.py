@@ -163,6 +163,20 @@ def structs(plausible: bool) -> st.SearchStrategy[struct_pb2.Struct | None]:
 
 # Messages
 
+# Base URLs that urllib.parse.urlsplit raises ValueError for.
+UNPARSABLE_BASE_URLS = ("http://[::1", "http://::1]", "http://[x]", "http://a\u2100b")
+ODD_BASE_URLS = (
+    "http://127.0.0.1:1",
+    "http://127.0.0.1:99999",
+    "http://127.0.0.1:0",
+    "http://127.0.0.1:x",
+    "ftp://127.0.0.1",
+    "http://[::1]:80",
+    "http://",
+    "//127.0.0.1",
+    "https://heapanalytics.com.evil.example",
+)
+
 
 def configs(simulator_url: str, plausible: bool) -> st.SearchStrategy[config_pb2.DestinationConfig]:
     """Plausible: the test app, on the server's default base URL (the simulator) or
@@ -176,29 +190,18 @@ def configs(simulator_url: str, plausible: bool) -> st.SearchStrategy[config_pb2
             nested_properties_mode=st.integers(0, 4),
             anonymous_id_as_identity=st.one_of(st.none(), st.booleans()),
         )
-    base_urls = st.one_of(
-        st.just(""),
-        st.sampled_from(
-            [
-                simulator_url,
-                simulator_url.upper(),
-                simulator_url + "/api",
-                simulator_url + "?x=1",
-                simulator_url.replace("http://", "http://user:pw@"),
-                simulator_url.replace("http://", "HTTP://"),
-                "http://127.0.0.1:1",
-                "http://127.0.0.1:99999",
-                "http://127.0.0.1:0",
-                "ftp://127.0.0.1",
-                "http://[::1",
-                "http://[x]",
-                "http://a\u2100b",
-                "http://[::1]:80",
-                "http://",
-                "//127.0.0.1",
-            ]
-        ),
-        wild_text(),
+    odd_simulator_urls = [
+        simulator_url,
+        simulator_url.upper(),
+        simulator_url + "/api",
+        simulator_url + "?x=1",
+        simulator_url.replace("http://", "http://user:pw@"),
+        simulator_url.replace("http://", "HTTP://"),
+    ]
+    base_urls = weighted(
+        (1, st.just("")),
+        (3, st.sampled_from([*odd_simulator_urls, *ODD_BASE_URLS, *UNPARSABLE_BASE_URLS])),
+        (1, wild_text()),
     )
     return st.builds(
         config_pb2.DestinationConfig,

@@ -12,8 +12,10 @@ from heap_destination.domain.nested_mode import NestedMode
 
 DEFAULT_LISTEN = "127.0.0.1:50051"
 TOKENS_ENV = "HEAP_DESTINATION_TOKENS"
-DEFAULT_MAX_IN_FLIGHT_BYTES = 64 * 1024 * 1024
-DEFAULT_MAX_IN_FLIGHT_BYTES_PER_STREAM = 16 * 1024 * 1024
+DEFAULT_MAX_IN_FLIGHT_BYTES = 16 * 1024 * 1024
+DEFAULT_MAX_IN_FLIGHT_BYTES_PER_STREAM = 4 * 1024 * 1024
+DEFAULT_MAX_MESSAGE_BYTES = 4 * 1024 * 1024
+DEFAULT_MAX_CONCURRENT_CALLS = 200
 
 
 def _positive(kind: type[int] | type[float]) -> Any:
@@ -173,6 +175,20 @@ OPTIONS = [
         "HEAP_MAX_IN_FLIGHT_BYTES_PER_STREAM",
         DEFAULT_MAX_IN_FLIGHT_BYTES_PER_STREAM,
         "serialized bytes of events one stream may have unanswered before it stops reading",
+        _positive(int),
+    ),
+    Option(
+        "max_message_bytes",
+        "HEAP_MAX_MESSAGE_BYTES",
+        DEFAULT_MAX_MESSAGE_BYTES,
+        "largest request message accepted (a stream message of many events included)",
+        _positive(int),
+    ),
+    Option(
+        "max_concurrent_calls",
+        "HEAP_MAX_CONCURRENT_CALLS",
+        DEFAULT_MAX_CONCURRENT_CALLS,
+        "calls (unary and streams) served at once; more are RESOURCE_EXHAUSTED",
         _positive(int),
     ),
     Option(

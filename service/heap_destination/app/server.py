@@ -24,22 +24,26 @@ from heap_destination.v1 import service_pb2, service_pb2_grpc
 log = logging.getLogger(__name__)
 
 SERVICE_NAME = service_pb2.DESCRIPTOR.services_by_name["HeapDestinationService"].full_name
-MAX_MESSAGE_BYTES = 16 * 1024 * 1024
 
-# Chosen deliberately (see the README, "Running in production"):
-SERVER_OPTIONS = [
-    # Room for stream messages of 1000 large events; anything bigger is a client bug.
-    ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
-    ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
-    # Ping idle connections so dead peers and silently dropped NAT entries are noticed.
-    ("grpc.keepalive_time_ms", 60_000),
-    ("grpc.keepalive_timeout_ms", 20_000),
-    ("grpc.keepalive_permit_without_calls", 1),
-    # Let clients keep long streams alive with their own pings, but not flood.
-    ("grpc.http2.min_ping_interval_without_data_ms", 10_000),
-    # Several worker processes share one port.
-    ("grpc.so_reuseport", 1),
-]
+
+def server_options(max_message_bytes: int) -> list[tuple[str, int]]:
+    """Chosen deliberately (see the README, "Running in production")."""
+    return [
+        ("grpc.max_receive_message_length", max_message_bytes),
+        ("grpc.max_send_message_length", max_message_bytes),
+        # A stream's messages are read one at a time; without BDP probing gRPC buffers at
+        # most its 64 KiB lookahead beyond that, so memory per stream stays bounded.
+        ("grpc.http2.bdp_probe", 0),
+        # Ping idle connections so dead peers and silently dropped NAT entries are noticed.
+        ("grpc.keepalive_time_ms", 60_000),
+        ("grpc.keepalive_timeout_ms", 20_000),
+        ("grpc.keepalive_permit_without_calls", 1),
+        # Let clients keep long streams alive with their own pings, but not flood.
+        ("grpc.http2.min_ping_interval_without_data_ms", 10_000),
+        # Several worker processes share one port.
+        ("grpc.so_reuseport", 1),
+    ]
+
 
 # Seconds streams get, after delivery has drained, to send their last results.
 _LAST_RESULTS_TIME = 1.0
@@ -70,7 +74,9 @@ async def start_service(settings: ServiceSettings) -> RunningService:
     slots = RequestSlots(settings.engine.max_requests)
     engine = DeliveryEngine(HeapClient(http, settings.retry, slots), settings.engine)
     server = grpc.aio.server(
-        interceptors=[CallerInterceptor(settings.tokens)], options=SERVER_OPTIONS
+        interceptors=[CallerInterceptor(settings.tokens)],
+        options=server_options(settings.max_message_bytes),
+        maximum_concurrent_rpcs=settings.max_concurrent_calls,
     )
     service_pb2_grpc.add_HeapDestinationServiceServicer_to_server(
         HeapDestinationServicer(

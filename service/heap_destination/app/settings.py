@@ -16,8 +16,10 @@ from google.protobuf import json_format
 
 from heap_destination.api.config_mapping import settings_from_config
 from heap_destination.app.option_table import (
+    DEFAULT_MAX_CONCURRENT_CALLS,
     DEFAULT_MAX_IN_FLIGHT_BYTES,
     DEFAULT_MAX_IN_FLIGHT_BYTES_PER_STREAM,
+    DEFAULT_MAX_MESSAGE_BYTES,
     OPTIONS,
     TOKENS_ENV,
 )
@@ -48,6 +50,8 @@ class ServiceSettings:
     max_in_flight_events_per_stream: int = 10_000
     max_in_flight_bytes: int = DEFAULT_MAX_IN_FLIGHT_BYTES
     max_in_flight_bytes_per_stream: int = DEFAULT_MAX_IN_FLIGHT_BYTES_PER_STREAM
+    max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES
+    max_concurrent_calls: int = DEFAULT_MAX_CONCURRENT_CALLS
     extra_base_urls: frozenset[str] = frozenset()
     """Base URLs a request's config may name besides Heap's regions and the default's."""
     tokens: TokenStore | None = None
@@ -98,6 +102,8 @@ def service_settings(args: argparse.Namespace, env: Mapping[str, str]) -> Servic
         max_in_flight_events_per_stream=values["max_in_flight_events_per_stream"],
         max_in_flight_bytes=values["max_in_flight_bytes"],
         max_in_flight_bytes_per_stream=values["max_in_flight_bytes_per_stream"],
+        max_message_bytes=values["max_message_bytes"],
+        max_concurrent_calls=values["max_concurrent_calls"],
         extra_base_urls=values["allowed_base_urls"] or frozenset(),
         tokens=tokens,
         tls=_tls(values),
