@@ -23,16 +23,17 @@ import grpc
 import pytest
 from google.protobuf.message import Message
 from google.rpc import code_pb2
-from hypothesis import HealthCheck, Phase, event, given, settings
+from hypothesis import HealthCheck, Phase, event, example, given, settings
 from hypothesis import strategies as st
 
 from heap_destination.client import HeapDestinationClient, error_details
 from heap_destination.delivery.engine import EngineSettings
 from heap_destination.delivery.rate_limiter import RateLimitSettings
 from heap_destination.sim import HeapSimulator
-from heap_destination.v1 import identify_pb2, stream_pb2, track_pb2
+from heap_destination.v1 import config_pb2, identify_pb2, stream_pb2, track_pb2
 from tests.conftest import APP_ID
 from tests.fuzz.strategies import (
+    UNPARSABLE_BASE_URLS,
     any_identify_requests,
     any_track_requests,
     request_bytes,
@@ -56,6 +57,10 @@ DELIVERY_CODES = {
 }
 ALLOWED_CODES = {grpc.StatusCode.OK, grpc.StatusCode.INVALID_ARGUMENT, *DELIVERY_CODES}
 ALLOWED_RESULT_CODES = {code.value[0] for code in ALLOWED_CODES}
+STREAM_TO_UNPARSABLE_BASE_URL = stream_pb2.StreamEventsRequest(
+    config=config_pb2.DestinationConfig(app_id=APP_ID, base_url=UNPARSABLE_BASE_URLS[0]),
+    events=[stream_pb2.Event(id="e1", track=track_pb2.TrackEventRequest(user_id="u1", event="E"))],
+).SerializeToString()
 # Rate limits would only make delivery wait; they are not what is fuzzed here.
 NO_RATE_LIMITS = EngineSettings(
     rate_limits=RateLimitSettings(
@@ -74,6 +79,19 @@ class Unary:
     request_type: type[Message]
     response_type: type[Message]
     examples: int
+    explicit: tuple[Message, ...]
+    """Requests always tried besides the random ones: inputs that once broke the service."""
+
+
+def _with_base_urls(request: Message, base_urls: tuple[str, ...]) -> tuple[Message, ...]:
+    """`request` with, in turn, each of the base URLs in its config (for the test app)."""
+    requests = []
+    for base_url in base_urls:
+        copy = type(request)()
+        copy.CopyFrom(request)
+        copy.config.CopyFrom(config_pb2.DestinationConfig(app_id=APP_ID, base_url=base_url))  # type: ignore[attr-defined]
+        requests.append(copy)
+    return tuple(requests)
 
 
 UNARY_METHODS = [
@@ -83,6 +101,9 @@ UNARY_METHODS = [
         track_pb2.TrackEventRequest,
         track_pb2.TrackEventResponse,
         examples=250,
+        explicit=_with_base_urls(
+            track_pb2.TrackEventRequest(user_id="u1", event="E"), UNPARSABLE_BASE_URLS
+        ),
     ),
     Unary(
         "IdentifyUser",
@@ -90,6 +111,9 @@ UNARY_METHODS = [
         identify_pb2.IdentifyUserRequest,
         identify_pb2.IdentifyUserResponse,
         examples=150,
+        explicit=_with_base_urls(
+            identify_pb2.IdentifyUserRequest(user_id="u1"), UNPARSABLE_BASE_URLS
+        ),
     ),
 ]
 
@@ -181,6 +205,8 @@ def test_unary_calls_with_random_values_end_ok_or_with_a_status_the_contract_lis
             codes[code.name] += 1
             check_unary_answer(code, answer, unary.response_type)
 
+        for request in unary.explicit:
+            check = example(request=request)(check)
         check()
 
     # The inputs reach delivery as well as validation.
@@ -240,6 +266,7 @@ def test_streams_of_random_and_mutated_messages_answer_every_decodable_event_onc
 
     @fuzz_settings(120)
     @given(messages=stream_messages(simulator.url))
+    @example(messages=[STREAM_TO_UNPARSABLE_BASE_URL])
     def check(messages: list[bytes]) -> None:
         decoded: list[stream_pb2.StreamEventsRequest] = []
         first_undecodable = None
