@@ -66,6 +66,7 @@ async def make_engine(
 
     def make(slots: RequestSlots | None = None, **settings: object) -> DeliveryEngine:
         settings.setdefault("rate_limits", NO_RATE_LIMITS)
+        settings.setdefault("keep_unused_destination", 0.0)
         client = HeapClient(http, FAST, slots or RequestSlots(MAX_REQUESTS))
         engine = DeliveryEngine(client, EngineSettings(**settings))  # type: ignore[arg-type]
         engines.append(engine)
@@ -242,3 +243,21 @@ async def test_identifies_for_one_destination_go_out_at_most_max_in_flight_at_on
         (f"user-{n}", str(n)) for n in range(count)
     )
     assert len(sim.attempts()) == count
+
+
+async def test_a_destination_used_lately_keeps_its_place_at_the_bound(
+    sim: HeapSimulator, make_engine: Callable[..., DeliveryEngine]
+) -> None:
+    engine = make_engine(max_destinations=1, linger=0.01, keep_unused_destination=0.3)
+    steady, newcomer = destination(sim, "1"), destination(sim, "2")
+    await asyncio.wait_for(engine.submit_track(steady, track(steady), in_seconds(10)), timeout=10)
+    await asyncio.sleep(0)
+
+    with pytest.raises(Overloaded):
+        engine.submit_track(newcomer, track(newcomer), in_seconds(10))
+    await asyncio.sleep(0.35)
+
+    await asyncio.wait_for(
+        engine.submit_track(newcomer, track(newcomer), in_seconds(10)), timeout=10
+    )
+    assert tracked_app_ids(sim) == ["1", "2"]

@@ -75,7 +75,8 @@ def test_a_flood_of_identifies_and_apps_leaves_another_callers_calls_fast(simula
         service.stop()
 
     assert not failures, failures
-    assert len(flood_results) == len(flood)
-    assert Counter(r.code for r in flood_results) == {code_pb2.OK: len(flood)}
+    # Every flooded event is answered; some may be turned away at the destination bound.
+    assert Counter(r.id for r in flood_results) == Counter(e.id for e in flood)
+    assert {r.code for r in flood_results} <= {code_pb2.OK, code_pb2.RESOURCE_EXHAUSTED}
     p99 = statistics.quantiles(latencies, n=100)[98] if len(latencies) > 1 else latencies[0]
     assert p99 < 1.0, f"p99 {p99:.3f} s over {len(latencies)} calls: {sorted(latencies)[-5:]}"

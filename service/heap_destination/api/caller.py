@@ -41,8 +41,9 @@ def ensure_caller_may_use(app_id: str) -> None:
         raise PermissionDenied(app_id)
 
 
-def fairness_key(peer: str) -> str:
+def fairness_key(call: object) -> str:
     """Whose turn a call's requests to Heap wait in: its token's caller, or, without
-    tokens, its connection (`peer`, as gRPC names it)."""
+    tokens, the call itself (`call` is its context). Not the connection: gRPC clients in
+    one process share their connections."""
     caller = CURRENT_CALLER.get()
-    return f"token {caller.name}" if caller is not None else f"peer {peer}"
+    return f"token {caller.name}" if caller is not None else f"call {id(call)}"

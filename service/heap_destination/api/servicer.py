@@ -59,7 +59,7 @@ class HeapDestinationServicer(service_pb2_grpc.HeapDestinationServiceServicer):
             destination = self._resolver().resolve(request_config(request))
             track = prepare_track(track_input(request), destination)
             warnings = track.warnings
-            caller = fairness_key(context.peer())
+            caller = fairness_key(context)
             await deliver_unary(
                 self._engine,
                 self._in_flight,
@@ -84,7 +84,7 @@ class HeapDestinationServicer(service_pb2_grpc.HeapDestinationServiceServicer):
             destination = self._resolver().resolve(request_config(request))
             identify = prepare_identify(identify_input(request), destination)
             warnings = identify.warnings
-            caller = fairness_key(context.peer())
+            caller = fairness_key(context)
             await deliver_unary(
                 self._engine,
                 self._in_flight,
@@ -107,7 +107,7 @@ class HeapDestinationServicer(service_pb2_grpc.HeapDestinationServiceServicer):
             self._engine,
             self._resolver(),
             StreamInFlight(self._in_flight, self._stream_bounds.events, self._stream_bounds.bytes),
-            fairness_key(context.peer()),
+            fairness_key(context),
         )
         async for response in stream.responses(request_iterator):
             yield response

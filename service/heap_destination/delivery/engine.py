@@ -35,6 +35,7 @@ from heap_destination.metrics import BULK_REQUEST_SIZE
 _ANSWER_MARGIN = 0.05
 # Seconds between sweeps that drop idle destinations (also swept when at the bound).
 _SWEEP_INTERVAL = 60.0
+_BOUND_SWEEP_INTERVAL = 0.05
 # Suggested wait for an event turned away because the destinations are at their bound.
 _OVERLOADED_RETRY_AFTER = 1.0
 
@@ -47,10 +48,13 @@ class EngineSettings:
     """Seconds a bulk request waits for more events before it goes out."""
     max_in_flight_requests: int = 8
     """Requests outstanding at once, per destination and endpoint."""
-    max_requests: int = 32
+    max_requests: int = 16
     """Requests to Heap outstanding at once in all, shared fairly (see RequestSlots)."""
     max_destinations: int = 1000
     """Destinations (app_id and base URL) with events queued or in flight at once."""
+    keep_unused_destination: float = 1.0
+    """Seconds an idle destination is kept after its last event, so that a steady caller
+    keeps its place while a flood of new destinations meets the bound."""
     rate_limits: RateLimitSettings = field(default_factory=RateLimitSettings)
 
 
@@ -79,10 +83,12 @@ class _DestinationQueues:
             send_users, settings.max_batch, settings.linger, settings.max_in_flight_requests
         )
         self.identifies = SingleRequests(send_identify, settings.max_in_flight_requests)
+        self.last_used = time.monotonic()
 
-    @property
-    def idle(self) -> bool:
-        return self.events.idle and self.users.idle and self.identifies.idle
+    def unused_since(self, moment: float) -> bool:
+        """Idle, and given nothing since `moment`."""
+        idle = self.events.idle and self.users.idle and self.identifies.idle
+        return idle and self.last_used <= moment
 
     def flush(self) -> None:
         self.events.flush()
@@ -104,6 +110,7 @@ class DeliveryEngine:
         self._limiter = RateLimiter(settings.rate_limits) if settings.rate_limits.enabled else None
         self._queues: dict[tuple[str, str], _DestinationQueues] = {}
         self._last_sweep = time.monotonic()
+        self._futile_sweep_until = 0.0
         self.draining = False
 
     def deadline(self, time_remaining: float | None) -> float:
@@ -179,16 +186,30 @@ class DeliveryEngine:
         for destination in queues:
             destination.cancel()
 
+    def _sweep(self, now: float) -> None:
+        """Drops the destinations with nothing to do that were not used lately."""
+        keep_after = now - self._settings.keep_unused_destination
+        before = len(self._queues)
+        self._queues = {k: q for k, q in self._queues.items() if not q.unused_since(keep_after)}
+        self._last_sweep = now
+        if len(self._queues) == before:
+            self._futile_sweep_until = now + _BOUND_SWEEP_INTERVAL
+
     def _queues_for(self, destination: Destination) -> _DestinationQueues:
         key = (destination.base_url, destination.app_id)
         queues = self._queues.get(key)
-        if queues is None:
+        if queues is not None:
+            queues.last_used = time.monotonic()
+        else:
             now = time.monotonic()
-            if len(self._queues) >= self._settings.max_destinations or (
-                now - self._last_sweep >= _SWEEP_INTERVAL
+            at_bound = len(self._queues) >= self._settings.max_destinations
+            # A sweep looks at every destination: at the bound, after one that freed nothing,
+            # the next waits _BOUND_SWEEP_INTERVAL, so a flood of new ones does not pay it
+            # per event.
+            if now - self._last_sweep >= _SWEEP_INTERVAL or (
+                at_bound and now >= self._futile_sweep_until
             ):
-                self._last_sweep = now
-                self._queues = {k: q for k, q in self._queues.items() if not q.idle}
+                self._sweep(now)
             if len(self._queues) >= self._settings.max_destinations:
                 raise Overloaded(
                     _OVERLOADED_RETRY_AFTER,
