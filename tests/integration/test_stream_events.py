@@ -201,4 +201,3 @@ def test_the_python_client_streams_with_its_own_config(
     [event] = tracked_events(simulator.url)
     assert (event["app_id"], event["idempotency_key"]) == (APP_ID, "t1")
     assert [u["properties"] for u in user_property_updates(simulator.url)] == [{"plan": "pro"}]
-
