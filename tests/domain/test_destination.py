@@ -184,6 +184,11 @@ def test_heaps_regions_are_always_allowed(base_url: str) -> None:
         "https://heap\r\nanalytics.com",
         "https://heapanalytics.com\x00",
         "https://heap analytics.com",
+        "http://[::1",
+        "http://::1]",
+        "http://[x]",
+        "http://a\u2100b",
+        "http://",
     ],
 )
 def test_bad_base_url_is_rejected(base_url: str) -> None:

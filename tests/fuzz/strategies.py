@@ -5,7 +5,7 @@ sends and which mostly reach the simulator, and wild ones, in which every field 
 anything its type allows (control characters, invisible characters, long strings,
 unknown or negative enum numbers, timestamps far out of range, NaN, values nested past
 the limit, base URLs that are not URLs). Raw bytes are valid messages mutated byte by
-byte, random bytes, and values nested too deeply to decode.
+byte or merged, random bytes, and values nested too deeply to decode.
 """
 
 from typing import Any, TypeVar
@@ -19,19 +19,24 @@ from tests.conftest import APP_ID
 
 T = TypeVar("T")
 
-# Characters that have tripped text handling before: NUL and other controls, blanks and
-# invisible characters, direction overrides, a non-BMP emoji, the replacement character.
+# Characters that text handling often gets wrong: NUL and other controls, blanks and
+# invisible characters, a direction override, a non-BMP emoji, the replacement character.
 _SPECIAL_CHARACTERS = (
     "\x00\x01\x1f\x7f\x85\t\n\r \u00a0\u1680\u2000\u200b\u200c\u200d\u2028\u2029"
     "\u202e\u2060\u3000\ufeff\ufffd\uffff é😀\U0010ffff.[]{}\"'\\%$"
 )
 _USER_IDS = ("u1", "user-42", "alice@example.com", "  padded  ", "Ünïcødé", "7", "\u200bu2")
 _EVENTS = ("Signed Up", "Purchase", "page viewed", "E", " Padded ")
+# Values at and just past the contract's limits.
+_LIMIT_USER_IDS = ("u" * 255, "u" * 256, " " + "u" * 255 + "\u200b", "é" * 256)
+_LIMIT_EVENTS = ("e" * 1024, "e" * 1025, "😀" * 1024)
+_LIMIT_KEYS = ("k" * 1024, "k" * 1025, "é" * 1024)
+_LIMIT_SECONDS = (-62_135_596_800, -62_135_596_801, 253_402_300_799, 253_402_300_800)
 
 
 def weighted(*choices: tuple[int, st.SearchStrategy[T]]) -> st.SearchStrategy[T]:
     """One of the strategies, each about as often as its weight says. (st.one_of does not
-    weigh: it draws from a strategy listed twice no more often than from one listed once.)"""
+    weigh its branches: listing a strategy twice does not draw it twice as often.)"""
     listed = [strategy for weight, strategy in choices for _ in range(weight)]
     return st.sampled_from(listed).flatmap(lambda strategy: strategy)
 
@@ -94,8 +99,8 @@ def timestamps(plausible: bool) -> st.SearchStrategy[timestamp_pb2.Timestamp | N
         return st.one_of(st.none(), valid)
     anything = st.builds(
         timestamp_pb2.Timestamp,
-        seconds=st.integers(-(10**13), 10**13),
-        nanos=st.integers(-10, 2 * 10**9),
+        seconds=st.one_of(st.sampled_from(_LIMIT_SECONDS), st.integers(-(10**13), 10**13)),
+        nanos=st.one_of(st.sampled_from([-1, 0, 999_999_999, 10**9]), st.integers(-10, 2 * 10**9)),
     )
     return st.one_of(st.none(), valid, anything)
 
@@ -106,7 +111,7 @@ def _leaves(plausible: bool) -> st.SearchStrategy[Any]:
         st.booleans(),
         st.floats(allow_nan=not plausible, allow_infinity=not plausible),
         st.integers(-(2**53), 2**53),
-        st.sampled_from(["", "plain", "x" * 1025]),
+        st.sampled_from(["", "plain", "x" * 1024, "x" * 1025, "é" * 1025]),
         wild_text(),
     )
 
@@ -115,7 +120,8 @@ def _keys(plausible: bool) -> st.SearchStrategy[str]:
     usual = st.one_of(
         st.sampled_from(["a", "b", "id", "ID", "email", "name", "a.b"]), _visible_text()
     )
-    return usual if plausible else _mostly(usual, st.one_of(st.just(""), wild_text()))
+    other = st.one_of(st.just(""), st.sampled_from(_LIMIT_KEYS), wild_text())
+    return usual if plausible else _mostly(usual, other)
 
 
 def json_values(plausible: bool) -> st.SearchStrategy[Any]:
@@ -219,7 +225,8 @@ def configs(simulator_url: str, plausible: bool) -> st.SearchStrategy[config_pb2
 
 def _user_ids(plausible: bool) -> st.SearchStrategy[str]:
     usual = st.one_of(st.sampled_from(_USER_IDS), _visible_text())
-    return usual if plausible else _mostly(usual, st.one_of(st.just(""), wild_text()))
+    other = st.one_of(st.just(""), st.sampled_from(_LIMIT_USER_IDS), wild_text())
+    return usual if plausible else _mostly(usual, other)
 
 
 def _optional_text(plausible: bool) -> st.SearchStrategy[str]:
@@ -249,7 +256,10 @@ def track_requests(
     else:
         kinds = st.tuples(
             enum_number(range(4)),
-            _mostly(st.sampled_from(_EVENTS), st.one_of(st.just(""), wild_text())),
+            _mostly(
+                st.sampled_from(_EVENTS),
+                st.one_of(st.just(""), st.sampled_from(_LIMIT_EVENTS), wild_text()),
+            ),
             _optional_text(plausible=False),
         )
     return st.builds(
@@ -286,7 +296,19 @@ def identify_requests(
         heap_user_ids = st.one_of(
             heap_user_ids,
             st.integers(-(2**64), 2**64).map(str),
-            st.sampled_from(["+7", "1e3", "٣", "0x10", "7.0", "9007199254740992"]),
+            st.sampled_from(
+                [
+                    "+7",
+                    "-0",
+                    "1e3",
+                    "٣",
+                    "0x10",
+                    "7.0",
+                    "1_000",
+                    "9007199254740991",
+                    "9007199254740992",
+                ]
+            ),
             wild_text(),
         )
     return st.builds(

@@ -126,8 +126,12 @@ def checked_app_id(app_id: str | None) -> tuple[str, list[FieldViolation]]:
 def base_url_problem(base_url: str) -> str | None:
     if any(c.isspace() or not c.isprintable() for c in base_url):
         return "must not contain whitespace or control characters"
-    parts = urlsplit(base_url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    try:
+        parts = urlsplit(base_url)
+        host = parts.hostname
+    except ValueError:  # an unclosed IPv6 bracket, characters that change under NFKC
+        host = None
+    if host is None or parts.scheme not in ("http", "https"):
         return "must be an http or https URL with a host, like https://heapanalytics.com"
     if parts.username is not None or parts.password is not None:
         return "must not contain a user name or password"
