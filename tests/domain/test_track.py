@@ -337,3 +337,13 @@ def test_invalid_input_message_names_each_field() -> None:
 
     assert str(caught.value).startswith("user_id: ")
     assert "; event: " in str(caught.value)
+
+
+def test_message_id_of_1024_characters_is_the_idempotency_key() -> None:
+    assert track(event="E", user_id="u1", message_id="k" * 1024).event.idempotency_key == (
+        "k" * 1024
+    )
+
+
+def test_message_id_over_1024_characters_is_rejected() -> None:
+    assert rejected_fields(event="E", user_id="u1", message_id="k" * 1025) == ["message_id"]

@@ -285,3 +285,15 @@ def test_hundreds_of_bad_properties_give_an_error_a_client_can_read(
     trailer = raised.value.trailing_metadata()
     assert sum(len(k) + len(v) for k, v in trailer) < 8192
     assert "(and 497 more)" in details.message
+
+
+def test_over_long_ids_are_rejected_and_echoed_cut(service: BackgroundService) -> None:
+    long_id = track_event("x" * 5000, "Signed Up", user_id="u1")
+    long_message_id = track_event("m", "Signed Up", user_id="u1", message_id="k" * 1025)
+
+    results = stream(service.target, in_messages([long_id, long_message_id], 10, CONFIG))
+
+    by_id = {r.id: r for r in results}
+    assert set(by_id) == {"x" * 1024, "m"}
+    assert [v.field for v in by_id["x" * 1024].field_violations] == ["id"]
+    assert [v.field for v in by_id["m"].field_violations] == ["message_id"]

@@ -29,6 +29,7 @@ from heap_destination.delivery.engine import DeliveryEngine
 from heap_destination.delivery.errors import DeliveryError, InternalError, ShuttingDown
 from heap_destination.delivery.futures import delivery_error
 from heap_destination.domain.identify import prepare_identify
+from heap_destination.domain.limits import MAX_MESSAGE_ID_LENGTH
 from heap_destination.domain.property_warnings import PropertyWarning
 from heap_destination.domain.track import prepare_track
 from heap_destination.domain.violations import FieldViolation, InvalidInput
@@ -142,6 +143,10 @@ class EventStream:
         """Why the event cannot be taken at all, if it cannot."""
         if not event.id:
             return InvalidInput([FieldViolation("id", "required")])
+        if len(event.id) > MAX_MESSAGE_ID_LENGTH:
+            return InvalidInput(
+                [FieldViolation("id", f"must be at most {MAX_MESSAGE_ID_LENGTH} characters")]
+            )
         if event.id in self._unanswered_ids:
             return InvalidInput(
                 [
@@ -207,6 +212,8 @@ class EventStream:
         self._answer(result)
 
     def _answer(self, result: stream_pb2.EventResult) -> None:
+        # An id over the limit is echoed cut to it, so that no result outgrows a response.
+        result.id = result.id[:MAX_MESSAGE_ID_LENGTH]
         size = result.ByteSize()
         self._ready.append((result, size))
         self._ready_bytes += size

@@ -6,4 +6,7 @@ MAX_PROPERTY_KEY_LENGTH = 1024
 MAX_PROPERTY_VALUE_LENGTH = 1024
 MAX_HEAP_USER_ID = 2**53 - 1
 MAX_NESTING_DEPTH = 20
+MAX_MESSAGE_ID_LENGTH = 1024
+"""The service's own bound on a caller's message_id (Heap's idempotency_key) and on a
+streamed event's id: both are echoed in answers, which must stay small."""
 RESERVED_USER_PROPERTY = "id"

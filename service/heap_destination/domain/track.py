@@ -10,7 +10,7 @@ from heap_destination.domain.destination import Destination
 from heap_destination.domain.heap_calls import HeapEvent, HeapUserProperties
 from heap_destination.domain.identity import resolve_identity
 from heap_destination.domain.json_value import FlatValue, JsonValue
-from heap_destination.domain.limits import MAX_EVENT_NAME_LENGTH
+from heap_destination.domain.limits import MAX_EVENT_NAME_LENGTH, MAX_MESSAGE_ID_LENGTH
 from heap_destination.domain.properties import prepare_properties, prepare_user_properties
 from heap_destination.domain.property_warnings import PropertyWarning
 from heap_destination.domain.text import (
@@ -61,6 +61,10 @@ def prepare_track(request: TrackInput, destination: Destination) -> PreparedTrac
     if isinstance(identity, FieldViolation):
         violations.append(identity)
     event_name = _event_name(request, violations)
+    if len(request.message_id) > MAX_MESSAGE_ID_LENGTH:
+        violations.append(
+            FieldViolation("message_id", f"must be at most {MAX_MESSAGE_ID_LENGTH} characters")
+        )
     extra: dict[str, tuple[FlatValue, str]] = {}
     if request.type is not EventType.TRACK and request.name:
         extra["name"] = (request.name, "name")
