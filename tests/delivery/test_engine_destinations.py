@@ -2,7 +2,7 @@ import asyncio
 import math
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 
 import httpx
 import pytest
@@ -43,12 +43,6 @@ class CountingSlots(RequestSlots):
     async def acquire(self, caller: str, endpoint: str) -> None:
         await super().acquire(caller, endpoint)
         self.peak = max(self.peak, self.in_use)
-
-
-@pytest.fixture
-def sim() -> Iterator[HeapSimulator]:
-    with HeapSimulator("127.0.0.1", 0) as running:
-        yield running
 
 
 @pytest.fixture

@@ -1,7 +1,7 @@
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 
 import httpx
 import pytest
@@ -26,12 +26,6 @@ BODY = encode(
         ],
     )
 )
-
-
-@pytest.fixture
-def sim() -> Iterator[HeapSimulator]:
-    with HeapSimulator("127.0.0.1", 0) as running:
-        yield running
 
 
 @pytest.fixture

@@ -1,14 +1,12 @@
 """The service as its own process under load: bounded memory, and a clean drain on SIGTERM."""
 
 from collections import Counter
-from collections.abc import Iterator
 
-import pytest
 from google.rpc import code_pb2
 
 from heap_destination.client import in_messages, track_event
 from heap_destination.v1 import config_pb2
-from tests.support.processes import free_address, start_service, start_simulator
+from tests.support.processes import free_address, start_service
 from tests.support.simulator_api import inject_fault, tracked_events
 from tests.support.streaming import stream
 
@@ -20,14 +18,6 @@ MEMORY_BOUND_MB = 250
 LARGE_EVENT = {f"property_{i}": f"value {i} " * 4 for i in range(40)} | {
     "nested": {"a": {"b": [1, 2, 3]}, "c": "d"},
 }
-
-
-@pytest.fixture
-def simulator() -> Iterator[str]:
-    address = free_address()
-    process = start_simulator(address)
-    yield f"http://{address}"
-    process.stop()
 
 
 def test_a_fast_producer_against_a_slow_heap_keeps_memory_bounded(simulator: str) -> None:

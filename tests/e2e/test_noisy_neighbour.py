@@ -6,28 +6,18 @@ import statistics
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
 
 import grpc
-import pytest
 from google.rpc import code_pb2
 
 from heap_destination.client import HeapDestinationClient, identify_event, in_messages, track_event
 from heap_destination.v1 import config_pb2, stream_pb2
-from tests.support.processes import free_address, start_service, start_simulator
+from tests.support.processes import free_address, start_service
 from tests.support.simulator_api import inject_fault
 from tests.support.streaming import stream
 
 NOISY_APP = "1111111111"
 QUIET_APP = "2222222222"
-
-
-@pytest.fixture
-def simulator() -> Iterator[str]:
-    address = free_address()
-    process = start_simulator(address)
-    yield f"http://{address}"
-    process.stop()
 
 
 def _flood() -> list[stream_pb2.Event]:

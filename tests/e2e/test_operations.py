@@ -5,7 +5,6 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import grpc
@@ -23,7 +22,6 @@ from tests.support.processes import (
     Process,
     free_address,
     start_service,
-    start_simulator,
 )
 from tests.support.simulator_api import inject_fault
 
@@ -32,14 +30,6 @@ TOKEN = "token-secret-5b1f0e2c9a"
 PROPERTY_SECRET = "prop-secret-4711"
 TRAIT_SECRET = "trait-secret-0815"
 BUF = Path(sys.executable).with_name("buf")
-
-
-@pytest.fixture
-def simulator() -> Iterator[str]:
-    address = free_address()
-    process = start_simulator(address)
-    yield f"http://{address}"
-    process.stop()
 
 
 def _client(target: str, token: str = TOKEN) -> HeapDestinationClient:

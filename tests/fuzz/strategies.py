@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from heap_destination.v1 import config_pb2, identify_pb2, stream_pb2, track_pb2
 from tests.conftest import APP_ID
+from tests.support.protobuf_bytes import deep_stream_message, deep_track
 
 T = TypeVar("T")
 
@@ -388,38 +389,8 @@ def request_bytes(messages: st.SearchStrategy[Message]) -> st.SearchStrategy[byt
         (4, st.builds(mutated, messages, st.one_of(mutations(1), mutations()))),
         (1, st.builds(merged, messages, messages)),
         (1, st.binary(max_size=300)),
-        (1, st.integers(20, 45).map(deep_track_bytes)),
+        (1, st.integers(20, 45).map(deep_track)),
     )
-
-
-def deep_track_bytes(levels: int) -> bytes:
-    """A TrackEventRequest for the test app whose property "a" nests `levels` objects,
-    written by hand: past about 32 levels protobuf cannot build it as a message."""
-    value = field(3, b"x")  # Value.string_value
-    for _ in range(levels):
-        value = field(5, field(1, field(1, b"a") + field(2, value)))  # Value.struct_value
-    properties = field(1, field(1, b"a") + field(2, value))  # Struct.fields["a"] = value
-    config = field(1, field(1, APP_ID.encode()))  # config.app_id
-    return config + field(2, b"u1") + field(4, b"Deep") + field(7, properties)
-
-
-def deep_stream_message(levels: int) -> bytes:
-    """A StreamEventsRequest whose one event is deep_track_bytes(levels)."""
-    return field(1, field(1, b"deep") + field(2, deep_track_bytes(levels)))
-
-
-def field(number: int, payload: bytes) -> bytes:
-    """One length-delimited protobuf field."""
-    return varint(number << 3 | 2) + varint(len(payload)) + payload
-
-
-def varint(value: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte, value = value & 0x7F, value >> 7
-        out.append(byte | (0x80 if value else 0))
-        if not value:
-            return bytes(out)
 
 
 # Streams

@@ -22,6 +22,7 @@ from heap_destination.sim import HeapSimulator
 from heap_destination.v1 import config_pb2, stream_pb2, track_pb2
 from tests.conftest import APP_ID
 from tests.support.background_service import BackgroundService
+from tests.support.protobuf_bytes import deep_track, field, nested_struct
 from tests.support.simulator_api import accepted, tracked_events
 from tests.support.streaming import stream
 
@@ -38,39 +39,7 @@ def _good(first: int, count: int) -> list[stream_pb2.Event]:
 
 def _nested(levels: int) -> struct_pb2.Struct:
     """A Struct whose property "a" holds `levels` objects, one inside the other."""
-    return struct_pb2.Struct.FromString(_nested_bytes(levels))
-
-
-def _nested_bytes(levels: int) -> bytes:
-    """The bytes of _nested(levels), written by hand: past about 32 levels protobuf
-    cannot decode them, and so cannot build them as messages either."""
-    value = _field(3, b"x")  # Value.string_value
-    for _ in range(levels):
-        struct = _field(1, _field(1, b"a") + _field(2, value))  # Struct.fields["a"] = value
-        value = _field(5, struct)  # Value.struct_value
-    return _field(1, _field(1, b"a") + _field(2, value))
-
-
-def _deep_track_bytes(levels: int) -> bytes:
-    """A TrackEventRequest (config, user_id, event, properties) nested `levels` deep."""
-    config = _field(1, APP_ID.encode())
-    return (
-        _field(1, config) + _field(2, b"u1") + _field(4, b"Deep") + _field(7, _nested_bytes(levels))
-    )
-
-
-def _field(number: int, payload: bytes) -> bytes:
-    """One length-delimited protobuf field."""
-    return bytes([number << 3 | 2]) + _varint(len(payload)) + payload
-
-
-def _varint(value: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte, value = value & 0x7F, value >> 7
-        out.append(byte | (0x80 if value else 0))
-        if not value:
-            return bytes(out)
+    return struct_pb2.Struct.FromString(nested_struct(levels))
 
 
 def _raw_stream(target: str, messages: Iterable[bytes]) -> tuple[list[Any], grpc.RpcError | None]:
@@ -114,11 +83,11 @@ def test_an_out_of_range_timestamp_fails_alone_and_the_stream_goes_on(
     "bad_message",
     [
         pytest.param(
-            _field(1, b"\x0a\x01x" + _field(2, INVALID_UTF8_USER_ID)),
+            field(1, b"\x0a\x01x" + field(2, INVALID_UTF8_USER_ID)),
             id="invalid UTF-8",
         ),
         pytest.param(
-            _field(1, _field(1, b"deep") + _field(2, _deep_track_bytes(40))),
+            field(1, field(1, b"deep") + field(2, deep_track(40))),
             id="nested too deeply to decode",
         ),
     ],
@@ -167,7 +136,7 @@ def test_a_value_nested_past_the_limit_but_decodable_fails_alone(
     ("request_bytes", "problem"),
     [
         (INVALID_UTF8_USER_ID, "UTF-8"),
-        (_deep_track_bytes(40), "nests too deeply"),
+        (deep_track(40), "nests too deeply"),
         (b"\xff\xff\xff\xff", "cannot be decoded"),
     ],
 )
@@ -243,7 +212,7 @@ def test_enum_values_the_contract_does_not_define_are_rejected(
         (lambda c: c.identify(user_id="\u2060", traits={"plan": "pro"}), "user_id"),
     ],
 )
-def test_blank_and_control_characters_are_rejected_naming_the_field(
+def test_blank_and_control_characters_are_rejected_naming_thefield(
     client: HeapDestinationClient, simulator: HeapSimulator, call: Any, field: str
 ) -> None:
     with pytest.raises(grpc.RpcError) as raised:

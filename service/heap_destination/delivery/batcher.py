@@ -13,11 +13,10 @@ ones fail. Other rejections (401, 403, 404: the app, not the events) fail the wh
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
-from typing import Generic, TypeVar
+from typing import Generic
 
-from heap_destination.delivery.errors import DeliveryError, HeapRejected, HeapUnavailable
-from heap_destination.delivery.futures import mark_retrieved
+from heap_destination.delivery.errors import DeliveryError, HeapRejected
+from heap_destination.delivery.pending import Item, Pending, stopped
 from heap_destination.metrics import QUEUE_DEPTH
 
 # A partial batch waits at most this many lingers for an outstanding request to return.
@@ -27,20 +26,9 @@ _HOLD_LINGERS = 10
 # so that halves of it may be accepted; others (401, 403, 404) concern the whole app.
 _ABOUT_THE_CONTENT = frozenset({400, 413, 422})
 
-Item = TypeVar("Item")
 SendBulk = Callable[[list[Item], float, str], Awaitable[None]]
 """Sends one bulk request of items with a monotonic deadline, in a caller's turn for the
 service's request slots; raises DeliveryError."""
-
-
-@dataclass
-class _Pending(Generic[Item]):
-    item: Item
-    deadline: float
-    caller: str
-    future: asyncio.Future[None] = field(
-        default_factory=lambda: asyncio.get_running_loop().create_future()
-    )
 
 
 class BulkBatcher(Generic[Item]):
@@ -52,7 +40,7 @@ class BulkBatcher(Generic[Item]):
         self._linger = linger
         self._max_hold = max(linger, _HOLD_LINGERS * linger)
         self._slots = asyncio.Semaphore(max_in_flight)
-        self._batch: list[_Pending[Item]] = []
+        self._batch: list[Pending[Item]] = []
         self._batch_started = 0.0
         self._timer: asyncio.TimerHandle | None = None
         self._sending = 0
@@ -68,8 +56,7 @@ class BulkBatcher(Generic[Item]):
 
         A request waits for the service's request slots in the turn of its first item's
         caller."""
-        pending = _Pending(item, deadline, caller)
-        pending.future.add_done_callback(mark_retrieved)
+        pending = Pending(item, deadline, caller)
         if not self._batch:
             self._batch_started = time.monotonic()
         self._batch.append(pending)
@@ -100,7 +87,7 @@ class BulkBatcher(Generic[Item]):
             self.tasks.add(task)
             task.add_done_callback(self.tasks.discard)
             # A task cancelled before it first ran never enters _deliver: fail its items here.
-            task.add_done_callback(lambda _: _settle(batch, _stopped()))
+            task.add_done_callback(lambda _: _settle(batch, stopped()))
 
     def cancel(self) -> None:
         """Stops sending; every item not yet answered fails with HeapUnavailable."""
@@ -108,7 +95,7 @@ class BulkBatcher(Generic[Item]):
         for task in list(self.tasks):
             task.cancel()
 
-    async def _deliver(self, batch: list[_Pending[Item]]) -> None:
+    async def _deliver(self, batch: list[Pending[Item]]) -> None:
         try:
             async with self._slots:
                 self._sending += 1
@@ -129,21 +116,12 @@ class BulkBatcher(Generic[Item]):
         except DeliveryError as error:
             _settle(batch, error)
         except asyncio.CancelledError:
-            _settle(batch, _stopped())
+            _settle(batch, stopped())
             raise
         else:
             _settle(batch, None)
 
 
-def _stopped() -> HeapUnavailable:
-    return HeapUnavailable("the service stopped before Heap answered")
-
-
-def _settle(batch: list[_Pending[Item]], error: BaseException | None) -> None:
+def _settle(batch: list[Pending[Item]], error: BaseException | None) -> None:
     for pending in batch:
-        if pending.future.done():
-            continue
-        if error is None:
-            pending.future.set_result(None)
-        else:
-            pending.future.set_exception(error)
+        pending.settle(error)

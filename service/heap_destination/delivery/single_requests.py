@@ -9,32 +9,20 @@ import asyncio
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
-from typing import Generic, TypeVar
+from typing import Generic
 
 from heap_destination.delivery.errors import HeapUnavailable
-from heap_destination.delivery.futures import mark_retrieved
+from heap_destination.delivery.pending import Item, Pending, stopped
 
-Item = TypeVar("Item")
 SendOne = Callable[[Item, float, str], Awaitable[None]]
 """Sends one item with a monotonic deadline for a caller; raises DeliveryError."""
-
-
-@dataclass
-class _Pending(Generic[Item]):
-    item: Item
-    deadline: float
-    caller: str
-    future: asyncio.Future[None] = field(
-        default_factory=lambda: asyncio.get_running_loop().create_future()
-    )
 
 
 class SingleRequests(Generic[Item]):
     def __init__(self, send: SendOne[Item], max_in_flight: int) -> None:
         self._send = send
         self._max_in_flight = max_in_flight
-        self._queue: deque[_Pending[Item]] = deque()
+        self._queue: deque[Pending[Item]] = deque()
         self.tasks: set[asyncio.Task[None]] = set()
 
     @property
@@ -47,8 +35,7 @@ class SingleRequests(Generic[Item]):
 
     def submit(self, item: Item, deadline: float, caller: str) -> asyncio.Future[None]:
         """Queues `item`; the future resolves when Heap accepted it, or fails."""
-        pending = _Pending(item, deadline, caller)
-        pending.future.add_done_callback(mark_retrieved)
+        pending = Pending(item, deadline, caller)
         self._queue.append(pending)
         if self._working() < self._max_in_flight:
             task = asyncio.create_task(self._work())
@@ -61,7 +48,7 @@ class SingleRequests(Generic[Item]):
         for task in list(self.tasks):
             task.cancel()
         while self._queue:
-            _settle(self._queue.popleft(), _stopped())
+            self._queue.popleft().settle(stopped())
 
     async def _work(self) -> None:
         while self._queue:
@@ -69,27 +56,14 @@ class SingleRequests(Generic[Item]):
             if pending.future.done():
                 continue
             if pending.deadline <= time.monotonic():
-                _settle(pending, HeapUnavailable("no time left to deliver to Heap"))
+                pending.settle(HeapUnavailable("no time left to deliver to Heap"))
                 continue
             try:
                 await self._send(pending.item, pending.deadline, pending.caller)
             except asyncio.CancelledError:
-                _settle(pending, _stopped())
+                pending.settle(stopped())
                 raise
             except Exception as error:  # a DeliveryError, or a surprise answered as one
-                _settle(pending, error)
+                pending.settle(error)
             else:
-                _settle(pending, None)
-
-
-def _stopped() -> HeapUnavailable:
-    return HeapUnavailable("the service stopped before Heap answered")
-
-
-def _settle(pending: _Pending[Item], error: Exception | None) -> None:
-    if pending.future.done():
-        return
-    if error is None:
-        pending.future.set_result(None)
-    else:
-        pending.future.set_exception(error)
+                pending.settle(None)
