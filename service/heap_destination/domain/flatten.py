@@ -81,10 +81,10 @@ class _Flattener:
         self.rejected_keys: set[str] = set()
 
     def top_level(self, key: str, value: JsonValue) -> None:
-        if (path := too_deep_path(key, value)) is not None:
+        nested = isinstance(value, dict | list)
+        if nested and (path := too_deep_path(key, value)) is not None:
             self._reject(path, TOO_DEEP)
             return
-        nested = isinstance(value, dict | list)
         if nested and self.mode in (NestedMode.STRINGIFY, NestedMode.DROP):
             bad_paths: list[str] = []
             ready = _json_ready(value, key, bad_paths)

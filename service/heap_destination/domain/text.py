@@ -27,7 +27,8 @@ def trim_invisible(text: str) -> str:
 
 def has_control_characters(text: str) -> bool:
     """Whether `text` holds a control character: NUL, a tab, a line break, DEL, a C1 control."""
-    return _CONTROL_CHARACTER.search(text) is not None
+    # isprintable() is a quick no for almost every key; control characters are not printable.
+    return not text.isprintable() and _CONTROL_CHARACTER.search(text) is not None
 
 
 def shown(text: str) -> str:
