@@ -3,15 +3,25 @@ import pytest
 from google.protobuf import any_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 
+from heap_destination.api.caller import PermissionDenied, Unauthenticated
 from heap_destination.api.error_status import (
     ERROR_DOMAIN,
+    ServiceError,
     describe,
     grpc_status,
     internal_error_status,
     listed_violations,
 )
-from heap_destination.delivery.errors import Overloaded
+from heap_destination.delivery.errors import (
+    HeapRejected,
+    HeapUnavailable,
+    InternalError,
+    Overloaded,
+    RateLimited,
+    ShuttingDown,
+)
 from heap_destination.domain.violations import FieldViolation, InvalidInput
+from heap_destination.v1 import errors_pb2
 
 DETAILS_KEY = "grpc-status-details-bin"
 CLIENT_METADATA_LIMIT = 8192
@@ -186,3 +196,24 @@ async def test_a_client_receives_the_whole_status_of_a_thousand_wide_violations(
     assert raised.value.details() == status.details
     received = dict(raised.value.trailing_metadata() or ())
     assert received[DETAILS_KEY] == dict(status.trailing_metadata)[DETAILS_KEY]
+
+
+EVERY_ERROR: list[ServiceError] = [
+    InvalidInput([FieldViolation("user_id", "required")]),
+    Unauthenticated("no token"),
+    PermissionDenied("1"),
+    RateLimited(1.0),
+    Overloaded(1.0),
+    HeapUnavailable("down"),
+    HeapRejected(400, "bad"),
+    ShuttingDown(),
+    InternalError("surprise"),
+]
+
+
+def test_every_error_reason_has_its_typed_value_and_every_typed_value_a_reason() -> None:
+    reasons = {describe(error).reason for error in EVERY_ERROR}
+
+    typed = {errors_pb2.ErrorReason.Value(f"ERROR_REASON_{reason}") for reason in reasons}
+
+    assert typed == set(errors_pb2.ErrorReason.values()) - {errors_pb2.ERROR_REASON_UNSPECIFIED}

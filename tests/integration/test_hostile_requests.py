@@ -19,7 +19,7 @@ from heap_destination.client import (
     track_event,
 )
 from heap_destination.sim import HeapSimulator
-from heap_destination.v1 import config_pb2, stream_pb2, track_pb2
+from heap_destination.v1 import config_pb2, errors_pb2, stream_pb2, track_pb2
 from tests.conftest import APP_ID
 from tests.support.background_service import BackgroundService
 from tests.support.protobuf_bytes import deep_track, field, nested_struct
@@ -74,6 +74,7 @@ def test_an_out_of_range_timestamp_fails_alone_and_the_stream_goes_on(
     assert Counter(r.id for r in results) == Counter(e.id for e in events)
     by_id = {r.id: r for r in results}
     assert by_id["bad"].code == code_pb2.INVALID_ARGUMENT
+    assert by_id["bad"].error_reason == errors_pb2.ERROR_REASON_INVALID_EVENT
     assert [v.field for v in by_id["bad"].field_violations] == ["timestamp"]
     assert {r.code for r in results if r.id != "bad"} == {code_pb2.OK}
     assert len(tracked_events(simulator.url)) == 2000

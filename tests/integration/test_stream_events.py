@@ -10,7 +10,7 @@ from heap_destination.client import HeapDestinationClient, identify_event, in_me
 from heap_destination.delivery.engine import EngineSettings
 from heap_destination.delivery.rate_limiter import RateLimitSettings
 from heap_destination.sim import HeapSimulator, RateLimits
-from heap_destination.v1 import config_pb2, identify_pb2, stream_pb2, track_pb2
+from heap_destination.v1 import config_pb2, errors_pb2, identify_pb2, stream_pb2, track_pb2
 from tests.conftest import APP_ID, FAST_RETRIES
 from tests.support.simulator_api import (
     accepted,
@@ -113,6 +113,10 @@ def test_one_event_heap_rejects_fails_alone(simulator: HeapSimulator, start_serv
 
     assert results["poisoned"].code == code_pb2.INVALID_ARGUMENT
     assert results["poisoned"].reason == "HEAP_REJECTED"
+    assert results["poisoned"].error_reason == errors_pb2.ERROR_REASON_HEAP_REJECTED
+    assert {r.error_reason for i, r in results.items() if i != "poisoned"} == {
+        errors_pb2.ERROR_REASON_UNSPECIFIED
+    }
     assert {r.code for i, r in results.items() if i != "poisoned"} == {code_pb2.OK}
     delivered = {e["idempotency_key"] for e in tracked_events(simulator.url)}
     assert delivered == {e.id for e in events if e.id != "poisoned"}

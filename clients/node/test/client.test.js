@@ -178,6 +178,7 @@ test('stream: 1000 events in messages of 250 each get one OK result', { timeout:
     assert.equal(result.code, 0, `${result.id}: ${result.reason} ${result.message}`);
     assert.equal(result.message, '');
     assert.equal(result.reason, '');
+    assert.equal(result.error_reason, 'ERROR_REASON_UNSPECIFIED');
     assert.deepEqual(result.field_violations, []);
     assert.deepEqual(result.warnings, []);
   }
@@ -202,6 +203,31 @@ test('stream: 1000 events in messages of 250 each get one OK result', { timeout:
       idempotency_key: sent.message_id,
     });
   }
+});
+
+test('stream: a bad event gets its own typed error and the good one is delivered', async () => {
+  await clearSimulator();
+  const run = randomUUID();
+  const events = [
+    { id: `${run}-good`, track: { user_id: 'u1', event: 'Streamed', message_id: `${run}-good` } },
+    { id: `${run}-bad`, track: { user_id: '', event: 'Streamed' } },
+  ];
+
+  const results = await client.stream(inMessages(events, 10, { app_id: APP_ID }));
+
+  const byId = new Map(results.map((result) => [result.id, result]));
+  assert.equal(byId.size, 2);
+  assert.equal(byId.get(`${run}-good`).code, 0);
+  const bad = byId.get(`${run}-bad`);
+  assert.equal(bad.code, 3);
+  assert.equal(bad.reason, 'INVALID_EVENT');
+  assert.equal(bad.error_reason, 'ERROR_REASON_INVALID_EVENT');
+  assert.deepEqual(bad.field_violations.map((violation) => violation.field), ['user_id']);
+  const tracks = await simulatorRequests('/api/track');
+  assert.deepEqual(
+    tracks.flatMap((request) => request.body.events.map((event) => event.idempotency_key)),
+    [`${run}-good`],
+  );
 });
 
 test('a track without user_id is INVALID_ARGUMENT naming user_id', async () => {

@@ -33,7 +33,7 @@ from heap_destination.domain.limits import MAX_MESSAGE_ID_LENGTH
 from heap_destination.domain.property_warnings import PropertyWarning
 from heap_destination.domain.track import prepare_track
 from heap_destination.domain.violations import FieldViolation, InvalidInput
-from heap_destination.v1 import stream_pb2
+from heap_destination.v1 import errors_pb2, stream_pb2
 
 log = logging.getLogger(__name__)
 
@@ -199,6 +199,7 @@ class EventStream:
             code=description.code,
             message=description.message,
             reason=description.reason,
+            error_reason=errors_pb2.ErrorReason.Value(f"ERROR_REASON_{description.reason}"),
             field_violations=[
                 stream_pb2.FieldViolation(field=v.field, description=v.description)
                 for v in description.violations
