@@ -1,3 +1,5 @@
+import time
+
 import pytest
 
 from heap_destination.sim.faults import Fault, FaultPlan
@@ -117,3 +119,25 @@ def test_a_fault_can_match_only_requests_whose_body_contains_a_text() -> None:
     assert plan.next_fault("/api/track", b'{"events":[{"identity":"ok"}]}') is None
     fault = plan.next_fault("/api/track", b'{"events":[{"identity":"poison"}]}')
     assert fault is not None and fault.status == 400
+
+
+def test_an_outage_fault_answers_every_request_until_its_seconds_pass() -> None:
+    plan = FaultPlan()
+    outage = Fault(status=503, seconds=0.2)
+    plan.inject(outage)
+
+    during = [plan.next_fault(path) for path in (TRACK, IDENTIFY, TRACK, TRACK)]
+    time.sleep(0.25)
+
+    assert during == [outage] * 4
+    assert plan.next_fault(TRACK) is None
+    assert plan.to_json() == []
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [{"seconds": 0}, {"seconds": -1}, {"seconds": 5, "count": 2}, {"seconds": 5, "probability": 1}],
+)
+def test_an_outage_fault_needs_positive_seconds_alone(fields: dict[str, float]) -> None:
+    with pytest.raises(ValueError, match="seconds"):
+        Fault.from_json({"status": 503, **fields})

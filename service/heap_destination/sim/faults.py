@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import threading
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +21,7 @@ _FIELD_TYPES: Mapping[str, tuple[type, ...]] = {
     "probability": (int, float),
     "seed": (int,),
     "body_contains": (str,),
+    "seconds": (int, float),
 }
 
 
@@ -27,8 +29,9 @@ _FIELD_TYPES: Mapping[str, tuple[type, ...]] = {
 class Fault:
     """One failure to inject.
 
-    Applies to the next `count` matching requests, or, when `probability` is given, to each
-    matching request with that probability until cleared. With neither, `count` is 1.
+    Applies to the next `count` matching requests; or, when `probability` is given, to each
+    matching request with that probability until cleared; or, when `seconds` is given, to
+    every matching request for that long (an outage). With none of them, `count` is 1.
     """
 
     status: int | None = None
@@ -41,6 +44,7 @@ class Fault:
     seed: int | None = None
     body_contains: str | None = None
     """Only requests whose raw body contains this text match (e.g. one event's identity)."""
+    seconds: float | None = None
 
     def __post_init__(self) -> None:
         problems = self._problems()
@@ -65,6 +69,10 @@ class Fault:
             problems.append("probability: must be in 0..1")
         if self.probability is not None and self.count is not None:
             problems.append("count: not allowed together with probability")
+        if self.seconds is not None and self.seconds <= 0:
+            problems.append("seconds: must be positive")
+        if self.seconds is not None and (self.count is not None or self.probability is not None):
+            problems.append("seconds: not allowed together with count or probability")
         if self.seed is not None and self.probability is None:
             problems.append("seed: only applies together with probability")
         if self.path is not None and self.path not in HEAP_PATHS:
@@ -99,6 +107,7 @@ class Fault:
             "probability": self.probability,
             "seed": self.seed,
             "body_contains": self.body_contains,
+            "seconds": self.seconds,
         }
 
 
@@ -107,6 +116,8 @@ class _ActiveFault:
     fault: Fault
     remaining: int | None
     rng: random.Random | None = None
+    until: float | None = None
+    """time.monotonic() when a fault given `seconds` ends."""
 
     def matches(self, path: str, raw_body: bytes) -> bool:
         if self.fault.path is not None and self.fault.path != path:
@@ -124,6 +135,8 @@ class FaultPlan:
     def inject(self, fault: Fault) -> None:
         if fault.probability is not None:
             active = _ActiveFault(fault, remaining=None, rng=random.Random(fault.seed))
+        elif fault.seconds is not None:
+            active = _ActiveFault(fault, remaining=None, until=time.monotonic() + fault.seconds)
         else:
             active = _ActiveFault(fault, remaining=fault.count or 1)
         with self._lock:
@@ -132,9 +145,13 @@ class FaultPlan:
     def next_fault(self, path: str, raw_body: bytes = b"") -> Fault | None:
         """Returns the fault to apply to a request, consuming one use of it."""
         with self._lock:
+            now = time.monotonic()
+            self._active = [a for a in self._active if a.until is None or a.until > now]
             for active in self._active:
                 if not active.matches(path, raw_body):
                     continue
+                if active.until is not None:
+                    return active.fault
                 if active.rng is not None and active.fault.probability is not None:
                     if active.rng.random() < active.fault.probability:
                         return active.fault
