@@ -7,7 +7,7 @@ from heap_destination.domain.nested_mode import NestedMode
 from heap_destination.domain.properties import prepare_properties, prepare_user_properties
 from heap_destination.domain.property_limits import (
     apply_property_limits,
-    omit_reserved_user_properties,
+    apply_user_property_rules,
 )
 from heap_destination.domain.property_warnings import WarningReason
 
@@ -148,6 +148,26 @@ def test_user_properties_that_only_contain_id_are_kept(
     assert result.warnings == []
 
 
+@pytest.mark.parametrize("key", ["Email", "EMAIL", "eMail"])
+def test_a_user_property_email_not_in_lowercase_is_sent_as_given_with_a_warning(key: str) -> None:
+    result = prepare_user_properties({key: "ada@example.com"}, NestedMode.FLATTEN, "traits")
+
+    assert result.properties == {key: "ada@example.com"}
+    assert warning_tuples(result.warnings) == [("traits", key, WarningReason.EMAIL_NOT_LOWERCASE)]
+    assert "lowercase email" in result.warnings[0].message
+
+
+@pytest.mark.parametrize("values", [{"email": "a@example.com"}, {"user": {"Email": "x"}}])
+def test_lowercase_email_and_nested_email_keys_get_no_warning(
+    values: dict[str, JsonValue],
+) -> None:
+    assert prepare_user_properties(values, NestedMode.FLATTEN, "traits").warnings == []
+
+
+def test_an_event_property_email_in_any_case_gets_no_warning() -> None:
+    assert prepare_properties({"Email": "x"}, NestedMode.FLATTEN, "properties").warnings == []
+
+
 def test_event_property_named_id_is_kept() -> None:
     result = prepare_properties({"id": "x"}, NestedMode.FLATTEN, "properties")
 
@@ -155,10 +175,10 @@ def test_event_property_named_id_is_kept() -> None:
     assert result.warnings == []
 
 
-def test_omit_reserved_user_properties_keeps_everything_else_in_order() -> None:
+def test_apply_user_property_rules_keeps_everything_else_in_order() -> None:
     properties: FlatProperties = {"a": 1, "Id": "x", "b": "y"}
 
-    kept, warnings = omit_reserved_user_properties(properties, "traits")
+    kept, warnings = apply_user_property_rules(properties, "traits")
 
     assert list(kept.items()) == [("a", 1), ("b", "y")]
     assert warning_tuples(warnings) == [("traits", "Id", RESERVED)]

@@ -10,3 +10,4 @@ MAX_MESSAGE_ID_LENGTH = 1024
 """The service's own bound on a caller's message_id (Heap's idempotency_key) and on a
 streamed event's id: both are echoed in answers, which must stay small."""
 RESERVED_USER_PROPERTY = "id"
+EMAIL_USER_PROPERTY = "email"

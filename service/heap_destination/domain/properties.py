@@ -8,7 +8,7 @@ from heap_destination.domain.json_value import FlatProperties, FlatValue, JsonVa
 from heap_destination.domain.nested_mode import NestedMode
 from heap_destination.domain.property_limits import (
     apply_property_limits,
-    omit_reserved_user_properties,
+    apply_user_property_rules,
 )
 from heap_destination.domain.property_warnings import PropertyWarning, WarningReason
 from heap_destination.domain.violations import FieldViolation
@@ -65,6 +65,6 @@ def prepare_user_properties(
 ) -> PreparedProperties:
     """Like prepare_properties, and leaves out the user property Heap forbids (`id`)."""
     prepared = prepare_properties(values, mode, field_name, extra)
-    prepared.properties, omitted = omit_reserved_user_properties(prepared.properties, field_name)
+    prepared.properties, omitted = apply_user_property_rules(prepared.properties, field_name)
     prepared.warnings.extend(omitted)
     return prepared

@@ -4,6 +4,7 @@ from dataclasses import dataclass, field
 
 from heap_destination.domain.json_value import FlatProperties
 from heap_destination.domain.limits import (
+    EMAIL_USER_PROPERTY,
     MAX_PROPERTY_KEY_LENGTH,
     MAX_PROPERTY_VALUE_LENGTH,
     RESERVED_USER_PROPERTY,
@@ -50,14 +51,26 @@ def apply_property_limits(properties: FlatProperties, field_name: str) -> Limite
     return result
 
 
-def omit_reserved_user_properties(
+def apply_user_property_rules(
     properties: FlatProperties, field_name: str
 ) -> tuple[FlatProperties, list[PropertyWarning]]:
-    """Heap does not allow a user property named `id` in any letter case."""
+    """Heap does not allow a user property named `id` in any letter case; and it fills its
+    Email only from `email` in lower case, so another case is sent with a warning."""
     kept: FlatProperties = {}
     warnings: list[PropertyWarning] = []
     for key, value in properties.items():
-        if key.lower() == RESERVED_USER_PROPERTY:
+        lowered = key.lower()
+        if lowered == EMAIL_USER_PROPERTY and key != EMAIL_USER_PROPERTY:
+            warnings.append(
+                PropertyWarning(
+                    field_name,
+                    key,
+                    WarningReason.EMAIL_NOT_LOWERCASE,
+                    "Heap fills its built-in Email property only from a lowercase email key; "
+                    "this one is sent as given",
+                )
+            )
+        if lowered == RESERVED_USER_PROPERTY:
             warnings.append(
                 PropertyWarning(
                     field_name,
