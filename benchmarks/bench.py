@@ -1,7 +1,7 @@
 """Benchmark: how fast events reach Heap through the service, and what that costs it.
 
 Starts the Heap simulator and the service (rate limits off, so the figures show raw
-throughput) as separate processes, then, for the seed's example event and a larger one
+throughput) as separate processes, then, for Heap's flattening example event and a larger one
 of about 50 properties, spread over many identities, measures:
 
 - stream:   one StreamEvents call, events written in messages of BENCH_STREAM_BATCH;
@@ -19,7 +19,7 @@ BENCH_HEAP_LATENCY_MS (20 ms by default: a short internet round trip to Heap; 0 
 loopback only).
 
 Then it compares 1 and 2 worker processes (`--workers N`) under the same load of the
-seed's event over four connections: BENCH_WORKERS_STREAM_EVENTS in four concurrent
+the example event over four connections: BENCH_WORKERS_STREAM_EVENTS in four concurrent
 StreamEvents calls, BENCH_WORKERS_UNARY_EVENTS in TrackEvent calls (see workers.py).
 
 Run with `make bench`; event counts and concurrency come from BENCH_* variables.

@@ -11,7 +11,7 @@ from heap_destination.v1 import config_pb2, stream_pb2, track_pb2
 
 APP_ID = "1234567890"
 
-SEED_PROPERTIES: dict[str, Any] = {
+FLATTENING_EXAMPLE: dict[str, Any] = {
     "foo": {
         "bar": {
             "cheese": "american",
@@ -90,7 +90,7 @@ class Payload:
 
 
 PAYLOADS = (
-    Payload("seed", "Signed Up", SEED_PROPERTIES),
+    Payload("example", "Signed Up", FLATTENING_EXAMPLE),
     Payload("large", "Checkout Completed", _large_properties()),
 )
 

@@ -218,10 +218,10 @@ async def warm_up(
     concurrency: int,
 ) -> None:
     """Opens the service's connections to Heap and runs each path once per stub, unmeasured."""
-    seed = PAYLOADS[0]
+    example = PAYLOADS[0]
     both = asyncio.gather(
-        run_stream(stubs, seed, 1_000 * len(stubs), identities, per_message, WARM_UP_TIMEOUT),
-        run_unary(stubs, seed, concurrency, identities, concurrency),
+        run_stream(stubs, example, 1_000 * len(stubs), identities, per_message, WARM_UP_TIMEOUT),
+        run_unary(stubs, example, concurrency, identities, concurrency),
     )
     await asyncio.wait_for(both, WARM_UP_TIMEOUT)
 

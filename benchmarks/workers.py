@@ -1,7 +1,7 @@
 """Workers comparison: the same load on a service with 1 and with 2 worker processes.
 
 For each worker count, a fresh service (`--workers N`: N processes on one port with
-SO_REUSEPORT) gets the seed payload over CONNECTIONS connections, each its own channel:
+SO_REUSEPORT) gets the example payload over CONNECTIONS connections, each its own channel:
 
 - STREAM: one StreamEvents call per connection, all at once;
 - UNARY:  TrackEvent calls over the connections in turn, a fixed number in flight in all.
@@ -33,7 +33,7 @@ WORKER_COUNTS = (1, 2)
 CONNECTIONS = 4
 CONNECTION_TRIES = 40
 ESTABLISHED, LISTENING = "01", "0A"  # TCP states in /proc/net/tcp
-PAYLOAD = PAYLOADS[0]  # the seed's example
+PAYLOAD = PAYLOADS[0]  # Heap's flattening example
 STREAM = f"stream\N{MULTIPLICATION SIGN}{CONNECTIONS}"
 UNARY = f"unary\N{MULTIPLICATION SIGN}{CONNECTIONS}"
 

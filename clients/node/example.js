@@ -1,5 +1,5 @@
 'use strict';
-// Sends the seed's example event: node example.js [host:port]
+// Sends Heap's flattening example event: node example.js [host:port]
 const { HeapDestinationClient, fromStruct } = require('./client');
 
 async function main() {

@@ -14,7 +14,7 @@ from .helpers import violation_fields, warning_tuples
 EMPTY = WarningReason.EMPTY_VALUE_OMITTED
 COLLISION = WarningReason.KEY_COLLISION
 
-SEED: dict[str, JsonValue] = {
+FLATTENING_EXAMPLE: dict[str, JsonValue] = {
     "foo": {
         "bar": {
             "cheese": "american",
@@ -30,7 +30,7 @@ def flat(values: dict[str, JsonValue], field_name: str = "properties") -> Flatte
 
 
 def test_seed_example_flattens_to_dotted_keys_and_json_array_strings() -> None:
-    result = flat(SEED)
+    result = flat(FLATTENING_EXAMPLE)
 
     assert result.properties == {
         "foo.bar.cheese": "american",

@@ -15,7 +15,7 @@ EMPTY = WarningReason.EMPTY_VALUE_OMITTED
 COLLISION = WarningReason.KEY_COLLISION
 DROPPED = WarningReason.NESTED_VALUE_DROPPED
 
-SEED: dict[str, JsonValue] = {
+FLATTENING_EXAMPLE: dict[str, JsonValue] = {
     "foo": {
         "bar": {
             "cheese": "american",
@@ -42,7 +42,7 @@ def drop(values: dict[str, JsonValue]) -> Flattened:
 
 
 def test_indexed_seed_example_explodes_arrays_by_index_and_stringifies_values() -> None:
-    result = indexed(SEED)
+    result = indexed(FLATTENING_EXAMPLE)
 
     assert result.properties == {
         "foo.bar.cheese": "american",
@@ -169,7 +169,7 @@ def test_indexed_output_is_the_same_whatever_the_key_insertion_order() -> None:
 
 
 def test_stringify_seed_example_is_one_json_string_per_top_level_key() -> None:
-    result = stringify(SEED)
+    result = stringify(FLATTENING_EXAMPLE)
 
     assert result.properties == {
         "foo": '{"bar":{"cheese":"american","products":[{"A":"Jello"},{"B":"Peanut"}],'
@@ -247,7 +247,7 @@ def test_stringify_dotted_key_and_nested_object_do_not_collide(
 
 
 def test_drop_seed_example_leaves_everything_out_with_warning() -> None:
-    result = drop(SEED)
+    result = drop(FLATTENING_EXAMPLE)
 
     assert result.properties == {}
     assert warning_tuples(result.warnings) == [("properties", "foo", DROPPED)]

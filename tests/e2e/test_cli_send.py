@@ -11,7 +11,7 @@ from tests.support.processes import COMMAND, free_address, start_service, start_
 from tests.support.simulator_api import tracked_events
 
 APP_ID = "1234567890"
-SEED = {"foo": {"bar": {"cheese": "american", "prop": [1, 2, 3]}}}
+FLATTENING_EXAMPLE = {"foo": {"bar": {"cheese": "american", "prop": [1, 2, 3]}}}
 
 
 @pytest.fixture
@@ -44,7 +44,7 @@ def test_send_track_prints_what_heap_received(running: tuple[str, str]) -> None:
         "--event",
         "Signed Up",
         "--properties",
-        json.dumps(SEED),
+        json.dumps(FLATTENING_EXAMPLE),
     )
 
     assert sent.returncode == 0, sent.stderr
@@ -87,7 +87,13 @@ def test_send_events_streams_a_json_lines_file_and_reports_progress(
     lines = tmp_path / "events.jsonl"
     with lines.open("w") as out:
         for n in range(10_000):
-            event = {"track": {"user_id": f"u{n % 100}", "event": "Imported", "properties": SEED}}
+            event = {
+                "track": {
+                    "user_id": f"u{n % 100}",
+                    "event": "Imported",
+                    "properties": FLATTENING_EXAMPLE,
+                }
+            }
             out.write(json.dumps(event) + "\n")
 
     sent = _send("events", str(lines), "--target", target, "--app-id", APP_ID)

@@ -68,7 +68,7 @@ def test_make_run_delivers_the_readme_example_to_the_simulator(
     service, simulator_url = make_run
 
     example = subprocess.run(
-        [sys.executable, str(REPO / "examples" / "send_seed_event.py"), service],
+        [sys.executable, str(REPO / "examples" / "send_flattening_example.py"), service],
         capture_output=True,
         text=True,
         timeout=60,

@@ -27,12 +27,14 @@ NO_RATE_LIMITS = EngineSettings(
         events_per_window_per_app=None, events_per_window_per_identity=None
     )
 )
-SEED = {"foo": {"bar": {"cheese": "american", "prop": [1, 2, 3]}}}
+FLATTENING_EXAMPLE = {"foo": {"bar": {"cheese": "american", "prop": [1, 2, 3]}}}
 
 
 def _events(count: int, identities: int) -> list[stream_pb2.Event]:
     return [
-        track_event(str(i), "Signed Up", user_id=f"user-{i % identities}", properties=SEED)
+        track_event(
+            str(i), "Signed Up", user_id=f"user-{i % identities}", properties=FLATTENING_EXAMPLE
+        )
         for i in range(count)
     ]
 
@@ -105,7 +107,7 @@ def test_one_event_heap_rejects_fails_alone(simulator: HeapSimulator, start_serv
     service = start_service(base_url=simulator.url, engine=NO_RATE_LIMITS)
     events = [
         *_events(999, identities=10),
-        track_event("poisoned", "Signed Up", user_id="poison-user", properties=SEED),
+        track_event("poisoned", "Signed Up", user_id="poison-user", properties=FLATTENING_EXAMPLE),
     ]
     inject_fault(simulator.url, status=400, probability=1.0, body_contains="poison-user")
 
@@ -195,7 +197,7 @@ def test_the_python_client_streams_with_its_own_config(
     client: HeapDestinationClient, simulator: HeapSimulator
 ) -> None:
     events = [
-        track_event("t1", "Signed Up", user_id="u1", properties=SEED),
+        track_event("t1", "Signed Up", user_id="u1", properties=FLATTENING_EXAMPLE),
         identify_event("i1", user_id="u1", traits={"plan": "pro"}),
     ]
 

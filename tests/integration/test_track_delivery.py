@@ -13,7 +13,7 @@ from tests.conftest import APP_ID
 from tests.support.background_service import BackgroundService
 from tests.support.simulator_api import accepted, tracked_events, user_property_updates
 
-SEED_PROPERTIES = {
+FLATTENING_EXAMPLE = {
     "foo": {
         "bar": {
             "cheese": "american",
@@ -48,7 +48,7 @@ SEED_BY_MODE: dict[int, dict[str, Any]] = {
 def test_the_seed_example_reaches_heap_flattened(
     client: HeapDestinationClient, simulator: HeapSimulator
 ) -> None:
-    response = client.track("Signed Up", user_id="user-42", properties=SEED_PROPERTIES)
+    response = client.track("Signed Up", user_id="user-42", properties=FLATTENING_EXAMPLE)
 
     [request] = accepted(simulator.url)
     assert request["path"] == "/api/track"
@@ -75,7 +75,7 @@ def test_the_seed_example_in_every_mode(
 ) -> None:
     config = config_pb2.DestinationConfig(app_id=APP_ID, nested_properties_mode=mode)
     with HeapDestinationClient(service.target, config=config) as client:
-        response = client.track("Signed Up", user_id="user-42", properties=SEED_PROPERTIES)
+        response = client.track("Signed Up", user_id="user-42", properties=FLATTENING_EXAMPLE)
 
     [event] = tracked_events(simulator.url)
     assert event["properties"] == SEED_BY_MODE[mode]

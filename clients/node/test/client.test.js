@@ -37,7 +37,7 @@ async function simulatorRequests(path) {
   return path ? requests.filter((request) => request.path === path) : requests;
 }
 
-const SEED_PROPERTIES = {
+const FLATTENING_EXAMPLE = {
   foo: {
     bar: {
       cheese: 'american',
@@ -46,7 +46,7 @@ const SEED_PROPERTIES = {
     },
   },
 };
-const SEED_FLAT = {
+const FLATTENING_EXAMPLE_FLAT = {
   'foo.bar.cheese': 'american',
   'foo.bar.prop': '[1,2,3]',
   'foo.bar.products': '[{"A":"Jello"},{"B":"Peanut"}]',
@@ -63,7 +63,7 @@ test('track: nested properties are flattened and delivered as sent', async () =>
     config: { app_id: APP_ID },
     user_id: userId,
     event: 'Signed Up',
-    properties: SEED_PROPERTIES,
+    properties: FLATTENING_EXAMPLE,
     traits: { plan: 'pro', seats: 3 },
     timestamp: when,
     message_id: messageId,
@@ -73,8 +73,8 @@ test('track: nested properties are flattened and delivered as sent', async () =>
   assert.equal(response.app_id, APP_ID);
   assert.equal(response.identity, userId);
   assert.equal(response.event, 'Signed Up');
-  assert.deepEqual(fromStruct(response.properties), SEED_FLAT);
-  for (const key of Object.keys(SEED_FLAT)) {
+  assert.deepEqual(fromStruct(response.properties), FLATTENING_EXAMPLE_FLAT);
+  for (const key of Object.keys(FLATTENING_EXAMPLE_FLAT)) {
     assert.equal(response.properties.fields[key].kind, 'stringValue', key);
   }
   assert.deepEqual(fromStruct(response.user_properties), { plan: 'pro', seats: 3 });
@@ -90,7 +90,7 @@ test('track: nested properties are flattened and delivered as sent', async () =>
       {
         identity: userId,
         event: 'Signed Up',
-        properties: SEED_FLAT,
+        properties: FLATTENING_EXAMPLE_FLAT,
         idempotency_key: messageId,
         timestamp: '2026-11-27T12:00:00.250Z',
         session_id: sessionId,

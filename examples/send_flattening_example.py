@@ -1,6 +1,6 @@
-"""Sends the seed's example event to a running service (`make run`) and prints the answer.
+"""Sends Heap's flattening example event to a running service (`make run`) and prints the answer.
 
-Usage: .venv/bin/python examples/send_seed_event.py [HOST:PORT]
+Usage: .venv/bin/python examples/send_flattening_example.py [HOST:PORT]
 """
 
 import sys
