@@ -35,6 +35,8 @@ def start_service() -> Iterator[Callable[..., BackgroundService]]:
         tokens: TokenStore | None = None,
         tls: TlsFiles | None = None,
         extra_base_urls: frozenset[str] = frozenset(),
+        max_concurrent_calls: int = 200,
+        max_message_bytes: int = 4 * 1024 * 1024,
         **defaults: Any,
     ) -> BackgroundService:
         settings = ServiceSettings(
@@ -47,6 +49,8 @@ def start_service() -> Iterator[Callable[..., BackgroundService]]:
             tokens=tokens,
             tls=tls,
             extra_base_urls=extra_base_urls,
+            max_concurrent_calls=max_concurrent_calls,
+            max_message_bytes=max_message_bytes,
         )
         service = BackgroundService(settings).start()
         started.append(service)

@@ -165,3 +165,51 @@ def test_bad_tokens_are_named_without_showing_them(tokens: str, message: str) ->
         settings([], {"HEAP_DESTINATION_TOKENS": tokens})
 
     assert "a-long-enough-token" not in str(raised.value)
+
+
+def test_the_bounds_have_their_documented_defaults() -> None:
+    got = settings([])
+
+    assert got.max_in_flight_bytes == 16 * 1024 * 1024
+    assert got.max_in_flight_bytes_per_stream == 4 * 1024 * 1024
+    assert got.max_message_bytes == 4 * 1024 * 1024
+    assert got.max_concurrent_calls == 200
+    assert got.engine.max_requests == 16
+    assert got.engine.max_destinations == 1000
+    assert got.extra_base_urls == frozenset()
+
+
+def test_allowed_base_urls_are_normalized_and_the_servers_own_is_always_allowed() -> None:
+    got = settings(
+        ["--base-url", "http://127.0.0.1:8787/"],
+        {"HEAP_ALLOWED_BASE_URLS": "HTTPS://Sim.Example.com, http://[::1]:9000/"},
+    )
+
+    assert got.allowed_base_urls == {
+        "https://sim.example.com",
+        "http://[::1]:9000",
+        "http://127.0.0.1:8787",
+    }
+
+
+@pytest.mark.parametrize(
+    ("urls", "rule"),
+    [
+        ("https://user:pw@sim.example.com", "user name or password"),
+        ("https://sim.example.com/api", "only a scheme, a host and a port"),
+        ("ftp://sim.example.com", "http or https"),
+        ("https://sim.example.com:70000", "port"),
+    ],
+)
+def test_a_bad_allowed_base_url_stops_the_start_naming_it(urls: str, rule: str) -> None:
+    with pytest.raises(SettingsError, match=re.escape(rule)) as raised:
+        settings(["--allowed-base-urls", urls])
+
+    assert "--allowed-base-urls" in str(raised.value)
+
+
+def test_an_unknown_enum_in_the_files_destination_stops_the_start(tmp_path: Path) -> None:
+    path = config_file(tmp_path, {"destination": {"appId": "123", "region": 7}})
+
+    with pytest.raises(SettingsError, match=re.escape("config.region")):
+        settings(["--config", path])

@@ -50,3 +50,34 @@ def test_a_call_that_rate_limits_would_hold_past_its_deadline_gets_resource_exha
     assert details.reason == "RATE_LIMITED"
     assert details.retry_delay == 60
     assert [e["event"] for e in tracked_events(simulator.url)] == ["First"]
+
+
+def test_a_call_past_the_concurrent_calls_bound_gets_resource_exhausted(
+    simulator: HeapSimulator, start_service: Any
+) -> None:
+    service = start_service(base_url=simulator.url, max_concurrent_calls=1)
+    inject_fault(simulator.url, latency_ms=2000, count=1)
+    with HeapDestinationClient(service.target, app_id=APP_ID) as client:
+        first = threading.Thread(target=client.track, args=("Slow",), kwargs={"user_id": "u1"})
+        first.start()
+        time.sleep(0.3)  # the first call is now waiting for the slow Heap
+        with pytest.raises(grpc.RpcError) as raised:
+            client.track("Turned Away", user_id="u2")
+        first.join()
+
+    assert raised.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert [e["event"] for e in tracked_events(simulator.url)] == ["Slow"]
+
+
+def test_a_message_over_the_size_bound_gets_resource_exhausted_and_nothing_is_sent(
+    simulator: HeapSimulator, start_service: Any
+) -> None:
+    service = start_service(base_url=simulator.url, max_message_bytes=64 * 1024)
+    with HeapDestinationClient(service.target, app_id=APP_ID) as client:
+        with pytest.raises(grpc.RpcError) as raised:
+            client.track("Big", user_id="u1", properties={"text": "x" * 70_000})
+        small = client.track("Small", user_id="u1")
+
+    assert raised.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert small.event == "Small"
+    assert [e["event"] for e in tracked_events(simulator.url)] == ["Small"]
