@@ -207,3 +207,27 @@ def test_the_python_client_streams_with_its_own_config(
     [event] = tracked_events(simulator.url)
     assert (event["app_id"], event["idempotency_key"]) == (APP_ID, "t1")
     assert [u["properties"] for u in user_property_updates(simulator.url)] == [{"plan": "pro"}]
+
+
+def test_streamed_events_wait_for_heaps_budget_past_the_delivery_timeout(
+    simulator: HeapSimulator, start_service: Any
+) -> None:
+    """Admission takes about 4 s for the last events, the delivery timeout is 0.5 s: a
+    stream is flow-controlled, so its events wait rather than fail."""
+    service = start_service(
+        base_url=simulator.url,
+        retry=dataclasses.replace(FAST_RETRIES, delivery_timeout=0.5),
+        engine=EngineSettings(
+            rate_limits=RateLimitSettings(
+                events_per_window_per_app=25,
+                events_per_window_per_identity=None,
+                window_seconds=1.0,
+            )
+        ),
+    )
+    events = _events(100, identities=10)
+
+    results = stream(service.target, in_messages(events, 50, CONFIG))
+
+    assert Counter(r.code for r in results) == {code_pb2.OK: 100}
+    assert len(tracked_events(simulator.url)) == 100

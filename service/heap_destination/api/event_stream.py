@@ -10,6 +10,7 @@ after the results of every event before it.
 
 import asyncio
 import logging
+import time
 from collections import deque
 from collections.abc import AsyncIterator, Sequence
 from functools import partial
@@ -26,8 +27,14 @@ from heap_destination.api.request_destination import DestinationResolver, reques
 from heap_destination.api.track_mapping import track_input
 from heap_destination.api.warning_mapping import unlisted_warnings, warnings_to_proto
 from heap_destination.delivery.engine import DeliveryEngine
-from heap_destination.delivery.errors import DeliveryError, InternalError, ShuttingDown
+from heap_destination.delivery.errors import (
+    DeliveryError,
+    InternalError,
+    RateLimited,
+    ShuttingDown,
+)
 from heap_destination.delivery.futures import delivery_error
+from heap_destination.domain.destination import Destination
 from heap_destination.domain.identify import prepare_identify
 from heap_destination.domain.limits import MAX_MESSAGE_ID_LENGTH
 from heap_destination.domain.property_warnings import PropertyWarning
@@ -41,6 +48,8 @@ log = logging.getLogger(__name__)
 MAX_RESPONSE_BYTES = 1 << 20
 # Results waiting to be sent to a client that does not read stop the reader past this.
 MAX_UNSENT_RESULT_BYTES = 2 * MAX_RESPONSE_BYTES
+# Seconds between looks at whether the service drains, while an event waits for budget.
+_ADMISSION_POLL = 1.0
 # The reader lets other calls run after taking this many events in a row.
 _EVENTS_BETWEEN_TURNS = 1000
 
@@ -113,19 +122,19 @@ class EventStream:
         if refusal is not None:
             self._answer_error(kind, event.id, refusal)
             return
-        deadline = self._engine.deadline(None)
         try:
             if kind == "track":
                 destination = self._destinations.resolve(request_config(event.track))
                 track = prepare_track(track_input(event.track), destination)
-                await self._engine.admit(destination, track.event.identity, deadline)
+                await self._admission(destination, track.event.identity)
+                deadline = self._engine.deadline(None)
                 delivered = self._engine.submit_track(destination, track, deadline, self._caller)
                 warnings: Sequence[PropertyWarning] = track.warnings
             else:
                 destination = self._destinations.resolve(request_config(event.identify))
                 identify = prepare_identify(identify_input(event.identify), destination)
                 delivered = self._engine.submit_identify(
-                    destination, identify, deadline, self._caller
+                    destination, identify, self._engine.deadline(None), self._caller
                 )
                 warnings = identify.warnings
         except (InvalidInput, DeliveryError, PermissionDenied) as error:
@@ -138,6 +147,18 @@ class EventStream:
         self._unanswered_ids.add(event.id)
         self._in_flight.take(size)
         delivered.add_done_callback(partial(self._settled, kind, event.id, size, warnings))
+
+    async def _admission(self, destination: Destination, identity: str) -> None:
+        """Waits for Heap's budget as long as it takes: the stream reads nothing meanwhile,
+        so its producer is slowed, and no event fails for waiting while the stream is open.
+        Raises ShuttingDown once the service drains."""
+        while True:
+            try:
+                await self._engine.admit(destination, identity, time.monotonic() + _ADMISSION_POLL)
+                return
+            except RateLimited:
+                if self._engine.draining:
+                    raise ShuttingDown() from None
 
     def _refusal(self, event: stream_pb2.Event, kind: str) -> ServiceError | None:
         """Why the event cannot be taken at all, if it cannot."""
