@@ -18,6 +18,7 @@ from heap_destination.app.settings import (
     add_service_arguments,
     service_settings,
 )
+from heap_destination.app.store_command import add_store_command
 from heap_destination.app.workers import run_workers
 from heap_destination.sim import HeapSimulator
 from heap_destination.sim import serve as serve_simulator
@@ -127,4 +128,5 @@ def _parser() -> argparse.ArgumentParser:
     run_parser.set_defaults(command=_run)
 
     add_send_command(commands)
+    add_store_command(commands)
     return parser

@@ -1,0 +1,24 @@
+"""Durable storage of accepted Heap work, delivered later by a worker.
+
+The store knows the domain (apps, endpoints, bodies) and nothing of gRPC or HTTP.
+"""
+
+from heap_destination.store.errors import StoreFull
+from heap_destination.store.items import AppBacklog, Endpoint, NewItem, Status, StoredItem
+from heap_destination.store.opening import open_store
+from heap_destination.store.postgres_store import PostgresStore
+from heap_destination.store.protocol import Store
+from heap_destination.store.sqlite_store import SqliteStore
+
+__all__ = [
+    "AppBacklog",
+    "Endpoint",
+    "NewItem",
+    "PostgresStore",
+    "SqliteStore",
+    "Status",
+    "Store",
+    "StoreFull",
+    "StoredItem",
+    "open_store",
+]

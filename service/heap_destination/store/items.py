@@ -1,0 +1,146 @@
+"""What the store keeps: accepted Heap work in its final form, and its delivery state."""
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal, cast
+
+Endpoint = Literal["track", "user_properties", "identify"]
+Status = Literal["stored", "delivering", "delivered", "dead"]
+
+ENDPOINTS: tuple[Endpoint, ...] = ("track", "user_properties", "identify")
+HEAP_BODY_LIMIT = 500
+
+
+@dataclass(frozen=True)
+class NewItem:
+    """One piece of accepted work, as a caller hands it to `Store.append`.
+
+    `body` is the item's own JSON object exactly as delivery puts it into a bulk body;
+    the store never looks inside it.
+    """
+
+    app_id: str
+    base_url: str
+    endpoint: Endpoint
+    identity: str
+    body: bytes
+    idempotency_key: str | None = None
+    message_id: str = ""
+    stream_event_id: str = ""
+    accepted_at: float = field(default_factory=time.time)
+
+
+@dataclass(frozen=True)
+class StoredItem:
+    id: int
+    app_id: str
+    base_url: str
+    endpoint: Endpoint
+    identity: str
+    idempotency_key: str | None
+    body: bytes
+    message_id: str
+    stream_event_id: str
+    accepted_at: float
+    attempts: int
+    status: Status
+    last_error: str
+    heap_status: int | None
+    heap_body: str
+    delivered_at: float | None
+
+
+@dataclass(frozen=True)
+class AppBacklog:
+    app_id: str
+    undelivered: int
+    oldest_age_seconds: float
+    """Age of the oldest undelivered item; 0 when nothing is undelivered."""
+    delivered_last_minute: int
+
+
+# The column order both engines select, matching StoredItem's fields.
+ITEM_COLUMNS = (
+    "id, app_id, base_url, endpoint, identity, idempotency_key, body, message_id, "
+    "stream_event_id, accepted_at, attempts, status, last_error, heap_status, heap_body, "
+    "delivered_at"
+)
+
+
+def stored_item(row: Sequence[Any]) -> StoredItem:
+    (
+        item_id,
+        app_id,
+        base_url,
+        endpoint,
+        identity,
+        idempotency_key,
+        body,
+        message_id,
+        stream_event_id,
+        accepted_at,
+        attempts,
+        status,
+        last_error,
+        heap_status,
+        heap_body,
+        delivered_at,
+    ) = row
+    return StoredItem(
+        id=int(item_id),
+        app_id=app_id,
+        base_url=base_url,
+        endpoint=cast(Endpoint, endpoint),
+        identity=identity,
+        idempotency_key=idempotency_key,
+        body=bytes(body),
+        message_id=message_id,
+        stream_event_id=stream_event_id,
+        accepted_at=float(accepted_at),
+        attempts=int(attempts),
+        status=cast(Status, status),
+        last_error=last_error,
+        heap_status=None if heap_status is None else int(heap_status),
+        heap_body=heap_body,
+        delivered_at=None if delivered_at is None else float(delivered_at),
+    )
+
+
+def new_item_row(item: NewItem) -> tuple[object, ...]:
+    """The values of INSERT_COLUMNS for one new item."""
+    return (
+        item.app_id,
+        item.base_url,
+        item.endpoint,
+        item.identity,
+        item.idempotency_key,
+        item.body,
+        item.message_id,
+        item.stream_event_id,
+        item.accepted_at,
+        0.0,  # due_at: claimable at once, whatever the caller's clock says
+    )
+
+
+INSERT_COLUMNS = (
+    "app_id, base_url, endpoint, identity, idempotency_key, body, message_id, "
+    "stream_event_id, accepted_at, due_at"
+)
+
+
+def clipped_heap_body(heap_body: str) -> str:
+    return heap_body[:HEAP_BODY_LIMIT]
+
+
+def app_backlogs(rows: Sequence[Sequence[Any]], now: float) -> list[AppBacklog]:
+    """AppBacklogs from the rows of queries.backlog."""
+    return [
+        AppBacklog(
+            app_id=app_id,
+            undelivered=int(undelivered),
+            oldest_age_seconds=0.0 if oldest is None else max(0.0, now - float(oldest)),
+            delivered_last_minute=int(delivered),
+        )
+        for app_id, undelivered, oldest, delivered in rows
+    ]

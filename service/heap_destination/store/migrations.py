@@ -1,0 +1,80 @@
+"""The schema, as versioned SQL that both engines apply in order at open time.
+
+Statements are written once; the few type names the engines spell differently are
+filled in per engine. A version, once released, is never edited: add a new one.
+"""
+
+from typing import Literal
+
+Engine = Literal["sqlite", "postgresql"]
+
+_TYPES: dict[Engine, dict[str, str]] = {
+    "sqlite": {"id": "INTEGER PRIMARY KEY AUTOINCREMENT", "bytes": "BLOB", "float": "REAL"},
+    "postgresql": {
+        "id": "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY",
+        "bytes": "BYTEA",
+        "float": "DOUBLE PRECISION",
+    },
+}
+
+SCHEMA_VERSION_TABLE = (
+    "CREATE TABLE IF NOT EXISTS schema_version "
+    "(version INTEGER PRIMARY KEY, applied_at {float} NOT NULL)"
+)
+
+# Undelivered items are "stored" or "delivering". `due_at` is when a "stored" item may be
+# claimed (0 at first, later retry_at) and when a "delivering" item's lease expires, so
+# one condition, `due_at <= now`, finds new, retryable and abandoned work alike.
+MIGRATIONS: list[tuple[int, tuple[str, ...]]] = [
+    (
+        1,
+        (
+            """CREATE TABLE items (
+                id {id},
+                app_id TEXT NOT NULL,
+                base_url TEXT NOT NULL,
+                endpoint TEXT NOT NULL
+                    CHECK (endpoint IN ('track', 'user_properties', 'identify')),
+                identity TEXT NOT NULL,
+                idempotency_key TEXT,
+                body {bytes} NOT NULL,
+                message_id TEXT NOT NULL DEFAULT '',
+                stream_event_id TEXT NOT NULL DEFAULT '',
+                accepted_at {float} NOT NULL,
+                attempts INTEGER NOT NULL DEFAULT 0,
+                status TEXT NOT NULL DEFAULT 'stored'
+                    CHECK (status IN ('stored', 'delivering', 'delivered', 'dead')),
+                due_at {float} NOT NULL,
+                lease_owner TEXT,
+                last_error TEXT NOT NULL DEFAULT '',
+                heap_status INTEGER,
+                heap_body TEXT NOT NULL DEFAULT '',
+                delivered_at {float}
+            )""",
+            "CREATE INDEX items_pending ON items (id, due_at) "
+            "WHERE status IN ('stored', 'delivering')",
+            "CREATE INDEX items_pending_group ON items (app_id, base_url, endpoint, id) "
+            "WHERE status IN ('stored', 'delivering')",
+            "CREATE INDEX items_message ON items (message_id) WHERE message_id <> ''",
+            "CREATE INDEX items_dead ON items (app_id, id) WHERE status = 'dead'",
+            "CREATE INDEX items_delivered ON items (delivered_at) WHERE status = 'delivered'",
+            "CREATE INDEX items_finished ON items (accepted_at) "
+            "WHERE status IN ('delivered', 'dead')",
+        ),
+    ),
+]
+
+LATEST_VERSION = MIGRATIONS[-1][0]
+
+
+def schema_version_table(engine: Engine) -> str:
+    return SCHEMA_VERSION_TABLE.format(**_TYPES[engine])
+
+
+def pending_migrations(engine: Engine, current: int) -> list[tuple[int, list[str]]]:
+    """The versions after `current`, in order, with their statements for `engine`."""
+    return [
+        (version, [statement.format(**_TYPES[engine]) for statement in statements])
+        for version, statements in MIGRATIONS
+        if version > current
+    ]

@@ -1,0 +1,217 @@
+"""The Store on PostgreSQL: a psycopg 3 connection pool; claims use SKIP LOCKED so
+several workers and processes share the queue without waiting on each other."""
+
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from psycopg import AsyncConnection, AsyncCursor
+from psycopg_pool import AsyncConnectionPool
+
+from heap_destination.store import queries
+from heap_destination.store.bounds import check_bounds
+from heap_destination.store.items import (
+    AppBacklog,
+    NewItem,
+    StoredItem,
+    app_backlogs,
+    new_item_row,
+    stored_item,
+)
+from heap_destination.store.migrations import pending_migrations, schema_version_table
+
+SKIP_LOCKED = " FOR UPDATE SKIP LOCKED"
+
+# Transaction-scoped advisory locks, one per schema, that serialize what must not
+# interleave: migrations, and appends (so two cannot both pass the bounds check).
+_LOCK = "SELECT pg_advisory_xact_lock(hashtext(%s || COALESCE(current_schema(), '')))"
+_MIGRATE_LOCK = "heap_destination.store.migrate:"
+_APPEND_LOCK = "heap_destination.store.append:"
+
+_INSERT_ITEM = queries.postgres_sql(queries.INSERT_ITEM) + " RETURNING id"
+
+
+def _sql(query: queries.Query) -> tuple[str, tuple[object, ...]]:
+    sql, parameters = query
+    return queries.postgres_sql(sql), parameters
+
+
+async def _execute(cursor: AsyncCursor[Any], query: queries.Query) -> AsyncCursor[Any]:
+    sql, parameters = _sql(query)
+    return await cursor.execute(sql.encode(), parameters)
+
+
+class PostgresStore:
+    def __init__(
+        self,
+        pool: AsyncConnectionPool[AsyncConnection[Any]],
+        *,
+        max_items: int,
+        max_items_per_app: int,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        """Use `open`, which also opens the pool and migrates."""
+        self._pool = pool
+        self._max_items = max_items
+        self._max_items_per_app = max_items_per_app
+        self._clock = clock
+
+    @classmethod
+    async def open(
+        cls,
+        conninfo: str,
+        *,
+        max_items: int,
+        max_items_per_app: int,
+        clock: Callable[[], float] = time.time,
+        pool_size: int = 10,
+        connect_timeout: float = 30.0,
+    ) -> "PostgresStore":
+        # One connection first, so that a server that cannot be reached or refuses us fails
+        # at once with its own error instead of the pool's timeout after retrying.
+        first = await AsyncConnection.connect(
+            conninfo, connect_timeout=max(1, int(connect_timeout))
+        )
+        await first.close()
+        pool: AsyncConnectionPool[AsyncConnection[Any]] = AsyncConnectionPool(
+            conninfo,
+            min_size=1,
+            max_size=pool_size,
+            kwargs={"autocommit": True},
+            open=False,
+            timeout=connect_timeout,
+        )
+        await pool.open(wait=True, timeout=connect_timeout)
+        store = cls(pool, max_items=max_items, max_items_per_app=max_items_per_app, clock=clock)
+        try:
+            await store._migrate()
+        except BaseException:
+            await pool.close()
+            raise
+        return store
+
+    async def _migrate(self) -> None:
+        async with self._pool.connection() as db, db.transaction():
+            await db.execute(_LOCK, (_MIGRATE_LOCK,))
+            await db.execute(schema_version_table("postgresql").encode())
+            cursor = await db.execute("SELECT COALESCE(MAX(version), 0) FROM schema_version")
+            (current,) = await _one(cursor)
+            for version, statements in pending_migrations("postgresql", current):
+                for statement in statements:
+                    await db.execute(statement.encode())
+                await db.execute(
+                    "INSERT INTO schema_version (version, applied_at) VALUES (%s, %s)",
+                    (version, self._clock()),
+                )
+
+    async def append(self, items: Sequence[NewItem]) -> list[int]:
+        if not items:
+            return []
+        async with self._pool.connection() as db, db.transaction(), db.cursor() as cursor:
+            await cursor.execute(_LOCK, (_APPEND_LOCK,))
+            (pending,) = await _one(await _execute(cursor, queries.pending_total()))
+            app_ids = sorted({item.app_id for item in items})
+            await _execute(cursor, queries.pending_by_app(app_ids))
+            by_app = {app_id: int(count) for app_id, count in await cursor.fetchall()}
+            check_bounds(items, int(pending), by_app, self._max_items, self._max_items_per_app)
+            await cursor.executemany(
+                _INSERT_ITEM.encode(), [new_item_row(item) for item in items], returning=True
+            )
+            ids: list[int] = []
+            while True:
+                (row_id,) = await _one(cursor)
+                ids.append(int(row_id))
+                if not cursor.nextset():
+                    break
+        return ids
+
+    async def claim(self, worker: str, limit: int, lease_seconds: float) -> list[StoredItem]:
+        if limit <= 0:
+            return []
+        now = self._clock()
+        async with self._pool.connection() as db, db.transaction(), db.cursor() as cursor:
+            await _execute(cursor, queries.claim_head(now, SKIP_LOCKED))
+            head = await cursor.fetchone()
+            if head is None:
+                return []
+            query = queries.claim_group(worker, now, lease_seconds, head, limit, SKIP_LOCKED)
+            rows = await (await _execute(cursor, query)).fetchall()
+        return sorted((stored_item(row) for row in rows), key=lambda item: item.id)
+
+    async def mark_delivered(self, ids: Sequence[int], heap_status: int) -> None:
+        now = self._clock()
+        await self._update_chunks(
+            ids, lambda chunk: queries.mark_delivered(chunk, heap_status, now)
+        )
+
+    async def mark_failed(
+        self,
+        ids: Sequence[int],
+        error: str,
+        heap_status: int | None,
+        heap_body: str,
+        retry_at: float,
+    ) -> None:
+        await self._update_chunks(
+            ids, lambda chunk: queries.mark_failed(chunk, error, heap_status, heap_body, retry_at)
+        )
+
+    async def mark_dead(
+        self, ids: Sequence[int], reason: str, heap_status: int | None, heap_body: str
+    ) -> None:
+        await self._update_chunks(
+            ids, lambda chunk: queries.mark_dead(chunk, reason, heap_status, heap_body)
+        )
+
+    async def status(
+        self, message_id: str | None = None, item_id: int | None = None
+    ) -> list[StoredItem]:
+        return [stored_item(row) for row in await self._rows(queries.status(message_id, item_id))]
+
+    async def dead_letters(
+        self,
+        app_id: str | None,
+        reason_contains: str | None,
+        limit: int,
+        after_id: int | None,
+    ) -> list[StoredItem]:
+        rows = await self._rows(queries.dead_letters(app_id, reason_contains, limit, after_id))
+        return [stored_item(row) for row in rows]
+
+    async def replay_dead(self, app_id: str | None) -> int:
+        return await self._change(queries.replay_dead(app_id, self._clock()))
+
+    async def purge_dead(self, app_id: str | None) -> int:
+        return await self._change(queries.purge_dead(app_id))
+
+    async def backlog(self) -> list[AppBacklog]:
+        now = self._clock()
+        return app_backlogs(await self._rows(queries.backlog(now - 60.0)), now)
+
+    async def prune(self, older_than: float) -> int:
+        return await self._change(queries.prune(older_than))
+
+    async def close(self) -> None:
+        await self._pool.close()
+
+    async def _update_chunks(
+        self, ids: Sequence[int], query: Callable[[Sequence[int]], queries.Query]
+    ) -> None:
+        async with self._pool.connection() as db, db.transaction(), db.cursor() as cursor:
+            for chunk in queries.chunks(ids):
+                await _execute(cursor, query(chunk))
+
+    async def _change(self, query: queries.Query) -> int:
+        async with self._pool.connection() as db, db.transaction(), db.cursor() as cursor:
+            return (await _execute(cursor, query)).rowcount
+
+    async def _rows(self, query: queries.Query) -> list[Any]:
+        async with self._pool.connection() as db, db.cursor() as cursor:
+            return await (await _execute(cursor, query)).fetchall()
+
+
+async def _one(cursor: AsyncCursor[Any]) -> Any:
+    row = await cursor.fetchone()
+    if row is None:
+        raise RuntimeError("the database returned no row where one was expected")
+    return row

@@ -1,0 +1,234 @@
+"""The Store on one SQLite file, shareable by several processes (WAL, busy timeout).
+
+Every call runs on one dedicated thread that owns the connection, so calls are
+serialized and the event loop never waits on the disk.
+"""
+
+import asyncio
+import functools
+import sqlite3
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TypeVar
+
+from heap_destination.store import queries
+from heap_destination.store.bounds import check_bounds
+from heap_destination.store.items import (
+    AppBacklog,
+    NewItem,
+    StoredItem,
+    app_backlogs,
+    new_item_row,
+    stored_item,
+)
+from heap_destination.store.migrations import pending_migrations, schema_version_table
+
+T = TypeVar("T")
+
+BUSY_TIMEOUT_SECONDS = 30.0
+
+
+class SqliteStore:
+    def __init__(
+        self,
+        path: Path,
+        *,
+        max_items: int,
+        max_items_per_app: int,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        """Use `open`, which also connects and migrates."""
+        self.path = path
+        self._max_items = max_items
+        self._max_items_per_app = max_items_per_app
+        self._clock = clock
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-store")
+        self._connection: sqlite3.Connection | None = None
+        self._closed = False
+
+    @classmethod
+    async def open(
+        cls,
+        path: Path,
+        *,
+        max_items: int,
+        max_items_per_app: int,
+        clock: Callable[[], float] = time.time,
+    ) -> "SqliteStore":
+        store = cls(path, max_items=max_items, max_items_per_app=max_items_per_app, clock=clock)
+        try:
+            await store._run(store._connect)
+        except BaseException:
+            await store.close()
+            raise
+        return store
+
+    async def append(self, items: Sequence[NewItem]) -> list[int]:
+        return await self._run(self._append, list(items))
+
+    async def claim(self, worker: str, limit: int, lease_seconds: float) -> list[StoredItem]:
+        return await self._run(self._claim, worker, limit, lease_seconds)
+
+    async def mark_delivered(self, ids: Sequence[int], heap_status: int) -> None:
+        now = self._clock()
+        await self._run(
+            self._update_chunks, ids, lambda chunk: queries.mark_delivered(chunk, heap_status, now)
+        )
+
+    async def mark_failed(
+        self,
+        ids: Sequence[int],
+        error: str,
+        heap_status: int | None,
+        heap_body: str,
+        retry_at: float,
+    ) -> None:
+        await self._run(
+            self._update_chunks,
+            ids,
+            lambda chunk: queries.mark_failed(chunk, error, heap_status, heap_body, retry_at),
+        )
+
+    async def mark_dead(
+        self, ids: Sequence[int], reason: str, heap_status: int | None, heap_body: str
+    ) -> None:
+        await self._run(
+            self._update_chunks,
+            ids,
+            lambda chunk: queries.mark_dead(chunk, reason, heap_status, heap_body),
+        )
+
+    async def status(
+        self, message_id: str | None = None, item_id: int | None = None
+    ) -> list[StoredItem]:
+        return await self._run(self._items, queries.status(message_id, item_id))
+
+    async def dead_letters(
+        self,
+        app_id: str | None,
+        reason_contains: str | None,
+        limit: int,
+        after_id: int | None,
+    ) -> list[StoredItem]:
+        query = queries.dead_letters(app_id, reason_contains, limit, after_id)
+        return await self._run(self._items, query)
+
+    async def replay_dead(self, app_id: str | None) -> int:
+        return await self._run(self._change, queries.replay_dead(app_id, self._clock()))
+
+    async def purge_dead(self, app_id: str | None) -> int:
+        return await self._run(self._change, queries.purge_dead(app_id))
+
+    async def backlog(self) -> list[AppBacklog]:
+        now = self._clock()
+        rows = await self._run(self._rows, queries.backlog(now - 60.0))
+        return app_backlogs(rows, now)
+
+    async def prune(self, older_than: float) -> int:
+        return await self._run(self._change, queries.prune(older_than))
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        await self._run(self._disconnect)
+        self._executor.shutdown(wait=False)
+
+    # Everything below runs on the store's thread.
+
+    async def _run(self, function: Callable[..., T], *args: object) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, functools.partial(function, *args))
+
+    @property
+    def _db(self) -> sqlite3.Connection:
+        if self._connection is None:
+            raise RuntimeError("the store is closed")
+        return self._connection
+
+    def _connect(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        connection = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None)
+        self._connection = connection
+        connection.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_SECONDS * 1000)}")
+        connection.execute("PRAGMA journal_mode = WAL")
+        connection.execute("PRAGMA synchronous = NORMAL")
+        self._migrate()
+
+    def _disconnect(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+
+    def _migrate(self) -> None:
+        with self._write() as db:
+            db.execute(schema_version_table("sqlite"))
+            (current,) = db.execute(
+                "SELECT COALESCE(MAX(version), 0) FROM schema_version"
+            ).fetchone()
+            for version, statements in pending_migrations("sqlite", current):
+                for statement in statements:
+                    db.execute(statement)
+                db.execute(
+                    "INSERT INTO schema_version (version, applied_at) VALUES (?, ?)",
+                    (version, self._clock()),
+                )
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction, holding SQLite's write lock from its start."""
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+
+    def _append(self, items: list[NewItem]) -> list[int]:
+        if not items:
+            return []
+        with self._write() as db:
+            (pending,) = db.execute(*queries.pending_total()).fetchone()
+            app_ids = sorted({item.app_id for item in items})
+            by_app = dict(db.execute(*queries.pending_by_app(app_ids)).fetchall())
+            check_bounds(items, pending, by_app, self._max_items, self._max_items_per_app)
+            ids: list[int] = []
+            for item in items:
+                row_id = db.execute(queries.INSERT_ITEM, new_item_row(item)).lastrowid
+                assert row_id is not None
+                ids.append(row_id)
+        return ids
+
+    def _claim(self, worker: str, limit: int, lease_seconds: float) -> list[StoredItem]:
+        if limit <= 0:
+            return []
+        now = self._clock()
+        with self._write() as db:
+            head = db.execute(*queries.claim_head(now)).fetchone()
+            if head is None:
+                return []
+            query = queries.claim_group(worker, now, lease_seconds, head, limit)
+            rows = db.execute(*query).fetchall()
+        return sorted((stored_item(row) for row in rows), key=lambda item: item.id)
+
+    def _update_chunks(
+        self, ids: Sequence[int], query: Callable[[Sequence[int]], queries.Query]
+    ) -> None:
+        with self._write() as db:
+            for chunk in queries.chunks(ids):
+                db.execute(*query(chunk))
+
+    def _change(self, query: queries.Query) -> int:
+        with self._write() as db:
+            return db.execute(*query).rowcount
+
+    def _rows(self, query: queries.Query) -> list[tuple[object, ...]]:
+        return self._db.execute(*query).fetchall()
+
+    def _items(self, query: queries.Query) -> list[StoredItem]:
+        return [stored_item(row) for row in self._rows(query)]

@@ -1,0 +1,31 @@
+import json
+import time
+from typing import Any
+
+from heap_destination.store import NewItem
+
+APP = "1234567890"
+OTHER_APP = "2222222222"
+BASE_URL = "https://heapanalytics.com"
+
+
+def new_item(
+    identity: str = "user-1", app_id: str = APP, endpoint: Any = "track", **fields: Any
+) -> NewItem:
+    body = {
+        "identity": identity,
+        "event": "Signed Up",
+        "properties": {"plan": "pro"},
+        "idempotency_key": f"key-{identity}",
+    }
+    values: dict[str, Any] = {
+        "app_id": app_id,
+        "base_url": BASE_URL,
+        "endpoint": endpoint,
+        "identity": identity,
+        "body": json.dumps(body, separators=(",", ":")).encode(),
+        "idempotency_key": f"key-{identity}",
+        "accepted_at": time.time(),
+    }
+    values.update(fields)
+    return NewItem(**values)

@@ -1,0 +1,112 @@
+"""open_store: URLs, migrations, and reopening, on both engines."""
+
+import asyncio
+import sqlite3
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from heap_destination.store import open_store
+from heap_destination.store.migrations import LATEST_VERSION
+from tests.store.conftest import OpenStore
+from tests.store.helpers import new_item
+
+
+def _schema(store_url: str) -> tuple[list[int], list[str]]:
+    """The versions recorded in schema_version, and the tables there are."""
+    if store_url.startswith("sqlite:"):
+        with sqlite3.connect(store_url.removeprefix("sqlite:")) as db:
+            versions = db.execute("SELECT version FROM schema_version ORDER BY version")
+            tables = db.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite%' "
+                "ORDER BY name"
+            )
+            return [row[0] for row in versions], [row[0] for row in tables]
+    with psycopg.connect(store_url) as pg:
+        pg_versions = pg.execute("SELECT version FROM schema_version ORDER BY version").fetchall()
+        pg_tables = pg.execute(
+            "SELECT table_name FROM information_schema.tables "
+            "WHERE table_schema = current_schema() ORDER BY table_name"
+        ).fetchall()
+        return [row[0] for row in pg_versions], [row[0] for row in pg_tables]
+
+
+async def test_opening_migrates_once_and_records_the_version(
+    open_test_store: OpenStore, store_url: str
+) -> None:
+    first = await open_test_store()
+    [item_id] = await first.append([new_item()])
+
+    second = await open_test_store()
+    await first.close()
+    third = await open_test_store()
+
+    assert _schema(store_url) == (list(range(1, LATEST_VERSION + 1)), ["items", "schema_version"])
+    assert [item.id for item in await second.status(item_id=item_id)] == [item_id]
+    assert [item.id for item in await third.claim("worker-a", 10, 30.0)] == [item_id]
+
+
+async def test_ids_are_not_reused_after_pruning(
+    open_test_store: OpenStore,
+) -> None:
+    store = await open_test_store()
+    [first] = await store.append([new_item(accepted_at=0.0)])
+    await store.claim("worker-a", 10, 30.0)
+    await store.mark_delivered([first], 200)
+    assert await store.prune(1.0) == 1
+
+    [second] = await store.append([new_item()])
+
+    assert second > first
+
+
+async def test_sqlite_creates_the_files_parent_directories(tmp_path: Path) -> None:
+    path = tmp_path / "a" / "b" / "items.db"
+    store = await open_store(f"sqlite:{path}")
+    try:
+        assert path.exists()
+        with sqlite3.connect(path) as db:
+            assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+    finally:
+        await store.close()
+
+
+@pytest.mark.parametrize(
+    ("url", "problem"),
+    [
+        ("", "names no scheme"),
+        ("/var/lib/items.db", "names no scheme"),
+        ("c:/data/items.db", "unknown scheme 'c'"),
+        ("mysql://root@localhost/db", "unknown scheme 'mysql'"),
+        ("sqlite:", "names no file"),
+        ("sqlite:   ", "names no file"),
+        ("sqlite::memory:", "must name a file"),
+        ("sqlite://host/items.db", "a host cannot be named"),
+        ("postgresql:test", "use postgresql://"),
+        ("postgresql://postgres@127.0.0.1/test?sslmode=sometimes", "sslmode 'sometimes'"),
+        ("postgresql://postgres@127.0.0.1:99999/test", "port '99999'"),
+        ("postgresql://postgres@[::1/test", "IPv6"),
+        ("postgresql://postgres@127.0.0.1/test?bogus_option=1", "bogus_option"),
+    ],
+)
+async def test_a_bad_url_raises_value_error_naming_the_problem(url: str, problem: str) -> None:
+    with pytest.raises(ValueError, match=problem):
+        await open_store(url)
+
+
+async def test_a_password_is_not_shown_in_errors() -> None:
+    with pytest.raises(ValueError) as raised:
+        await open_store("postgresql://user:s3cret@127.0.0.1/test?bogus_option=1")
+
+    assert "s3cret" not in str(raised.value)
+
+
+async def test_an_unreachable_server_fails_at_once() -> None:
+    with pytest.raises(psycopg.OperationalError):
+        await asyncio.wait_for(open_store("postgresql://postgres@127.0.0.1:1/test"), 10)
+
+
+async def test_bounds_below_one_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="at least 1"):
+        await open_store(f"sqlite:{tmp_path / 'items.db'}", max_items=0)
