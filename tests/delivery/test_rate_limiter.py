@@ -197,3 +197,15 @@ async def test_real_clock_short_window() -> None:
     await limits.admit(APP, "c")
 
     assert time.monotonic() - answered_at >= window
+
+
+def test_try_admit_admits_what_fits_now_and_refuses_the_rest_without_counting_it(
+    clock: FakeClock,
+) -> None:
+    limits = limiter(per_app=2)
+
+    assert [limits.try_admit(APP, "u1") for _ in range(3)] == [True, True, False]
+
+    limits.settle(APP, "u1", accepted=False)
+    assert limits.try_admit(APP, "u2")
+    assert clock.sleeps == []

@@ -231,3 +231,21 @@ def test_streamed_events_wait_for_heaps_budget_past_the_delivery_timeout(
 
     assert Counter(r.code for r in results) == {code_pb2.OK: 100}
     assert len(tracked_events(simulator.url)) == 100
+
+
+def test_a_stream_for_four_apps_fills_its_bulk_requests_under_the_default_rate_limits(
+    simulator: HeapSimulator, start_service: Any
+) -> None:
+    """The simulator shares the service's process (as with `make run`): an event that
+    fits Heap's budget at once must not give partial batches a chance to go out."""
+    service = start_service(base_url=simulator.url)
+    events = _events(20_000, identities=100)
+    for i, event in enumerate(events):
+        event.track.config.app_id = str(1000 + i % 4)
+
+    results = stream(service.target, in_messages(events, 500, CONFIG))
+
+    assert Counter(r.code for r in results) == {code_pb2.OK: 20_000}
+    requests = [r for r in accepted(simulator.url) if r["path"] == "/api/track"]
+    assert sum(len(r["body"]["events"]) for r in requests) == 20_000
+    assert len(requests) <= 200, f"{len(requests)} track requests"

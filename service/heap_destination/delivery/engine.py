@@ -123,7 +123,9 @@ class DeliveryEngine:
     async def admit(self, destination: Destination, identity: str, deadline: float) -> None:
         """Waits until one more event for `identity` fits Heap's rate limits; raises
         RateLimited when that would take past `deadline`."""
-        if self._limiter is None:
+        # Most events fit at once: admitting them without a wait keeps the caller from
+        # yielding per event, which would let partial batches go out between events.
+        if self._limiter is None or self._limiter.try_admit(destination.app_id, identity):
             return
         try:
             await asyncio.wait_for(

@@ -74,17 +74,25 @@ class RateLimiter:
         self._windows: dict[tuple[str, ...], _Window] = {}
         self._settled_since_prune = 0
 
+    def try_admit(self, app_id: str, identity: str) -> bool:
+        """Admits one more event for `identity` in `app_id` if it fits every limit now."""
+        return self._wait_or_admit(self._windows_for(app_id, identity)) == 0
+
     async def admit(self, app_id: str, identity: str) -> None:
         """Waits until one more event for `identity` in `app_id` fits every limit."""
         windows = self._windows_for(app_id, identity)
-        while True:
-            now = time.monotonic()
-            wait = max(window.wait_needed(now) for window in windows)
-            if wait == 0:
-                for window in windows:
-                    window.in_flight += 1
-                return
+        while (wait := self._wait_or_admit(windows)) > 0:
             await asyncio.sleep(wait)
+
+    @staticmethod
+    def _wait_or_admit(windows: list[_Window]) -> float:
+        """Admits the event and returns 0 when it fits every window; else the wait needed."""
+        now = time.monotonic()
+        wait = max((window.wait_needed(now) for window in windows), default=0.0)
+        if wait == 0:
+            for window in windows:
+                window.in_flight += 1
+        return wait
 
     def settle(self, app_id: str, identity: str, accepted: bool) -> None:
         """Records Heap's answer for an admitted event (or that it was given up)."""
