@@ -19,16 +19,9 @@ def test_a_call_past_the_in_flight_bound_gets_resource_exhausted_with_retry_info
     simulator: HeapSimulator, start_service: Any
 ) -> None:
     service = start_service(base_url=simulator.url, max_in_flight_events=1)
-    inject_fault(simulator.url, latency_ms=2000, count=1)
-    with HeapDestinationClient(service.target, app_id=APP_ID) as client:
-        first = threading.Thread(target=client.track, args=("Slow",), kwargs={"user_id": "u1"})
-        first.start()
-        time.sleep(0.3)  # the first call is now waiting for the slow Heap
-        with pytest.raises(grpc.RpcError) as raised:
-            client.track("Turned Away", user_id="u2")
-        first.join()
+    error = _call_while_another_waits_for_a_slow_heap(service.target, simulator.url)
 
-    details = error_details(raised.value)
+    details = error_details(error)
     assert details.code == grpc.StatusCode.RESOURCE_EXHAUSTED
     assert details.reason == "OVERLOADED"
     assert details.retry_delay is not None and details.retry_delay > 0
@@ -56,16 +49,9 @@ def test_a_call_past_the_concurrent_calls_bound_gets_resource_exhausted(
     simulator: HeapSimulator, start_service: Any
 ) -> None:
     service = start_service(base_url=simulator.url, max_concurrent_calls=1)
-    inject_fault(simulator.url, latency_ms=2000, count=1)
-    with HeapDestinationClient(service.target, app_id=APP_ID) as client:
-        first = threading.Thread(target=client.track, args=("Slow",), kwargs={"user_id": "u1"})
-        first.start()
-        time.sleep(0.3)  # the first call is now waiting for the slow Heap
-        with pytest.raises(grpc.RpcError) as raised:
-            client.track("Turned Away", user_id="u2")
-        first.join()
+    error = _call_while_another_waits_for_a_slow_heap(service.target, simulator.url)
 
-    assert raised.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
     assert [e["event"] for e in tracked_events(simulator.url)] == ["Slow"]
 
 
@@ -81,3 +67,17 @@ def test_a_message_over_the_size_bound_gets_resource_exhausted_and_nothing_is_se
     assert raised.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
     assert small.event == "Small"
     assert [e["event"] for e in tracked_events(simulator.url)] == ["Small"]
+
+
+def _call_while_another_waits_for_a_slow_heap(target: str, simulator_url: str) -> grpc.RpcError:
+    """Makes a "Slow" call that Heap answers after 2 s, then, while it waits, a "Turned
+    Away" call; returns the second one's error."""
+    inject_fault(simulator_url, latency_ms=2000, count=1)
+    with HeapDestinationClient(target, app_id=APP_ID) as client:
+        first = threading.Thread(target=client.track, args=("Slow",), kwargs={"user_id": "u1"})
+        first.start()
+        time.sleep(0.3)  # the first call is now waiting for the slow Heap
+        with pytest.raises(grpc.RpcError) as raised:
+            client.track("Turned Away", user_id="u2")
+        first.join()
+    return raised.value
