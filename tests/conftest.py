@@ -9,12 +9,14 @@ from heap_destination.app.tokens import TokenStore
 from heap_destination.client import HeapDestinationClient
 from heap_destination.delivery.engine import EngineSettings
 from heap_destination.delivery.retry_policy import RetryPolicy
+from heap_destination.delivery.stored_delivery import StoredDeliverySettings
 from heap_destination.domain.destination import DestinationSettings
 from heap_destination.sim import HeapSimulator
 from tests.support.background_service import BackgroundService
 
 APP_ID = "1234567890"
 FAST_RETRIES = RetryPolicy(initial_backoff=0.01, max_backoff=0.05, delivery_timeout=10.0)
+FAST_STORED_DELIVERY = StoredDeliverySettings(idle_poll=0.05, initial_backoff=0.05, max_backoff=0.5)
 
 
 @pytest.fixture
@@ -37,6 +39,10 @@ def start_service() -> Iterator[Callable[..., BackgroundService]]:
         extra_base_urls: frozenset[str] = frozenset(),
         max_concurrent_calls: int = 200,
         max_message_bytes: int = 4 * 1024 * 1024,
+        store_url: str | None = None,
+        stored_delivery: StoredDeliverySettings = FAST_STORED_DELIVERY,
+        max_stored_events: int = 1_000_000,
+        max_stored_events_per_app: int = 250_000,
         **defaults: Any,
     ) -> BackgroundService:
         settings = ServiceSettings(
@@ -51,6 +57,10 @@ def start_service() -> Iterator[Callable[..., BackgroundService]]:
             extra_base_urls=extra_base_urls,
             max_concurrent_calls=max_concurrent_calls,
             max_message_bytes=max_message_bytes,
+            store_url=store_url,
+            stored_delivery=stored_delivery,
+            max_stored_events=max_stored_events,
+            max_stored_events_per_app=max_stored_events_per_app,
         )
         service = BackgroundService(settings).start()
         started.append(service)

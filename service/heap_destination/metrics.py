@@ -58,3 +58,36 @@ IN_FLIGHT_BYTES = Gauge(
     "heap_destination_in_flight_bytes",
     "Serialized bytes of the events taken but not yet answered.",
 )
+DEAD_LETTERS = Counter(
+    "heap_destination_dead_letters_total",
+    "Stored events dead-lettered (Heap rejected them, or retries ran out), by kind.",
+    ["kind"],
+)
+APP_PAUSES = Counter(
+    "heap_destination_app_pauses_total",
+    "Times delivery to an app was paused because Heap answered 401, 403 or 404, by status.",
+    ["heap_status"],
+)
+STORE_COMMIT_DURATION = Histogram(
+    "heap_destination_store_commit_duration_seconds",
+    "Time from handing stored-mode events to the store until they were committed.",
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+)
+STORED_BACKLOG = Gauge(
+    "heap_destination_stored_backlog_events",
+    "Stored events not yet delivered (nor dead), by app_id, as the store reported last.",
+    ["app_id"],
+)
+STORED_OLDEST_AGE = Gauge(
+    "heap_destination_stored_oldest_age_seconds",
+    "Age of the oldest undelivered stored event, by app_id.",
+    ["app_id"],
+)
+PAUSED_APPS = Gauge(
+    "heap_destination_paused_apps",
+    "Apps whose delivery is paused until an operator resumes them.",
+)
+STORE_REACHABLE = Gauge(
+    "heap_destination_store_reachable",
+    "1 while the durable store answers, 0 while it cannot be reached.",
+)

@@ -3,6 +3,7 @@
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
+from heap_destination.domain.ack_mode import AckMode
 from heap_destination.domain.destination import DestinationSettings, Region
 from heap_destination.domain.nested_mode import NestedMode
 from heap_destination.domain.violations import FieldViolation, raise_if_any
@@ -16,6 +17,11 @@ _MODES = {
     config_pb2.NESTED_PROPERTIES_MODE_DROP: NestedMode.DROP,
 }
 
+_ACK_MODES = {
+    config_pb2.ACK_MODE_DELIVERED: AckMode.DELIVERED,
+    config_pb2.ACK_MODE_STORED: AckMode.STORED,
+}
+
 Value = TypeVar("Value")
 
 
@@ -26,6 +32,7 @@ def settings_from_config(config: config_pb2.DestinationConfig) -> DestinationSet
     mode = enum_value(
         _MODES, config.nested_properties_mode, "config.nested_properties_mode", violations
     )
+    ack_mode = enum_value(_ACK_MODES, config.ack_mode, "config.ack_mode", violations)
     raise_if_any(violations)
     return DestinationSettings(
         app_id=config.app_id or None,
@@ -41,6 +48,7 @@ def settings_from_config(config: config_pb2.DestinationConfig) -> DestinationSet
         secure_cookie=config.secure_cookie if config.HasField("secure_cookie") else None,
         tracking_server=config.tracking_server or None,
         hostname=config.hostname or None,
+        ack_mode=ack_mode,
     )
 
 

@@ -21,6 +21,8 @@ from heap_destination.delivery.errors import (
     Overloaded,
     RateLimited,
     ShuttingDown,
+    StoreFull,
+    StoreUnavailable,
 )
 from heap_destination.domain.violations import FieldViolation, InvalidInput
 
@@ -99,6 +101,15 @@ def describe(error: ServiceError) -> ErrorDescription:
             "OVERLOADED",
             retry_delay=error.retry_after,
         )
+    if isinstance(error, StoreFull):
+        return ErrorDescription(
+            code_pb2.RESOURCE_EXHAUSTED,
+            f"{error}; retry later",
+            "STORE_FULL",
+            retry_delay=error.retry_after,
+        )
+    if isinstance(error, StoreUnavailable):
+        return ErrorDescription(code_pb2.UNAVAILABLE, str(error), "STORE_UNAVAILABLE")
     if isinstance(error, InternalError):
         return ErrorDescription(
             code_pb2.UNAVAILABLE, f"{error}; send again with the same message_id", "INTERNAL_ERROR"

@@ -24,6 +24,7 @@ from heap_destination.api.error_status import ServiceError, describe, duration
 from heap_destination.api.identify_mapping import identify_input
 from heap_destination.api.in_flight import StreamInFlight
 from heap_destination.api.request_destination import DestinationResolver, request_config
+from heap_destination.api.stored_intake import StoredIntake, required_intake
 from heap_destination.api.track_mapping import track_input
 from heap_destination.api.warning_mapping import unlisted_warnings, warnings_to_proto
 from heap_destination.delivery.engine import DeliveryEngine
@@ -34,6 +35,8 @@ from heap_destination.delivery.errors import (
     ShuttingDown,
 )
 from heap_destination.delivery.futures import delivery_error
+from heap_destination.delivery.stored_work import Origin, identify_work, track_work
+from heap_destination.domain.ack_mode import AckMode
 from heap_destination.domain.destination import Destination
 from heap_destination.domain.identify import prepare_identify
 from heap_destination.domain.limits import MAX_MESSAGE_ID_LENGTH
@@ -61,8 +64,10 @@ class EventStream:
         destinations: DestinationResolver,
         in_flight: StreamInFlight,
         caller: str,
+        intake: StoredIntake | None = None,
     ) -> None:
         self._engine = engine
+        self._intake = intake
         self._destinations = destinations
         self._in_flight = in_flight
         self._caller = caller
@@ -126,17 +131,30 @@ class EventStream:
             if kind == "track":
                 destination = self._destinations.resolve(request_config(event.track))
                 track = prepare_track(track_input(event.track), destination)
-                await self._admission(destination, track.event.identity)
-                deadline = self._engine.deadline(None)
-                delivered = self._engine.submit_track(destination, track, deadline, self._caller)
                 warnings: Sequence[PropertyWarning] = track.warnings
+                if destination.ack_mode is AckMode.STORED:
+                    origin = Origin(time.time(), event.track.message_id, event.id)
+                    delivered = required_intake(self._intake).submit(
+                        track_work(destination, track, origin)
+                    )
+                else:
+                    await self._admission(destination, track.event.identity)
+                    delivered = self._engine.submit_track(
+                        destination, track, self._engine.deadline(None), self._caller
+                    )
             else:
                 destination = self._destinations.resolve(request_config(event.identify))
                 identify = prepare_identify(identify_input(event.identify), destination)
-                delivered = self._engine.submit_identify(
-                    destination, identify, self._engine.deadline(None), self._caller
-                )
                 warnings = identify.warnings
+                if destination.ack_mode is AckMode.STORED:
+                    origin = Origin(time.time(), event.identify.message_id, event.id)
+                    delivered = required_intake(self._intake).submit(
+                        identify_work(destination, identify, origin)
+                    )
+                else:
+                    delivered = self._engine.submit_identify(
+                        destination, identify, self._engine.deadline(None), self._caller
+                    )
         except (InvalidInput, DeliveryError, PermissionDenied) as error:
             self._answer_error(kind, event.id, error)
             return

@@ -1,5 +1,6 @@
-"""The HeapDestinationService servicer: validate, deliver, answer."""
+"""The HeapDestinationService servicer: validate, deliver or store, answer."""
 
+import time
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import NoReturn
@@ -13,16 +14,20 @@ from heap_destination.api.event_stream import EventStream
 from heap_destination.api.identify_mapping import identify_input, identify_response
 from heap_destination.api.in_flight import InFlightLimit, StreamInFlight
 from heap_destination.api.request_destination import DestinationResolver, request_config
+from heap_destination.api.stored_intake import StoredIntake, required_intake
 from heap_destination.api.track_mapping import track_input, track_response
 from heap_destination.api.unary_calls import deliver_unary
 from heap_destination.api.web_snippet_mapping import render_web_snippet
 from heap_destination.delivery.engine import DeliveryEngine
-from heap_destination.delivery.errors import DeliveryError
+from heap_destination.delivery.errors import DeliveryError, ShuttingDown
+from heap_destination.delivery.stored_work import Origin, identify_work, track_work
+from heap_destination.domain.ack_mode import AckMode
 from heap_destination.domain.destination import DestinationSettings
 from heap_destination.domain.identify import prepare_identify
 from heap_destination.domain.property_warnings import PropertyWarning
 from heap_destination.domain.track import prepare_track
 from heap_destination.domain.violations import InvalidInput
+from heap_destination.store import NewItem
 from heap_destination.v1 import identify_pb2, service_pb2_grpc, stream_pb2, track_pb2, web_pb2
 
 
@@ -42,8 +47,11 @@ class HeapDestinationServicer(service_pb2_grpc.HeapDestinationServiceServicer):
         allowed_base_urls: frozenset[str],
         in_flight: InFlightLimit,
         stream_bounds: StreamBounds,
+        intake: StoredIntake | None = None,
     ) -> None:
+        """`intake` is None when the server has no durable store."""
         self._engine = engine
+        self._intake = intake
         self._defaults = defaults
         self._allowed_base_urls = allowed_base_urls
         self._in_flight = in_flight
@@ -59,6 +67,11 @@ class HeapDestinationServicer(service_pb2_grpc.HeapDestinationServiceServicer):
             destination = self._resolver().resolve(request_config(request))
             track = prepare_track(track_input(request), destination)
             warnings = track.warnings
+            if destination.ack_mode is AckMode.STORED:
+                origin = Origin(time.time(), request.message_id)
+                await self._store(track_work(destination, track, origin), deadline)
+                event_metrics.settled("track", None, warnings)
+                return track_response(destination, track)
             caller = fairness_key(context)
             await deliver_unary(
                 self._engine,
@@ -84,6 +97,12 @@ class HeapDestinationServicer(service_pb2_grpc.HeapDestinationServiceServicer):
             destination = self._resolver().resolve(request_config(request))
             identify = prepare_identify(identify_input(request), destination)
             warnings = identify.warnings
+            if destination.ack_mode is AckMode.STORED:
+                origin = Origin(time.time(), request.message_id)
+                work = identify_work(destination, identify, origin)
+                await self._store(work, deadline)
+                event_metrics.settled("identify", None, warnings)
+                return identify_response(destination, identify)
             caller = fairness_key(context)
             await deliver_unary(
                 self._engine,
@@ -108,6 +127,7 @@ class HeapDestinationServicer(service_pb2_grpc.HeapDestinationServiceServicer):
             self._resolver(),
             StreamInFlight(self._in_flight, self._stream_bounds.events, self._stream_bounds.bytes),
             fairness_key(context),
+            self._intake,
         )
         async for response in stream.responses(request_iterator):
             yield response
@@ -121,6 +141,12 @@ class HeapDestinationServicer(service_pb2_grpc.HeapDestinationServiceServicer):
         except (InvalidInput, PermissionDenied) as error:
             await _abort(context, error)
         return snippet
+
+    async def _store(self, work: Sequence[NewItem], deadline: float) -> None:
+        intake = required_intake(self._intake)
+        if self._engine.draining:
+            raise ShuttingDown()
+        await intake.store(work, deadline)
 
     def _resolver(self) -> DestinationResolver:
         return DestinationResolver(self._defaults, self._allowed_base_urls)

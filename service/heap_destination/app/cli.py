@@ -25,6 +25,7 @@ from heap_destination.sim import serve as serve_simulator
 
 DEFAULT_SIMULATOR_LISTEN = "127.0.0.1:8787"
 SIMULATOR_ENV = "HEAP_SIMULATOR_LISTEN"
+RUN_STORE = "sqlite:data/heap-destination.db"
 
 log = logging.getLogger("heap_destination")
 
@@ -66,8 +67,9 @@ def _simulate(args: argparse.Namespace, env: Mapping[str, str]) -> int:
 
 
 def _run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
-    """The service, pointed at a local simulator unless a real Heap target is configured."""
-    settings = service_settings(args, env)
+    """The service, pointed at a local simulator unless a real Heap target is configured,
+    with a store in a file under the working directory unless another is configured."""
+    settings = service_settings(args, env, store_default=RUN_STORE)
     if settings.defaults.region or settings.defaults.base_url:
         return _serve_with(settings)
     address = args.simulator_listen or env.get(SIMULATOR_ENV, DEFAULT_SIMULATOR_LISTEN)

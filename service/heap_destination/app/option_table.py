@@ -7,6 +7,8 @@ from heap_destination.app.options import Option, boolean
 from heap_destination.delivery.engine import EngineSettings
 from heap_destination.delivery.rate_limiter import RateLimitSettings
 from heap_destination.delivery.retry_policy import RetryPolicy
+from heap_destination.delivery.stored_delivery import StoredDeliverySettings
+from heap_destination.domain.ack_mode import AckMode
 from heap_destination.domain.destination import Region, base_url_problem, normalize_base_url
 from heap_destination.domain.nested_mode import NestedMode
 
@@ -16,6 +18,9 @@ DEFAULT_MAX_IN_FLIGHT_BYTES = 16 * 1024 * 1024
 DEFAULT_MAX_IN_FLIGHT_BYTES_PER_STREAM = 4 * 1024 * 1024
 DEFAULT_MAX_MESSAGE_BYTES = 4 * 1024 * 1024
 DEFAULT_MAX_CONCURRENT_CALLS = 200
+DEFAULT_MAX_STORED_EVENTS = 1_000_000
+DEFAULT_MAX_STORED_EVENTS_PER_APP = 250_000
+DEFAULT_HISTORY_RETENTION = 7 * 24 * 3600.0
 
 
 def _positive(kind: type[int] | type[float]) -> Any:
@@ -64,6 +69,7 @@ def _metrics_address(text: str) -> str:
 
 
 _ENGINE = EngineSettings()
+_STORED = StoredDeliverySettings()
 _LIMITS = RateLimitSettings()
 
 OPTIONS = [
@@ -120,6 +126,58 @@ OPTIONS = [
         "use anonymous_id as the identity when there is no user_id",
         boolean,
         in_file=False,
+    ),
+    Option(
+        "ack_mode",
+        "HEAP_ACK_MODE",
+        None,
+        "what OK means when a request does not say: delivered (Heap accepted it; the "
+        "default) or stored (committed to --store)",
+        choices=tuple(m.value for m in AckMode),
+        in_file=False,
+    ),
+    Option(
+        "store",
+        "HEAP_STORE",
+        None,
+        "durable store of events taken in ack mode stored: sqlite:PATH or "
+        "postgresql://USER@HOST:PORT/DATABASE, or none (serve: none; run: "
+        "sqlite:data/heap-destination.db)",
+    ),
+    Option(
+        "max_retry_age",
+        "HEAP_MAX_RETRY_AGE",
+        _STORED.max_retry_age,
+        "seconds after acceptance that a stored event is still retried; then it is dead-lettered",
+        _positive(float),
+    ),
+    Option(
+        "history_retention",
+        "HEAP_HISTORY_RETENTION",
+        DEFAULT_HISTORY_RETENTION,
+        "seconds the store keeps delivered and dead events (their status and history)",
+        _positive(float),
+    ),
+    Option(
+        "max_stored_events",
+        "HEAP_MAX_STORED_EVENTS",
+        DEFAULT_MAX_STORED_EVENTS,
+        "undelivered events the store may hold in all; more are RESOURCE_EXHAUSTED",
+        _positive(int),
+    ),
+    Option(
+        "max_stored_events_per_app",
+        "HEAP_MAX_STORED_EVENTS_PER_APP",
+        DEFAULT_MAX_STORED_EVENTS_PER_APP,
+        "undelivered events the store may hold per app_id; more are RESOURCE_EXHAUSTED",
+        _positive(int),
+    ),
+    Option(
+        "store_lease",
+        "HEAP_STORE_LEASE",
+        _STORED.lease_seconds,
+        "seconds a claimed batch stays a process's before another may deliver it",
+        _positive(float),
     ),
     Option(
         "delivery_timeout",

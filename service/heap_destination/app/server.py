@@ -11,19 +11,23 @@ import httpx
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from heap_destination.api.admin_servicer import DeliveryAdminServicer
 from heap_destination.api.in_flight import InFlightLimit
 from heap_destination.api.servicer import HeapDestinationServicer, StreamBounds
+from heap_destination.app.durable_delivery import DurableDelivery
 from heap_destination.app.interceptors import CallerInterceptor
 from heap_destination.app.settings import ServiceSettings
 from heap_destination.app.tls import server_credentials
 from heap_destination.delivery.engine import DeliveryEngine
 from heap_destination.delivery.heap_client import HeapClient, new_http_client
 from heap_destination.delivery.request_slots import RequestSlots
-from heap_destination.v1 import service_pb2, service_pb2_grpc
+from heap_destination.v1 import admin_pb2, admin_pb2_grpc, service_pb2, service_pb2_grpc
 
 log = logging.getLogger(__name__)
 
 SERVICE_NAME = service_pb2.DESCRIPTOR.services_by_name["HeapDestinationService"].full_name
+ADMIN_SERVICE_NAME = admin_pb2.DESCRIPTOR.services_by_name["DeliveryAdminService"].full_name
+_HEALTH_NAMES = ("", SERVICE_NAME, ADMIN_SERVICE_NAME)
 
 
 def server_options(max_message_bytes: int) -> list[tuple[str, int]]:
@@ -56,6 +60,7 @@ class RunningService:
     health: health.aio.HealthServicer
     http: httpx.AsyncClient
     port: int
+    durable: DurableDelivery | None
 
     async def stop(self, grace: float) -> None:
         """Reports NOT_SERVING, takes no new events, gives pending ones `grace` seconds to
@@ -63,7 +68,10 @@ class RunningService:
         then stops."""
         started = time.monotonic()
         await self.health.enter_graceful_shutdown()
-        await self.engine.drain(grace)
+        draining = [self.engine.drain(grace)]
+        if self.durable is not None:
+            draining.append(self.durable.stop(grace))
+        await asyncio.gather(*draining)
         await self.server.stop(max(_LAST_RESULTS_TIME, grace - (time.monotonic() - started)))
         await self.http.aclose()
 
@@ -73,6 +81,16 @@ async def start_service(settings: ServiceSettings) -> RunningService:
     http = new_http_client(settings.retry, settings.engine.max_requests)
     slots = RequestSlots(settings.engine.max_requests)
     engine = DeliveryEngine(HeapClient(http, settings.retry, slots), settings.engine)
+    health_servicer = health.aio.HealthServicer()
+    durable = None
+    if settings.store_url is not None:
+        try:
+            durable = await DurableDelivery.start(
+                settings, settings.store_url, http, slots, health_servicer, _HEALTH_NAMES
+            )
+        except BaseException:
+            await http.aclose()
+            raise
     server = grpc.aio.server(
         interceptors=[CallerInterceptor(settings.tokens)],
         options=server_options(settings.max_message_bytes),
@@ -87,13 +105,16 @@ async def start_service(settings: ServiceSettings) -> RunningService:
             StreamBounds(
                 settings.max_in_flight_events_per_stream, settings.max_in_flight_bytes_per_stream
             ),
+            durable.intake if durable is not None else None,
         ),
         server,
     )
-    health_servicer = health.aio.HealthServicer()
+    admin_pb2_grpc.add_DeliveryAdminServiceServicer_to_server(
+        DeliveryAdminServicer(durable.store if durable is not None else None), server
+    )
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(
-        [SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME], server
+        [SERVICE_NAME, ADMIN_SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME], server
     )
     try:
         if settings.tls is not None:
@@ -101,12 +122,14 @@ async def start_service(settings: ServiceSettings) -> RunningService:
         else:
             port = server.add_insecure_port(settings.listen)
     except RuntimeError as error:
+        if durable is not None:
+            await durable.stop(0)
         await http.aclose()
         raise OSError(f"cannot listen on {settings.listen}: {error}") from error
     await server.start()
-    for name in ("", SERVICE_NAME):
+    for name in _HEALTH_NAMES:
         await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
-    return RunningService(server, engine, health_servicer, http, port)
+    return RunningService(server, engine, health_servicer, http, port, durable)
 
 
 async def serve(settings: ServiceSettings) -> None:

@@ -16,10 +16,13 @@ from google.protobuf import json_format
 
 from heap_destination.api.config_mapping import settings_from_config
 from heap_destination.app.option_table import (
+    DEFAULT_HISTORY_RETENTION,
     DEFAULT_MAX_CONCURRENT_CALLS,
     DEFAULT_MAX_IN_FLIGHT_BYTES,
     DEFAULT_MAX_IN_FLIGHT_BYTES_PER_STREAM,
     DEFAULT_MAX_MESSAGE_BYTES,
+    DEFAULT_MAX_STORED_EVENTS,
+    DEFAULT_MAX_STORED_EVENTS_PER_APP,
     OPTIONS,
     TOKENS_ENV,
 )
@@ -29,9 +32,13 @@ from heap_destination.app.tokens import TokenStore, parse_tokens
 from heap_destination.delivery.engine import EngineSettings
 from heap_destination.delivery.rate_limiter import RateLimitSettings
 from heap_destination.delivery.retry_policy import RetryPolicy
+from heap_destination.delivery.stored_delivery import StoredDeliverySettings
+from heap_destination.domain.ack_mode import AckMode
 from heap_destination.domain.destination import DestinationSettings, Region, normalize_base_url
 from heap_destination.domain.nested_mode import NestedMode
 from heap_destination.domain.violations import InvalidInput
+from heap_destination.store import Budget
+from heap_destination.store.opening import URL_FORMS
 from heap_destination.v1 import config_pb2
 
 __all__ = ["ServiceSettings", "SettingsError", "add_service_arguments", "service_settings"]
@@ -60,6 +67,12 @@ class ServiceSettings:
     workers: int = 1
     log_format: str = "json"
     log_level: str = "info"
+    store_url: str | None = None
+    """The durable store (ack mode STORED); None: the server has none."""
+    stored_delivery: StoredDeliverySettings = field(default_factory=StoredDeliverySettings)
+    max_stored_events: int = DEFAULT_MAX_STORED_EVENTS
+    max_stored_events_per_app: int = DEFAULT_MAX_STORED_EVENTS_PER_APP
+    history_retention: float = DEFAULT_HISTORY_RETENTION
 
     @property
     def listen_host(self) -> str:
@@ -77,11 +90,20 @@ def add_service_arguments(parser: argparse.ArgumentParser) -> None:
     add_options(parser, OPTIONS)
 
 
-def service_settings(args: argparse.Namespace, env: Mapping[str, str]) -> ServiceSettings:
-    """Validated settings; raises SettingsError naming the first bad setting."""
+def service_settings(
+    args: argparse.Namespace, env: Mapping[str, str], store_default: str | None = None
+) -> ServiceSettings:
+    """Validated settings; raises SettingsError naming the first bad setting.
+
+    `store_default` is the store when no setting names one (None: no store)."""
     file_values = _config_file(args.config or env.get(CONFIG_ENV))
     values = resolve_options(OPTIONS, args, env, file_values)
     tokens = _tokens(values["tokens_file"], env)
+    rate_limits = RateLimitSettings(
+        events_per_window_per_app=values["rate_limit_per_app"] or None,
+        events_per_window_per_identity=values["rate_limit_per_identity"] or None,
+        window_seconds=values["rate_limit_window"],
+    )
     settings = ServiceSettings(
         listen=values["listen"],
         defaults=_destination_defaults(values, file_values.get("destination")),
@@ -92,11 +114,7 @@ def service_settings(args: argparse.Namespace, env: Mapping[str, str]) -> Servic
             max_in_flight_requests=values["max_in_flight_requests"],
             max_requests=values["max_requests_to_heap"],
             max_destinations=values["max_destinations"],
-            rate_limits=RateLimitSettings(
-                events_per_window_per_app=values["rate_limit_per_app"] or None,
-                events_per_window_per_identity=values["rate_limit_per_identity"] or None,
-                window_seconds=values["rate_limit_window"],
-            ),
+            rate_limits=rate_limits,
         ),
         max_in_flight_events=values["max_in_flight_events"],
         max_in_flight_events_per_stream=values["max_in_flight_events_per_stream"],
@@ -111,7 +129,22 @@ def service_settings(args: argparse.Namespace, env: Mapping[str, str]) -> Servic
         workers=values["workers"],
         log_format=values["log_format"],
         log_level=values["log_level"],
+        store_url=_store_url(values["store"], store_default),
+        stored_delivery=StoredDeliverySettings(
+            max_retry_age=values["max_retry_age"],
+            lease_seconds=values["store_lease"],
+            budget=Budget(
+                rate_limits.events_per_window_per_app,
+                rate_limits.events_per_window_per_identity,
+                rate_limits.window_seconds,
+            ),
+        ),
+        max_stored_events=values["max_stored_events"],
+        max_stored_events_per_app=values["max_stored_events_per_app"],
+        history_retention=values["history_retention"],
     )
+    if settings.defaults.ack_mode is AckMode.STORED and settings.store_url is None:
+        raise SettingsError(f"--ack-mode stored needs a store: set --store ({URL_FORMS})")
     if (
         tokens is None
         and not values["allow_unauthenticated"]
@@ -123,6 +156,13 @@ def service_settings(args: argparse.Namespace, env: Mapping[str, str]) -> Servic
             "--allow-unauthenticated if the network in front of the service authenticates"
         )
     return settings
+
+
+def _store_url(value: str | None, default: str | None) -> str | None:
+    url = value if value is not None else default
+    if url is None or url.strip().lower() == "none":
+        return None
+    return url
 
 
 def is_loopback(host: str) -> bool:
@@ -173,6 +213,7 @@ def _destination_defaults(values: dict[str, Any], from_file: Any) -> Destination
         base_url=values["base_url"] or None,
         nested_mode=NestedMode(mode) if mode else None,
         anonymous_id_as_identity=values["anonymous_id_as_identity"],
+        ack_mode=AckMode(values["ack_mode"]) if values["ack_mode"] else None,
     )
     return overrides.over(file_settings)
 

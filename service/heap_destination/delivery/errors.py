@@ -5,12 +5,16 @@ class DeliveryError(Exception):
 class HeapUnavailable(DeliveryError):
     """Heap could not be reached, or kept answering 429/5xx, until time ran out.
 
-    Safe to retry with the same idempotency keys; `retry_after` is Heap's last hint.
+    Safe to retry with the same idempotency keys; `retry_after` is Heap's last hint and
+    `status` its last HTTP status (None when Heap was not reached).
     """
 
-    def __init__(self, message: str, retry_after: float | None = None) -> None:
+    def __init__(
+        self, message: str, retry_after: float | None = None, status: int | None = None
+    ) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+        self.status = status
 
 
 class HeapRejected(DeliveryError):
@@ -49,3 +53,16 @@ class ShuttingDown(DeliveryError):
 
 class InternalError(DeliveryError):
     """Delivery failed in a way the service did not expect; retrying is safe."""
+
+
+class StoreFull(DeliveryError):
+    """Stored mode: the store holds as many undelivered events as it may (in all or for
+    one app); nothing of the call was stored. Retry after `retry_after`."""
+
+    def __init__(self, why: str, retry_after: float) -> None:
+        super().__init__(why)
+        self.retry_after = retry_after
+
+
+class StoreUnavailable(DeliveryError):
+    """Stored mode: the store could not be reached; nothing of the call was stored."""

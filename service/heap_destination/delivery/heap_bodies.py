@@ -16,10 +16,33 @@ def bulk_track_body(app_id: str, events: list[HeapEvent]) -> dict[str, Any]:
 
 
 def bulk_user_properties_body(app_id: str, users: list[HeapUserProperties]) -> dict[str, Any]:
-    return {
-        "app_id": app_id,
-        "users": [{"identity": u.identity, "properties": u.properties} for u in users],
-    }
+    return {"app_id": app_id, "users": [_user_fields(user) for user in users]}
+
+
+def event_object(event: HeapEvent) -> bytes:
+    """One event of a bulk track body, encoded alone (to be stored)."""
+    return encode(_event_fields(event))
+
+
+def user_object(user: HeapUserProperties) -> bytes:
+    """One user of a bulk add_user_properties body, encoded alone (to be stored)."""
+    return encode(_user_fields(user))
+
+
+def bulk_body(app_id: str, items_key: str, objects: list[bytes]) -> bytes:
+    """A bulk body from objects encoded alone: the same bytes `encode` gives for the body
+    built from their fields."""
+    return b"".join(
+        (
+            b'{"app_id":',
+            encode(app_id),
+            b',"',
+            items_key.encode(),
+            b'":[',
+            b",".join(objects),
+            b"]}",
+        )
+    )
 
 
 def identify_body(app_id: str, identify: HeapIdentify) -> dict[str, Any]:
@@ -33,7 +56,7 @@ def identify_body(app_id: str, identify: HeapIdentify) -> dict[str, Any]:
     return body
 
 
-def encode(body: dict[str, Any]) -> bytes:
+def encode(body: Any) -> bytes:
     return json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
 
 
@@ -54,3 +77,7 @@ def _event_fields(event: HeapEvent) -> dict[str, Any]:
     if event.session_id is not None:
         fields["session_id"] = event.session_id
     return fields
+
+
+def _user_fields(user: HeapUserProperties) -> dict[str, Any]:
+    return {"identity": user.identity, "properties": user.properties}

@@ -27,8 +27,8 @@ class HeapClient:
         self.policy = policy
         self._slots = slots
 
-    async def post(self, url: str, body: bytes, deadline: float, caller: str = "") -> None:
-        """POSTs `body` to `url`; returns once Heap answered 2xx.
+    async def post(self, url: str, body: bytes, deadline: float, caller: str = "") -> int:
+        """POSTs `body` to `url`; returns Heap's status once Heap answered 2xx.
 
         `deadline` is a time.monotonic() value. Each attempt waits for one of the
         service's request slots in `caller`'s turn (see RequestSlots). Raises
@@ -43,6 +43,7 @@ class HeapClient:
             if remaining <= 0:
                 raise HeapUnavailable(f"no time left to deliver to {url}")
             retry_after: float | None = None
+            status: int | None = None
             try:
                 response = await self._attempt(url, body, deadline, caller)
             except httpx.TransportError as error:
@@ -51,16 +52,19 @@ class HeapClient:
             else:
                 HEAP_RESPONSES.labels(endpoint, str(response.status_code)).inc()
                 if response.is_success:
-                    return
+                    return response.status_code
                 if response.status_code != 429 and response.status_code < 500:
                     raise HeapRejected(response.status_code, response.text[:_MAX_QUOTED_BODY])
                 failure = f"Heap answered {response.status_code} at {url}"
+                status = response.status_code
                 retry_after = parse_retry_after(response.headers.get("retry-after"))
             if attempt >= self.policy.max_attempts:
-                raise HeapUnavailable(f"{failure} ({attempt} attempts)", retry_after)
+                raise HeapUnavailable(f"{failure} ({attempt} attempts)", retry_after, status)
             delay = max(self.policy.backoff(attempt), retry_after or 0.0)
             if time.monotonic() + delay >= deadline:
-                raise HeapUnavailable(f"{failure} (gave up after {attempt} attempts)", delay)
+                raise HeapUnavailable(
+                    f"{failure} (gave up after {attempt} attempts)", delay, status
+                )
             HEAP_RETRIES.labels(endpoint).inc()
             log.info(
                 "retrying Heap request",

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from enum import Enum
 from urllib.parse import urlsplit
 
+from heap_destination.domain.ack_mode import AckMode
 from heap_destination.domain.nested_mode import NestedMode
 from heap_destination.domain.violations import FieldViolation, raise_if_any
 
@@ -40,6 +41,7 @@ class DestinationSettings:
     secure_cookie: bool | None = None
     tracking_server: str | None = None
     hostname: str | None = None
+    ack_mode: AckMode | None = None
 
     def over(self, defaults: "DestinationSettings") -> "DestinationSettings":
         """These settings where set, `defaults` where not."""
@@ -59,6 +61,7 @@ class Destination:
     base_url: str
     nested_mode: NestedMode
     anonymous_id_as_identity: bool
+    ack_mode: AckMode = AckMode.DELIVERED
 
 
 def resolve_destination(
@@ -87,6 +90,7 @@ def resolve_destination(
         base_url=normalize_base_url(base_url),
         nested_mode=settings.nested_mode or NestedMode.FLATTEN,
         anonymous_id_as_identity=bool(settings.anonymous_id_as_identity),
+        ack_mode=settings.ack_mode or AckMode.DELIVERED,
     )
 
 

@@ -3,8 +3,17 @@
 The store knows the domain (apps, endpoints, bodies) and nothing of gRPC or HTTP.
 """
 
+from heap_destination.store.budgets import Budget, Reservation
 from heap_destination.store.errors import StoreFull
-from heap_destination.store.items import AppBacklog, Endpoint, NewItem, Status, StoredItem
+from heap_destination.store.group_commit import GroupCommit
+from heap_destination.store.items import (
+    AppBacklog,
+    AppHold,
+    Endpoint,
+    NewItem,
+    Status,
+    StoredItem,
+)
 from heap_destination.store.opening import open_store
 from heap_destination.store.postgres_store import PostgresStore
 from heap_destination.store.protocol import Store
@@ -12,9 +21,13 @@ from heap_destination.store.sqlite_store import SqliteStore
 
 __all__ = [
     "AppBacklog",
+    "AppHold",
+    "Budget",
     "Endpoint",
+    "GroupCommit",
     "NewItem",
     "PostgresStore",
+    "Reservation",
     "SqliteStore",
     "Status",
     "Store",

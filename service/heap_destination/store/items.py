@@ -58,6 +58,21 @@ class AppBacklog:
     oldest_age_seconds: float
     """Age of the oldest undelivered item; 0 when nothing is undelivered."""
     delivered_last_minute: int
+    paused: bool = False
+    """An operator paused the app's delivery until resumed."""
+    held_until: float | None = None
+    """Delivery of the app waits until then (Retry-After, budget); None when not held."""
+
+
+@dataclass(frozen=True)
+class AppHold:
+    """A hold in force on an app's delivery: a pause, or a wait until `until`."""
+
+    app_id: str
+    until: float | None
+    """None when paused."""
+    paused: bool
+    reason: str
 
 
 # The column order both engines select, matching StoredItem's fields.
@@ -133,14 +148,45 @@ def clipped_heap_body(heap_body: str) -> str:
     return heap_body[:HEAP_BODY_LIMIT]
 
 
-def app_backlogs(rows: Sequence[Sequence[Any]], now: float) -> list[AppBacklog]:
-    """AppBacklogs from the rows of queries.backlog."""
-    return [
-        AppBacklog(
-            app_id=app_id,
-            undelivered=int(undelivered),
-            oldest_age_seconds=0.0 if oldest is None else max(0.0, now - float(oldest)),
-            delivered_last_minute=int(delivered),
+def app_backlogs(
+    rows: Sequence[Sequence[Any]], hold_rows: Sequence[Sequence[Any]], now: float
+) -> list[AppBacklog]:
+    """AppBacklogs from the rows of queries.backlog and of queries.holds; a paused app is
+    listed even with nothing to show."""
+    counts = {app_id: (int(n), oldest, int(delivered)) for app_id, n, oldest, delivered in rows}
+    holds = {app_id: (bool(paused), held_until) for app_id, held_until, paused, _ in hold_rows}
+    paused_apps = {app_id for app_id, (paused, _) in holds.items() if paused}
+    backlogs: list[AppBacklog] = []
+    for app_id in sorted(counts.keys() | paused_apps):
+        undelivered, oldest, delivered = counts.get(app_id, (0, None, 0))
+        paused, held_until = holds.get(app_id, (False, None))
+        backlogs.append(
+            AppBacklog(
+                app_id=app_id,
+                undelivered=undelivered,
+                oldest_age_seconds=0.0 if oldest is None else max(0.0, now - float(oldest)),
+                delivered_last_minute=delivered,
+                paused=paused,
+                held_until=_in_force(held_until, now),
+            )
         )
-        for app_id, undelivered, oldest, delivered in rows
+    return backlogs
+
+
+def app_holds(rows: Sequence[Sequence[Any]]) -> list[AppHold]:
+    """AppHolds from the rows of queries.holds."""
+    return [
+        AppHold(
+            app_id=app_id,
+            until=None if paused else float(held_until),
+            paused=bool(paused),
+            reason=reason,
+        )
+        for app_id, held_until, paused, reason in rows
     ]
+
+
+def _in_force(held_until: float | None, now: float) -> float | None:
+    if held_until is None or held_until <= now:
+        return None
+    return float(held_until)

@@ -9,11 +9,17 @@ from typing import Literal
 Engine = Literal["sqlite", "postgresql"]
 
 _TYPES: dict[Engine, dict[str, str]] = {
-    "sqlite": {"id": "INTEGER PRIMARY KEY AUTOINCREMENT", "bytes": "BLOB", "float": "REAL"},
+    "sqlite": {
+        "id": "INTEGER PRIMARY KEY AUTOINCREMENT",
+        "bytes": "BLOB",
+        "float": "REAL",
+        "bool": "INTEGER",
+    },
     "postgresql": {
         "id": "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY",
         "bytes": "BYTEA",
         "float": "DOUBLE PRECISION",
+        "bool": "BOOLEAN",
     },
 }
 
@@ -60,6 +66,32 @@ MIGRATIONS: list[tuple[int, tuple[str, ...]]] = [
             "CREATE INDEX items_delivered ON items (delivered_at) WHERE status = 'delivered'",
             "CREATE INDEX items_finished ON items (accepted_at) "
             "WHERE status IN ('delivered', 'dead')",
+        ),
+    ),
+    # App holds (Retry-After, a full budget, an operator's pause) and the budget ledger
+    # that several processes on one store share to keep Heap's rate limits in total.
+    (
+        2,
+        (
+            """CREATE TABLE app_holds (
+                app_id TEXT PRIMARY KEY,
+                held_until {float},
+                paused {bool} NOT NULL,
+                reason TEXT NOT NULL
+            )""",
+            """CREATE TABLE budget_ledger (
+                id {id},
+                reservation TEXT NOT NULL,
+                app_id TEXT NOT NULL,
+                identity TEXT NOT NULL,
+                events INTEGER NOT NULL,
+                counted_at {float} NOT NULL
+            )""",
+            "CREATE INDEX budget_ledger_app ON budget_ledger (app_id, counted_at)",
+            "CREATE INDEX budget_ledger_identity ON budget_ledger (app_id, identity, counted_at)",
+            "CREATE INDEX budget_ledger_reservation ON budget_ledger (reservation)",
+            "CREATE INDEX items_stream_event ON items (stream_event_id) "
+            "WHERE stream_event_id <> ''",
         ),
     ),
 ]

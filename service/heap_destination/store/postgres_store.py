@@ -2,43 +2,42 @@
 several workers and processes share the queue without waiting on each other."""
 
 import time
-from collections.abc import Callable, Sequence
+import uuid
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from psycopg import AsyncConnection, AsyncCursor
+from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
-from heap_destination.store import queries
+from heap_destination.store import postgres_ledger, queries
 from heap_destination.store.bounds import check_bounds
+from heap_destination.store.budgets import Budget, Reservation
 from heap_destination.store.items import (
     AppBacklog,
+    AppHold,
     NewItem,
     StoredItem,
     app_backlogs,
+    app_holds,
     new_item_row,
     stored_item,
 )
 from heap_destination.store.migrations import pending_migrations, schema_version_table
+from heap_destination.store.postgres_cursor import execute, one
 
 SKIP_LOCKED = " FOR UPDATE SKIP LOCKED"
 
 # Transaction-scoped advisory locks, one per schema, that serialize what must not
-# interleave: migrations, and appends (so two cannot both pass the bounds check).
+# interleave: migrations, appends (so two cannot both pass the bounds check), and the
+# reservations of one app (so two cannot both take the same room in its budget).
 _LOCK = "SELECT pg_advisory_xact_lock(hashtext(%s || COALESCE(current_schema(), '')))"
 _MIGRATE_LOCK = "heap_destination.store.migrate:"
 _APPEND_LOCK = "heap_destination.store.append:"
+_RESERVE_LOCK = "heap_destination.store.reserve:{app_id}:"
 
 _INSERT_ITEM = queries.postgres_sql(queries.INSERT_ITEM) + " RETURNING id"
 
-
-def _sql(query: queries.Query) -> tuple[str, tuple[object, ...]]:
-    sql, parameters = query
-    return queries.postgres_sql(sql), parameters
-
-
-async def _execute(cursor: AsyncCursor[Any], query: queries.Query) -> AsyncCursor[Any]:
-    sql, parameters = _sql(query)
-    return await cursor.execute(sql.encode(), parameters)
+PING_TIMEOUT_SECONDS = 5.0
 
 
 class PostgresStore:
@@ -95,7 +94,7 @@ class PostgresStore:
             await db.execute(_LOCK, (_MIGRATE_LOCK,))
             await db.execute(schema_version_table("postgresql").encode())
             cursor = await db.execute("SELECT COALESCE(MAX(version), 0) FROM schema_version")
-            (current,) = await _one(cursor)
+            (current,) = await one(cursor)
             for version, statements in pending_migrations("postgresql", current):
                 for statement in statements:
                     await db.execute(statement.encode())
@@ -109,9 +108,9 @@ class PostgresStore:
             return []
         async with self._pool.connection() as db, db.transaction(), db.cursor() as cursor:
             await cursor.execute(_LOCK, (_APPEND_LOCK,))
-            (pending,) = await _one(await _execute(cursor, queries.pending_total()))
+            (pending,) = await one(await execute(cursor, queries.pending_total()))
             app_ids = sorted({item.app_id for item in items})
-            await _execute(cursor, queries.pending_by_app(app_ids))
+            await execute(cursor, queries.pending_by_app(app_ids))
             by_app = {app_id: int(count) for app_id, count in await cursor.fetchall()}
             check_bounds(items, int(pending), by_app, self._max_items, self._max_items_per_app)
             await cursor.executemany(
@@ -119,7 +118,7 @@ class PostgresStore:
             )
             ids: list[int] = []
             while True:
-                (row_id,) = await _one(cursor)
+                (row_id,) = await one(cursor)
                 ids.append(int(row_id))
                 if not cursor.nextset():
                     break
@@ -130,12 +129,12 @@ class PostgresStore:
             return []
         now = self._clock()
         async with self._pool.connection() as db, db.transaction(), db.cursor() as cursor:
-            await _execute(cursor, queries.claim_head(now, SKIP_LOCKED))
+            await execute(cursor, queries.claim_head(now, SKIP_LOCKED))
             head = await cursor.fetchone()
             if head is None:
                 return []
             query = queries.claim_group(worker, now, lease_seconds, head, limit, SKIP_LOCKED)
-            rows = await (await _execute(cursor, query)).fetchall()
+            rows = await (await execute(cursor, query)).fetchall()
         return sorted((stored_item(row) for row in rows), key=lambda item: item.id)
 
     async def mark_delivered(self, ids: Sequence[int], heap_status: int) -> None:
@@ -156,6 +155,9 @@ class PostgresStore:
             ids, lambda chunk: queries.mark_failed(chunk, error, heap_status, heap_body, retry_at)
         )
 
+    async def release(self, ids: Sequence[int], due_at: float) -> None:
+        await self._update_chunks(ids, lambda chunk: queries.release(chunk, due_at))
+
     async def mark_dead(
         self, ids: Sequence[int], reason: str, heap_status: int | None, heap_body: str
     ) -> None:
@@ -164,9 +166,14 @@ class PostgresStore:
         )
 
     async def status(
-        self, message_id: str | None = None, item_id: int | None = None
+        self,
+        message_id: str | None = None,
+        item_id: int | None = None,
+        *,
+        stream_event_id: str | None = None,
     ) -> list[StoredItem]:
-        return [stored_item(row) for row in await self._rows(queries.status(message_id, item_id))]
+        rows = await self._rows(queries.status(message_id, item_id, stream_event_id))
+        return [stored_item(row) for row in rows]
 
     async def dead_letters(
         self,
@@ -178,15 +185,47 @@ class PostgresStore:
         rows = await self._rows(queries.dead_letters(app_id, reason_contains, limit, after_id))
         return [stored_item(row) for row in rows]
 
-    async def replay_dead(self, app_id: str | None) -> int:
-        return await self._change(queries.replay_dead(app_id, self._clock()))
+    async def replay_dead(self, app_id: str | None, reason_contains: str | None = None) -> int:
+        return await self._change(queries.replay_dead(app_id, reason_contains, self._clock()))
 
-    async def purge_dead(self, app_id: str | None) -> int:
-        return await self._change(queries.purge_dead(app_id))
+    async def purge_dead(self, app_id: str | None, reason_contains: str | None = None) -> int:
+        return await self._change(queries.purge_dead(app_id, reason_contains))
 
     async def backlog(self) -> list[AppBacklog]:
         now = self._clock()
-        return app_backlogs(await self._rows(queries.backlog(now - 60.0)), now)
+        rows = await self._rows(queries.backlog(now - 60.0))
+        return app_backlogs(rows, await self._rows(queries.holds(now)), now)
+
+    async def hold_app(self, app_id: str, until: float, reason: str) -> None:
+        await self._change(queries.hold_app(app_id, until, reason))
+
+    async def pause_app(self, app_id: str, reason: str) -> None:
+        await self._change(queries.pause_app(app_id, reason))
+
+    async def resume_apps(self, app_id: str | None) -> list[str]:
+        async with self._pool.connection() as db, db.transaction(), db.cursor() as cursor:
+            rows = await (await execute(cursor, queries.resume_apps(app_id))).fetchall()
+        return sorted(held_app for held_app, paused in rows if paused)
+
+    async def holds(self) -> list[AppHold]:
+        return app_holds(await self._rows(queries.holds(self._clock())))
+
+    async def reserve(self, app_id: str, wanted: Mapping[str, int], budget: Budget) -> Reservation:
+        if not wanted:
+            return Reservation(id=uuid.uuid4().hex, granted={}, retry_at=None)
+        async with self._pool.connection() as db, db.transaction(), db.cursor() as cursor:
+            await cursor.execute(_LOCK, (_RESERVE_LOCK.format(app_id=app_id),))
+            return await postgres_ledger.reserve(cursor, app_id, wanted, budget, self._clock())
+
+    async def settle(self, reservation_id: str) -> None:
+        await self._change(queries.settle(reservation_id, self._clock()))
+
+    async def refund(self, reservation_id: str) -> None:
+        await self._change(queries.refund(reservation_id))
+
+    async def ping(self) -> None:
+        async with self._pool.connection(timeout=PING_TIMEOUT_SECONDS) as db:
+            await db.execute(queries.PING.encode())
 
     async def prune(self, older_than: float) -> int:
         return await self._change(queries.prune(older_than))
@@ -199,19 +238,12 @@ class PostgresStore:
     ) -> None:
         async with self._pool.connection() as db, db.transaction(), db.cursor() as cursor:
             for chunk in queries.chunks(ids):
-                await _execute(cursor, query(chunk))
+                await execute(cursor, query(chunk))
 
     async def _change(self, query: queries.Query) -> int:
         async with self._pool.connection() as db, db.transaction(), db.cursor() as cursor:
-            return (await _execute(cursor, query)).rowcount
+            return (await execute(cursor, query)).rowcount
 
     async def _rows(self, query: queries.Query) -> list[Any]:
         async with self._pool.connection() as db, db.cursor() as cursor:
-            return await (await _execute(cursor, query)).fetchall()
-
-
-async def _one(cursor: AsyncCursor[Any]) -> Any:
-    row = await cursor.fetchone()
-    if row is None:
-        raise RuntimeError("the database returned no row where one was expected")
-    return row
+            return await (await execute(cursor, query)).fetchall()

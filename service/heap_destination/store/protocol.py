@@ -1,9 +1,10 @@
 """The interface delivery and the API use; both engines implement it."""
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Protocol
 
-from heap_destination.store.items import AppBacklog, NewItem, StoredItem
+from heap_destination.store.budgets import Budget, Reservation
+from heap_destination.store.items import AppBacklog, AppHold, NewItem, StoredItem
 
 
 class Store(Protocol):
@@ -19,8 +20,15 @@ class Store(Protocol):
         """Leases up to `limit` due items of one (base_url, app_id, endpoint), oldest first.
 
         The group is that of the oldest due item. Items whose lease expired (a crashed
-        worker) are due again. Claimed items are "delivering" with attempts + 1.
+        worker) are due again. Claimed items are "delivering" with attempts + 1. Items of an
+        app with a hold in force (see `holds`) are never claimed.
         """
+        ...
+
+    async def release(self, ids: Sequence[int], due_at: float) -> None:
+        """Gives claimed items back without counting the attempt: "stored" with attempts - 1
+        (never below 0), claimable from `due_at`. Items already delivered or dead are left
+        as they are."""
         ...
 
     async def mark_delivered(self, ids: Sequence[int], heap_status: int) -> None:
@@ -46,9 +54,14 @@ class Store(Protocol):
         ...
 
     async def status(
-        self, message_id: str | None = None, item_id: int | None = None
+        self,
+        message_id: str | None = None,
+        item_id: int | None = None,
+        *,
+        stream_event_id: str | None = None,
     ) -> list[StoredItem]:
-        """The items of a message and/or the item with an id; ValueError when given neither."""
+        """The items matching every one given of a message id, an item id and a stream event
+        id, by id; ValueError when given none of them."""
         ...
 
     async def dead_letters(
@@ -61,16 +74,62 @@ class Store(Protocol):
         """Dead items by id, after `after_id`; `reason_contains` ignores case."""
         ...
 
-    async def replay_dead(self, app_id: str | None) -> int:
-        """Dead items (of one app, or all) become "stored" with attempts 0; their count."""
+    async def replay_dead(self, app_id: str | None, reason_contains: str | None = None) -> int:
+        """Dead items (of one app, or all; whose reason contains `reason_contains`, ignoring
+        case) become "stored" with attempts 0; their count."""
         ...
 
-    async def purge_dead(self, app_id: str | None) -> int:
-        """Deletes dead items (of one app, or all); their count."""
+    async def purge_dead(self, app_id: str | None, reason_contains: str | None = None) -> int:
+        """Deletes dead items (of one app, or all; whose reason contains `reason_contains`,
+        ignoring case); their count."""
         ...
 
     async def backlog(self) -> list[AppBacklog]:
-        """Per app_id with undelivered items or deliveries in the last 60 s, by app_id."""
+        """Per app_id with undelivered items, deliveries in the last 60 s, or a pause, by
+        app_id."""
+        ...
+
+    async def hold_app(self, app_id: str, until: float, reason: str) -> None:
+        """Delivery of the app waits until `until` (Heap's Retry-After, a full budget).
+
+        A hold already later is kept, and so is a pause; `reason` replaces the last one.
+        """
+        ...
+
+    async def pause_app(self, app_id: str, reason: str) -> None:
+        """Delivery of the app waits until `resume_apps` lifts the pause."""
+        ...
+
+    async def resume_apps(self, app_id: str | None) -> list[str]:
+        """Lifts the pause and any hold of one app, or of every app; the app_ids that were
+        paused, sorted."""
+        ...
+
+    async def holds(self) -> list[AppHold]:
+        """The holds in force now (paused, or held until later than now), by app_id."""
+        ...
+
+    async def reserve(self, app_id: str, wanted: Mapping[str, int], budget: Budget) -> Reservation:
+        """Counts events against the app's budget, shared by every process on the store.
+
+        `wanted` maps identity to the events the caller wants to send now; identities are
+        granted in its order, each as much as its own and the app's room in the window
+        allow (0 or part of what it wanted when that is short). Granted events count from
+        now, until `settle` or `refund`. `retry_at` is None when all was granted, else when
+        what was refused fits. ValueError for a negative count.
+        """
+        ...
+
+    async def settle(self, reservation_id: str) -> None:
+        """The reservation's events count from now: Heap counts from when it got them."""
+        ...
+
+    async def refund(self, reservation_id: str) -> None:
+        """Forgets the reservation's events; for when nothing was sent."""
+        ...
+
+    async def ping(self) -> None:
+        """A cheap round trip to the database; raises when it cannot be reached."""
         ...
 
     async def prune(self, older_than: float) -> int:

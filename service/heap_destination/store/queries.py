@@ -4,14 +4,19 @@ Each function returns (sql, parameters). PostgreSQL runs the same text through
 `postgres_sql`. Functions that take ids take at most ID_CHUNK of them (see `chunks`).
 """
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from typing import TypeVar
 
 from heap_destination.store.items import INSERT_COLUMNS, ITEM_COLUMNS, clipped_heap_body
 
 Query = tuple[str, tuple[object, ...]]
+V = TypeVar("V")
 
 ID_CHUNK = 500
 PENDING = "status IN ('stored', 'delivering')"
+# An app with a hold in force (paused, or held until later than the parameter) waits.
+NOT_HELD = "app_id NOT IN (SELECT app_id FROM app_holds WHERE paused OR held_until > ?)"
+PING = "SELECT 1"
 
 INSERT_ITEM = f"INSERT INTO items ({INSERT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 
@@ -20,9 +25,9 @@ def postgres_sql(sql: str) -> str:
     return sql.replace("%", "%%").replace("?", "%s")
 
 
-def chunks(ids: Sequence[int]) -> Iterator[tuple[int, ...]]:
-    for start in range(0, len(ids), ID_CHUNK):
-        yield tuple(ids[start : start + ID_CHUNK])
+def chunks(values: Sequence[V]) -> Iterator[tuple[V, ...]]:
+    for start in range(0, len(values), ID_CHUNK):
+        yield tuple(values[start : start + ID_CHUNK])
 
 
 def _in(ids: Sequence[object]) -> str:
@@ -42,11 +47,11 @@ def pending_by_app(app_ids: Sequence[str]) -> Query:
 
 
 def claim_head(now: float, lock: str = "") -> Query:
-    """The group of the oldest due item."""
+    """The group of the oldest due item of an app without a hold in force."""
     return (
         f"SELECT app_id, base_url, endpoint FROM items WHERE {PENDING} AND due_at <= ? "
-        f"ORDER BY id LIMIT 1{lock}",
-        (now,),
+        f"AND {NOT_HELD} ORDER BY id LIMIT 1{lock}",
+        (now, now),
     )
 
 
@@ -61,10 +66,10 @@ def claim_group(
     return (
         "UPDATE items SET status = 'delivering', lease_owner = ?, due_at = ?, "
         "attempts = attempts + 1 WHERE id IN ("
-        f"SELECT id FROM items WHERE {PENDING} AND due_at <= ? "
+        f"SELECT id FROM items WHERE {PENDING} AND due_at <= ? AND {NOT_HELD} "
         f"AND app_id = ? AND base_url = ? AND endpoint = ? ORDER BY id LIMIT ?{lock}) "
         f"RETURNING {ITEM_COLUMNS}",
-        (worker, now + lease_seconds, now, *head, limit),
+        (worker, now + lease_seconds, now, now, *head, limit),
     )
 
 
@@ -86,6 +91,15 @@ def mark_failed(
     )
 
 
+def release(ids: Sequence[int], due_at: float) -> Query:
+    return (
+        "UPDATE items SET status = 'stored', "
+        "attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END, due_at = ?, "
+        f"lease_owner = NULL WHERE {PENDING} AND id IN ({_in(ids)})",
+        (due_at, *ids),
+    )
+
+
 def mark_dead(ids: Sequence[int], reason: str, heap_status: int | None, heap_body: str) -> Query:
     return (
         "UPDATE items SET status = 'dead', last_error = ?, heap_status = ?, heap_body = ?, "
@@ -94,14 +108,17 @@ def mark_dead(ids: Sequence[int], reason: str, heap_status: int | None, heap_bod
     )
 
 
-def status(message_id: str | None, item_id: int | None) -> Query:
-    if not message_id and item_id is None:
-        raise ValueError("status needs a message_id or an item_id")
+def status(message_id: str | None, item_id: int | None, stream_event_id: str | None) -> Query:
+    if not message_id and item_id is None and not stream_event_id:
+        raise ValueError("status needs a stream_event_id, a message_id or an item_id")
     conditions: list[str] = []
     parameters: list[object] = []
     if message_id:
         conditions.append("message_id = ?")
         parameters.append(message_id)
+    if stream_event_id:
+        conditions.append("stream_event_id = ?")
+        parameters.append(stream_event_id)
     if item_id is not None:
         conditions.append("id = ?")
         parameters.append(item_id)
@@ -117,9 +134,7 @@ def dead_letters(
     if app_id is not None:
         sql += " AND app_id = ?"
         parameters.append(app_id)
-    if reason_contains:
-        sql += " AND LOWER(last_error) LIKE ? ESCAPE '!'"
-        parameters.append(f"%{_like_escaped(reason_contains.lower())}%")
+    sql, parameters = _with_reason(sql, parameters, reason_contains)
     if after_id is not None:
         sql += " AND id > ?"
         parameters.append(after_id)
@@ -128,16 +143,18 @@ def dead_letters(
     return sql, tuple(parameters)
 
 
-def replay_dead(app_id: str | None, now: float) -> Query:
+def replay_dead(app_id: str | None, reason_contains: str | None, now: float) -> Query:
     sql = (
         "UPDATE items SET status = 'stored', attempts = 0, due_at = ?, lease_owner = NULL "
         "WHERE status = 'dead'"
     )
-    return _for_app(sql, (now,), app_id)
+    sql, parameters = _with_reason(sql, [now], reason_contains)
+    return _for_app(sql, tuple(parameters), app_id)
 
 
-def purge_dead(app_id: str | None) -> Query:
-    return _for_app("DELETE FROM items WHERE status = 'dead'", (), app_id)
+def purge_dead(app_id: str | None, reason_contains: str | None) -> Query:
+    sql, parameters = _with_reason("DELETE FROM items WHERE status = 'dead'", [], reason_contains)
+    return _for_app(sql, tuple(parameters), app_id)
 
 
 def backlog(delivered_since: float) -> Query:
@@ -165,5 +182,116 @@ def _for_app(sql: str, parameters: tuple[object, ...], app_id: str | None) -> Qu
     return f"{sql} AND app_id = ?", (*parameters, app_id)
 
 
+def _with_reason(
+    sql: str, parameters: list[object], reason_contains: str | None
+) -> tuple[str, list[object]]:
+    """Adds the condition that last_error contains `reason_contains`, ignoring case."""
+    if not reason_contains:
+        return sql, parameters
+    pattern = f"%{_like_escaped(reason_contains.lower())}%"
+    return f"{sql} AND LOWER(last_error) LIKE ? ESCAPE '!'", [*parameters, pattern]
+
+
 def _like_escaped(text: str) -> str:
     return text.replace("!", "!!").replace("%", "!%").replace("_", "!_")
+
+
+def hold_app(app_id: str, until: float, reason: str) -> Query:
+    """Keeps the later of the existing and the new hold, and any pause."""
+    return (
+        "INSERT INTO app_holds (app_id, held_until, paused, reason) VALUES (?, ?, ?, ?) "
+        "ON CONFLICT (app_id) DO UPDATE SET held_until = CASE "
+        "WHEN app_holds.held_until IS NULL OR app_holds.held_until < excluded.held_until "
+        "THEN excluded.held_until ELSE app_holds.held_until END, reason = excluded.reason",
+        (app_id, until, False, reason),
+    )
+
+
+def pause_app(app_id: str, reason: str) -> Query:
+    return (
+        "INSERT INTO app_holds (app_id, held_until, paused, reason) VALUES (?, NULL, ?, ?) "
+        "ON CONFLICT (app_id) DO UPDATE SET paused = excluded.paused, reason = excluded.reason",
+        (app_id, True, reason),
+    )
+
+
+def resume_apps(app_id: str | None) -> Query:
+    """Deletes the holds; returns (app_id, paused) of each."""
+    if app_id is None:
+        return "DELETE FROM app_holds RETURNING app_id, paused", ()
+    return "DELETE FROM app_holds WHERE app_id = ? RETURNING app_id, paused", (app_id,)
+
+
+def holds(now: float) -> Query:
+    return (
+        "SELECT app_id, held_until, paused, reason FROM app_holds "
+        "WHERE paused OR held_until > ? ORDER BY app_id",
+        (now,),
+    )
+
+
+INSERT_LEDGER = (
+    "INSERT INTO budget_ledger (reservation, app_id, identity, events, counted_at) "
+    "VALUES (?, ?, ?, ?, ?)"
+)
+
+
+def ledger_expire(app_id: str, cutoff: float) -> Query:
+    return "DELETE FROM budget_ledger WHERE app_id = ? AND counted_at <= ?", (app_id, cutoff)
+
+
+def ledger_app_used(app_id: str, cutoff: float) -> Query:
+    return (
+        "SELECT COALESCE(SUM(events), 0) FROM budget_ledger WHERE app_id = ? AND counted_at > ?",
+        (app_id, cutoff),
+    )
+
+
+def ledger_identities_used(app_id: str, identities: Sequence[str], cutoff: float) -> Query:
+    return (
+        "SELECT identity, SUM(events) FROM budget_ledger WHERE app_id = ? AND counted_at > ? "
+        f"AND identity IN ({_in(identities)}) GROUP BY identity",
+        (app_id, cutoff, *identities),
+    )
+
+
+def ledger_expiring(app_id: str, cutoff: float, events: int, identity: str | None) -> Query:
+    """The counted_at of the row whose expiry, with every older row's, frees `events` of
+    the app's (or of one identity's) counted events; NULL when they cannot."""
+    of_identity = "" if identity is None else " AND identity = ?"
+    return (
+        "SELECT MIN(counted_at) FROM (SELECT counted_at, SUM(events) "
+        "OVER (ORDER BY counted_at, id) AS freed FROM budget_ledger "
+        f"WHERE app_id = ? AND counted_at > ?{of_identity}) AS expiring WHERE freed >= ?",
+        (app_id, cutoff, *(() if identity is None else (identity,)), events),
+    )
+
+
+def ledger_expirings(
+    app_id: str, cutoff: float, app_events: int, identity_events: Mapping[str, int]
+) -> list[Query]:
+    """ledger_expiring for the app's shortfall (when any) and each identity's."""
+    app = [ledger_expiring(app_id, cutoff, app_events, None)] if app_events > 0 else []
+    return app + [
+        ledger_expiring(app_id, cutoff, events, identity)
+        for identity, events in identity_events.items()
+    ]
+
+
+def ledger_rows(
+    reservation: str, app_id: str, granted: Mapping[str, int], now: float
+) -> list[tuple[object, ...]]:
+    """The values of INSERT_LEDGER: one row per identity granted any events."""
+    return [
+        (reservation, app_id, identity, events, now)
+        for identity, events in granted.items()
+        if events > 0
+    ]
+
+
+def settle(reservation: str, now: float) -> Query:
+    return "UPDATE budget_ledger SET counted_at = ? WHERE reservation = ?", (now, reservation)
+
+
+def refund(reservation: str) -> Query:
+    return "DELETE FROM budget_ledger WHERE reservation = ?", (reservation,)

@@ -8,19 +8,23 @@ import asyncio
 import functools
 import sqlite3
 import time
-from collections.abc import Callable, Iterator, Sequence
+import uuid
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TypeVar
 
-from heap_destination.store import queries
+from heap_destination.store import queries, sqlite_ledger
 from heap_destination.store.bounds import check_bounds
+from heap_destination.store.budgets import Budget, Reservation
 from heap_destination.store.items import (
     AppBacklog,
+    AppHold,
     NewItem,
     StoredItem,
     app_backlogs,
+    app_holds,
     new_item_row,
     stored_item,
 )
@@ -92,6 +96,9 @@ class SqliteStore:
             lambda chunk: queries.mark_failed(chunk, error, heap_status, heap_body, retry_at),
         )
 
+    async def release(self, ids: Sequence[int], due_at: float) -> None:
+        await self._run(self._update_chunks, ids, lambda chunk: queries.release(chunk, due_at))
+
     async def mark_dead(
         self, ids: Sequence[int], reason: str, heap_status: int | None, heap_body: str
     ) -> None:
@@ -102,9 +109,13 @@ class SqliteStore:
         )
 
     async def status(
-        self, message_id: str | None = None, item_id: int | None = None
+        self,
+        message_id: str | None = None,
+        item_id: int | None = None,
+        *,
+        stream_event_id: str | None = None,
     ) -> list[StoredItem]:
-        return await self._run(self._items, queries.status(message_id, item_id))
+        return await self._run(self._items, queries.status(message_id, item_id, stream_event_id))
 
     async def dead_letters(
         self,
@@ -116,16 +127,44 @@ class SqliteStore:
         query = queries.dead_letters(app_id, reason_contains, limit, after_id)
         return await self._run(self._items, query)
 
-    async def replay_dead(self, app_id: str | None) -> int:
-        return await self._run(self._change, queries.replay_dead(app_id, self._clock()))
+    async def replay_dead(self, app_id: str | None, reason_contains: str | None = None) -> int:
+        query = queries.replay_dead(app_id, reason_contains, self._clock())
+        return await self._run(self._change, query)
 
-    async def purge_dead(self, app_id: str | None) -> int:
-        return await self._run(self._change, queries.purge_dead(app_id))
+    async def purge_dead(self, app_id: str | None, reason_contains: str | None = None) -> int:
+        return await self._run(self._change, queries.purge_dead(app_id, reason_contains))
 
     async def backlog(self) -> list[AppBacklog]:
         now = self._clock()
         rows = await self._run(self._rows, queries.backlog(now - 60.0))
-        return app_backlogs(rows, now)
+        hold_rows = await self._run(self._rows, queries.holds(now))
+        return app_backlogs(rows, hold_rows, now)
+
+    async def hold_app(self, app_id: str, until: float, reason: str) -> None:
+        await self._run(self._change, queries.hold_app(app_id, until, reason))
+
+    async def pause_app(self, app_id: str, reason: str) -> None:
+        await self._run(self._change, queries.pause_app(app_id, reason))
+
+    async def resume_apps(self, app_id: str | None) -> list[str]:
+        return await self._run(self._resume_apps, app_id)
+
+    async def holds(self) -> list[AppHold]:
+        return app_holds(await self._run(self._rows, queries.holds(self._clock())))
+
+    async def reserve(self, app_id: str, wanted: Mapping[str, int], budget: Budget) -> Reservation:
+        if not wanted:
+            return Reservation(id=uuid.uuid4().hex, granted={}, retry_at=None)
+        return await self._run(self._reserve, app_id, wanted, budget)
+
+    async def settle(self, reservation_id: str) -> None:
+        await self._run(self._change, queries.settle(reservation_id, self._clock()))
+
+    async def refund(self, reservation_id: str) -> None:
+        await self._run(self._change, queries.refund(reservation_id))
+
+    async def ping(self) -> None:
+        await self._run(self._rows, (queries.PING, ()))
 
     async def prune(self, older_than: float) -> int:
         return await self._run(self._change, queries.prune(older_than))
@@ -215,6 +254,15 @@ class SqliteStore:
             query = queries.claim_group(worker, now, lease_seconds, head, limit)
             rows = db.execute(*query).fetchall()
         return sorted((stored_item(row) for row in rows), key=lambda item: item.id)
+
+    def _resume_apps(self, app_id: str | None) -> list[str]:
+        with self._write() as db:
+            rows = db.execute(*queries.resume_apps(app_id)).fetchall()
+        return sorted(held_app for held_app, paused in rows if paused)
+
+    def _reserve(self, app_id: str, wanted: Mapping[str, int], budget: Budget) -> Reservation:
+        with self._write() as db:
+            return sqlite_ledger.reserve(db, app_id, wanted, budget, self._clock())
 
     def _update_chunks(
         self, ids: Sequence[int], query: Callable[[Sequence[int]], queries.Query]

@@ -1,0 +1,84 @@
+"""The durable side of a server: its store, group commits, background delivery and
+the store's monitor, started and stopped together."""
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import sqlite3
+from dataclasses import dataclass
+
+import httpx
+import psycopg
+from grpc_health.v1 import health
+
+from heap_destination.api.stored_intake import StoredIntake
+from heap_destination.app.settings import ServiceSettings, SettingsError
+from heap_destination.app.store_monitor import StoreMonitor
+from heap_destination.delivery.heap_client import HeapClient
+from heap_destination.delivery.request_slots import RequestSlots
+from heap_destination.delivery.retry_policy import RetryPolicy
+from heap_destination.delivery.stored_delivery import StoredDelivery
+from heap_destination.store import GroupCommit, Store, open_store
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class DurableDelivery:
+    store: Store
+    commits: GroupCommit
+    intake: StoredIntake
+    delivery: StoredDelivery
+    tasks: list[asyncio.Task[None]]
+
+    @classmethod
+    async def start(
+        cls,
+        settings: ServiceSettings,
+        url: str,
+        http: httpx.AsyncClient,
+        slots: RequestSlots,
+        health_servicer: health.aio.HealthServicer,
+        service_names: tuple[str, ...],
+    ) -> "DurableDelivery":
+        """Opens (and migrates) the store, resumes paused apps, and starts delivering."""
+        try:
+            store = await open_store(
+                url,
+                max_items=settings.max_stored_events,
+                max_items_per_app=settings.max_stored_events_per_app,
+            )
+        except ValueError as error:
+            raise SettingsError(f"--store: {error}") from None
+        except (psycopg.Error, sqlite3.Error) as error:
+            raise OSError(f"the store cannot be opened: {error}".strip()) from None
+        resumed = await store.resume_apps(None)
+        if resumed:
+            log.info("resumed delivery to paused apps at start-up", extra={"app_ids": resumed})
+        stored = settings.stored_delivery
+        # One attempt per request: the store keeps the retries, with their backoff.
+        policy = RetryPolicy(max_attempts=1, attempt_timeout=stored.attempt_timeout)
+        delivery = StoredDelivery(
+            store,
+            HeapClient(http, policy, slots),
+            stored,
+            worker=f"{socket.gethostname()}:{os.getpid()}",
+        )
+        commits = GroupCommit(store)
+        monitor = StoreMonitor(store, health_servicer, service_names, settings.history_retention)
+        tasks = [asyncio.create_task(delivery.run()), asyncio.create_task(monitor.run())]
+        return cls(store, commits, StoredIntake(commits, delivery.wake), delivery, tasks)
+
+    async def stop(self, grace: float) -> None:
+        """Commits what was handed over, gives batches on their way `grace` seconds, and
+        closes the store; undelivered events wait there for the next start."""
+        await self.commits.close()
+        await self.delivery.stop(grace)
+        for task in self.tasks:
+            task.cancel()
+        for task in self.tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await self.store.close()

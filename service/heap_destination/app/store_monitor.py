@@ -1,0 +1,83 @@
+"""Watches the durable store: health, backlog metrics, and pruning of old history."""
+
+import asyncio
+import logging
+import time
+
+from grpc_health.v1 import health, health_pb2
+
+from heap_destination.metrics import (
+    PAUSED_APPS,
+    STORE_REACHABLE,
+    STORED_BACKLOG,
+    STORED_OLDEST_AGE,
+)
+from heap_destination.store import Store
+
+log = logging.getLogger(__name__)
+
+# Seconds between looks at the store, and between prunes of finished history.
+CHECK_INTERVAL = 5.0
+PRUNE_INTERVAL = 60.0
+
+
+class StoreMonitor:
+    def __init__(
+        self,
+        store: Store,
+        health_servicer: health.aio.HealthServicer,
+        service_names: tuple[str, ...],
+        history_retention: float,
+        check_interval: float = CHECK_INTERVAL,
+    ) -> None:
+        self._store = store
+        self._health = health_servicer
+        self._service_names = service_names
+        self._history_retention = history_retention
+        self._check_interval = check_interval
+        self._reachable = True
+        self._last_prune = 0.0
+
+    async def run(self) -> None:
+        """Checks until cancelled. While the store cannot be reached, health is NOT_SERVING,
+        so load balancers send callers elsewhere."""
+        while True:
+            await self.check()
+            await asyncio.sleep(self._check_interval)
+
+    async def check(self) -> None:
+        try:
+            async with asyncio.timeout(self._check_interval):
+                backlog = await self._store.backlog()
+                if time.monotonic() - self._last_prune >= PRUNE_INTERVAL:
+                    pruned = await self._store.prune(time.time() - self._history_retention)
+                    self._last_prune = time.monotonic()
+                    if pruned:
+                        log.info("pruned delivery history", extra={"events": pruned})
+        except Exception as error:
+            await self._set_reachable(False, error)
+            return
+        await self._set_reachable(True, None)
+        STORED_BACKLOG.clear()
+        STORED_OLDEST_AGE.clear()
+        for app in backlog:
+            STORED_BACKLOG.labels(app.app_id).set(app.undelivered)
+            STORED_OLDEST_AGE.labels(app.app_id).set(app.oldest_age_seconds)
+        PAUSED_APPS.set(sum(1 for app in backlog if app.paused))
+
+    async def _set_reachable(self, reachable: bool, error: BaseException | None) -> None:
+        STORE_REACHABLE.set(1 if reachable else 0)
+        if reachable == self._reachable:
+            return
+        self._reachable = reachable
+        if reachable:
+            log.info("the store can be reached again; serving")
+        else:
+            log.error("the store cannot be reached; health is NOT_SERVING: %s", error)
+        status = (
+            health_pb2.HealthCheckResponse.SERVING
+            if reachable
+            else health_pb2.HealthCheckResponse.NOT_SERVING
+        )
+        for name in self._service_names:
+            await self._health.set(name, status)

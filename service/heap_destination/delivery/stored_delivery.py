@@ -1,0 +1,258 @@
+"""Background delivery of what the store holds, shared by every process on one store.
+
+A worker claims a batch of one app and endpoint under a lease, asks the store's shared
+budget how much of it Heap's rate limits allow now, sends that in one bulk request
+(identifies one by one), and records the outcome:
+
+- accepted: delivered;
+- rejected for its content (400, 413, 422): split in halves until the bad items are
+  isolated, and those are dead-lettered with Heap's status and body;
+- rejected for the app (401, 403, 404): the app is paused, its items wait unattempted;
+- any other 4xx: dead-lettered;
+- 429, 5xx or unreachable: retried with backoff (a 429 holds the whole app for its
+  Retry-After) until --max-retry-age, then dead-lettered.
+
+Whatever a crashed worker had leased is claimed again once its lease expires.
+"""
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Callable, Sequence
+from contextlib import suppress
+from dataclasses import dataclass, field
+
+from heap_destination.delivery.errors import HeapRejected, HeapUnavailable
+from heap_destination.delivery.heap_bodies import (
+    ADD_USER_PROPERTIES_PATH,
+    IDENTIFY_PATH,
+    TRACK_PATH,
+    bulk_body,
+)
+from heap_destination.delivery.heap_client import HeapClient
+from heap_destination.metrics import (
+    APP_PAUSES,
+    BULK_REQUEST_SIZE,
+    DEAD_LETTERS,
+    EVENTS_DELIVERED,
+)
+from heap_destination.store import Budget, Store, StoredItem
+
+log = logging.getLogger(__name__)
+
+_ABOUT_THE_CONTENT = frozenset({400, 413, 422})
+_ABOUT_THE_APP = frozenset({401, 403, 404})
+# Fairness key of background requests among callers' own (see RequestSlots).
+STORED_CALLER = "stored delivery"
+_KIND = {"track": "track", "user_properties": "user_properties", "identify": "identify"}
+
+
+@dataclass(frozen=True)
+class StoredDeliverySettings:
+    max_retry_age: float = 24 * 3600.0
+    """Seconds after acceptance that an event is still retried; then it is dead."""
+    lease_seconds: float = 60.0
+    """How long a claimed batch is a worker's before another may claim it."""
+    max_batch: int = 1000
+    max_concurrent_batches: int = 8
+    idle_poll: float = 0.2
+    """Seconds between looks at the store when it had nothing due."""
+    initial_backoff: float = 1.0
+    max_backoff: float = 300.0
+    attempt_timeout: float = 10.0
+    budget: Budget = field(default_factory=lambda: Budget(15_000, 1_000, 60.0))
+
+    @property
+    def request_time(self) -> float:
+        """Seconds one request may take, slot wait included: well inside the lease."""
+        return min(self.attempt_timeout, self.lease_seconds / 2)
+
+
+class StoredDelivery:
+    def __init__(
+        self,
+        store: Store,
+        client: HeapClient,
+        settings: StoredDeliverySettings,
+        worker: str,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._store = store
+        self._client = client
+        self._settings = settings
+        self._worker = worker
+        self._clock = clock
+        self._slots = asyncio.Semaphore(settings.max_concurrent_batches)
+        self._wakeup = asyncio.Event()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._stopping = False
+
+    def wake(self) -> None:
+        """New work was stored: look at the store now rather than at the next poll."""
+        self._wakeup.set()
+
+    async def run(self) -> None:
+        """Claims and delivers until `stop`."""
+        while not self._stopping:
+            await self._slots.acquire()
+            try:
+                items = await self._store.claim(
+                    self._worker, self._settings.max_batch, self._settings.lease_seconds
+                )
+            except Exception as error:
+                self._slots.release()
+                log.warning("claiming stored events failed: %s", error)
+                await asyncio.sleep(self._settings.idle_poll * 5)
+                continue
+            if not items:
+                self._slots.release()
+                self._wakeup.clear()
+                with suppress(TimeoutError):
+                    await asyncio.wait_for(self._wakeup.wait(), self._settings.idle_poll)
+                continue
+            task = asyncio.create_task(self._deliver_batch(items))
+            self._tasks.add(task)
+            task.add_done_callback(self._batch_done)
+
+    async def stop(self, grace: float) -> None:
+        """Stops claiming, gives batches on their way `grace` seconds, then gives back
+        what is left unattempted."""
+        self._stopping = True
+        self._wakeup.set()
+        if self._tasks:
+            await asyncio.wait(set(self._tasks), timeout=grace)
+        for task in list(self._tasks):
+            task.cancel()
+        if self._tasks:
+            await asyncio.wait(set(self._tasks))
+
+    def _batch_done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        self._slots.release()
+        if not task.cancelled() and (error := task.exception()) is not None:
+            log.error("delivering stored events failed unexpectedly", exc_info=error)
+
+    async def _deliver_batch(self, items: list[StoredItem]) -> None:
+        try:
+            if items[0].endpoint == "identify":
+                await asyncio.gather(*(self._send([item]) for item in items))
+            elif items[0].endpoint == "track" and self._budget_applies():
+                await self._send_within_budget(items)
+            else:
+                await self._send(items)
+        except asyncio.CancelledError:
+            # Stopping: what was not answered goes back, so a restart need not wait for
+            # the lease. Heap may have it already; its idempotency keys make that safe.
+            await asyncio.shield(self._store.release([i.id for i in items], self._clock()))
+            raise
+
+    def _budget_applies(self) -> bool:
+        budget = self._settings.budget
+        return bool(budget.events_per_window_per_app or budget.events_per_window_per_identity)
+
+    async def _send_within_budget(self, items: list[StoredItem]) -> None:
+        wanted: dict[str, int] = {}
+        for item in items:
+            wanted[item.identity] = wanted.get(item.identity, 0) + 1
+        app_id = items[0].app_id
+        reservation = await self._store.reserve(app_id, wanted, self._settings.budget)
+        room = dict(reservation.granted)
+        sending: list[StoredItem] = []
+        waiting: list[StoredItem] = []
+        for item in items:
+            if room.get(item.identity, 0) > 0:
+                room[item.identity] -= 1
+                sending.append(item)
+            else:
+                waiting.append(item)
+        retry_at = reservation.retry_at or self._clock()
+        if waiting:
+            await self._store.release([i.id for i in waiting], retry_at)
+        if not sending:
+            await self._store.hold_app(app_id, retry_at, "waiting for Heap's rate limit budget")
+            return
+        try:
+            await self._send(sending)
+        finally:
+            await self._store.settle(reservation.id)
+
+    async def _send(self, items: list[StoredItem]) -> None:
+        first = items[0]
+        url, body = _request(items)
+        ids = [item.id for item in items]
+        if first.endpoint != "identify":
+            BULK_REQUEST_SIZE.labels(url.removeprefix(first.base_url)).observe(len(items))
+        try:
+            status = await self._client.post(
+                url, body, time.monotonic() + self._settings.request_time, STORED_CALLER
+            )
+        except HeapRejected as rejection:
+            await self._rejected(items, rejection)
+        except HeapUnavailable as failure:
+            await self._retry_later(items, failure)
+        else:
+            await self._store.mark_delivered(ids, status)
+            EVENTS_DELIVERED.labels(_KIND[first.endpoint]).inc(len(items))
+
+    async def _rejected(self, items: list[StoredItem], rejection: HeapRejected) -> None:
+        if rejection.status in _ABOUT_THE_CONTENT and len(items) > 1:
+            middle = len(items) // 2
+            await asyncio.gather(self._send(items[:middle]), self._send(items[middle:]))
+            return
+        app_id = items[0].app_id
+        if rejection.status in _ABOUT_THE_APP:
+            reason = f"Heap answered {rejection.status} for app {app_id}; resume it once fixed"
+            await self._store.pause_app(app_id, reason)
+            await self._store.release([i.id for i in items], self._clock())
+            APP_PAUSES.labels(str(rejection.status)).inc()
+            log.warning(
+                "paused delivery to an app Heap refuses",
+                extra={"app_id": app_id, "heap_status": rejection.status},
+            )
+            return
+        reason = f"Heap rejected it: {rejection.status}"
+        await self._dead(items, reason, rejection.status, rejection.body)
+
+    async def _dead(
+        self, items: Sequence[StoredItem], reason: str, status: int | None, body: str
+    ) -> None:
+        await self._store.mark_dead([i.id for i in items], reason, status, body)
+        DEAD_LETTERS.labels(_KIND[items[0].endpoint]).inc(len(items))
+        log.warning(
+            "dead-lettered stored events",
+            extra={"app_id": items[0].app_id, "events": len(items), "reason": reason},
+        )
+
+    async def _retry_later(self, items: list[StoredItem], failure: HeapUnavailable) -> None:
+        now = self._clock()
+        attempts = max(item.attempts for item in items)
+        ceiling = min(
+            self._settings.max_backoff, self._settings.initial_backoff * 2 ** (attempts - 1)
+        )
+        delay = max(random.uniform(ceiling / 2, ceiling), failure.retry_after or 0.0)
+        if failure.status == 429:
+            await self._store.hold_app(items[0].app_id, now + delay, "Heap answered 429")
+        too_old = [i for i in items if now - i.accepted_at >= self._settings.max_retry_age]
+        if too_old:
+            reason = f"not delivered within {_hours(self._settings.max_retry_age)}: {failure}"
+            await self._dead(too_old, reason, failure.status, "")
+        dead = {i.id for i in too_old}
+        retrying = [i.id for i in items if i.id not in dead]
+        if retrying:
+            await self._store.mark_failed(retrying, str(failure), failure.status, "", now + delay)
+
+
+def _request(items: list[StoredItem]) -> tuple[str, bytes]:
+    first = items[0]
+    if first.endpoint == "identify":
+        return first.base_url + IDENTIFY_PATH, first.body
+    if first.endpoint == "track":
+        path, key = TRACK_PATH, "events"
+    else:
+        path, key = ADD_USER_PROPERTIES_PATH, "users"
+    return first.base_url + path, bulk_body(first.app_id, key, [item.body for item in items])
+
+
+def _hours(seconds: float) -> str:
+    return f"{seconds / 3600:g} h" if seconds >= 3600 else f"{seconds:g} s"
