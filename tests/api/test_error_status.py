@@ -19,6 +19,8 @@ from heap_destination.delivery.errors import (
     Overloaded,
     RateLimited,
     ShuttingDown,
+    StoreFull,
+    StoreUnavailable,
 )
 from heap_destination.domain.violations import FieldViolation, InvalidInput
 from heap_destination.v1 import errors_pb2
@@ -208,6 +210,8 @@ EVERY_ERROR: list[ServiceError] = [
     HeapRejected(400, "bad"),
     ShuttingDown(),
     InternalError("surprise"),
+    StoreFull("full", 5.0),
+    StoreUnavailable("down"),
 ]
 
 

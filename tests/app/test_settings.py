@@ -14,8 +14,11 @@ from heap_destination.app.settings import (
     add_service_arguments,
     service_settings,
 )
+from heap_destination.app.cli import RUN_STORE
+from heap_destination.domain.ack_mode import AckMode
 from heap_destination.domain.destination import Region
 from heap_destination.domain.nested_mode import NestedMode
+from heap_destination.store import Budget
 
 
 def settings(argv: list[str], env: dict[str, str] | None = None) -> ServiceSettings:
@@ -213,3 +216,51 @@ def test_an_unknown_enum_in_the_files_destination_stops_the_start(tmp_path: Path
 
     with pytest.raises(SettingsError, match=re.escape("config.region")):
         settings(["--config", path])
+
+
+def test_the_server_has_no_store_and_delivers_by_default() -> None:
+    got = settings([])
+
+    assert got.store_url is None
+    assert got.defaults.ack_mode is None
+    assert got.stored_delivery.max_retry_age == 24 * 3600
+    assert got.history_retention == 7 * 24 * 3600
+
+
+def test_store_settings_and_the_shared_budget_follow_the_rate_limits() -> None:
+    got = settings(
+        [
+            "--store",
+            "sqlite:/tmp/x.db",
+            "--ack-mode",
+            "stored",
+            "--max-retry-age",
+            "3600",
+            "--max-stored-events-per-app",
+            "10",
+            "--rate-limit-per-app",
+            "100",
+            "--rate-limit-window",
+            "10",
+        ]
+    )
+
+    assert got.store_url == "sqlite:/tmp/x.db"
+    assert got.defaults.ack_mode is AckMode.STORED
+    assert got.stored_delivery.max_retry_age == 3600
+    assert got.max_stored_events_per_app == 10
+    assert got.stored_delivery.budget == Budget(100, 1000, 10.0)
+
+
+def test_run_keeps_a_store_under_data_unless_told_otherwise() -> None:
+    parser = argparse.ArgumentParser()
+    add_service_arguments(parser)
+    args = parser.parse_args([])
+
+    assert service_settings(args, {}, store_default=RUN_STORE).store_url == RUN_STORE
+    assert service_settings(args, {"HEAP_STORE": "none"}, store_default=RUN_STORE).store_url is None
+
+
+def test_stored_as_the_default_ack_mode_needs_a_store() -> None:
+    with pytest.raises(SettingsError, match="--ack-mode stored needs a store"):
+        settings(["--ack-mode", "stored"])

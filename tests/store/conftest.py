@@ -19,6 +19,7 @@ import psycopg
 import pytest
 
 from heap_destination.store import Store, open_store
+from tests.store.helpers import Clock
 
 DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
 
@@ -71,6 +72,17 @@ async def open_test_store(store_url: str) -> AsyncIterator[OpenStore]:
 @pytest.fixture
 async def store(open_test_store: OpenStore) -> Store:
     return await open_test_store()
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+async def clocked_store(open_test_store: OpenStore, clock: Clock) -> Store:
+    """A store on the test's `clock`."""
+    return await open_test_store(clock=clock)
 
 
 def _unreachable(url: str) -> str | None:

@@ -6,6 +6,7 @@ from heap_destination.store import NewItem
 
 APP = "1234567890"
 OTHER_APP = "2222222222"
+THIRD_APP = "3333333333"
 BASE_URL = "https://heapanalytics.com"
 
 
@@ -29,3 +30,16 @@ def new_item(
     }
     values.update(fields)
     return NewItem(**values)
+
+
+class Clock:
+    """A clock the test moves by hand, injected into stores as `clock`."""
+
+    def __init__(self, now: float = 1_900_000_000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds

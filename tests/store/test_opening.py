@@ -7,8 +7,14 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from heap_destination.store import open_store
-from heap_destination.store.migrations import LATEST_VERSION
+from heap_destination.store import open_store, queries
+from heap_destination.store.items import new_item_row
+from heap_destination.store.migrations import (
+    LATEST_VERSION,
+    Engine,
+    pending_migrations,
+    schema_version_table,
+)
 from tests.store.conftest import OpenStore
 from tests.store.helpers import new_item
 
@@ -42,9 +48,50 @@ async def test_opening_migrates_once_and_records_the_version(
     await first.close()
     third = await open_test_store()
 
-    assert _schema(store_url) == (list(range(1, LATEST_VERSION + 1)), ["items", "schema_version"])
+    assert _schema(store_url) == (
+        list(range(1, LATEST_VERSION + 1)),
+        ["app_holds", "budget_ledger", "items", "schema_version"],
+    )
     assert [item.id for item in await second.status(item_id=item_id)] == [item_id]
     assert [item.id for item in await third.claim("worker-a", 10, 30.0)] == [item_id]
+
+
+def _create_version_1(store_url: str) -> None:
+    """A store as version 1 left it, holding one item."""
+    engine: Engine = "sqlite" if store_url.startswith("sqlite:") else "postgresql"
+    [(version, statements)] = pending_migrations(engine, 0)[:1]
+    assert version == 1
+    statements = [
+        *statements,
+        schema_version_table(engine),
+        "INSERT INTO schema_version (version, applied_at) VALUES (1, 0)",
+    ]
+    row = new_item_row(new_item(stream_event_id="stream-1"))
+    if engine == "sqlite":
+        path = Path(store_url.removeprefix("sqlite:"))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with sqlite3.connect(path) as db:
+            for statement in statements:
+                db.execute(statement)
+            db.execute(queries.INSERT_ITEM, row)
+        return
+    with psycopg.connect(store_url) as pg:
+        for statement in statements:
+            pg.execute(statement.encode())
+        pg.execute(queries.postgres_sql(queries.INSERT_ITEM).encode(), row)
+
+
+async def test_a_version_1_store_is_migrated_keeping_its_items(
+    open_test_store: OpenStore, store_url: str
+) -> None:
+    _create_version_1(store_url)
+
+    store = await open_test_store()
+
+    assert _schema(store_url)[0] == list(range(1, LATEST_VERSION + 1))
+    [item] = await store.status(stream_event_id="stream-1")
+    assert [claimed.id for claimed in await store.claim("worker-a", 10, 30.0)] == [item.id]
+    assert await store.holds() == []
 
 
 async def test_ids_are_not_reused_after_pruning(

@@ -8,6 +8,7 @@ import os
 import sys
 from collections.abc import Mapping, Sequence
 
+from heap_destination.app.deliveries_command import add_deliveries_command
 from heap_destination.app.logs import configure_logging
 from heap_destination.app.metrics_endpoint import start_metrics_server
 from heap_destination.app.send_command import add_send_command
@@ -131,4 +132,5 @@ def _parser() -> argparse.ArgumentParser:
 
     add_send_command(commands)
     add_store_command(commands)
+    add_deliveries_command(commands)
     return parser

@@ -38,7 +38,7 @@ def add_deliveries_command(commands: Any) -> None:
     status = _action(actions, "status", "the stored events of a message_id or stream event id")
     status.add_argument("--message-id", default="")
     status.add_argument("--stream-event-id", default="")
-    status.set_defaults(command=_runner(_status, _print_events("events")))
+    status.set_defaults(command=_runner(_status, _print_events))
 
     dead = _action(actions, "dead-letters", "list dead letters, oldest first, a page at a time")
     _filter_arguments(dead)
@@ -188,15 +188,11 @@ def _as_dict(response: Message) -> dict[str, Any]:
     )
 
 
-def _print_events(field: str) -> Callable[[Any], None]:
-    def show(response: Any) -> None:
-        events = getattr(response, field)
-        if not events:
-            print("no stored events found")
-        for event in events:
-            print(event_line(event))
-
-    return show
+def _print_events(response: admin_pb2.GetEventStatusResponse) -> None:
+    if not response.events:
+        print("no stored events found")
+    for event in response.events:
+        print(event_line(event))
 
 
 def _print_dead_letters(response: admin_pb2.ListDeadLettersResponse) -> None:

@@ -1,0 +1,80 @@
+"""Health follows whether the store can be reached; metrics follow its backlog."""
+
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from grpc_health.v1 import health, health_pb2
+from prometheus_client import REGISTRY
+
+from heap_destination.app.store_monitor import StoreMonitor
+from heap_destination.store import AppBacklog, NewItem, Store, open_store
+
+SERVING = health_pb2.HealthCheckResponse.SERVING
+NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
+
+
+class Outage:
+    """A real store that can be made unreachable, as a database outage would: the one
+    failure a test cannot cause in a local SQLite file."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.down = False
+
+    async def backlog(self) -> list[AppBacklog]:
+        if self.down:
+            raise ConnectionError("the store's server went away")
+        return await self.store.backlog()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.store, name)
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[Store]:
+    opened = await open_store(f"sqlite:{tmp_path / 'store.db'}")
+    yield opened
+    await opened.close()
+
+
+async def status_of(servicer: health.aio.HealthServicer, name: str) -> int:
+    request = health_pb2.HealthCheckRequest(service=name)
+    response = await servicer.Check(request, None)  # type: ignore[arg-type]
+    return int(response.status)
+
+
+async def test_health_is_not_serving_while_the_store_is_unreachable_and_serving_after(
+    store: Store,
+) -> None:
+    servicer = health.aio.HealthServicer()
+    await servicer.set("svc", SERVING)
+    outage = Outage(store)
+    monitor = StoreMonitor(outage, servicer, ("svc",), history_retention=3600)  # type: ignore[arg-type]
+
+    outage.down = True
+    await monitor.check()
+    assert await status_of(servicer, "svc") == NOT_SERVING
+    assert REGISTRY.get_sample_value("heap_destination_store_reachable") == 0
+
+    outage.down = False
+    await monitor.check()
+    assert await status_of(servicer, "svc") == SERVING
+    assert REGISTRY.get_sample_value("heap_destination_store_reachable") == 1
+
+
+async def test_backlog_and_paused_apps_are_metrics(store: Store) -> None:
+    item = NewItem("111", "http://h", "track", "u", b"{}", accepted_at=time.time() - 30)
+    await store.append([item, item])
+    await store.pause_app("222", "Heap answered 401")
+    monitor = StoreMonitor(store, health.aio.HealthServicer(), (), history_retention=3600)
+
+    await monitor.check()
+
+    backlog = "heap_destination_stored_backlog_events"
+    assert REGISTRY.get_sample_value(backlog, {"app_id": "111"}) == 2
+    age = REGISTRY.get_sample_value("heap_destination_stored_oldest_age_seconds", {"app_id": "111"})
+    assert age is not None and age >= 30
+    assert REGISTRY.get_sample_value("heap_destination_paused_apps") == 1
