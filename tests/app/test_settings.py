@@ -8,13 +8,13 @@ from typing import Any
 
 import pytest
 
+from heap_destination.app.cli import RUN_STORE
 from heap_destination.app.settings import (
     ServiceSettings,
     SettingsError,
     add_service_arguments,
     service_settings,
 )
-from heap_destination.app.cli import RUN_STORE
 from heap_destination.domain.ack_mode import AckMode
 from heap_destination.domain.destination import Region
 from heap_destination.domain.nested_mode import NestedMode
