@@ -85,3 +85,40 @@ def test_make_run_delivers_the_readme_example_to_the_simulator(
         "foo.bar.prop": "[1,2,3]",
         "foo.bar.products": '[{"A":"Jello"},{"B":"Peanut"}]',
     }
+
+
+def test_make_run_stores_an_event_in_stored_mode_and_reports_it_delivered(
+    make_run: tuple[str, str],
+) -> None:
+    service, simulator_url = make_run
+    message_id = f"stored-{os.getpid()}-{_free_port()}"
+    command = [str(REPO / ".venv" / "bin" / "heap-destination")]
+
+    sent = subprocess.run(
+        [*command, "send", "track", "--target", service, "--app-id", "1234567890"]
+        + ["--ack-mode", "stored", "--user-id", "u1", "--event", "Stored"]
+        + ["--message-id", message_id],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert sent.returncode == 0, sent.stderr
+
+    wait_until(
+        lambda: any(e["idempotency_key"] == message_id for e in tracked_events(simulator_url)),
+        30,
+        0.1,
+    )
+
+    def status() -> str:
+        shown = subprocess.run(
+            [*command, "deliveries", "status", "--target", service, "--message-id", message_id]
+            + ["--json"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
+        return str(json.loads(shown.stdout)["events"][0]["status"])
+
+    wait_until(lambda: status() == "DELIVERY_STATUS_DELIVERED", 30, 0.2)

@@ -3,13 +3,15 @@ simulator's limits and faults, and what reached Heap, all over the real wire."""
 
 import json
 import os
+import sqlite3
 import subprocess
 import time
 import uuid
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import grpc
@@ -165,3 +167,19 @@ def postgres_schema(server_url: str) -> Iterator[str]:
             yield f"{server_url}{separator}options=-csearch_path%3D{schema}"
         finally:
             admin.execute(f"DROP SCHEMA {schema} CASCADE".encode())
+
+
+# Peeking into the store: which events a process held leased ("delivering") when it died.
+_LEASED = "SELECT message_id, lease_owner FROM items WHERE status = 'delivering'"
+
+
+def leased_in_sqlite(path: Path) -> dict[str, str]:
+    """message_id -> lease owner ("host:pid") of every leased event in a SQLite store."""
+    with closing(sqlite3.connect(path)) as db:
+        return dict(db.execute(_LEASED).fetchall())
+
+
+def leased_in_postgres(store_url: str) -> dict[str, str]:
+    """message_id -> lease owner ("host:pid") of every leased event in a PostgreSQL store."""
+    with psycopg.connect(store_url) as db:
+        return {str(message_id): str(owner) for message_id, owner in db.execute(_LEASED)}

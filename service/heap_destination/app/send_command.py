@@ -18,7 +18,7 @@ from google.protobuf import json_format
 from google.protobuf.message import Message
 
 from heap_destination.client import HeapDestinationClient, error_details, in_messages
-from heap_destination.v1 import stream_pb2
+from heap_destination.v1 import config_pb2, stream_pb2
 
 TARGET_ENV = "HEAP_DESTINATION_TARGET"
 TOKEN_ENV = "HEAP_DESTINATION_TOKEN"
@@ -75,13 +75,27 @@ def _connection_arguments(parser: argparse.ArgumentParser) -> None:
         "--target", help=f"service host:port (env {TARGET_ENV}; default 127.0.0.1:50051)"
     )
     parser.add_argument("--app-id", default=None, help="Heap app_id (env HEAP_APP_ID)")
+    parser.add_argument(
+        "--ack-mode",
+        choices=["delivered", "stored"],
+        help="what OK means: Heap accepted it, or the service stored it (default: the server's)",
+    )
     parser.add_argument("--tls-ca", help="PEM CA to reach a TLS service")
     parser.add_argument("--timeout", type=float, default=30.0, help="seconds per call")
 
 
+_ACK_MODES = {
+    "delivered": config_pb2.ACK_MODE_DELIVERED,
+    "stored": config_pb2.ACK_MODE_STORED,
+}
+
+
 def _client(args: argparse.Namespace, env: Mapping[str, str]) -> HeapDestinationClient:
+    ack_mode = _ACK_MODES.get(args.ack_mode or "", config_pb2.ACK_MODE_UNSPECIFIED)
+    config = config_pb2.DestinationConfig(ack_mode=ack_mode)
     return HeapDestinationClient(
         args.target or env.get(TARGET_ENV, "127.0.0.1:50051"),
+        config=config,
         app_id=args.app_id or env.get("HEAP_APP_ID", ""),
         timeout=args.timeout,
         token=env.get(TOKEN_ENV, ""),

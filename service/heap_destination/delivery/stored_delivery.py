@@ -45,6 +45,7 @@ _ABOUT_THE_CONTENT = frozenset({400, 413, 422})
 _ABOUT_THE_APP = frozenset({401, 403, 404})
 # Fairness key of background requests among callers' own (see RequestSlots).
 STORED_CALLER = "stored delivery"
+_IDENTIFIES_AT_ONCE = 8
 _KIND = {"track": "track", "user_properties": "user_properties", "identify": "identify"}
 
 
@@ -136,7 +137,7 @@ class StoredDelivery:
     async def _deliver_batch(self, items: list[StoredItem]) -> None:
         try:
             if items[0].endpoint == "identify":
-                await asyncio.gather(*(self._send([item]) for item in items))
+                await self._send_each(items)
             elif items[0].endpoint == "track" and self._budget_applies():
                 await self._send_within_budget(items)
             else:
@@ -146,6 +147,16 @@ class StoredDelivery:
             # the lease. Heap may have it already; its idempotency keys make that safe.
             await asyncio.shield(self._store.release([i.id for i in items], self._clock()))
             raise
+
+    async def _send_each(self, items: list[StoredItem]) -> None:
+        """Heap's identify has no bulk form: one request per item, a few at once."""
+        at_once = asyncio.Semaphore(_IDENTIFIES_AT_ONCE)
+
+        async def send(item: StoredItem) -> None:
+            async with at_once:
+                await self._send([item])
+
+        await asyncio.gather(*(send(item) for item in items))
 
     def _budget_applies(self) -> bool:
         budget = self._settings.budget
@@ -172,12 +183,19 @@ class StoredDelivery:
         if not sending:
             await self._store.hold_app(app_id, retry_at, "waiting for Heap's rate limit budget")
             return
+        delivered = 0
         try:
-            await self._send(sending)
+            delivered = await self._send(sending)
         finally:
-            await self._store.settle(reservation.id)
+            # Heap counts only what it accepted; a request it refused takes no room.
+            if delivered:
+                await self._store.settle(reservation.id)
+            else:
+                await self._store.refund(reservation.id)
 
-    async def _send(self, items: list[StoredItem]) -> None:
+    async def _send(self, items: list[StoredItem]) -> int:
+        """Sends `items` in one request (halves, when Heap rejects its content) and records
+        the outcome; returns how many Heap accepted."""
         first = items[0]
         url, body = _request(items)
         ids = [item.id for item in items]
@@ -188,18 +206,19 @@ class StoredDelivery:
                 url, body, time.monotonic() + self._settings.request_time, STORED_CALLER
             )
         except HeapRejected as rejection:
-            await self._rejected(items, rejection)
+            return await self._rejected(items, rejection)
         except HeapUnavailable as failure:
             await self._retry_later(items, failure)
-        else:
-            await self._store.mark_delivered(ids, status)
-            EVENTS_DELIVERED.labels(_KIND[first.endpoint]).inc(len(items))
+            return 0
+        await self._store.mark_delivered(ids, status)
+        EVENTS_DELIVERED.labels(_KIND[first.endpoint]).inc(len(items))
+        return len(items)
 
-    async def _rejected(self, items: list[StoredItem], rejection: HeapRejected) -> None:
+    async def _rejected(self, items: list[StoredItem], rejection: HeapRejected) -> int:
         if rejection.status in _ABOUT_THE_CONTENT and len(items) > 1:
             middle = len(items) // 2
-            await asyncio.gather(self._send(items[:middle]), self._send(items[middle:]))
-            return
+            halves = await asyncio.gather(self._send(items[:middle]), self._send(items[middle:]))
+            return sum(halves)
         app_id = items[0].app_id
         if rejection.status in _ABOUT_THE_APP:
             reason = f"Heap answered {rejection.status} for app {app_id}; resume it once fixed"
@@ -210,9 +229,10 @@ class StoredDelivery:
                 "paused delivery to an app Heap refuses",
                 extra={"app_id": app_id, "heap_status": rejection.status},
             )
-            return
+            return 0
         reason = f"Heap rejected it: {rejection.status}"
         await self._dead(items, reason, rejection.status, rejection.body)
+        return 0
 
     async def _dead(
         self, items: Sequence[StoredItem], reason: str, status: int | None, body: str

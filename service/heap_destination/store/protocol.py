@@ -60,8 +60,8 @@ class Store(Protocol):
         *,
         stream_event_id: str | None = None,
     ) -> list[StoredItem]:
-        """The items matching every one given of a message id, an item id and a stream event
-        id, by id; ValueError when given none of them."""
+        """The items that match every key given (message id, item id, stream event id), by
+        id; ValueError when given none."""
         ...
 
     async def dead_letters(
@@ -97,7 +97,8 @@ class Store(Protocol):
         ...
 
     async def pause_app(self, app_id: str, reason: str) -> None:
-        """Delivery of the app waits until `resume_apps` lifts the pause."""
+        """Delivery of the app waits until `resume_apps` lifts the pause; `reason` replaces
+        the last one."""
         ...
 
     async def resume_apps(self, app_id: str | None) -> list[str]:
@@ -115,8 +116,9 @@ class Store(Protocol):
         `wanted` maps identity to the events the caller wants to send now; identities are
         granted in its order, each as much as its own and the app's room in the window
         allow (0 or part of what it wanted when that is short). Granted events count from
-        now, until `settle` or `refund`. `retry_at` is None when all was granted, else when
-        what was refused fits. ValueError for a negative count.
+        now, until `settle` or `refund`. `retry_at` is None when all was granted, else the
+        earliest moment (later than now) at which what was refused fits, as much of it as
+        one window can hold, unless others reserve meanwhile. ValueError for a negative count.
         """
         ...
 

@@ -194,7 +194,9 @@ class SqliteStore:
         self._connection = connection
         connection.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_SECONDS * 1000)}")
         connection.execute("PRAGMA journal_mode = WAL")
-        connection.execute("PRAGMA synchronous = NORMAL")
+        # An OK in ack mode STORED promises the commit: FULL makes WAL commits reach the disk
+        # before they return, so they survive the machine, not only the process.
+        connection.execute("PRAGMA synchronous = FULL")
         self._migrate()
 
     def _disconnect(self) -> None:

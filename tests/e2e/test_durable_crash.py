@@ -1,0 +1,90 @@
+"""A service killed (SIGKILL) while it delivers stored events, then restarted on the same
+store: every acked event still reaches Heap, and the only duplicates are the events the
+killed process had in flight, sent again with the same idempotency keys."""
+
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+from tests.support.durable import (
+    MAX_BATCH,
+    delivered_keys,
+    duplicates,
+    leased_in_sqlite,
+    message_ids,
+    rate_limit_flags,
+    set_limits,
+    start_stored_service,
+    stream_stored,
+    track_messages,
+    wait_for_backlog,
+)
+from tests.support.simulator_api import inject_fault, tracked_events
+
+EVENTS = 20_000
+# Slow delivery: 4,000 events per 2 s window, and each request to Heap takes 1 s.
+LIMIT = 4_000
+WINDOW = 2.0
+LATENCY_MS = 1000
+# Batches one process delivers at once (StoredDeliverySettings.max_concurrent_batches).
+MAX_CONCURRENT_BATCHES = 8
+# The killed process's lease decides when its batches may be claimed again; it must
+# outlast a request (a request may take half the lease), so 5 s for 1 s requests.
+FIRST_LEASE = 5.0
+RESTART_LEASE = 2.0
+
+
+def test_a_killed_service_restarted_on_its_store_delivers_every_acked_event(
+    simulator: str, tmp_path: Path
+) -> None:
+    store = tmp_path / "store.db"
+    set_limits(simulator, LIMIT, WINDOW)
+    inject_fault(simulator, latency_ms=LATENCY_MS, probability=1.0, path="/api/track")
+    limits = rate_limit_flags(LIMIT, WINDOW)
+    first = start_stored_service(
+        simulator, f"sqlite:{store}", *limits, "--store-lease", str(FIRST_LEASE)
+    )
+    try:
+        acks = stream_stored(first.address(), track_messages("crash", EVENTS))
+        wait_for_backlog(first.address(), at_most=EVENTS - LIMIT, timeout=30, interval=0.1)
+    finally:
+        first.stop()  # SIGKILL
+    killed_at = time.monotonic()
+    leased_at_kill = leased_in_sqlite(store)
+    time.sleep(LATENCY_MS / 1000 + 0.5)  # requests on their way when it died land now
+    delivered_before_restart = len(tracked_events(simulator))
+
+    second = start_stored_service(
+        simulator, f"sqlite:{store}", *limits, "--store-lease", str(RESTART_LEASE)
+    )
+    try:
+        wait_for_backlog(second.address(), at_most=0, timeout=40)
+    finally:
+        second.stop()
+    recovered = time.monotonic() - killed_at
+
+    keys = delivered_keys(simulator)
+    duplicated = {key for key, count in keys.items() if count > 1}
+    print(
+        f"\ncrash: {delivered_before_restart} delivered before the restart, "
+        f"{len(leased_at_kill)} leased at the kill, {duplicates(keys)} duplicates, "
+        f"all delivered {recovered:.1f} s after the kill"
+    )
+    assert acks.codes == {0: EVENTS}
+    assert 0 < delivered_before_restart < EVENTS
+    assert sorted(keys) == sorted(message_ids("crash", EVENTS))
+    assert duplicated <= set(leased_at_kill), "a duplicate that was not in flight at the kill"
+    assert duplicates(keys) <= len(leased_at_kill) <= MAX_CONCURRENT_BATCHES * MAX_BATCH
+    assert max(keys.values()) <= 2, "an event was sent more than twice"
+    _assert_copies_identical(tracked_events(simulator), duplicated)
+
+
+def _assert_copies_identical(events: list[dict[str, Any]], keys: set[str]) -> None:
+    """Heap drops a repeat by its idempotency key only if the repeat is the same event."""
+    copies: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for event in events:
+        if event["idempotency_key"] in keys:
+            copies[event["idempotency_key"]].append(event)
+    for key, same_event in copies.items():
+        assert all(copy == same_event[0] for copy in same_event), key
