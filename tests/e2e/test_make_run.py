@@ -95,9 +95,12 @@ def test_make_run_stores_an_event_in_stored_mode_and_reports_it_delivered(
     command = [str(REPO / ".venv" / "bin" / "heap-destination")]
 
     sent = subprocess.run(
-        [*command, "send", "track", "--target", service, "--app-id", "1234567890"]
-        + ["--ack-mode", "stored", "--user-id", "u1", "--event", "Stored"]
-        + ["--message-id", message_id],
+        [
+            *command,
+            *("send", "track", "--target", service, "--app-id", "1234567890"),
+            *("--ack-mode", "stored", "--user-id", "u1", "--event", "Stored"),
+            *("--message-id", message_id),
+        ],
         capture_output=True,
         text=True,
         timeout=60,
@@ -112,8 +115,16 @@ def test_make_run_stores_an_event_in_stored_mode_and_reports_it_delivered(
 
     def status() -> str:
         shown = subprocess.run(
-            [*command, "deliveries", "status", "--target", service, "--message-id", message_id]
-            + ["--json"],
+            [
+                *command,
+                "deliveries",
+                "status",
+                "--target",
+                service,
+                "--message-id",
+                message_id,
+                "--json",
+            ],
             capture_output=True,
             text=True,
             timeout=60,
