@@ -12,7 +12,12 @@ EVENTS_RECEIVED = Counter(
 )
 EVENTS_DELIVERED = Counter(
     "heap_destination_events_delivered_total",
-    "Events Heap accepted, by kind.",
+    "Events Heap accepted, by kind (stored events: track, user_properties, identify).",
+    ["kind"],
+)
+EVENTS_STORED = Counter(
+    "heap_destination_events_stored_total",
+    "Events answered OK in ack mode STORED (committed to the store), by kind.",
     ["kind"],
 )
 EVENTS_FAILED = Counter(

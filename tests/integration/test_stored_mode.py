@@ -5,6 +5,7 @@ from pathlib import Path
 
 import grpc
 import pytest
+from prometheus_client import REGISTRY
 
 from heap_destination.client import HeapDestinationClient, error_details
 from heap_destination.sim import HeapSimulator
@@ -140,3 +141,25 @@ def test_a_stream_config_chooses_stored_mode_for_its_events(
 
     assert {r.code for r in results} == {0}
     wait_until(lambda: len(tracks_at(simulator)) == 10, timeout=15, interval=0.05)
+
+
+def test_a_stored_event_counts_once_as_stored_and_once_as_delivered(
+    simulator: HeapSimulator, start_service: Callable[..., BackgroundService], tmp_path: Path
+) -> None:
+    service = start_service(base_url=simulator.url, store_url=store_url(tmp_path))
+    before = {name: _count(name) for name in ("stored", "delivered")}
+
+    with HeapDestinationClient(service.target, config=STORED, timeout=5) as client:
+        client.track("E", user_id="u1", message_id="counted")
+    wait_until(lambda: len(tracks_at(simulator)) == 1, timeout=15, interval=0.05)
+    wait_until(lambda: _count("delivered") > before["delivered"], timeout=5, interval=0.05)
+
+    assert _count("stored") - before["stored"] == 1
+    assert _count("delivered") - before["delivered"] == 1
+
+
+def _count(outcome: str) -> float:
+    sample = REGISTRY.get_sample_value(
+        f"heap_destination_events_{outcome}_total", {"kind": "track"}
+    )
+    return sample or 0.0

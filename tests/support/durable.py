@@ -79,10 +79,6 @@ class Acks:
     last_at: float
     """time.monotonic() when the last answer arrived."""
 
-    @property
-    def total(self) -> int:
-        return sum(self.codes.values())
-
 
 def stream_stored(
     target: str, messages: Iterable[stream_pb2.StreamEventsRequest], timeout: float = 60
@@ -183,3 +179,23 @@ def leased_in_postgres(store_url: str) -> dict[str, str]:
     """message_id -> lease owner ("host:pid") of every leased event in a PostgreSQL store."""
     with psycopg.connect(store_url) as db:
         return {str(message_id): str(owner) for message_id, owner in db.execute(_LEASED)}
+
+
+def statuses_in_postgres(store_url: str, ids: Iterable[str]) -> Counter[str]:
+    """How many of the events with these message ids are in each status."""
+    with psycopg.connect(store_url) as db:
+        rows = db.execute(
+            "SELECT status FROM items WHERE message_id = ANY(%s)", (list(ids),)
+        ).fetchall()
+    return Counter(str(status) for (status,) in rows)
+
+
+def assert_copies_identical(simulator_url: str, keys: set[str]) -> None:
+    """Every copy Heap got of each of these events is the same event: Heap drops a repeat
+    by its idempotency key, which is only right when the repeat is the same event."""
+    copies: dict[str, list[dict[str, Any]]] = {key: [] for key in keys}
+    for event in tracked_events(simulator_url):
+        if event["idempotency_key"] in copies:
+            copies[event["idempotency_key"]].append(event)
+    for key, same_event in copies.items():
+        assert all(copy == same_event[0] for copy in same_event), key

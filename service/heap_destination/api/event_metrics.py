@@ -8,6 +8,7 @@ from heap_destination.metrics import (
     EVENTS_DELIVERED,
     EVENTS_FAILED,
     EVENTS_RECEIVED,
+    EVENTS_STORED,
     PROPERTY_WARNINGS,
 )
 
@@ -16,10 +17,16 @@ def received(kind: str, via: str) -> None:
     EVENTS_RECEIVED.labels(kind, via).inc()
 
 
-def settled(kind: str, error: ServiceError | None, warnings: Iterable[PropertyWarning]) -> None:
-    """Records one event's outcome: delivered, or failed with its ErrorInfo reason."""
+def settled(
+    kind: str,
+    error: ServiceError | None,
+    warnings: Iterable[PropertyWarning],
+    stored: bool = False,
+) -> None:
+    """Records one event's outcome: delivered (or, in ack mode STORED, stored: background
+    delivery counts it delivered later), or failed with its ErrorInfo reason."""
     if error is None:
-        EVENTS_DELIVERED.labels(kind).inc()
+        (EVENTS_STORED if stored else EVENTS_DELIVERED).labels(kind).inc()
     else:
         EVENTS_FAILED.labels(kind, describe(error).reason).inc()
     for warning in warnings:

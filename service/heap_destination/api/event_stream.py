@@ -128,33 +128,7 @@ class EventStream:
             self._answer_error(kind, event.id, refusal)
             return
         try:
-            if kind == "track":
-                destination = self._destinations.resolve(request_config(event.track))
-                track = prepare_track(track_input(event.track), destination)
-                warnings: Sequence[PropertyWarning] = track.warnings
-                if destination.ack_mode is AckMode.STORED:
-                    origin = Origin(time.time(), event.track.message_id, event.id)
-                    delivered = required_intake(self._intake).submit(
-                        track_work(destination, track, origin)
-                    )
-                else:
-                    await self._admission(destination, track.event.identity)
-                    delivered = self._engine.submit_track(
-                        destination, track, self._engine.deadline(None), self._caller
-                    )
-            else:
-                destination = self._destinations.resolve(request_config(event.identify))
-                identify = prepare_identify(identify_input(event.identify), destination)
-                warnings = identify.warnings
-                if destination.ack_mode is AckMode.STORED:
-                    origin = Origin(time.time(), event.identify.message_id, event.id)
-                    delivered = required_intake(self._intake).submit(
-                        identify_work(destination, identify, origin)
-                    )
-                else:
-                    delivered = self._engine.submit_identify(
-                        destination, identify, self._engine.deadline(None), self._caller
-                    )
+            delivered, warnings, stored = await self._submit(event, kind)
         except (InvalidInput, DeliveryError, PermissionDenied) as error:
             self._answer_error(kind, event.id, error)
             return
@@ -164,7 +138,33 @@ class EventStream:
             return
         self._unanswered_ids.add(event.id)
         self._in_flight.take(size)
-        delivered.add_done_callback(partial(self._settled, kind, event.id, size, warnings))
+        delivered.add_done_callback(partial(self._settled, kind, event.id, size, warnings, stored))
+
+    async def _submit(
+        self, event: stream_pb2.Event, kind: str
+    ) -> tuple[asyncio.Future[Any], Sequence[PropertyWarning], bool]:
+        """Prepares the event and hands it to delivery, or to the store in ack mode
+        STORED; returns what settles once that is done, its warnings, and whether stored."""
+        if kind == "track":
+            destination = self._destinations.resolve(request_config(event.track))
+            track = prepare_track(track_input(event.track), destination)
+            if destination.ack_mode is AckMode.STORED:
+                origin = Origin(time.time(), event.track.message_id, event.id)
+                work = track_work(destination, track, origin)
+                return required_intake(self._intake).submit(work), track.warnings, True
+            await self._admission(destination, track.event.identity)
+            deadline = self._engine.deadline(None)
+            submitted = self._engine.submit_track(destination, track, deadline, self._caller)
+            return submitted, track.warnings, False
+        destination = self._destinations.resolve(request_config(event.identify))
+        identify = prepare_identify(identify_input(event.identify), destination)
+        if destination.ack_mode is AckMode.STORED:
+            origin = Origin(time.time(), event.identify.message_id, event.id)
+            work = identify_work(destination, identify, origin)
+            return required_intake(self._intake).submit(work), identify.warnings, True
+        deadline = self._engine.deadline(None)
+        submitted = self._engine.submit_identify(destination, identify, deadline, self._caller)
+        return submitted, identify.warnings, False
 
     async def _admission(self, destination: Destination, identity: str) -> None:
         """Waits for Heap's budget as long as it takes: the stream reads nothing meanwhile,
@@ -206,13 +206,14 @@ class EventStream:
         event_id: str,
         size: int,
         warnings: Sequence[PropertyWarning],
+        stored: bool,
         delivered: asyncio.Future[Any],
     ) -> None:
         self._unanswered_ids.discard(event_id)
         self._in_flight.give_back(size)
         error = delivery_error(delivered)
         if error is None:
-            event_metrics.settled(kind, None, warnings)
+            event_metrics.settled(kind, None, warnings, stored)
             self._answer(
                 stream_pb2.EventResult(
                     id=event_id,

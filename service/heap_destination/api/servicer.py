@@ -70,7 +70,7 @@ class HeapDestinationServicer(service_pb2_grpc.HeapDestinationServiceServicer):
             if destination.ack_mode is AckMode.STORED:
                 origin = Origin(time.time(), request.message_id)
                 await self._store(track_work(destination, track, origin), deadline)
-                event_metrics.settled("track", None, warnings)
+                event_metrics.settled("track", None, warnings, stored=True)
                 return track_response(destination, track)
             caller = fairness_key(context)
             await deliver_unary(
@@ -101,7 +101,7 @@ class HeapDestinationServicer(service_pb2_grpc.HeapDestinationServiceServicer):
                 origin = Origin(time.time(), request.message_id)
                 work = identify_work(destination, identify, origin)
                 await self._store(work, deadline)
-                event_metrics.settled("identify", None, warnings)
+                event_metrics.settled("identify", None, warnings, stored=True)
                 return identify_response(destination, identify)
             caller = fairness_key(context)
             await deliver_unary(
