@@ -24,6 +24,7 @@ from tests.support.processes import (
     start_service,
 )
 from tests.support.simulator_api import inject_fault
+from tests.support.wait import wait_until
 
 APP_ID = "1234567890"
 TOKEN = "token-secret-5b1f0e2c9a"
@@ -111,6 +112,45 @@ def test_metrics_count_a_test_load_and_logs_hold_no_values_or_tokens(simulator: 
     calls = [line for line in lines if line["message"] == "call finished"]
     assert len(calls) == 8  # 5 tracks, 1 identify, 1 refused track, 1 stream
     assert {line["request_id"] for line in calls} == {"req-42"}
+
+
+def test_stored_mode_metrics_show_the_backlog_and_dead_letters_and_logs_hold_no_values(
+    simulator: str, tmp_path: Path
+) -> None:
+    metrics_address = free_address()
+    service = start_service(
+        free_address(),
+        simulator,
+        *("--store", f"sqlite:{tmp_path / 'store.db'}", "--ack-mode", "stored"),
+        *("--metrics-listen", metrics_address, "--log-level", "debug"),
+    )
+    inject_fault(simulator, status=400, probability=1.0, body_contains="poisoned")
+    try:
+        with HeapDestinationClient(service.address(), app_id=APP_ID) as client:
+            for n in range(9):
+                client.track("Paid", user_id="u1", properties={"note": PROPERTY_SECRET, "n": n})
+            client.track("Paid", user_id="poisoned", properties={"note": PROPERTY_SECRET})
+            client.identify(user_id="u1", traits={"secret": TRAIT_SECRET})
+
+        def metric(name: str, **labels: str) -> float:
+            return _metrics(metrics_address).get((name, tuple(sorted(labels.items()))), 0.0)
+
+        prefix = "heap_destination_"
+        wait_until(lambda: metric(prefix + "dead_letters_total", kind="track") == 1, 20, 0.2)
+        wait_until(lambda: metric(prefix + "events_delivered_total", kind="track") == 9, 20, 0.2)
+        wait_until(lambda: metric(prefix + "stored_backlog_events", app_id=APP_ID) == 0, 20, 0.2)
+        assert metric(prefix + "events_stored_total", kind="track") == 10
+        assert metric(prefix + "events_stored_total", kind="identify") == 1
+        assert metric(prefix + "store_reachable") == 1
+        assert metric(prefix + "store_commit_duration_seconds_count") == 11
+    finally:
+        service.terminate()
+        service.wait(timeout=30)
+
+    log = "".join(service.lines)
+    assert "dead-lettered" in log
+    for secret in (PROPERTY_SECRET, TRAIT_SECRET):
+        assert secret not in log
 
 
 def test_health_turns_not_serving_while_draining_on_sigterm(simulator: str) -> None:
