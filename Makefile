@@ -60,6 +60,7 @@ unit: setup
 # (see benchmarks/bench.py; BENCH_* variables set the event counts).
 bench: setup
 	$(BIN)/python -m benchmarks.bench
+	$(BIN)/python -m benchmarks.stored
 	$(BIN)/python -m benchmarks.memory
 
 # Peak memory of the service under floods of heavy, long and unread events.

@@ -24,6 +24,7 @@ from heap_destination.api.error_status import ServiceError, describe, duration
 from heap_destination.api.identify_mapping import identify_input
 from heap_destination.api.in_flight import StreamInFlight
 from heap_destination.api.request_destination import DestinationResolver, request_config
+from heap_destination.api.stored_batch import StoredBatch
 from heap_destination.api.stored_intake import StoredIntake, required_intake
 from heap_destination.api.track_mapping import track_input
 from heap_destination.api.warning_mapping import unlisted_warnings, warnings_to_proto
@@ -68,6 +69,7 @@ class EventStream:
     ) -> None:
         self._engine = engine
         self._intake = intake
+        self._stored = StoredBatch(intake) if intake is not None else None
         self._destinations = destinations
         self._in_flight = in_flight
         self._caller = caller
@@ -109,16 +111,29 @@ class EventStream:
                     self._destinations = self._destinations.with_config(message.config)
                 for event in message.events:
                     size = event.ByteSize()
-                    await self._in_flight.wait_for_room(size)
+                    if not self._in_flight.has_room(size):
+                        self._flush_stored()
+                        await self._in_flight.wait_for_room(size)
                     while self._ready_bytes > MAX_UNSENT_RESULT_BYTES:
+                        self._flush_stored()
                         self._sent.clear()
                         await self._sent.wait()
                     await self._take(event, size)
                     taken += 1
                     if taken % _EVENTS_BETWEEN_TURNS == 0:
+                        self._flush_stored()
                         await asyncio.sleep(0)
+                self._flush_stored()
         except InvalidInput as error:
             self._ending = error
+        finally:
+            self._flush_stored()
+
+    def _flush_stored(self) -> None:
+        """Commits the stored-mode events taken so far; before any wait, so that no
+        event waits for a commit that was never asked for."""
+        if self._stored is not None:
+            self._stored.flush()
 
     async def _take(self, event: stream_pb2.Event, size: int) -> None:
         kind = event.WhichOneof("kind") or "unknown"
@@ -151,7 +166,8 @@ class EventStream:
             if destination.ack_mode is AckMode.STORED:
                 origin = Origin(time.time(), event.track.message_id, event.id)
                 work = track_work(destination, track, origin)
-                return required_intake(self._intake).submit(work), track.warnings, True
+                return self._stored_batch().add(work), track.warnings, True
+            self._flush_stored()
             await self._admission(destination, track.event.identity)
             deadline = self._engine.deadline(None)
             submitted = self._engine.submit_track(destination, track, deadline, self._caller)
@@ -161,10 +177,15 @@ class EventStream:
         if destination.ack_mode is AckMode.STORED:
             origin = Origin(time.time(), event.identify.message_id, event.id)
             work = identify_work(destination, identify, origin)
-            return required_intake(self._intake).submit(work), identify.warnings, True
+            return self._stored_batch().add(work), identify.warnings, True
         deadline = self._engine.deadline(None)
         submitted = self._engine.submit_identify(destination, identify, deadline, self._caller)
         return submitted, identify.warnings, False
+
+    def _stored_batch(self) -> StoredBatch:
+        required_intake(self._intake)
+        assert self._stored is not None
+        return self._stored
 
     async def _admission(self, destination: Destination, identity: str) -> None:
         """Waits for Heap's budget as long as it takes: the stream reads nothing meanwhile,

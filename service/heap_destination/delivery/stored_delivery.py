@@ -59,6 +59,9 @@ class StoredDeliverySettings:
     max_concurrent_batches: int = 8
     idle_poll: float = 0.2
     """Seconds between looks at the store when it had nothing due."""
+    linger: float = 0.05
+    """Seconds a claim waits, after one that was not full, for more events to gather:
+    a steady trickle of calls then fills requests instead of sending a few events each."""
     initial_backoff: float = 1.0
     max_backoff: float = 300.0
     attempt_timeout: float = 10.0
@@ -95,7 +98,10 @@ class StoredDelivery:
 
     async def run(self) -> None:
         """Claims and delivers until `stop`."""
+        full = True
         while not self._stopping:
+            if not full:
+                await asyncio.sleep(self._settings.linger)
             await self._slots.acquire()
             try:
                 items = await self._store.claim(
@@ -106,6 +112,7 @@ class StoredDelivery:
                 log.warning("claiming stored events failed: %s", error)
                 await asyncio.sleep(self._settings.idle_poll * 5)
                 continue
+            full = len(items) >= self._settings.max_batch
             if not items:
                 self._slots.release()
                 self._wakeup.clear()

@@ -13,6 +13,7 @@ from heap_destination.store import postgres_ledger, queries
 from heap_destination.store.bounds import check_bounds
 from heap_destination.store.budgets import Budget, Reservation
 from heap_destination.store.items import (
+    INSERT_COLUMNS,
     AppBacklog,
     AppHold,
     NewItem,
@@ -35,7 +36,13 @@ _MIGRATE_LOCK = "heap_destination.store.migrate:"
 _APPEND_LOCK = "heap_destination.store.append:"
 _RESERVE_LOCK = "heap_destination.store.reserve:{app_id}:"
 
-_INSERT_ITEM = queries.postgres_sql(queries.INSERT_ITEM) + " RETURNING id"
+# One statement for a whole append: each column is sent as one array.
+_INSERT_ITEMS = (
+    f"INSERT INTO items ({INSERT_COLUMNS}) SELECT {INSERT_COLUMNS} FROM unnest("
+    "%s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::bytea[], %s::text[], "
+    "%s::text[], %s::float8[], %s::float8[]) WITH ORDINALITY "
+    f"AS rows ({INSERT_COLUMNS}, position) ORDER BY position RETURNING id"
+).encode()
 
 PING_TIMEOUT_SECONDS = 5.0
 
@@ -113,16 +120,11 @@ class PostgresStore:
             await execute(cursor, queries.pending_by_app(app_ids))
             by_app = {app_id: int(count) for app_id, count in await cursor.fetchall()}
             check_bounds(items, int(pending), by_app, self._max_items, self._max_items_per_app)
-            await cursor.executemany(
-                _INSERT_ITEM.encode(), [new_item_row(item) for item in items], returning=True
-            )
-            ids: list[int] = []
-            while True:
-                (row_id,) = await one(cursor)
-                ids.append(int(row_id))
-                if not cursor.nextset():
-                    break
-        return ids
+            columns = [list(column) for column in zip(*map(new_item_row, items), strict=True)]
+            await cursor.execute(_INSERT_ITEMS, columns)
+            rows = await cursor.fetchall()
+        # Ids come in the order the rows were inserted, which is the items' order.
+        return sorted(int(row_id) for (row_id,) in rows)
 
     async def claim(self, worker: str, limit: int, lease_seconds: float) -> list[StoredItem]:
         if limit <= 0:

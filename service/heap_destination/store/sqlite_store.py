@@ -238,12 +238,11 @@ class SqliteStore:
             app_ids = sorted({item.app_id for item in items})
             by_app = dict(db.execute(*queries.pending_by_app(app_ids)).fetchall())
             check_bounds(items, pending, by_app, self._max_items, self._max_items_per_app)
-            ids: list[int] = []
-            for item in items:
-                row_id = db.execute(queries.INSERT_ITEM, new_item_row(item)).lastrowid
-                assert row_id is not None
-                ids.append(row_id)
-        return ids
+            db.executemany(queries.INSERT_ITEM, [new_item_row(item) for item in items])
+            (last,) = db.execute("SELECT last_insert_rowid()").fetchone()
+        # The transaction holds SQLite's write lock, so AUTOINCREMENT gave the rows
+        # consecutive ids ending at the last one.
+        return list(range(last - len(items) + 1, last + 1))
 
     def _claim(self, worker: str, limit: int, lease_seconds: float) -> list[StoredItem]:
         if limit <= 0:

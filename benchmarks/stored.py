@@ -1,0 +1,469 @@
+"""Benchmark: ack mode STORED against ack mode DELIVERED, on SQLite and on PostgreSQL.
+
+Starts the Heap simulator (its rate limits off; it answers each request after
+BENCH_STORED_HEAP_LATENCY_MS, 20 ms by default, as in bench.py) and, for every row, a fresh
+service process (its rate limits off too, so the figures show raw throughput) with a fresh
+store: a new SQLite file, or a new PostgreSQL schema dropped after the row. Per payload
+(Heap's flattening example, and the one of about 50 properties) it measures:
+
+- delivered, no store: one StreamEvents call (OK = Heap accepted), then TrackEvent calls,
+  BENCH_STORED_UNARY_CONCURRENCY in flight: today's figures, from the same run;
+- stored, SQLite and stored, PostgreSQL: the same with `DestinationConfig.ack_mode =
+  ACK_MODE_STORED` in the stream's and each call's config (OK = committed to the store),
+  while background delivery sends to Heap.
+
+Printed per row: events/s from the first send to the last result (OK), the stored row's
+share of the delivered one (the target for streams is at least 70%), p50 and p99 time to
+result (stream: from the write of the message carrying the event; unary: the call), the
+time from the first send until the service had every event delivered to Heap (stored:
+background delivery's drain, read from the service's delivered-events counter), and the
+service's CPU time over the row (background delivery included). Every row is checked against
+the simulator: each event exactly once, by idempotency key, or the benchmark fails.
+
+Run with `make bench` (after bench.py) or `python -m benchmarks.stored`; BENCH_STORED_*
+variables set the counts. PostgreSQL rows need BENCH_STORED_POSTGRES_URL
+(postgresql://postgres@127.0.0.1:5432/test by default) to answer; otherwise they are skipped
+with the reason printed.
+"""
+
+import asyncio
+import contextlib
+import os
+import re
+import signal
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Coroutine, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import grpc
+import httpx
+import psycopg
+from psycopg import sql
+
+from benchmarks import heap_record, processes, scenarios
+from benchmarks.bench import ServiceMeter, machine
+from benchmarks.payloads import PAYLOADS, Payload
+from heap_destination.v1 import config_pb2, service_pb2_grpc, stream_pb2, track_pb2
+
+START_TIMEOUT = processes.START_TIMEOUT
+METRICS_READY = re.compile(r"metrics on http://[\d.]+:(?P<port>\d+)/metrics")
+DELIVERED_METRIC = re.compile(
+    r'^heap_destination_events_delivered_total\{kind="track"\} (?P<value>\S+)$', re.MULTILINE
+)
+RESPONSES_METRIC = re.compile(
+    r"^heap_destination_heap_responses_total\{[^}]*"
+    r'status="(?P<status>[^"]*)"[^}]*\} (?P<value>\S+)$',
+    re.MULTILINE,
+)
+POLL_SECONDS = 0.05
+"""How often the service's delivered-events counter is read once a row's last result came:
+not before, as each read costs the service (one process, one GIL) CPU time."""
+WARM_UP_STREAM_EVENTS = 1_000
+STREAM_TARGET = 0.70
+"""Stored stream events/s at least this share of delivered's (the goal for ack mode STORED)."""
+
+NO_STORE, SQLITE, POSTGRESQL = "none", "sqlite", "postgresql"
+SCENARIOS = ("stream", "unary")
+
+
+@dataclass(frozen=True)
+class Config:
+    stream_events: int
+    stream_batch: int
+    unary_events: int
+    unary_concurrency: int
+    identities: int
+    timeout: float
+    heap_latency_ms: int
+    payloads: tuple[Payload, ...]
+    postgres_url: str
+
+    @classmethod
+    def from_env(cls) -> "Config":
+        def number(name: str, default: int, least: int = 1) -> int:
+            text = os.environ.get(name, str(default))
+            if not text.isdigit() or int(text) < least:
+                raise SystemExit(f"{name} must be a whole number of at least {least}, not {text!r}")
+            return int(text)
+
+        known = {payload.name: payload for payload in PAYLOADS}
+        names = os.environ.get("BENCH_STORED_PAYLOADS", ",".join(known)).split(",")
+        unknown = [name for name in names if name.strip() not in known]
+        if unknown or not names:
+            raise SystemExit(
+                f"BENCH_STORED_PAYLOADS must name some of {', '.join(known)}, not {names!r}"
+            )
+        return cls(
+            stream_events=number("BENCH_STORED_STREAM_EVENTS", 20_000),
+            stream_batch=number("BENCH_STORED_STREAM_BATCH", 500),
+            unary_events=number("BENCH_STORED_UNARY_EVENTS", 3_000),
+            unary_concurrency=number("BENCH_STORED_UNARY_CONCURRENCY", 64),
+            identities=number("BENCH_STORED_IDENTITIES", 1_000),
+            timeout=number("BENCH_STORED_TIMEOUT", 120),
+            heap_latency_ms=number("BENCH_STORED_HEAP_LATENCY_MS", 20, least=0),
+            payloads=tuple(known[name.strip()] for name in names),
+            postgres_url=os.environ.get(
+                "BENCH_STORED_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
+            ),
+        )
+
+    def events(self, scenario: str) -> int:
+        return self.stream_events if scenario == "stream" else self.unary_events
+
+
+@dataclass(frozen=True)
+class StoredPayload(Payload):
+    """A payload whose requests (and stream) ask for ack mode STORED in their config."""
+
+    @classmethod
+    def of(cls, payload: Payload) -> "StoredPayload":
+        return cls(payload.name, payload.event, payload.properties)
+
+    def track_request(self, user_id: str, message_id: str) -> track_pb2.TrackEventRequest:
+        request = super().track_request(user_id, message_id)
+        request.config.ack_mode = config_pb2.ACK_MODE_STORED
+        return request
+
+    def stream_messages(
+        self, ids: list[str], identities: int, per_message: int
+    ) -> list[stream_pb2.StreamEventsRequest]:
+        messages = super().stream_messages(ids, identities, per_message)
+        messages[0].config.ack_mode = config_pb2.ACK_MODE_STORED
+        return messages
+
+
+@dataclass(frozen=True)
+class Row:
+    store: str
+    """NO_STORE (ack mode delivered), SQLITE or POSTGRESQL (ack mode stored)."""
+    scenario: str
+    payload: str
+    events: int
+    events_per_second: float
+    """From the first send to the last result (OK)."""
+    p50_ms: float
+    p99_ms: float
+    wall_seconds: float
+    in_heap_seconds: float
+    """From the first send until the service had delivered every event to Heap (ack mode
+    delivered: to the last result, which came once Heap accepted)."""
+    requests_per_1000: float
+    service_cpu_seconds: float
+    """The service's CPU time from the first send until every event was in Heap."""
+    retries: int
+    """Heap requests that failed (not 2xx, or no answer): each is sent again."""
+
+    @property
+    def mode(self) -> str:
+        return "delivered" if self.store == NO_STORE else "stored"
+
+
+class DeliveredCounter:
+    """The service's counts of track events Heap accepted and of Heap requests that failed,
+    from its /metrics endpoint."""
+
+    def __init__(self, http: httpx.AsyncClient, service: processes.Child) -> None:
+        found = METRICS_READY.search(service.log.read_text(errors="replace"))
+        if found is None:
+            raise RuntimeError("the service logged no metrics address")
+        self._http = http
+        self._url = f"http://127.0.0.1:{found['port']}/metrics"
+
+    async def read(self) -> int:
+        """Track events delivered."""
+        found = DELIVERED_METRIC.search(await self._metrics())
+        return int(float(found["value"])) if found else 0
+
+    async def failed_requests(self) -> int:
+        """Heap requests answered other than 2xx, or not answered."""
+        found = RESPONSES_METRIC.finditer(await self._metrics())
+        return sum(int(float(m["value"])) for m in found if not m["status"].startswith("2"))
+
+    async def reached(self, count: int) -> float:
+        """Waits until `count` events were delivered; the perf_counter time it was seen."""
+        while await self.read() < count:
+            await asyncio.sleep(POLL_SECONDS)
+        return time.perf_counter()
+
+    async def _metrics(self) -> str:
+        response = await self._http.get(self._url, timeout=heap_record.CONTROL_TIMEOUT)
+        response.raise_for_status()
+        return response.text
+
+
+class StoredBench:
+    """Runs each row on a service process of its own, with a store of its own."""
+
+    def __init__(self, config: Config, heap_url: str, logs: Path) -> None:
+        self.config = config
+        self.heap_url = heap_url
+        self.logs = logs
+        self.http = httpx.AsyncClient()
+
+    async def close(self) -> None:
+        await self.http.aclose()
+
+    async def prepare_simulator(self) -> None:
+        """Rate limits off; every answer after the configured latency, as in bench.py."""
+        (await self.http.delete(f"{self.heap_url}/_sim/limits")).raise_for_status()
+        if self.config.heap_latency_ms:
+            fault = {"latency_ms": self.config.heap_latency_ms, "probability": 1.0}
+            response = await self.http.post(f"{self.heap_url}/_sim/faults", json=fault)
+            response.raise_for_status()
+
+    async def row(self, store: str, scenario: str, payload: Payload) -> Row:
+        name = f"{store}-{scenario}-{payload.name}"
+        with self._fresh_store(store, name) as store_url:
+            serve = processes.serve_command(self.heap_url)
+            if store_url is not None:
+                serve.append(f"--store={store_url}")
+            log = self.logs / f"service-{name}.log"
+            with processes.child(serve, log, processes.SERVICE_READY, START_TIMEOUT) as service:
+                try:
+                    return await self._on_service(service, store, scenario, payload)
+                except Exception:
+                    print(f"service log (last lines):\n{service.log_tail()}", file=sys.stderr)
+                    raise
+
+    @contextlib.contextmanager
+    def _fresh_store(self, store: str, name: str) -> Iterator[str | None]:
+        """The --store URL of a new, empty store (None: no store), removed afterwards."""
+        if store == NO_STORE:
+            yield None
+        elif store == SQLITE:
+            path = self.logs / f"store-{name}.db"
+            try:
+                yield f"sqlite:{path}"
+            finally:
+                for leftover in self.logs.glob(f"{path.name}*"):  # with -wal and -shm
+                    leftover.unlink()
+        else:
+            with fresh_schema(self.config.postgres_url) as url:
+                yield url
+
+    async def _on_service(
+        self, service: processes.Child, store: str, scenario: str, payload: Payload
+    ) -> Row:
+        sent = payload if store == NO_STORE else StoredPayload.of(payload)
+        counter = DeliveredCounter(self.http, service)
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{service.port}") as channel:
+            stub = service_pb2_grpc.HeapDestinationServiceStub(channel)
+            await self._warm_up(stub, sent, counter)
+            await heap_record.clear(self.http, self.heap_url)
+            before, failed_before = await counter.read(), await counter.failed_requests()
+            meter = ServiceMeter(service)
+            events = self.config.events(scenario)
+            measured = await asyncio.wait_for(
+                self._run(scenario, stub, sent, events), self.config.timeout
+            )
+            first_send = time.perf_counter() - measured.wall_seconds
+            try:
+                # Nothing is delivered before it is stored, and stored events are answered
+                # at once: delivery cannot have finished much before the last result.
+                all_in_heap = await asyncio.wait_for(
+                    counter.reached(before + events), self.config.timeout
+                )
+            except TimeoutError:
+                await self._check(measured.ids, payload)  # says what is missing
+                raise scenarios.ScenarioFailed(
+                    f"the service did not count all {events} events delivered "
+                    f"within {self.config.timeout} s of the last result"
+                ) from None
+            use, _ = meter.read()
+            failed = await counter.failed_requests() - failed_before
+            requests = await self._check(measured.ids, payload)
+        return Row(
+            store,
+            scenario,
+            payload.name,
+            events,
+            events / measured.wall_seconds,
+            scenarios.percentile(measured.latencies, 50) * 1000,
+            scenarios.percentile(measured.latencies, 99) * 1000,
+            measured.wall_seconds,
+            measured.wall_seconds if store == NO_STORE else all_in_heap - first_send,
+            requests / events * 1000,
+            use.cpu_seconds,
+            failed,
+        )
+
+    async def _warm_up(
+        self,
+        stub: service_pb2_grpc.HeapDestinationServiceStub,
+        sent: Payload,
+        counter: DeliveredCounter,
+    ) -> None:
+        """bench.py's warm-up (Heap connections, both paths, in ack mode delivered); for a
+        stored row, the same again in ack mode stored (commits, claims, the store's
+        connections), until background delivery has sent all of it."""
+        c = self.config
+        await scenarios.warm_up([stub], c.identities, c.stream_batch, c.unary_concurrency)
+        if isinstance(sent, StoredPayload):
+            stream = scenarios.run_stream(
+                [stub], sent, WARM_UP_STREAM_EVENTS, c.identities, c.stream_batch, c.timeout
+            )
+            unary = scenarios.run_unary(
+                [stub], sent, c.unary_concurrency, c.identities, c.unary_concurrency
+            )
+            await asyncio.wait_for(asyncio.gather(stream, unary), scenarios.WARM_UP_TIMEOUT)
+        total = (WARM_UP_STREAM_EVENTS + c.unary_concurrency) * (
+            2 if isinstance(sent, StoredPayload) else 1
+        )
+        await asyncio.wait_for(counter.reached(total), scenarios.WARM_UP_TIMEOUT)
+
+    def _run(
+        self,
+        scenario: str,
+        stub: service_pb2_grpc.HeapDestinationServiceStub,
+        sent: Payload,
+        events: int,
+    ) -> Coroutine[Any, Any, scenarios.Measurement]:
+        c = self.config
+        if scenario == "stream":
+            return scenarios.run_stream(
+                [stub], sent, events, c.identities, c.stream_batch, c.timeout
+            )
+        return scenarios.run_unary([stub], sent, events, c.identities, c.unary_concurrency)
+
+    async def _check(self, ids: list[str], payload: Payload) -> int:
+        """Fails unless the simulator holds each of `ids` exactly once; its request count."""
+        flat_keys = set(payload.flat_properties())
+        return await heap_record.check_delivered(self.http, self.heap_url, ids, flat_keys)
+
+
+@contextlib.contextmanager
+def fresh_schema(base_url: str) -> Iterator[str]:
+    """A new schema, dropped afterwards; yields a URL whose search_path is that schema."""
+    schema = f"bench_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(base_url, autocommit=True) as admin:
+        admin.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
+    try:
+        separator = "&" if "?" in base_url else "?"
+        yield f"{base_url}{separator}options=-csearch_path%3D{schema}"
+    finally:
+        with psycopg.connect(base_url, autocommit=True) as admin:
+            admin.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
+
+
+def postgres_unreachable(url: str) -> str | None:
+    """Why PostgreSQL at `url` cannot be used, or None when it answers."""
+    try:
+        with psycopg.connect(url, autocommit=True, connect_timeout=5) as connection:
+            connection.execute("SELECT 1")
+    except (psycopg.Error, OSError) as error:
+        return f"{type(error).__name__}: {' '.join(str(error).split()) or 'no detail'}"
+    return None
+
+
+async def run_all(config: Config, heap_url: str, logs: Path) -> tuple[list[Row], str | None]:
+    """The rows, and why the PostgreSQL rows were skipped (None when they ran)."""
+    bench = StoredBench(config, heap_url, logs)
+    try:
+        await bench.prepare_simulator()
+        skipped = postgres_unreachable(config.postgres_url)
+        stores = (NO_STORE, SQLITE) if skipped else (NO_STORE, SQLITE, POSTGRESQL)
+        rows = [
+            await bench.row(store, scenario, payload)
+            for payload in config.payloads
+            for store in stores
+            for scenario in SCENARIOS
+        ]
+        return rows, skipped
+    finally:
+        await bench.close()
+
+
+def report(config: Config, rows: list[Row], skipped: str | None, seconds: float) -> None:
+    print(machine())
+    print(
+        f"config: stream {config.stream_events} events in messages of {config.stream_batch}; "
+        f"unary {config.unary_events} TrackEvent calls, {config.unary_concurrency} in flight; "
+        f"{config.identities} identities; the simulator answers each request after "
+        f"{config.heap_latency_ms} ms (BENCH_STORED_HEAP_LATENCY_MS); rate limits off "
+        "(service and simulator)"
+    )
+    for payload in config.payloads:
+        print(
+            f"payload {payload.name}: event {payload.event!r}, "
+            f"{len(payload.flat_properties())} flat properties"
+        )
+    if skipped:
+        print(f"PostgreSQL rows skipped: {config.postgres_url} cannot be reached ({skipped})")
+    print()
+    header = (
+        f"{'mode':<9} {'store':<10} {'payload':<7} {'scenario':<8} {'events':>6} "
+        f"{'events/s':>8} {'vs deliv':>8} {'p50 ms':>7} {'p99 ms':>7} {'in Heap s':>9} "
+        f"{'drain s':>7} {'Heap ev/s':>9} {'Heap req/1k':>11} {'svc CPU s':>9} {'retries':>7}"
+    )
+    print(header)
+    print("-" * len(header))
+    delivered = {(r.payload, r.scenario): r for r in rows if r.store == NO_STORE}
+    for row in rows:
+        base = delivered[row.payload, row.scenario]
+        share = "" if row is base else f"{row.events_per_second / base.events_per_second:.0%}"
+        print(
+            f"{row.mode:<9} {row.store:<10} {row.payload:<7} {row.scenario:<8} {row.events:>6} "
+            f"{row.events_per_second:>8.0f} {share:>8} {row.p50_ms:>7.1f} {row.p99_ms:>7.1f} "
+            f"{row.in_heap_seconds:>9.2f} {row.in_heap_seconds - row.wall_seconds:>7.2f} "
+            f"{row.events / row.in_heap_seconds:>9.0f} {row.requests_per_1000:>11.1f} "
+            f"{row.service_cpu_seconds:>9.1f} {row.retries:>7}"
+        )
+    print(
+        "events/s: first send to last result (delivered: Heap accepted; stored: committed); "
+        "vs deliv: of the delivered row's events/s, same payload and scenario"
+    )
+    print(
+        "p50/p99: time to result; stream, from the write of the message carrying the event; "
+        "unary, the call"
+    )
+    print(
+        "in Heap s: first send until the service had every event delivered to Heap; drain s: "
+        "of that, after the last result; Heap ev/s: events / in Heap s"
+    )
+    print(
+        "svc CPU s: the service process, first send until every event was in Heap; "
+        "a fresh service and a fresh store (SQLite file, PostgreSQL schema) per row; "
+        "retries: Heap requests that failed (not 2xx, or no answer), each sent again"
+    )
+    print()
+    for row in rows:
+        base = delivered[row.payload, row.scenario]
+        if row.scenario == "stream" and row is not base:
+            ratio = row.events_per_second / base.events_per_second
+            verdict = "meets" if ratio >= STREAM_TARGET else "BELOW"
+            print(
+                f"stored/delivered stream events/s, {row.payload}, {row.store}: {ratio:.0%} "
+                f"({verdict} the {STREAM_TARGET:.0%} target)"
+            )
+    print()
+    print("every event verified: Heap (the simulator) accepted each exactly once")
+    print(f"total {seconds:.0f} s")
+
+
+def _exit(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(128 + signum)  # so the child processes are stopped on the way out
+
+
+def main() -> int:
+    signal.signal(signal.SIGTERM, _exit)
+    config = Config.from_env()
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="heap-bench-stored-") as scratch:
+        logs = Path(scratch)
+        simulate = [str(processes.BIN / "heap-destination"), "simulate", "--listen", "127.0.0.1:0"]
+        ready = processes.SIMULATOR_READY
+        with processes.child(simulate, logs / "sim.log", ready, START_TIMEOUT) as sim:
+            heap_url = f"http://127.0.0.1:{sim.port}"
+            rows, skipped = asyncio.run(run_all(config, heap_url, logs))
+    report(config, rows, skipped, time.monotonic() - started)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
