@@ -71,9 +71,9 @@ class DurableDelivery:
         tasks = [asyncio.create_task(delivery.run()), asyncio.create_task(monitor.run())]
         return cls(store, commits, StoredIntake(commits, delivery.wake), delivery, tasks)
 
-    async def stop(self, grace: float) -> None:
-        """Commits what was handed over, gives batches on their way `grace` seconds, and
-        closes the store; undelivered events wait there for the next start."""
+    async def stop_delivering(self, grace: float) -> None:
+        """Commits what was handed over and gives batches on their way `grace` seconds;
+        undelivered events wait in the store for the next start."""
         await self.commits.close()
         await self.delivery.stop(grace)
         for task in self.tasks:
@@ -81,4 +81,8 @@ class DurableDelivery:
         for task in self.tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+
+    async def close(self) -> None:
+        """Closes the store, once no call can reach it any more."""
+        await self.commits.close()
         await self.store.close()

@@ -70,9 +70,11 @@ class RunningService:
         await self.health.enter_graceful_shutdown()
         draining = [self.engine.drain(grace)]
         if self.durable is not None:
-            draining.append(self.durable.stop(grace))
+            draining.append(self.durable.stop_delivering(grace))
         await asyncio.gather(*draining)
         await self.server.stop(max(_LAST_RESULTS_TIME, grace - (time.monotonic() - started)))
+        if self.durable is not None:
+            await self.durable.close()
         await self.http.aclose()
 
 
@@ -123,7 +125,8 @@ async def start_service(settings: ServiceSettings) -> RunningService:
             port = server.add_insecure_port(settings.listen)
     except RuntimeError as error:
         if durable is not None:
-            await durable.stop(0)
+            await durable.stop_delivering(0)
+            await durable.close()
         await http.aclose()
         raise OSError(f"cannot listen on {settings.listen}: {error}") from error
     await server.start()
