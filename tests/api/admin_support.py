@@ -5,12 +5,9 @@ postgres, database test), a schema per test; tests on it are skipped when it can
 reached.
 """
 
-import functools
 import json
-import os
 import sqlite3
 import time
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, closing, contextmanager
 from pathlib import Path
@@ -18,7 +15,6 @@ from typing import Any
 
 import grpc
 import psycopg
-import pytest
 
 from heap_destination.api.admin_servicer import DeliveryAdminServicer
 from heap_destination.api.caller import Caller
@@ -27,9 +23,9 @@ from heap_destination.app.tokens import TokenStore
 from heap_destination.store import NewItem, Store
 from heap_destination.store.opening import sqlite_path
 from heap_destination.v1 import admin_pb2_grpc
+from tests.support.postgres import postgres_schema, postgres_server
 
 ENGINES = ["sqlite", "postgresql"]
-DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
 
 APP = "1111111111"
 OTHER_APP = "2222222222"
@@ -52,15 +48,8 @@ def store_url(engine: str, tmp_path: Path) -> Iterator[str]:
     if engine == "sqlite":
         yield f"sqlite:{tmp_path / 'items.db'}"
         return
-    base_url = _postgres_url()
-    schema = f"test_{uuid.uuid4().hex}"
-    with psycopg.connect(base_url, autocommit=True) as admin:
-        admin.execute(f"CREATE SCHEMA {schema}".encode())
-        try:
-            separator = "&" if "?" in base_url else "?"
-            yield f"{base_url}{separator}options=-csearch_path%3D{schema}"
-        finally:
-            admin.execute(f"DROP SCHEMA {schema} CASCADE".encode())
+    with postgres_server() as server_url, postgres_schema(server_url) as url:
+        yield url
 
 
 def drop_items(url: str) -> None:
@@ -71,23 +60,6 @@ def drop_items(url: str) -> None:
         return
     with psycopg.connect(url, autocommit=True) as db:
         db.execute(b"DROP TABLE items")
-
-
-@functools.cache
-def _reachable_postgres(url: str) -> str | None:
-    try:
-        with psycopg.connect(url, connect_timeout=3):
-            return None
-    except psycopg.OperationalError as error:
-        return str(error).strip().splitlines()[0]
-
-
-def _postgres_url() -> str:
-    url = os.environ.get("STORE_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL)
-    problem = _reachable_postgres(url)
-    if problem is not None:
-        pytest.skip(f"PostgreSQL not reachable: {problem}")
-    return url
 
 
 @asynccontextmanager

@@ -18,8 +18,6 @@ from tests.support.durable import (
     duplicates,
     leased_in_postgres,
     message_ids,
-    postgres_schema,
-    postgres_server,
     rate_limit_flags,
     set_limits,
     start_stored_service,
@@ -28,6 +26,7 @@ from tests.support.durable import (
     track_messages,
     wait_for_backlog,
 )
+from tests.support.postgres import postgres_schema, postgres_server
 from tests.support.processes import Process, free_address
 from tests.support.simulator_api import inject_fault
 from tests.support.wait import wait_until

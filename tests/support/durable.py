@@ -2,14 +2,12 @@
 simulator's limits and faults, and what reached Heap, all over the real wire."""
 
 import json
-import os
 import sqlite3
 import subprocess
 import time
-import uuid
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from contextlib import closing, contextmanager
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,7 +18,6 @@ import psycopg
 
 from heap_destination.client import HeapDestinationClient, in_messages, track_event
 from heap_destination.v1 import admin_pb2, admin_pb2_grpc, config_pb2, stream_pb2
-from tests.store.conftest import DEFAULT_POSTGRES_URL, _throwaway_postgres, _unreachable
 from tests.support.processes import COMMAND, Process, free_address, start_service
 from tests.support.simulator_api import attempts, tracked_events
 
@@ -137,32 +134,6 @@ def deliveries(target: str, action: str, *args: str) -> Any:
     )
     assert finished.returncode == 0, finished.stderr
     return json.loads(finished.stdout)
-
-
-@contextmanager
-def postgres_server() -> Iterator[str]:
-    """The PostgreSQL of the store tests: STORE_TEST_POSTGRES_URL or 127.0.0.1:5432, else
-    a throwaway initdb server; skips the test (saying why) when neither can be had."""
-    url = os.environ.get("STORE_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL)
-    problem = _unreachable(url)
-    if problem is None:
-        yield url
-        return
-    with _throwaway_postgres(problem) as throwaway_url:
-        yield throwaway_url
-
-
-@contextmanager
-def postgres_schema(server_url: str) -> Iterator[str]:
-    """A --store URL on a schema of its own, dropped afterwards."""
-    schema = f"durable_{uuid.uuid4().hex}"
-    with psycopg.connect(server_url, autocommit=True) as admin:
-        admin.execute(f"CREATE SCHEMA {schema}".encode())
-        try:
-            separator = "&" if "?" in server_url else "?"
-            yield f"{server_url}{separator}options=-csearch_path%3D{schema}"
-        finally:
-            admin.execute(f"DROP SCHEMA {schema} CASCADE".encode())
 
 
 # Peeking into the store: which events a process held leased ("delivering") when it died.
