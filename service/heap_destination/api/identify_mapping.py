@@ -1,6 +1,7 @@
 """IdentifyUser messages to the domain's Identify call and back."""
 
-from heap_destination.api.struct_values import fits_echo, flat_to_struct, struct_to_dict
+from heap_destination.api.struct_flatten import StructProperties
+from heap_destination.api.struct_values import fits_echo, flat_to_struct
 from heap_destination.api.timestamps import timestamp_value
 from heap_destination.api.warning_mapping import unlisted_warnings, warnings_to_proto
 from heap_destination.domain.destination import Destination
@@ -21,7 +22,7 @@ def identify_input(request: identify_pb2.IdentifyUserRequest) -> IdentifyInput:
     return IdentifyInput(
         user_id=request.user_id,
         anonymous_id=request.anonymous_id,
-        traits=struct_to_dict(request.traits),
+        traits=StructProperties(request.traits),
         heap_user_id=request.heap_user_id,
         timestamp=timestamp,
         message_id=request.message_id,

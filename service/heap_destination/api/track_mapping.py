@@ -3,7 +3,8 @@
 from google.protobuf import timestamp_pb2
 
 from heap_destination.api.config_mapping import enum_value
-from heap_destination.api.struct_values import fits_echo, flat_to_struct, struct_to_dict
+from heap_destination.api.struct_flatten import StructProperties
+from heap_destination.api.struct_values import fits_echo, flat_to_struct
 from heap_destination.api.timestamps import timestamp_value
 from heap_destination.api.warning_mapping import unlisted_warnings, warnings_to_proto
 from heap_destination.domain.destination import Destination
@@ -34,8 +35,8 @@ def track_input(request: track_pb2.TrackEventRequest) -> TrackInput:
         event=request.event,
         type=event_type or EventType.TRACK,
         name=request.name,
-        properties=struct_to_dict(request.properties),
-        traits=struct_to_dict(request.traits),
+        properties=StructProperties(request.properties),
+        traits=StructProperties(request.traits),
         timestamp=timestamp,
         message_id=request.message_id,
         session_id=request.session_id,

@@ -6,6 +6,10 @@ visited keeps it and the other is reported as a collision.
 
 A value that nests too deep (see nesting.py) is rejected before it is walked, which also
 bounds the recursion here.
+
+`flatten` walks plain values (a mapping of JSON-like values) and is the reference: a
+representation that walks its own values (see property_source.py) reports through
+FlatOutput and gives exactly what `flatten` gives for the same values.
 """
 
 import json
@@ -28,6 +32,9 @@ from heap_destination.domain.violations import FieldViolation
 
 # From 1e16 on, Python writes floats in exponent form (1e+16), never as "….0".
 _EXPONENT_FORM_FROM = 1e16
+# What json.dumps(value, separators=(",", ":"), ensure_ascii=False, sort_keys=True) uses,
+# built once: json.dumps builds a new encoder for every call with options.
+_COMPACT_JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, sort_keys=True)
 
 
 @dataclass
@@ -49,7 +56,7 @@ def compact_json(value: JsonValue) -> str:
     """Compact JSON with integral numbers as integers, sorted keys and no ASCII escaping.
 
     `value` must hold finite numbers only (see _json_ready)."""
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, sort_keys=True)
+    return _COMPACT_JSON.encode(value)
 
 
 def number_value(number: float) -> int | float:
@@ -73,101 +80,44 @@ def _json_ready(value: JsonValue, path: str, bad_paths: list[str]) -> JsonValue:
     return value
 
 
-class _Flattener:
-    def __init__(self, mode: NestedMode, field_name: str) -> None:
-        self.mode = mode
+class FlatOutput:
+    """Where a walk over property values puts what it finds: flat properties, warnings and
+    violations, with the rules every representation shares (control characters in keys,
+    collisions, empty values, the warnings' wording). A walker calls these in the order the
+    reference walk (flatten) visits the values."""
+
+    def __init__(self, field_name: str) -> None:
         self.field_name = field_name
         self.result = Flattened()
-        self.rejected_keys: set[str] = set()
+        # Only ever added to, like the result, so that rollback can undo a walk.
+        self.rejected_keys: dict[str, None] = {}
 
-    def top_level(self, key: str, value: JsonValue) -> None:
-        nested = isinstance(value, dict | list)
-        if nested and (path := too_deep_path(key, value)) is not None:
-            self._reject(path, TOO_DEEP)
-            return
-        if nested and self.mode in (NestedMode.STRINGIFY, NestedMode.DROP):
-            bad_paths: list[str] = []
-            ready = _json_ready(value, key, bad_paths)
-            if bad_paths:
-                self._reject_non_finite(bad_paths)
-            elif self.mode is NestedMode.STRINGIFY:
-                self._emit(key, compact_json(ready))
-            else:
-                self._warn(
-                    key,
-                    WarningReason.NESTED_VALUE_DROPPED,
-                    "nested values are left out in the drop mode",
-                )
-        else:
-            self._walk(key, value, key)
-
-    def _walk(self, key: str, value: JsonValue, path: str) -> None:
-        # `path` names the value in violations: `key` with [index] where arrays are.
-        # Ordered by how common each kind is in real properties; this runs for every value.
-        if isinstance(value, str):
-            self._emit(key, value)
-        elif isinstance(value, bool):
-            self._emit(key, "true" if value else "false")
-        elif isinstance(value, int | float):
-            self._number(key, value, path)
-        elif isinstance(value, dict):
-            if not value:
-                self._omit_empty(key, "an empty object")
-            for child in sorted(value):
-                self._walk(f"{key}.{child}", value[child], f"{path}.{child}")
-        elif isinstance(value, list):
-            self._list(key, value, path)
-        elif self.mode is NestedMode.INDEXED:
-            self._emit(key, "null")
-        else:
-            self._omit_empty(key, "null")
-
-    def _number(self, key: str, value: int | float, path: str) -> None:
-        if isinstance(value, float):
-            if not math.isfinite(value):
-                self._reject_non_finite([path])
-                return
-            value = number_value(value)
-        self._emit(key, str(value) if self.mode is NestedMode.INDEXED else value)
-
-    def _list(self, key: str, value: list[JsonValue], path: str) -> None:
-        if self.mode is NestedMode.INDEXED:
-            if not value:
-                self._omit_empty(key, "an empty array")
-            for index, item in enumerate(value):
-                self._walk(f"{key}.{index}", item, f"{path}[{index}]")
-            return
-        bad_paths: list[str] = []
-        ready = _json_ready(value, path, bad_paths)
-        if bad_paths:
-            self._reject_non_finite(bad_paths)
-        else:
-            self._emit(key, compact_json(ready))
-
-    def _reject_non_finite(self, paths: list[str]) -> None:
-        for path in paths:
-            self._reject(path, "must be a finite number (NaN and infinities are not)")
-
-    def _reject(self, path: str, description: str) -> None:
-        self.result.violations.append(
-            FieldViolation(f"{self.field_name}.{shown(path)}", description)
+    def mark(self) -> tuple[int, int, int, int]:
+        """Where the output stands now, for rollback."""
+        result = self.result
+        return (
+            len(result.properties),
+            len(result.warnings),
+            len(result.violations),
+            len(self.rejected_keys),
         )
 
-    def _is_allowed_key(self, key: str) -> bool:
-        """False, once with a violation, for a key with control characters; they are rejected
-        even where the value is left out, so that no warning carries them."""
-        if not has_control_characters(key):
-            return True
-        if key not in self.rejected_keys:
-            self.rejected_keys.add(key)
-            self._reject(key, f"property keys {NO_CONTROL_CHARACTERS}")
-        return False
+    def rollback(self, mark: tuple[int, int, int, int]) -> None:
+        """Undoes everything reported since `mark` (the output is only ever added to)."""
+        properties, warnings, violations, rejected_keys = mark
+        result = self.result
+        while len(result.properties) > properties:
+            result.properties.popitem()
+        del result.warnings[warnings:]
+        del result.violations[violations:]
+        while len(self.rejected_keys) > rejected_keys:
+            self.rejected_keys.popitem()
 
-    def _emit(self, key: str, value: FlatValue) -> None:
-        if not self._is_allowed_key(key):
+    def emit(self, key: str, value: FlatValue) -> None:
+        if not self.is_allowed_key(key):
             return
         if key in self.result.properties:
-            self._warn(
+            self.warn(
                 key,
                 WarningReason.KEY_COLLISION,
                 "another path flattened to the same key first; this value was left out",
@@ -175,13 +125,106 @@ class _Flattener:
             return
         self.result.properties[key] = value
 
-    def _omit_empty(self, key: str, what: str) -> None:
-        self._warn(key, WarningReason.EMPTY_VALUE_OMITTED, f"{what} carries nothing to Heap")
+    def omit_empty(self, key: str, what: str) -> None:
+        self.warn(key, WarningReason.EMPTY_VALUE_OMITTED, f"{what} carries nothing to Heap")
 
-    def _warn(self, key: str, reason: WarningReason, message: str) -> None:
-        if self._is_allowed_key(key):
+    def drop_nested(self, key: str) -> None:
+        self.warn(
+            key, WarningReason.NESTED_VALUE_DROPPED, "nested values are left out in the drop mode"
+        )
+
+    def reject_too_deep(self, path: str) -> None:
+        self.reject(path, TOO_DEEP)
+
+    def reject_non_finite(self, paths: list[str]) -> None:
+        for path in paths:
+            self.reject(path, "must be a finite number (NaN and infinities are not)")
+
+    def reject(self, path: str, description: str) -> None:
+        self.result.violations.append(
+            FieldViolation(f"{self.field_name}.{shown(path)}", description)
+        )
+
+    def is_allowed_key(self, key: str) -> bool:
+        """False, once with a violation, for a key with control characters; they are rejected
+        even where the value is left out, so that no warning carries them."""
+        if not has_control_characters(key):
+            return True
+        if key not in self.rejected_keys:
+            self.rejected_keys[key] = None
+            self.reject(key, f"property keys {NO_CONTROL_CHARACTERS}")
+        return False
+
+    def warn(self, key: str, reason: WarningReason, message: str) -> None:
+        if self.is_allowed_key(key):
             # A left-out value's key was never checked against Heap's key length limit.
             shown_key = cut(key, MAX_PROPERTY_KEY_LENGTH)
             self.result.warnings.append(
                 PropertyWarning(self.field_name, shown_key, reason, message)
             )
+
+
+class _Flattener(FlatOutput):
+    def __init__(self, mode: NestedMode, field_name: str) -> None:
+        super().__init__(field_name)
+        self.mode = mode
+
+    def top_level(self, key: str, value: JsonValue) -> None:
+        nested = isinstance(value, dict | list)
+        if nested and (path := too_deep_path(key, value)) is not None:
+            self.reject_too_deep(path)
+            return
+        if nested and self.mode in (NestedMode.STRINGIFY, NestedMode.DROP):
+            bad_paths: list[str] = []
+            ready = _json_ready(value, key, bad_paths)
+            if bad_paths:
+                self.reject_non_finite(bad_paths)
+            elif self.mode is NestedMode.STRINGIFY:
+                self.emit(key, compact_json(ready))
+            else:
+                self.drop_nested(key)
+        else:
+            self._walk(key, value, key)
+
+    def _walk(self, key: str, value: JsonValue, path: str) -> None:
+        # `path` names the value in violations: `key` with [index] where arrays are.
+        # Ordered by how common each kind is in real properties; this runs for every value.
+        if isinstance(value, str):
+            self.emit(key, value)
+        elif isinstance(value, bool):
+            self.emit(key, "true" if value else "false")
+        elif isinstance(value, int | float):
+            self._number(key, value, path)
+        elif isinstance(value, dict):
+            if not value:
+                self.omit_empty(key, "an empty object")
+            for child in sorted(value):
+                self._walk(f"{key}.{child}", value[child], f"{path}.{child}")
+        elif isinstance(value, list):
+            self._list(key, value, path)
+        elif self.mode is NestedMode.INDEXED:
+            self.emit(key, "null")
+        else:
+            self.omit_empty(key, "null")
+
+    def _number(self, key: str, value: int | float, path: str) -> None:
+        if isinstance(value, float):
+            if not math.isfinite(value):
+                self.reject_non_finite([path])
+                return
+            value = number_value(value)
+        self.emit(key, str(value) if self.mode is NestedMode.INDEXED else value)
+
+    def _list(self, key: str, value: list[JsonValue], path: str) -> None:
+        if self.mode is NestedMode.INDEXED:
+            if not value:
+                self.omit_empty(key, "an empty array")
+            for index, item in enumerate(value):
+                self._walk(f"{key}.{index}", item, f"{path}[{index}]")
+            return
+        bad_paths: list[str] = []
+        ready = _json_ready(value, path, bad_paths)
+        if bad_paths:
+            self.reject_non_finite(bad_paths)
+        else:
+            self.emit(key, compact_json(ready))

@@ -1,15 +1,15 @@
 """An Identify call to the Heap calls that deliver it."""
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from heap_destination.domain.destination import Destination
 from heap_destination.domain.heap_calls import HeapIdentify, HeapUserProperties
 from heap_destination.domain.identity import resolve_identity
-from heap_destination.domain.json_value import FlatValue, JsonValue
+from heap_destination.domain.json_value import FlatValue
 from heap_destination.domain.limits import MAX_HEAP_USER_ID
 from heap_destination.domain.properties import prepare_user_properties
+from heap_destination.domain.property_source import PropertyValues
 from heap_destination.domain.property_warnings import PropertyWarning
 from heap_destination.domain.text import trim_invisible
 from heap_destination.domain.violations import FieldViolation, raise_if_any
@@ -21,7 +21,7 @@ ANONYMOUS_ID_PROPERTY = "anonymous_id"
 class IdentifyInput:
     user_id: str = ""
     anonymous_id: str = ""
-    traits: Mapping[str, JsonValue] = field(default_factory=dict)
+    traits: PropertyValues = field(default_factory=dict)
     heap_user_id: str = ""
     timestamp: datetime | None = None
     message_id: str = ""

@@ -19,6 +19,11 @@ def too_deep_path(key: str, value: JsonValue) -> str | None:
     steps = _steps_too_deep(value, 1)
     if steps is None:
         return None
+    return path_of_steps(key, steps)
+
+
+def path_of_steps(key: str, steps: list[str | int]) -> str:
+    """The path (key.child[index]) that `steps`, last first, lead to from the property `key`."""
     return key + "".join(f"[{s}]" if isinstance(s, int) else f".{s}" for s in reversed(steps))
 
 

@@ -3,13 +3,13 @@
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from heap_destination.domain.flatten import flatten
-from heap_destination.domain.json_value import FlatProperties, FlatValue, JsonValue
+from heap_destination.domain.json_value import FlatProperties, FlatValue
 from heap_destination.domain.nested_mode import NestedMode
 from heap_destination.domain.property_limits import (
     apply_property_limits,
     apply_user_property_rules,
 )
+from heap_destination.domain.property_source import PropertyValues, flatten_values
 from heap_destination.domain.property_warnings import PropertyWarning, WarningReason
 from heap_destination.domain.violations import FieldViolation
 
@@ -36,7 +36,7 @@ class PreparedProperties:
 
 
 def prepare_properties(
-    values: Mapping[str, JsonValue],
+    values: PropertyValues,
     mode: NestedMode,
     field_name: str,
     extra: Mapping[str, tuple[FlatValue, str]] | None = None,
@@ -46,7 +46,7 @@ def prepare_properties(
     `extra` maps keys that request fields fill (like a page's `name`) to their value and
     the field they come from; they win over a property of the same key.
     """
-    flat = flatten(values, mode, field_name)
+    flat = flatten_values(values, mode, field_name)
     prepared = PreparedProperties(field_name, flat.properties, flat.warnings, flat.violations)
     for key, (value, source_field) in (extra or {}).items():
         prepared.set_from_request_field(key, value, source_field)
@@ -58,7 +58,7 @@ def prepare_properties(
 
 
 def prepare_user_properties(
-    values: Mapping[str, JsonValue],
+    values: PropertyValues,
     mode: NestedMode,
     field_name: str,
     extra: Mapping[str, tuple[FlatValue, str]] | None = None,

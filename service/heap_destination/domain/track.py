@@ -1,7 +1,6 @@
 """A Track call (track, page or screen) to the Heap calls that deliver it."""
 
 import uuid
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
@@ -9,9 +8,10 @@ from enum import Enum
 from heap_destination.domain.destination import Destination
 from heap_destination.domain.heap_calls import HeapEvent, HeapUserProperties
 from heap_destination.domain.identity import resolve_identity
-from heap_destination.domain.json_value import FlatValue, JsonValue
+from heap_destination.domain.json_value import FlatValue
 from heap_destination.domain.limits import MAX_EVENT_NAME_LENGTH, MAX_MESSAGE_ID_LENGTH
 from heap_destination.domain.properties import prepare_properties, prepare_user_properties
+from heap_destination.domain.property_source import PropertyValues
 from heap_destination.domain.property_warnings import PropertyWarning
 from heap_destination.domain.text import (
     NO_CONTROL_CHARACTERS,
@@ -38,8 +38,8 @@ class TrackInput:
     event: str = ""
     type: EventType = EventType.TRACK
     name: str = ""
-    properties: Mapping[str, JsonValue] = field(default_factory=dict)
-    traits: Mapping[str, JsonValue] = field(default_factory=dict)
+    properties: PropertyValues = field(default_factory=dict)
+    traits: PropertyValues = field(default_factory=dict)
     timestamp: datetime | None = None
     message_id: str = ""
     session_id: str = ""

@@ -1,0 +1,35 @@
+"""Request properties and traits in whatever form the caller's layer holds them.
+
+The domain reads properties only by flattening them. Plain values (a mapping of
+JSON-like values, as tests and the domain's callers build them) are flattened by
+flatten.flatten, the reference; another representation (like the API's protobuf Struct)
+can flatten itself by walking its own values, without first being turned into plain
+values, as long as it gives exactly what the reference gives for the same values.
+"""
+
+from collections.abc import Mapping
+from typing import Protocol, TypeAlias
+
+from heap_destination.domain.flatten import Flattened, flatten
+from heap_destination.domain.json_value import JsonValue
+from heap_destination.domain.nested_mode import NestedMode
+
+
+class PropertySource(Protocol):
+    """Property values that flatten themselves the way flatten.flatten flattens the same
+    values: the same flat properties, warnings and violations, in the same order."""
+
+    def flatten(self, mode: NestedMode, field_name: str) -> Flattened:
+        """Flattens the values (the request field `field_name`) the way `mode` says."""
+        ...
+
+
+PropertyValues: TypeAlias = Mapping[str, JsonValue] | PropertySource
+"""Properties or traits: plain values, or a source that flattens itself."""
+
+
+def flatten_values(values: PropertyValues, mode: NestedMode, field_name: str) -> Flattened:
+    """Flattens `values` (the request field `field_name`) the way `mode` says."""
+    if isinstance(values, Mapping):
+        return flatten(values, mode, field_name)
+    return values.flatten(mode, field_name)
