@@ -8,6 +8,7 @@ from heap_destination.app.tls import TlsFiles
 from heap_destination.app.tokens import TokenStore
 from heap_destination.client import HeapDestinationClient
 from heap_destination.delivery.engine import EngineSettings
+from heap_destination.delivery.heap_api_key import HeapApiKey
 from heap_destination.delivery.retry_policy import RetryPolicy
 from heap_destination.delivery.stored_delivery import StoredDeliverySettings
 from heap_destination.domain.destination import DestinationSettings
@@ -43,6 +44,7 @@ def start_service() -> Iterator[Callable[..., BackgroundService]]:
         stored_delivery: StoredDeliverySettings = FAST_STORED_DELIVERY,
         max_stored_events: int = 1_000_000,
         max_stored_events_per_app: int = 250_000,
+        heap_api_key: str | None = None,
         **defaults: Any,
     ) -> BackgroundService:
         settings = ServiceSettings(
@@ -61,6 +63,7 @@ def start_service() -> Iterator[Callable[..., BackgroundService]]:
             stored_delivery=stored_delivery,
             max_stored_events=max_stored_events,
             max_stored_events_per_app=max_stored_events_per_app,
+            heap_api_key=HeapApiKey(heap_api_key) if heap_api_key is not None else None,
         )
         service = BackgroundService(settings).start()
         started.append(service)

@@ -7,7 +7,9 @@ import logging
 import os
 import sys
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 
+from heap_destination.app.deletion_command import add_deletion_commands
 from heap_destination.app.deliveries_command import add_deliveries_command
 from heap_destination.app.logs import configure_logging
 from heap_destination.app.metrics_endpoint import start_metrics_server
@@ -26,6 +28,7 @@ from heap_destination.sim import serve as serve_simulator
 
 DEFAULT_SIMULATOR_LISTEN = "127.0.0.1:8787"
 SIMULATOR_ENV = "HEAP_SIMULATOR_LISTEN"
+SIMULATOR_API_KEY_ENV = "HEAP_SIMULATOR_API_KEY"
 RUN_STORE = "sqlite:data/heap-destination.db"
 
 log = logging.getLogger("heap_destination")
@@ -63,8 +66,22 @@ def _serve_with(settings: ServiceSettings) -> int:
 def _simulate(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     configure_logging("text", "info")
     host, port = _host_port(args.listen or env.get(SIMULATOR_ENV, DEFAULT_SIMULATOR_LISTEN))
-    serve_simulator(host, port)
+    serve_simulator(host, port, api_key=_simulator_api_key(args.api_key_file, env))
     return 0
+
+
+def _simulator_api_key(path: str | None, env: Mapping[str, str]) -> str | None:
+    """The key the simulator's user deletion API takes; never a flag with the key itself."""
+    if not path:
+        return env.get(SIMULATOR_API_KEY_ENV) or None
+    try:
+        key = Path(path).read_text().strip()
+    except (OSError, UnicodeDecodeError) as error:
+        problem = error.strerror if isinstance(error, OSError) else "not UTF-8 text"
+        raise SettingsError(f"--api-key-file: cannot read the file ({problem})") from None
+    if not key:
+        raise SettingsError("--api-key-file: holds no key")
+    return key
 
 
 def _run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
@@ -74,7 +91,8 @@ def _run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     if settings.defaults.region or settings.defaults.base_url:
         return _serve_with(settings)
     address = args.simulator_listen or env.get(SIMULATOR_ENV, DEFAULT_SIMULATOR_LISTEN)
-    with HeapSimulator(*_host_port(address)) as simulator:
+    api_key = settings.heap_api_key.reveal() if settings.heap_api_key is not None else None
+    with HeapSimulator(*_host_port(address), api_key=api_key) as simulator:
         defaults = dataclasses.replace(settings.defaults, base_url=simulator.url)
         settings = dataclasses.replace(settings, defaults=defaults)
         configure_logging(settings.log_format, settings.log_level)
@@ -116,6 +134,11 @@ def _parser() -> argparse.ArgumentParser:
     simulate_parser.add_argument(
         "--listen", help=f"host:port (env {SIMULATOR_ENV}; default {DEFAULT_SIMULATOR_LISTEN})"
     )
+    simulate_parser.add_argument(
+        "--api-key-file",
+        help="file holding the API key the user deletion API checks "
+        f"(or the key itself in {SIMULATOR_API_KEY_ENV}; none: deletion is refused)",
+    )
     simulate_parser.set_defaults(command=_simulate)
 
     run_parser = commands.add_parser(
@@ -133,4 +156,5 @@ def _parser() -> argparse.ArgumentParser:
     add_send_command(commands)
     add_store_command(commands)
     add_deliveries_command(commands)
+    add_deletion_commands(commands)
     return parser

@@ -14,6 +14,8 @@ from heap_destination.domain.nested_mode import NestedMode
 
 DEFAULT_LISTEN = "127.0.0.1:50051"
 TOKENS_ENV = "HEAP_DESTINATION_TOKENS"
+HEAP_API_KEY_ENV = "HEAP_API_KEY"
+HEAP_API_KEY_FILE_ENV = "HEAP_API_KEY_FILE"
 DEFAULT_MAX_IN_FLIGHT_BYTES = 16 * 1024 * 1024
 DEFAULT_MAX_IN_FLIGHT_BYTES_PER_STREAM = 4 * 1024 * 1024
 DEFAULT_MAX_MESSAGE_BYTES = 4 * 1024 * 1024
@@ -289,6 +291,12 @@ OPTIONS = [
         "HEAP_DESTINATION_TOKENS_FILE",
         None,
         f"JSON file of bearer tokens (or the JSON itself in {TOKENS_ENV})",
+    ),
+    Option(
+        "heap_api_key_file",
+        HEAP_API_KEY_FILE_ENV,
+        None,
+        f"file holding Heap's API key, for user deletion (or the key itself in {HEAP_API_KEY_ENV})",
     ),
     Option(
         "allow_unauthenticated",

@@ -12,6 +12,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from heap_destination.api.admin_servicer import DeliveryAdminServicer
+from heap_destination.api.deletion_servicer import UserDeletionServicer
 from heap_destination.api.in_flight import InFlightLimit
 from heap_destination.api.servicer import HeapDestinationServicer, StreamBounds
 from heap_destination.app.durable_delivery import DurableDelivery
@@ -20,14 +21,23 @@ from heap_destination.app.settings import ServiceSettings
 from heap_destination.app.tls import server_credentials
 from heap_destination.delivery.engine import DeliveryEngine
 from heap_destination.delivery.heap_client import HeapClient, new_http_client
+from heap_destination.delivery.heap_deletion import HeapDeletionClient, deletion_base_url
 from heap_destination.delivery.request_slots import RequestSlots
-from heap_destination.v1 import admin_pb2, admin_pb2_grpc, service_pb2, service_pb2_grpc
+from heap_destination.v1 import (
+    admin_pb2,
+    admin_pb2_grpc,
+    deletion_pb2,
+    deletion_pb2_grpc,
+    service_pb2,
+    service_pb2_grpc,
+)
 
 log = logging.getLogger(__name__)
 
 SERVICE_NAME = service_pb2.DESCRIPTOR.services_by_name["HeapDestinationService"].full_name
 ADMIN_SERVICE_NAME = admin_pb2.DESCRIPTOR.services_by_name["DeliveryAdminService"].full_name
-_HEALTH_NAMES = ("", SERVICE_NAME, ADMIN_SERVICE_NAME)
+DELETION_SERVICE_NAME = deletion_pb2.DESCRIPTOR.services_by_name["UserDeletionService"].full_name
+_HEALTH_NAMES = ("", SERVICE_NAME, ADMIN_SERVICE_NAME, DELETION_SERVICE_NAME)
 
 
 def server_options(max_message_bytes: int) -> list[tuple[str, int]]:
@@ -114,9 +124,19 @@ async def start_service(settings: ServiceSettings) -> RunningService:
     admin_pb2_grpc.add_DeliveryAdminServiceServicer_to_server(
         DeliveryAdminServicer(durable.store if durable is not None else None), server
     )
+    deletion_pb2_grpc.add_UserDeletionServiceServicer_to_server(
+        _deletion_servicer(settings, http, durable), server
+    )
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(
-        [SERVICE_NAME, ADMIN_SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME], server
+        [
+            SERVICE_NAME,
+            ADMIN_SERVICE_NAME,
+            DELETION_SERVICE_NAME,
+            health.SERVICE_NAME,
+            reflection.SERVICE_NAME,
+        ],
+        server,
     )
     try:
         if settings.tls is not None:
@@ -133,6 +153,19 @@ async def start_service(settings: ServiceSettings) -> RunningService:
     for name in _HEALTH_NAMES:
         await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
     return RunningService(server, engine, health_servicer, http, port, durable)
+
+
+def _deletion_servicer(
+    settings: ServiceSettings, http: httpx.AsyncClient, durable: DurableDelivery | None
+) -> UserDeletionServicer:
+    heap = None
+    if settings.heap_api_key is not None:
+        heap = HeapDeletionClient(http, settings.heap_api_key, settings.retry.delivery_timeout)
+    return UserDeletionServicer(
+        heap,
+        deletion_base_url(settings.defaults.base_url),
+        durable.store if durable is not None else None,
+    )
 
 
 async def serve(settings: ServiceSettings) -> None:

@@ -23,6 +23,8 @@ from heap_destination.app.option_table import (
     DEFAULT_MAX_MESSAGE_BYTES,
     DEFAULT_MAX_STORED_EVENTS,
     DEFAULT_MAX_STORED_EVENTS_PER_APP,
+    HEAP_API_KEY_ENV,
+    HEAP_API_KEY_FILE_ENV,
     OPTIONS,
     TOKENS_ENV,
 )
@@ -30,6 +32,7 @@ from heap_destination.app.options import SettingsError, add_options, resolve_opt
 from heap_destination.app.tls import TlsFiles
 from heap_destination.app.tokens import TokenStore, parse_tokens
 from heap_destination.delivery.engine import EngineSettings
+from heap_destination.delivery.heap_api_key import HeapApiKey
 from heap_destination.delivery.rate_limiter import RateLimitSettings
 from heap_destination.delivery.retry_policy import RetryPolicy
 from heap_destination.delivery.stored_delivery import StoredDeliverySettings
@@ -73,6 +76,8 @@ class ServiceSettings:
     max_stored_events: int = DEFAULT_MAX_STORED_EVENTS
     max_stored_events_per_app: int = DEFAULT_MAX_STORED_EVENTS_PER_APP
     history_retention: float = DEFAULT_HISTORY_RETENTION
+    heap_api_key: HeapApiKey | None = None
+    """For Heap's user deletion API; None: DeleteUsers answers FAILED_PRECONDITION."""
 
     @property
     def listen_host(self) -> str:
@@ -88,6 +93,24 @@ class ServiceSettings:
 def add_service_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", help=f"JSON config file; see the README (env {CONFIG_ENV})")
     add_options(parser, OPTIONS)
+    # Registered so that argparse never takes it as short for --heap-api-key-file.
+    parser.add_argument("--heap-api-key", nargs="?", action=_NoKeyFlag, help=argparse.SUPPRESS)
+
+
+class _NoKeyFlag(argparse.Action):
+    """Refuses a key given as a flag (process lists show flags) without repeating it."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: object,
+        option_string: str | None = None,
+    ) -> None:
+        parser.error(
+            f"{option_string} is not a setting: Heap's API key is read only from a file "
+            f"(--heap-api-key-file) or from {HEAP_API_KEY_ENV}"
+        )
 
 
 def service_settings(
@@ -142,6 +165,7 @@ def service_settings(
         max_stored_events=values["max_stored_events"],
         max_stored_events_per_app=values["max_stored_events_per_app"],
         history_retention=values["history_retention"],
+        heap_api_key=_heap_api_key(values["heap_api_key_file"], env),
     )
     if settings.defaults.ack_mode is AckMode.STORED and settings.store_url is None:
         raise SettingsError(f"--ack-mode stored needs a store: set --store ({URL_FORMS})")
@@ -231,6 +255,34 @@ def _tokens(tokens_file: str | None, env: Mapping[str, str]) -> TokenStore | Non
     except ValueError as error:
         raise SettingsError(str(error)) from None
     return None
+
+
+def _heap_api_key(path: str | None, env: Mapping[str, str]) -> HeapApiKey | None:
+    """The key from its file or from HEAP_API_KEY; messages never quote it."""
+    from_env = env.get(HEAP_API_KEY_ENV) or None
+    if path and from_env:
+        raise SettingsError(
+            f"Heap's API key is set twice: use --heap-api-key-file ({HEAP_API_KEY_FILE_ENV}) "
+            f"or {HEAP_API_KEY_ENV}, not both"
+        )
+    if path:
+        # The path is not quoted either: it may be the key, set in the wrong place.
+        where = "--heap-api-key-file"
+        try:
+            text = Path(path).read_text()
+        except (OSError, UnicodeDecodeError) as error:
+            problem = error.strerror if isinstance(error, OSError) else "not UTF-8 text"
+            raise SettingsError(f"{where}: cannot read the file ({problem})") from None
+    elif from_env:
+        where, text = HEAP_API_KEY_ENV, from_env
+    else:
+        return None
+    key = text.strip()
+    if not key:
+        raise SettingsError(f"{where}: holds no key")
+    if any(c.isspace() or not c.isprintable() for c in key):
+        raise SettingsError(f"{where}: the key must be one word, without spaces or line breaks")
+    return HeapApiKey(key)
 
 
 def _tls(values: dict[str, Any]) -> TlsFiles | None:

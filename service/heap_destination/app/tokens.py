@@ -6,6 +6,7 @@ import json
 from collections.abc import Iterable
 
 from heap_destination.api.caller import Caller
+from heap_destination.api.deletion_rights import UserDeleter
 
 MIN_TOKEN_LENGTH = 16
 
@@ -29,6 +30,9 @@ class TokenStore:
 def parse_tokens(text: str, source: str) -> TokenStore:
     """Tokens from JSON: [{"token": "...", "name": "billing", "app_ids": ["123"]}, ...].
 
+    An entry with "may_delete_users": true may also delete users of its app_ids (false
+    when left out).
+
     Raises ValueError naming the entry and the rule it breaks (never the token itself).
     """
     try:
@@ -42,7 +46,7 @@ def parse_tokens(text: str, source: str) -> TokenStore:
         where = f"{source}[{index}]"
         if not isinstance(entry, dict) or not isinstance(entry.get("token"), str):
             raise ValueError(f"{where}: must be an object with a string 'token'")
-        unknown = set(entry) - {"token", "name", "app_ids"}
+        unknown = set(entry) - {"token", "name", "app_ids", "may_delete_users"}
         if unknown:
             raise ValueError(f"{where}: unknown keys {sorted(unknown)}")
         if len(entry["token"]) < MIN_TOKEN_LENGTH:
@@ -52,8 +56,12 @@ def parse_tokens(text: str, source: str) -> TokenStore:
             not isinstance(app_ids, list) or not all(isinstance(a, str) for a in app_ids)
         ):
             raise ValueError(f"{where}.app_ids: must be a list of strings")
-        name = entry.get("name") or f"token {index}"
-        caller = Caller(str(name), frozenset(app_ids) if app_ids is not None else None)
+        may_delete_users = entry.get("may_delete_users", False)
+        if not isinstance(may_delete_users, bool):
+            raise ValueError(f"{where}.may_delete_users: must be true or false")
+        name = str(entry.get("name") or f"token {index}")
+        allowed = frozenset(app_ids) if app_ids is not None else None
+        caller = UserDeleter(name, allowed) if may_delete_users else Caller(name, allowed)
         entries.append((entry["token"], caller))
     return TokenStore(entries)
 

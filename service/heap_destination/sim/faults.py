@@ -9,7 +9,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from heap_destination.sim.deletion_validation import DELETION_PATHS
 from heap_destination.sim.validation import HEAP_PATHS
+
+_FAULT_PATHS = HEAP_PATHS | DELETION_PATHS
 
 _FIELD_TYPES: Mapping[str, tuple[type, ...]] = {
     "status": (int,),
@@ -75,8 +78,8 @@ class Fault:
             problems.append("seconds: not allowed together with count or probability")
         if self.seed is not None and self.probability is None:
             problems.append("seed: only applies together with probability")
-        if self.path is not None and self.path not in HEAP_PATHS:
-            problems.append(f"path: must be one of {', '.join(sorted(HEAP_PATHS))}")
+        if self.path is not None and self.path not in _FAULT_PATHS:
+            problems.append(f"path: must be one of {', '.join(sorted(_FAULT_PATHS))}")
         return problems
 
     @classmethod

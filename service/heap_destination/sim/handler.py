@@ -11,6 +11,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from heap_destination.sim.control_api import CONTROL_ROUTES
+from heap_destination.sim.deletion_api import answer_deletion_request, deletion_route
+from heap_destination.sim.deletion_validation import DELETION_STATUS_PATH
 from heap_destination.sim.heap_api import answer_heap_request
 from heap_destination.sim.replies import Reply, error_reply
 from heap_destination.sim.state import SimulatorState
@@ -91,6 +93,10 @@ class SimulatorRequestHandler(BaseHTTPRequestHandler):
         if raw_body is None:
             return
         path = urlsplit(self.path).path
+        route = deletion_route(path)
+        if route is not None:
+            self._answer_deletion(method, route, path, raw_body)
+            return
         if path in HEAP_PATHS:
             if method != "POST":
                 self._send(_method_not_allowed(["POST"]))
@@ -108,6 +114,18 @@ class SimulatorRequestHandler(BaseHTTPRequestHandler):
             self._send(_method_not_allowed(list(routes)))
         else:
             self._send(routes[method](self.simulator.state, raw_body))
+
+    def _answer_deletion(self, method: str, route: str, path: str, raw_body: bytes) -> None:
+        allowed = "GET" if route == DELETION_STATUS_PATH else "POST"
+        if method != allowed:
+            self._send(_method_not_allowed([allowed]))
+            return
+        authorization = self.headers.get("Authorization", "")
+        reply = answer_deletion_request(self.simulator.state, route, path, authorization, raw_body)
+        if reply is None:
+            self._drop_connection()
+        else:
+            self._send(reply)
 
     def _read_body(self) -> bytes | None:
         """Reads the whole body, so the connection can carry the next request; None if unable."""

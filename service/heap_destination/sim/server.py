@@ -7,6 +7,7 @@ import signal
 import threading
 from types import FrameType, TracebackType
 
+from heap_destination.sim.deletion_state import DeletionState
 from heap_destination.sim.faults import Fault
 from heap_destination.sim.handler import SimulatorHTTPServer
 from heap_destination.sim.rate_limits import RateLimiter, RateLimits
@@ -22,11 +23,19 @@ class HeapSimulator:
     """Serves in a daemon thread once started; port 0 picks a free port."""
 
     def __init__(
-        self, host: str = "127.0.0.1", port: int = 0, rate_limits: RateLimits | None = None
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        rate_limits: RateLimits | None = None,
+        api_key: str | None = None,
     ) -> None:
+        """`api_key` is the key the user deletion API's auth_token checks; without one,
+        auth_token refuses every request."""
         self._host = host
         self._port = port
-        self._state = SimulatorState(limiter=RateLimiter(rate_limits))
+        self._state = SimulatorState(
+            limiter=RateLimiter(rate_limits), deletion=DeletionState(api_key)
+        )
         self._server: SimulatorHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -92,7 +101,9 @@ class HeapSimulator:
         self._state.limiter.configure(limits)
 
 
-def serve(host: str, port: int, rate_limits: RateLimits | None = None) -> None:
+def serve(
+    host: str, port: int, rate_limits: RateLimits | None = None, api_key: str | None = None
+) -> None:
     """Runs the simulator until interrupted (Ctrl-C or SIGTERM)."""
     stop_requested = threading.Event()
 
@@ -104,7 +115,7 @@ def serve(host: str, port: int, rate_limits: RateLimits | None = None) -> None:
     if threading.current_thread() is threading.main_thread():
         previous_handler = signal.signal(signal.SIGTERM, request_stop)
     try:
-        with HeapSimulator(host, port, rate_limits) as simulator:
+        with HeapSimulator(host, port, rate_limits, api_key) as simulator:
             logger.info("Heap simulator listening on %s", simulator.url)
             stop_requested.wait()
     except KeyboardInterrupt:

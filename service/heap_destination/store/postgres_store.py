@@ -167,6 +167,13 @@ class PostgresStore:
             ids, lambda chunk: queries.mark_dead(chunk, reason, heap_status, heap_body)
         )
 
+    async def purge_identities(self, app_id: str, identities: Sequence[str], reason: str) -> int:
+        identity_set = queries.POSTGRES_IDENTITIES
+        async with self._pool.connection() as db, db.transaction(), db.cursor() as cursor:
+            await execute(cursor, queries.purge_finished(app_id, identities, reason, identity_set))
+            query = queries.purge_pending(app_id, identities, reason, identity_set)
+            return (await execute(cursor, query)).rowcount
+
     async def status(
         self,
         message_id: str | None = None,

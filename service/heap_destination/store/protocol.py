@@ -53,6 +53,16 @@ class Store(Protocol):
         """`reason` becomes last_error. Items already delivered or dead are left as they are."""
         ...
 
+    async def purge_identities(self, app_id: str, identities: Sequence[str], reason: str) -> int:
+        """For a deleted user: the app's undelivered items of `identities` become "dead"
+        with `reason` as last_error, and are never delivered; their count.
+
+        Every item of `identities` in the app (delivered and dead ones too) has its body
+        replaced by `{}` and its heap_body emptied, so no property value stays; dead ones
+        take `reason` as well. An item being delivered may still be marked delivered.
+        """
+        ...
+
     async def status(
         self,
         message_id: str | None = None,

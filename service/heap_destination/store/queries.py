@@ -4,6 +4,7 @@ Each function returns (sql, parameters). PostgreSQL runs the same text through
 `postgres_sql`. Functions that take ids take at most ID_CHUNK of them (see `chunks`).
 """
 
+import json
 from collections.abc import Iterator, Mapping, Sequence
 from typing import TypeVar
 
@@ -17,6 +18,12 @@ PENDING = "status IN ('stored', 'delivering')"
 # An app with a hold in force (paused, or held until later than the parameter) waits.
 NOT_HELD = "app_id NOT IN (SELECT app_id FROM app_holds WHERE paused OR held_until > ?)"
 PING = "SELECT 1"
+# What a purged item keeps of its body: the JSON object it was, without the values.
+PURGED_BODY = b"{}"
+# A purge's identities travel as one JSON array parameter, so that however many there
+# are, each statement scans the app's items once.
+SQLITE_IDENTITIES = "SELECT value FROM json_each(?)"
+POSTGRES_IDENTITIES = "SELECT jsonb_array_elements_text(?::jsonb)"
 
 INSERT_ITEM = f"INSERT INTO items ({INSERT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 
@@ -105,6 +112,30 @@ def mark_dead(ids: Sequence[int], reason: str, heap_status: int | None, heap_bod
         "UPDATE items SET status = 'dead', last_error = ?, heap_status = ?, heap_body = ?, "
         f"lease_owner = NULL WHERE {PENDING} AND id IN ({_in(ids)})",
         (reason, heap_status, clipped_heap_body(heap_body), *ids),
+    )
+
+
+def purge_pending(app_id: str, identities: Sequence[str], reason: str, identity_set: str) -> Query:
+    """The identities' undelivered items die with `reason`, their bodies emptied.
+
+    `identity_set` is the engine's SQLITE_IDENTITIES or POSTGRES_IDENTITIES."""
+    return (
+        "UPDATE items SET status = 'dead', last_error = ?, heap_status = NULL, heap_body = '', "
+        f"body = ?, lease_owner = NULL WHERE {PENDING} AND app_id = ? "
+        f"AND identity IN ({identity_set})",
+        (reason, PURGED_BODY, app_id, json.dumps(list(identities))),
+    )
+
+
+def purge_finished(app_id: str, identities: Sequence[str], reason: str, identity_set: str) -> Query:
+    """The identities' delivered and dead items keep their status but lose their bodies;
+    dead ones take `reason`, so that no replay filter picks them by their old one."""
+    return (
+        "UPDATE items SET body = ?, heap_body = '', "
+        "last_error = CASE WHEN status = 'dead' THEN ? ELSE last_error END "
+        "WHERE status IN ('delivered', 'dead') AND app_id = ? "
+        f"AND identity IN ({identity_set})",
+        (PURGED_BODY, reason, app_id, json.dumps(list(identities))),
     )
 
 

@@ -108,6 +108,9 @@ class SqliteStore:
             lambda chunk: queries.mark_dead(chunk, reason, heap_status, heap_body),
         )
 
+    async def purge_identities(self, app_id: str, identities: Sequence[str], reason: str) -> int:
+        return await self._run(self._purge_identities, app_id, list(identities), reason)
+
     async def status(
         self,
         message_id: str | None = None,
@@ -264,6 +267,13 @@ class SqliteStore:
     def _reserve(self, app_id: str, wanted: Mapping[str, int], budget: Budget) -> Reservation:
         with self._write() as db:
             return sqlite_ledger.reserve(db, app_id, wanted, budget, self._clock())
+
+    def _purge_identities(self, app_id: str, identities: list[str], reason: str) -> int:
+        identity_set = queries.SQLITE_IDENTITIES
+        with self._write() as db:
+            db.execute(*queries.purge_finished(app_id, identities, reason, identity_set))
+            query = queries.purge_pending(app_id, identities, reason, identity_set)
+            return db.execute(*query).rowcount
 
     def _update_chunks(
         self, ids: Sequence[int], query: Callable[[Sequence[int]], queries.Query]
