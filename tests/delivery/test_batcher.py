@@ -302,3 +302,43 @@ async def test_a_rejection_of_the_whole_app_fails_the_batch_without_splitting() 
 
     assert sends == [100]
     assert all(isinstance(o, HeapRejected) and o.status == 403 for o in outcomes)
+
+
+async def test_a_batch_a_stream_keeps_feeding_waits_past_the_linger_to_fill() -> None:
+    heap = FakeHeap()
+    batcher = BulkBatcher(heap.send, max_batch=10, linger=0.01, max_in_flight=4)
+
+    futures = []
+    for item in range(10):
+        futures.append(batcher.submit(item, deadline(), more_coming=True))
+        await asyncio.sleep(0.02)  # two lingers between items, as on a busy CPU
+    await asyncio.gather(*futures)
+
+    assert heap.calls == [list(range(10))]
+
+
+async def test_a_batch_nobody_feeds_goes_out_after_its_linger() -> None:
+    heap = FakeHeap()
+    batcher = BulkBatcher(heap.send, max_batch=10, linger=0.01, max_in_flight=4)
+
+    futures = []
+    for item in range(3):
+        futures.append(batcher.submit(item, deadline()))
+        await asyncio.sleep(0.02)
+    await asyncio.gather(*futures)
+
+    assert heap.calls == [[0], [1], [2]]
+
+
+async def test_a_fed_batch_still_goes_out_after_100_lingers() -> None:
+    heap = FakeHeap()
+    batcher = BulkBatcher(heap.send, max_batch=1000, linger=0.01, max_in_flight=4)
+    started = time.monotonic()
+
+    first = batcher.submit(0, deadline(), more_coming=True)
+    while not first.done():
+        batcher.submit(1, deadline(), more_coming=True)
+        await asyncio.sleep(0.01)
+
+    assert 0.9 <= time.monotonic() - started < 2.0
+    assert len(heap.calls) == 1

@@ -170,7 +170,9 @@ class EventStream:
             self._flush_stored()
             await self._admission(destination, track.event.identity)
             deadline = self._engine.deadline(None)
-            submitted = self._engine.submit_track(destination, track, deadline, self._caller)
+            submitted = self._engine.submit_track(
+                destination, track, deadline, self._caller, more_coming=True
+            )
             return submitted, track.warnings, False
         destination = self._destinations.resolve(request_config(event.identify))
         identify = prepare_identify(identify_input(event.identify), destination)

@@ -2,8 +2,11 @@
 
 A request goes out when it is full, or `linger` seconds after its first item. While
 another request of this batcher is still waiting for Heap, a partial batch is held a
-little longer (up to `max_hold` seconds) so that a steady producer fills whole requests
-instead of many small ones. Up to `max_in_flight` requests are outstanding at once.
+little longer (up to 10 lingers) so that a steady producer fills whole requests
+instead of many small ones. While a stream keeps feeding it (items submitted with
+`more_coming`, the last one less than 5 lingers ago), a partial batch waits up to 100
+lingers: a busy CPU then delays the stream's next events, not the batch's fill. Up to
+`max_in_flight` requests are outstanding at once.
 
 When Heap rejects a request for its content (400, 413, 422), it is split in halves until
 the rejected items are isolated, so every good item is still delivered and only the bad
@@ -19,8 +22,13 @@ from heap_destination.delivery.errors import DeliveryError, HeapRejected
 from heap_destination.delivery.pending import Item, Pending, stopped
 from heap_destination.metrics import QUEUE_DEPTH
 
-# A partial batch waits at most this many lingers for an outstanding request to return.
+# A partial batch waits at most this many lingers for an outstanding request to return,
+# or for a stream that keeps feeding it.
 _HOLD_LINGERS = 10
+_FED_HOLD_LINGERS = 100
+# A stream still feeds a batch if its last item came less than this many lingers ago:
+# on a busy CPU, reading the stream's next message can take a few lingers.
+_FED_LINGERS = 5
 
 # Rejections that may come from some items of a request (a bad event, a body too large),
 # so that halves of it may be accepted; others (401, 403, 404) concern the whole app.
@@ -39,6 +47,8 @@ class BulkBatcher(Generic[Item]):
         self._max_batch = max_batch
         self._linger = linger
         self._max_hold = max(linger, _HOLD_LINGERS * linger)
+        self._max_fed_hold = max(linger, _FED_HOLD_LINGERS * linger)
+        self._fed_at = float("-inf")
         self._slots = asyncio.Semaphore(max_in_flight)
         self._batch: list[Pending[Item]] = []
         self._batch_started = 0.0
@@ -51,14 +61,19 @@ class BulkBatcher(Generic[Item]):
         # A finished task is done() at once; it leaves `tasks` only a loop turn later.
         return not self._batch and all(task.done() for task in self.tasks)
 
-    def submit(self, item: Item, deadline: float, caller: str = "") -> asyncio.Future[None]:
+    def submit(
+        self, item: Item, deadline: float, caller: str = "", more_coming: bool = False
+    ) -> asyncio.Future[None]:
         """Queues `item`; the future resolves when Heap accepted it, or fails.
 
         A request waits for the service's request slots in the turn of its first item's
-        caller."""
+        caller. `more_coming`: the item comes from a stream that is still reading."""
         pending = Pending(item, deadline, caller)
+        now = time.monotonic()
+        if more_coming:
+            self._fed_at = now
         if not self._batch:
-            self._batch_started = time.monotonic()
+            self._batch_started = now
         self._batch.append(pending)
         QUEUE_DEPTH.inc()
         if len(self._batch) >= self._max_batch:
@@ -69,8 +84,13 @@ class BulkBatcher(Generic[Item]):
 
     def _linger_over(self) -> None:
         self._timer = None
-        held_for = time.monotonic() - self._batch_started
-        if self._sending and held_for + self._linger <= self._max_hold:
+        now = time.monotonic()
+        held_for = now - self._batch_started
+        fed = (
+            now - self._fed_at < _FED_LINGERS * self._linger
+            and held_for + self._linger <= self._max_fed_hold
+        )
+        if fed or (self._sending and held_for + self._linger <= self._max_hold):
             self._timer = asyncio.get_running_loop().call_later(self._linger, self._linger_over)
         else:
             self.flush()

@@ -135,18 +135,24 @@ class DeliveryEngine:
             raise RateLimited(self._settings.rate_limits.window_seconds) from None
 
     def submit_track(
-        self, destination: Destination, track: PreparedTrack, deadline: float, caller: str = ""
+        self,
+        destination: Destination,
+        track: PreparedTrack,
+        deadline: float,
+        caller: str = "",
+        more_coming: bool = False,
     ) -> asyncio.Future[Any]:
         """Queues an admitted track; resolves once Heap accepted the event (and traits).
 
-        Raises Overloaded when `max_destinations` other destinations have work."""
+        `more_coming`: a stream that is still reading sent it (see BulkBatcher). Raises
+        Overloaded when `max_destinations` other destinations have work."""
         try:
             queues = self._queues_for(destination)
         except Overloaded:
             if self._limiter is not None:
                 self._limiter.settle(destination.app_id, track.event.identity, accepted=False)
             raise
-        delivered = queues.events.submit(track.event, deadline, caller)
+        delivered = queues.events.submit(track.event, deadline, caller, more_coming)
         if self._limiter is not None:
             limiter, app_id, identity = self._limiter, destination.app_id, track.event.identity
             delivered.add_done_callback(
@@ -154,7 +160,8 @@ class DeliveryEngine:
             )
         futures = [delivered]
         if track.user_properties is not None:
-            futures.append(queues.users.submit(track.user_properties, deadline, caller))
+            users = queues.users.submit(track.user_properties, deadline, caller, more_coming)
+            futures.append(users)
         return all_of(futures)
 
     def submit_identify(
