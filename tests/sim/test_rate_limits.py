@@ -100,10 +100,15 @@ def test_events_per_identity_limit() -> None:
 
 def test_identity_and_user_id_are_different_identities() -> None:
     rate_limiter = limiter(FakeClock(), events_per_minute_per_identity=1)
-    by_identity = usage_of("/api/track", {"app_id": "1", "event": "e", "identity": "42"})
-    by_user_id = usage_of("/api/track", {"app_id": "1", "event": "e", "user_id": "42"})
+    by_identity = usage_of(
+        "/api/track", {"app_id": "1", "events": [{"event": "e", "identity": "42"}]}
+    )
+    by_user_id = usage_of(
+        "/api/track", {"app_id": "1", "events": [{"event": "e", "user_id": "42"}]}
+    )
     assert rate_limiter.admit(by_identity) is None
     assert rate_limiter.admit(by_user_id) is None
+    assert rate_limiter.admit(by_identity) is not None
 
 
 def test_single_event_requests_count_toward_the_requests_per_identity_limit() -> None:
@@ -166,7 +171,14 @@ def test_user_property_requests_count_toward_requests_but_not_events() -> None:
 
 def test_every_exceeded_limit_is_named_and_the_longest_wait_wins() -> None:
     clock = FakeClock()
-    rate_limiter = limiter(clock, events_per_minute_per_app=1, requests_per_30s_per_identity=1)
+    rate_limiter = RateLimiter(
+        RateLimits(
+            events_per_minute_per_app=1,
+            requests_per_30s_per_identity=1,
+            single_events_count_against_app=True,
+        ),
+        clock=clock,
+    )
     assert rate_limiter.admit(single_track_usage("alice")) is None
     rejection = rate_limiter.admit(single_track_usage("alice"))
     assert rejection is not None
@@ -208,3 +220,29 @@ def test_limits_from_json_accept_a_subset() -> None:
 def test_limits_from_json_reject_bad_input(data: object, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         RateLimits.from_json(data)
+
+
+def test_single_events_are_not_counted_against_the_bulk_event_limits_by_default() -> None:
+    rate_limiter = limiter(
+        FakeClock(), events_per_minute_per_app=1, events_per_minute_per_identity=1
+    )
+    assert rate_limiter.admit(track_usage("alice")) is None
+    assert all(rate_limiter.admit(single_track_usage("alice")) is None for _ in range(5))
+    assert rate_limiter.admit(track_usage("bob")) is not None
+
+
+def test_the_switch_counts_single_events_against_the_app_limit_too() -> None:
+    rate_limiter = RateLimiter(
+        RateLimits(events_per_minute_per_app=2, single_events_count_against_app=True),
+        clock=FakeClock(),
+    )
+    assert rate_limiter.admit(single_track_usage("alice")) is None
+    assert rate_limiter.admit(track_usage("bob")) is None
+    rejection = rate_limiter.admit(single_track_usage("carol"))
+    assert rejection is not None
+    assert rejection.exceeded == ("events_per_minute_per_app",)
+
+
+def test_the_switch_must_be_a_boolean() -> None:
+    with pytest.raises(ValueError, match="single_events_count_against_app"):
+        RateLimits.from_json({"single_events_count_against_app": 1})

@@ -201,7 +201,7 @@ def test_bad_limits_are_answered_400(client: httpx.Client) -> None:
 
 
 def test_rate_limits_can_be_set_by_the_constructor() -> None:
-    limits = RateLimits(events_per_minute_per_app=1)
+    limits = RateLimits(events_per_minute_per_app=1, single_events_count_against_app=True)
     with (
         HeapSimulator(rate_limits=limits) as simulator,
         httpx.Client(base_url=simulator.url) as http,

@@ -24,6 +24,10 @@ class RateLimits:
     requests_per_30s_per_identity: int | None = None
     window_seconds: float = MINUTE
     """How long Heap's "minute" is; shorter in tests. The request window is half of it."""
+    single_events_count_against_app: bool = False
+    """Heap documents the per-app and per-identity event limits for bulk requests only, and
+    only the per-identity request limit for single events; true also counts single events
+    against the event limits, to test a client that must adapt if Heap does."""
 
     def __post_init__(self) -> None:
         if (
@@ -32,8 +36,10 @@ class RateLimits:
             or self.window_seconds <= 0
         ):
             raise ValueError("window_seconds: must be a positive number")
+        if not isinstance(self.single_events_count_against_app, bool):
+            raise ValueError("single_events_count_against_app: must be true or false")
         for spec in fields(self):
-            if spec.name == "window_seconds":
+            if spec.name in ("window_seconds", "single_events_count_against_app"):
                 continue
             value = getattr(self, spec.name)
             if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
@@ -125,19 +131,27 @@ class _Limit:
     demands: Demands
 
 
+def _bulk_only(demands: Demands) -> Demands:
+    def bulk_demands(usage: RequestUsage) -> Iterable[tuple[str, int]]:
+        return demands(usage) if usage.bulk else []
+
+    return bulk_demands
+
+
 def _limits_to_enforce(limits: RateLimits) -> list[_Limit]:
+    counted = (lambda demands: demands) if limits.single_events_count_against_app else _bulk_only
     candidates = [
         (
             "events_per_minute_per_app",
             limits.window_seconds,
             limits.events_per_minute_per_app,
-            _events_per_app,
+            counted(_events_per_app),
         ),
         (
             "events_per_minute_per_identity",
             limits.window_seconds,
             limits.events_per_minute_per_identity,
-            _events_per_identity,
+            counted(_events_per_identity),
         ),
         (
             "requests_per_30s_per_identity",
