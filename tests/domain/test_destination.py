@@ -227,6 +227,19 @@ def test_anonymous_id_as_identity_is_kept() -> None:
     assert resolve_destination(settings).anonymous_id_as_identity is True
 
 
+def test_native_arrays_default_to_false() -> None:
+    assert resolve_destination(DestinationSettings(app_id="1")).native_arrays is False
+
+
+def test_native_arrays_are_kept_and_a_requests_setting_wins_over_the_default() -> None:
+    server = DestinationSettings(app_id="1", native_arrays=True)
+
+    assert resolve_destination(server).native_arrays is True
+    request = DestinationSettings(native_arrays=False).over(server)
+    assert resolve_destination(request).native_arrays is False
+    assert resolve_destination(DestinationSettings().over(server)).native_arrays is True
+
+
 def test_resolved_destination_holds_everything_delivery_needs() -> None:
     settings = DestinationSettings(
         app_id="42",

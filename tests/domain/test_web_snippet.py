@@ -6,22 +6,58 @@ import pytest
 
 from heap_destination.domain.destination import DestinationSettings
 from heap_destination.domain.violations import InvalidInput
-from heap_destination.domain.web_snippet import render_snippet, script_json
+from heap_destination.domain.web_snippet import SnippetVersion, render_snippet, script_json
 
 from .helpers import violation_fields
 
 APP_ID = "1234567890"
 
+# Heap's snippets as Heap publishes them, checked 2026-11-28: the current one from
+# https://developers.heap.io/docs/web, the classic one from
+# https://help.heap.io/installation/standard-installations/web-installation/.
+HEAP_CURRENT_LOADER = (
+    "window.heapReadyCb=window.heapReadyCb||[],window.heap=window.heap||[],heap.load=function(e,t)"
+    "{window.heap.envId=e,window.heap.clientConfig=t=t||{},window.heap.clientConfig."
+    'shouldFetchServerConfig=!1;var a=document.createElement("script");a.type="text/javascript",'
+    'a.async=!0,a.src="https://cdn.us.heap-api.com/config/"+e+"/heap_config.js";'
+    'var r=document.getElementsByTagName("script")[0];r.parentNode.insertBefore(a,r);'
+    'var n=["init","startTracking","stopTracking","track","resetIdentity","identify",'
+    '"getSessionId","getUserId","getIdentity","addUserProperties","addEventProperties",'
+    '"removeEventProperty","clearEventProperties","addAccountProperties","addAdapter",'
+    '"addTransformer","addTransformerFn","onReady","addPageviewProperties",'
+    '"removePageviewProperty","clearPageviewProperties","trackPageview"],'
+    "i=function(e){return function(){var t=Array.prototype.slice.call(arguments,0);"
+    "window.heapReadyCb.push({name:e,fn:function(){heap[e]&&heap[e].apply(heap,t)}})}};"
+    "for(var p=0;p<n.length;p++)heap[n[p]]=i(n[p])};"
+)
+HEAP_CURRENT_SRC = '"https://cdn.us.heap-api.com/config/"+e+"/heap_config.js"'
+HEAP_CLASSIC_LOADER = (
+    "window.heap=window.heap||[],heap.load=function(e,t){window.heap.appid=e,"
+    'window.heap.config=t=t||{};var r=document.createElement("script");'
+    'r.type="text/javascript",r.async=!0,r.src="https://cdn.heapanalytics.com/js/heap-"+e+".js";'
+    'var a=document.getElementsByTagName("script")[0];a.parentNode.insertBefore(r,a);'
+    "for(var n=function(e){return function(){heap.push([e].concat("
+    "Array.prototype.slice.call(arguments,0)))}},"
+    'p=["addEventProperties","addUserProperties","clearEventProperties","identify",'
+    '"resetIdentity","removeEventProperty","setEventProperties","track","unsetEventProperty"],'
+    "o=0;o<p.length;o++)heap[p[o]]=n(p[o])};"
+)
+HEAP_CLASSIC_SRC = '"https://cdn.heapanalytics.com/js/heap-"+e+".js"'
 
-def render(**settings: Any) -> str:
+
+def render(version: SnippetVersion | None = None, **settings: Any) -> str:
     """The snippet's html for the settings, with the test app id unless one is given."""
-    return render_snippet(DestinationSettings(**{"app_id": APP_ID, **settings})).html
+    return render_snippet(DestinationSettings(**{"app_id": APP_ID, **settings}), version).html
 
 
-def rejected_fields(**settings: Any) -> list[str]:
+def rejected_fields(version: SnippetVersion | None = None, **settings: Any) -> list[str]:
     with pytest.raises(InvalidInput) as caught:
-        render_snippet(DestinationSettings(**{"app_id": APP_ID, **settings}))
+        render_snippet(DestinationSettings(**{"app_id": APP_ID, **settings}), version)
     return violation_fields(caught.value.violations)
+
+
+def script_element(loader: str, load_call: str) -> str:
+    return f'<script type="text/javascript">\n  {loader}\n  {load_call}\n</script>\n'
 
 
 def hostname_rejection(hostname: str) -> str:
@@ -40,8 +76,20 @@ def load_call(html: str) -> str:
 # script URL
 
 
-def test_without_hostname_the_script_comes_from_heaps_cdn() -> None:
+def test_by_default_the_script_is_heaps_current_config_script() -> None:
     snippet = render_snippet(DestinationSettings(app_id=APP_ID))
+
+    assert snippet.script_url == f"https://cdn.us.heap-api.com/config/{APP_ID}/heap_config.js"
+
+
+def test_the_current_version_loads_heaps_current_config_script() -> None:
+    snippet = render_snippet(DestinationSettings(app_id=APP_ID), SnippetVersion.CURRENT)
+
+    assert snippet.script_url == f"https://cdn.us.heap-api.com/config/{APP_ID}/heap_config.js"
+
+
+def test_the_classic_version_loads_from_heaps_classic_cdn() -> None:
+    snippet = render_snippet(DestinationSettings(app_id=APP_ID), SnippetVersion.CLASSIC)
 
     assert snippet.script_url == f"https://cdn.heapanalytics.com/js/heap-{APP_ID}.js"
 
@@ -74,6 +122,72 @@ def test_the_loader_fetches_the_script_url() -> None:
     html = render(hostname="heap.example.com")
 
     assert f'r.src="https://heap.example.com/js/heap-{APP_ID}.js"' in html
+
+
+def test_the_classic_version_with_a_hostname_loads_from_the_hostname() -> None:
+    snippet = render_snippet(
+        DestinationSettings(app_id=APP_ID, hostname="heap.example.com"), SnippetVersion.CLASSIC
+    )
+
+    assert snippet.script_url == f"https://heap.example.com/js/heap-{APP_ID}.js"
+
+
+def test_the_current_version_with_a_hostname_is_rejected() -> None:
+    fields = rejected_fields(SnippetVersion.CURRENT, hostname="heap.example.com")
+
+    assert fields == ["config.web_snippet"]
+
+
+# the loaders, whole
+
+
+def test_the_default_snippet_is_heaps_current_snippet() -> None:
+    url = f'"https://cdn.us.heap-api.com/config/{APP_ID}/heap_config.js"'
+
+    assert render() == script_element(
+        HEAP_CURRENT_LOADER.replace(HEAP_CURRENT_SRC, url), f'heap.load("{APP_ID}", {{}});'
+    )
+
+
+def test_the_classic_snippet_is_heaps_classic_snippet() -> None:
+    url = f'"https://cdn.heapanalytics.com/js/heap-{APP_ID}.js"'
+
+    assert render(SnippetVersion.CLASSIC) == script_element(
+        HEAP_CLASSIC_LOADER.replace(HEAP_CLASSIC_SRC, url), f'heap.load("{APP_ID}", {{}});'
+    )
+
+
+@pytest.mark.parametrize("version", [None, SnippetVersion.CLASSIC], ids=["unset", "classic"])
+def test_a_hostname_renders_the_classic_snippet_from_that_host(
+    version: SnippetVersion | None,
+) -> None:
+    html = render(version, hostname="heap.example.com", secure_cookie=True)
+
+    assert html == (
+        '<script type="text/javascript">\n'
+        "  window.heap=window.heap||[],heap.load=function(e,t){window.heap.appid=e,"
+        'window.heap.config=t=t||{};var r=document.createElement("script");'
+        'r.type="text/javascript",r.async=!0,'
+        f'r.src="https://heap.example.com/js/heap-{APP_ID}.js";'
+        'var a=document.getElementsByTagName("script")[0];a.parentNode.insertBefore(r,a);'
+        "for(var n=function(e){return function(){heap.push([e].concat("
+        "Array.prototype.slice.call(arguments,0)))}},"
+        'p=["addEventProperties","addUserProperties","clearEventProperties","identify",'
+        '"resetIdentity","removeEventProperty","setEventProperties","track",'
+        '"unsetEventProperty"],o=0;o<p.length;o++)heap[p[o]]=n(p[o])};\n'
+        f'  heap.load("{APP_ID}", {{secureCookie: true}});\n'
+        "</script>\n"
+    )
+
+
+@pytest.mark.parametrize("version", list(SnippetVersion), ids=lambda v: v.value)
+def test_every_loader_gets_the_options_in_its_heap_load_call(version: SnippetVersion) -> None:
+    html = render(version, disable_text_capture=True, tracking_server="https://t.example.com")
+
+    assert load_call(html) == (
+        f'heap.load("{APP_ID}", {{disableTextCapture: true, '
+        'trackingServer: "https://t.example.com"});'
+    )
 
 
 # the snippet
@@ -285,6 +399,12 @@ def test_every_bad_setting_is_named_at_once() -> None:
     fields = rejected_fields(app_id="x", hostname="https://h/", tracking_server="nope")
 
     assert fields == ["config.app_id", "config.hostname", "config.tracking_server"]
+
+
+def test_a_version_conflict_is_named_with_the_other_bad_settings() -> None:
+    fields = rejected_fields(SnippetVersion.CURRENT, app_id="x", hostname="heap.example.com")
+
+    assert fields == ["config.app_id", "config.web_snippet"]
 
 
 # escaping

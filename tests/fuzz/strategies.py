@@ -194,6 +194,7 @@ def configs(simulator_url: str, plausible: bool) -> st.SearchStrategy[config_pb2
             base_url=st.sampled_from(["", "", simulator_url, simulator_url + "/"]),
             nested_properties_mode=st.integers(0, 4),
             anonymous_id_as_identity=st.one_of(st.none(), st.booleans()),
+            native_arrays=st.one_of(st.none(), st.booleans()),
         )
     odd_simulator_urls = [
         simulator_url,
@@ -217,6 +218,7 @@ def configs(simulator_url: str, plausible: bool) -> st.SearchStrategy[config_pb2
         base_url=base_urls,
         nested_properties_mode=enum_number(range(5)),
         anonymous_id_as_identity=st.one_of(st.none(), st.booleans()),
+        native_arrays=st.one_of(st.none(), st.booleans()),
         disable_text_capture=st.one_of(st.none(), st.booleans()),
         secure_cookie=st.one_of(st.none(), st.booleans()),
         tracking_server=st.one_of(st.just(""), wild_text()),

@@ -27,6 +27,7 @@ from heap_destination.delivery.heap_bodies import (
     user_object,
 )
 from heap_destination.domain.heap_calls import HeapEvent, HeapIdentify, HeapUserProperties
+from heap_destination.domain.json_value import FlatValue
 from tests.fuzz.strategies import long_text, short_text, weighted
 
 ENCODING = settings(
@@ -105,12 +106,19 @@ def flat_values(surrogates: bool = True) -> st.SearchStrategy[int | float | str]
     )
 
 
+def property_values(surrogates: bool = True) -> st.SearchStrategy[FlatValue]:
+    """Flat values, and native arrays of them (see domain/native_arrays.py)."""
+    return weighted(
+        (3, flat_values(surrogates)), (1, st.lists(flat_values(surrogates), max_size=5))
+    )
+
+
 def events(surrogates: bool = True) -> st.SearchStrategy[HeapEvent]:
     return st.builds(
         HeapEvent,
         identity=texts(surrogates),
         event=texts(surrogates),
-        properties=st.dictionaries(texts(surrogates), flat_values(surrogates), max_size=8),
+        properties=st.dictionaries(texts(surrogates), property_values(surrogates), max_size=8),
         idempotency_key=st.one_of(st.uuids().map(str), texts(surrogates)),
         timestamp=st.one_of(st.none(), st.datetimes(timezones=st.just(UTC))),
         session_id=st.one_of(st.none(), texts(surrogates)),
@@ -179,6 +187,7 @@ def test_an_identify_body_is_encoded_as_json_encodes_it(
 @example(value={"x": math.nan})
 @example(value=[math.inf, -math.inf])
 @example(value={"a": 1e-7, "b": "e-5"})
+@example(value={"a": [1e-7], "b": [1.5, 1e-5, "x"], "c": [2**64]})
 @example(value=1e-7)
 @example(value="\ud800")
 @example(value=2**64)

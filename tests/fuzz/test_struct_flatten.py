@@ -2,9 +2,9 @@
 
 The reference is the domain's flatten over plain values, struct_to_dict's. Over random
 nested values (objects, arrays, odd and long strings, odd numbers, values nested around
-the limit, keys that collide once flattened), in every nested mode, for properties and
-traits, the flat properties (with their types and order), warnings and violations are the
-same, in the same order.
+the limit, keys that collide once flattened), in every nested mode, with native arrays and
+without, for properties and traits, the flat properties (with their types and order),
+warnings and violations are the same, in the same order.
 """
 
 import math
@@ -113,8 +113,11 @@ def keys() -> st.SearchStrategy[str]:
 
 
 def leaves() -> st.SearchStrategy[Any]:
+    return st.one_of(st.none(), scalars())
+
+
+def scalars() -> st.SearchStrategy[Any]:
     return st.one_of(
-        st.none(),
         st.booleans(),
         st.sampled_from(_NUMBERS),
         st.floats(),
@@ -131,9 +134,16 @@ def shallow_values() -> st.SearchStrategy[Any]:
         lambda children: st.one_of(
             st.lists(children, max_size=4),
             st.dictionaries(keys(), children, max_size=4),
+            scalar_arrays(),
         ),
         max_leaves=12,
     )
+
+
+def scalar_arrays() -> st.SearchStrategy[list[Any]]:
+    """Arrays that native arrays keep as arrays (NaN and infinities aside), long ones
+    past Heap's 1024 characters once joined."""
+    return st.lists(scalars(), max_size=6)
 
 
 def deep_values() -> st.SearchStrategy[Any]:
@@ -161,7 +171,7 @@ def _nest_with_siblings(leaf: Any, wrappers: list[tuple[bool, str, Any]]) -> Any
 
 
 def values() -> st.SearchStrategy[Any]:
-    return weighted((3, shallow_values()), (1, deep_values()))
+    return weighted((3, shallow_values()), (1, deep_values()), (1, scalar_arrays()))
 
 
 def colliding_values() -> st.SearchStrategy[dict[str, Any]]:
@@ -208,31 +218,68 @@ def exact(result: Flattened) -> tuple[object, ...]:
 
 
 @settings(EQUIVALENCE, max_examples=1000)
-@given(struct=structs(), mode=st.sampled_from(MODES))
-@example(struct=to_struct({"a.b": 1, "a": {"b": 2}}), mode=NestedMode.FLATTEN)
-@example(struct=to_struct({"a": [1, {"b": 2}], "a.0": 3, "a.1.b": 4}), mode=NestedMode.INDEXED)
-@example(struct=to_struct({"a": {"b\n": math.nan, "c": [math.inf]}}), mode=NestedMode.STRINGIFY)
-@example(struct=to_struct({"a": nest(1, [(True, "")] * 21)}), mode=NestedMode.DROP)
-@example(struct=to_struct({"a\n": {"x": 1, "y": []}, "b": {}}), mode=NestedMode.FLATTEN)
+@given(struct=structs(), mode=st.sampled_from(MODES), native_arrays=st.booleans())
+@example(struct=to_struct({"a.b": 1, "a": {"b": 2}}), mode=NestedMode.FLATTEN, native_arrays=False)
+@example(
+    struct=to_struct({"a": [1, {"b": 2}], "a.0": 3, "a.1.b": 4}),
+    mode=NestedMode.INDEXED,
+    native_arrays=True,
+)
+@example(
+    struct=to_struct({"a": {"b\n": math.nan, "c": [math.inf]}}),
+    mode=NestedMode.STRINGIFY,
+    native_arrays=False,
+)
+@example(
+    struct=to_struct({"a": nest(1, [(True, "")] * 21)}), mode=NestedMode.DROP, native_arrays=True
+)
+@example(
+    struct=to_struct({"a\n": {"x": 1, "y": []}, "b": {}}),
+    mode=NestedMode.FLATTEN,
+    native_arrays=False,
+)
+@example(
+    struct=to_struct(
+        {"a": ["x", 1.5, True], "a.b": [], "b": [None], "b.c": [[1]], "c": [math.nan]}
+    ),
+    mode=NestedMode.FLATTEN,
+    native_arrays=True,
+)
+@example(
+    struct=to_struct(
+        {"a": {"b": [1, None]}, "a.b": ["y"], "a\n": ["z"], "b": nest([1], [(True, "")] * 20)}
+    ),
+    mode=NestedMode.FLATTEN,
+    native_arrays=True,
+)
 def test_the_struct_walker_flattens_as_the_reference(
-    struct: struct_pb2.Struct, mode: NestedMode
+    struct: struct_pb2.Struct, mode: NestedMode, native_arrays: bool
 ) -> None:
-    reference = flatten(struct_to_dict(struct), mode, "properties")
+    reference = flatten(struct_to_dict(struct), mode, "properties", native_arrays=native_arrays)
 
-    assert exact(StructProperties(struct).flatten(mode, "properties")) == exact(reference)
+    walked = StructProperties(struct).flatten(mode, "properties", native_arrays=native_arrays)
+    assert exact(walked) == exact(reference)
 
 
 @EQUIVALENCE
-@given(struct=structs(), mode=st.sampled_from(MODES))
+@given(struct=structs(), mode=st.sampled_from(MODES), native_arrays=st.booleans())
 def test_properties_and_traits_are_prepared_as_from_plain_values(
-    struct: struct_pb2.Struct, mode: NestedMode
+    struct: struct_pb2.Struct, mode: NestedMode, native_arrays: bool
 ) -> None:
     plain = struct_to_dict(struct)
     walked = StructProperties(struct)
+    name = {"name": ("Home", "name")}
 
-    for prepare, field in ((prepare_properties, "properties"), (prepare_user_properties, "traits")):
-        expected = prepare(plain, mode, field, {"name": ("Home", "name")})
-        actual = prepare(walked, mode, field, {"name": ("Home", "name")})
+    for expected, actual in (
+        (
+            prepare_properties(plain, mode, "properties", name, native_arrays=native_arrays),
+            prepare_properties(walked, mode, "properties", name, native_arrays=native_arrays),
+        ),
+        (
+            prepare_user_properties(plain, mode, "traits", name),
+            prepare_user_properties(walked, mode, "traits", name),
+        ),
+    ):
         assert exact(Flattened(actual.properties, actual.warnings, actual.violations)) == exact(
             Flattened(expected.properties, expected.warnings, expected.violations)
         )
@@ -259,11 +306,18 @@ def _outcome(prepare: Any) -> object:
 
 
 @EQUIVALENCE
-@given(properties=structs(), traits=structs(), mode=st.sampled_from(MODES))
+@given(
+    properties=structs(),
+    traits=structs(),
+    mode=st.sampled_from(MODES),
+    native_arrays=st.booleans(),
+)
 def test_a_track_request_is_prepared_as_from_plain_values(
-    properties: struct_pb2.Struct, traits: struct_pb2.Struct, mode: NestedMode
+    properties: struct_pb2.Struct, traits: struct_pb2.Struct, mode: NestedMode, native_arrays: bool
 ) -> None:
-    destination = Destination("1234567890", "http://127.0.0.1:8787", mode, False)
+    destination = Destination(
+        "1234567890", "http://127.0.0.1:8787", mode, False, native_arrays=native_arrays
+    )
     request = track_pb2.TrackEventRequest(user_id="u", event="E", message_id="m-1")
     request.properties.CopyFrom(properties)
     request.traits.CopyFrom(traits)
@@ -298,15 +352,23 @@ def test_an_identify_request_is_prepared_as_from_plain_values(
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("levels", range(MAX_NESTING_DEPTH - 2, MAX_NESTING_DEPTH + 3))
 @pytest.mark.parametrize("is_list", [False, True])
-def test_values_nested_around_the_limit(mode: NestedMode, levels: int, is_list: bool) -> None:
+@pytest.mark.parametrize("native_arrays", [False, True])
+def test_values_nested_around_the_limit(
+    mode: NestedMode, levels: int, is_list: bool, native_arrays: bool
+) -> None:
     """Around the limit, with values before the one too deep that the walk has reported
-    by the time it meets it, and a collision with a key that comes later."""
-    deep = nest({"ok": 1, "z": nest(2, [(is_list, "k")] * levels)}, [(is_list, "a")] * 2)
+    by the time it meets it (a native array among them), and a collision with a key that
+    comes later."""
+    deep = nest(
+        {"ok": 1, "list": ["x", 2], "z": nest(2, [(is_list, "k")] * levels)},
+        [(is_list, "a")] * 2,
+    )
     struct = to_struct({"a": deep, "a.ok": 3, "b\n": {"c": [1, math.nan]}, "c": "x"})
 
-    reference = flatten(struct_to_dict(struct), mode, "properties")
+    reference = flatten(struct_to_dict(struct), mode, "properties", native_arrays=native_arrays)
 
-    assert exact(StructProperties(struct).flatten(mode, "properties")) == exact(reference)
+    walked = StructProperties(struct).flatten(mode, "properties", native_arrays=native_arrays)
+    assert exact(walked) == exact(reference)
 
 
 def test_struct_properties_equal_their_plain_values() -> None:

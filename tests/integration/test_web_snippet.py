@@ -17,6 +17,11 @@ from tests.conftest import APP_ID
 from tests.support.background_service import BackgroundService
 
 HOST = "heap.example.com"
+CURRENT_URL = f"https://cdn.us.heap-api.com/config/{APP_ID}/heap_config.js"
+CLASSIC_URL = f"https://cdn.heapanalytics.com/js/heap-{APP_ID}.js"
+# run_snippet.js reports heap.appid and heap.config, which Heap's current loader names
+# heap.envId and heap.clientConfig: run after the snippet, this reports those instead.
+CURRENT_NAMES = "\nwindow.heap.appid=window.heap.envId;window.heap.config=window.heap.clientConfig;"
 RUN_SNIPPET = Path(__file__).parents[1] / "support" / "run_snippet.js"
 
 
@@ -73,6 +78,55 @@ def test_a_custom_hostname_loads_from_that_host(service: BackgroundService) -> N
     assert response.script_url == f"https://{HOST}/js/heap-{APP_ID}.js"
     assert response.app_id == APP_ID
     assert f'"https://{HOST}/js/heap-{APP_ID}.js"' in response.html
+
+
+def test_by_default_the_snippet_loads_heaps_current_config_script(
+    service: BackgroundService,
+) -> None:
+    response = render(service.target, config_pb2.DestinationConfig(app_id=APP_ID))
+
+    assert response.script_url == CURRENT_URL
+    assert "window.heapReadyCb" in response.html
+    assert f'"{CURRENT_URL}"' in response.html
+
+
+def test_the_classic_snippet_loads_from_heaps_classic_cdn(service: BackgroundService) -> None:
+    config = config_pb2.DestinationConfig(
+        app_id=APP_ID, web_snippet=config_pb2.WEB_SNIPPET_VERSION_CLASSIC
+    )
+
+    response = render(service.target, config)
+
+    assert response.script_url == CLASSIC_URL
+    assert f'r.src="{CLASSIC_URL}"' in response.html
+
+
+def test_the_current_snippet_with_a_hostname_is_invalid_argument(
+    service: BackgroundService,
+) -> None:
+    config = config_pb2.DestinationConfig(
+        app_id=APP_ID, hostname=HOST, web_snippet=config_pb2.WEB_SNIPPET_VERSION_CURRENT
+    )
+
+    with pytest.raises(grpc.RpcError) as raised:
+        render(service.target, config)
+
+    details = error_details(raised.value)
+    assert details.code == grpc.StatusCode.INVALID_ARGUMENT
+    assert list(details.field_violations) == ["config.web_snippet"]
+
+
+def test_an_unknown_web_snippet_version_is_invalid_argument(service: BackgroundService) -> None:
+    # A number the contract does not define, as a newer client might send.
+    unknown = config_pb2.WebSnippetVersion.ValueType(99)
+    config = config_pb2.DestinationConfig(app_id=APP_ID, web_snippet=unknown)
+
+    with pytest.raises(grpc.RpcError) as raised:
+        render(service.target, config)
+
+    details = error_details(raised.value)
+    assert details.code == grpc.StatusCode.INVALID_ARGUMENT
+    assert list(details.field_violations) == ["config.web_snippet"]
 
 
 def test_without_a_config_the_server_defaults_apply(
@@ -140,4 +194,36 @@ def test_the_snippet_in_a_page_loads_heap_with_the_config(
             "trackingServer": "https://t.example.com",
         },
         "src": f"https://{HOST}/js/heap-{APP_ID}.js",
+    }
+
+
+def test_the_current_snippet_in_a_page_loads_heap_with_the_config(
+    service: BackgroundService, tmp_path: Path
+) -> None:
+    config = config_pb2.DestinationConfig(
+        app_id=APP_ID,
+        disable_text_capture=True,
+        secure_cookie=True,
+        tracking_server="https://t.example.com",
+    )
+    page = tmp_path / "page.html"
+    page.write_text(
+        "<!DOCTYPE html>\n<html><head>\n"
+        f"{render(service.target, config).html}"
+        "</head><body><p>Hello</p></body></html>\n",
+        encoding="utf-8",
+    )
+
+    [script] = script_bodies(page.read_text(encoding="utf-8"))
+    loaded = run_in_fake_browser(script + CURRENT_NAMES)
+
+    assert loaded == {
+        "appid": APP_ID,
+        "config": {
+            "disableTextCapture": True,
+            "secureCookie": True,
+            "trackingServer": "https://t.example.com",
+            "shouldFetchServerConfig": False,
+        },
+        "src": CURRENT_URL,
     }

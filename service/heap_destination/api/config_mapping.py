@@ -49,6 +49,7 @@ def settings_from_config(config: config_pb2.DestinationConfig) -> DestinationSet
         tracking_server=config.tracking_server or None,
         hostname=config.hostname or None,
         ack_mode=ack_mode,
+        native_arrays=config.native_arrays if config.HasField("native_arrays") else None,
     )
 
 

@@ -4,8 +4,9 @@ The walk reads Struct and Value messages directly (WhichOneof once per value) in
 first turning them into plain dicts and lists, and reports through the domain's
 FlatOutput, so that keys, collisions, warnings and violations follow the domain's rules.
 It must give exactly what domain.flatten.flatten gives for struct_to_dict(struct): the
-same flat properties, warnings and violations, in the same order, in every nested mode
-(tests/fuzz/test_struct_flatten.py checks that over random values).
+same flat properties, warnings and violations, in the same order, in every nested mode,
+with native arrays and without (tests/fuzz/test_struct_flatten.py checks that over
+random values).
 
 Two differences in how, not in what:
 - The reference looks for a value nested too deep before walking it. This walk checks
@@ -62,12 +63,14 @@ class StructProperties:
     def __repr__(self) -> str:
         return f"StructProperties({struct_to_dict(self.struct)!r})"
 
-    def flatten(self, mode: NestedMode, field_name: str) -> Flattened:
+    def flatten(
+        self, mode: NestedMode, field_name: str, *, native_arrays: bool = False
+    ) -> Flattened:
         """What domain.flatten.flatten gives for these values."""
         fields = self.struct.fields
         if not fields:
             return Flattened()
-        flattener = _StructFlattener(mode, field_name)
+        flattener = _StructFlattener(mode, field_name, native_arrays)
         walk = flattener.walk
         for key in sorted(fields):
             value = fields[key]
@@ -92,8 +95,8 @@ class _StructFlattener(FlatOutput):
     a property's value is level 1, and an object or array past MAX_NESTING_DEPTH raises
     _TooDeep, which `nested` handles."""
 
-    def __init__(self, mode: NestedMode, field_name: str) -> None:
-        super().__init__(field_name)
+    def __init__(self, mode: NestedMode, field_name: str, native_arrays: bool) -> None:
+        super().__init__(field_name, native_arrays and mode is NestedMode.FLATTEN)
         self.mode = mode
         self.indexed = mode is NestedMode.INDEXED
         self.properties = self.result.properties
@@ -189,11 +192,11 @@ class _StructFlattener(FlatOutput):
                 walk(f"{key}.{index}", item, item.WhichOneof(_KIND), f"{path}[{index}]", level + 1)
             return
         try:
-            ready = _plain(value, _LIST, level)
+            ready = _plain_list(value, level)
         except _NonFinite:
             self.reject_non_finite(_non_finite_paths(value, path, level))
             return
-        self.emit(key, compact_json(ready))
+        self.emit_array(key, ready)
 
 
 def _plain(value: struct_pb2.Value, kind: str | None, level: int) -> JsonValue:
@@ -221,10 +224,15 @@ def _plain(value: struct_pb2.Value, kind: str | None, level: int) -> JsonValue:
             plain[key] = _plain(item, item.WhichOneof(_KIND), level + 1)
         return plain
     if kind == _LIST:
-        if level > MAX_NESTING_DEPTH:
-            raise _TooDeep
-        return [_plain(item, item.WhichOneof(_KIND), level + 1) for item in value.list_value.values]
+        return _plain_list(value, level)
     return None
+
+
+def _plain_list(value: struct_pb2.Value, level: int) -> list[JsonValue]:
+    """_plain for a list value."""
+    if level > MAX_NESTING_DEPTH:
+        raise _TooDeep
+    return [_plain(item, item.WhichOneof(_KIND), level + 1) for item in value.list_value.values]
 
 
 def _non_finite_paths(value: struct_pb2.Value, path: str, level: int) -> list[str]:

@@ -4,7 +4,7 @@ from collections.abc import Sequence
 
 from google.protobuf import struct_pb2
 
-from heap_destination.domain.json_value import FlatProperties, JsonValue
+from heap_destination.domain.json_value import FlatProperties, FlatScalar, JsonValue
 
 # A response echoes the flat properties it sent only up to this size, so that it stays
 # well under the 4 MiB a gRPC client accepts by default.
@@ -36,6 +36,9 @@ def flat_to_struct(properties: FlatProperties) -> struct_pb2.Struct:
     for key, value in properties.items():
         if isinstance(value, str):
             struct.fields[key].string_value = value
+        elif isinstance(value, list):
+            # A native array (numbers and strings): Struct holds it as a ListValue.
+            struct.fields[key].list_value.extend(value)
         else:
             struct.fields[key].number_value = value
     return struct
@@ -43,11 +46,20 @@ def flat_to_struct(properties: FlatProperties) -> struct_pb2.Struct:
 
 def fits_echo(properties: Sequence[FlatProperties | None]) -> bool:
     """Whether these flat properties together fit in MAX_ECHO_BYTES (as a Struct holds
-    them, about: keys, values and a few bytes of framing each)."""
+    them, about: keys, values and a few bytes of framing each, and each item of an array
+    as a value)."""
     size = 0
     for flat in properties:
         for key, value in (flat or {}).items():
-            size += len(key.encode()) + (len(value.encode()) if isinstance(value, str) else 9) + 8
+            if isinstance(value, list):
+                value_size = sum(_scalar_size(item) + 2 for item in value) + 4
+            else:
+                value_size = _scalar_size(value)
+            size += len(key.encode()) + value_size + 8
             if size > MAX_ECHO_BYTES:
                 return False
     return True
+
+
+def _scalar_size(value: FlatScalar) -> int:
+    return len(value.encode()) if isinstance(value, str) else 9

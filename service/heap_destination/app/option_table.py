@@ -130,6 +130,15 @@ OPTIONS = [
         in_file=False,
     ),
     Option(
+        "native_arrays",
+        "HEAP_NATIVE_ARRAYS",
+        None,
+        "send event properties' arrays of strings, numbers and booleans as JSON arrays, "
+        "which Heap stores joined by || (flatten mode only; false when unset)",
+        boolean,
+        in_file=False,
+    ),
+    Option(
         "ack_mode",
         "HEAP_ACK_MODE",
         None,

@@ -237,6 +237,7 @@ def _destination_defaults(values: dict[str, Any], from_file: Any) -> Destination
         base_url=values["base_url"] or None,
         nested_mode=NestedMode(mode) if mode else None,
         anonymous_id_as_identity=values["anonymous_id_as_identity"],
+        native_arrays=values["native_arrays"],
         ack_mode=AckMode(values["ack_mode"]) if values["ack_mode"] else None,
     )
     return overrides.over(file_settings)

@@ -42,6 +42,7 @@ class DestinationSettings:
     tracking_server: str | None = None
     hostname: str | None = None
     ack_mode: AckMode | None = None
+    native_arrays: bool | None = None
 
     def over(self, defaults: "DestinationSettings") -> "DestinationSettings":
         """These settings where set, `defaults` where not."""
@@ -62,6 +63,8 @@ class Destination:
     nested_mode: NestedMode
     anonymous_id_as_identity: bool
     ack_mode: AckMode = AckMode.DELIVERED
+    native_arrays: bool = False
+    """Event properties' arrays of scalars go to Heap as arrays (FLATTEN mode only)."""
 
 
 def resolve_destination(
@@ -91,6 +94,7 @@ def resolve_destination(
         nested_mode=settings.nested_mode or NestedMode.FLATTEN,
         anonymous_id_as_identity=bool(settings.anonymous_id_as_identity),
         ack_mode=settings.ack_mode or AckMode.DELIVERED,
+        native_arrays=bool(settings.native_arrays),
     )
 
 

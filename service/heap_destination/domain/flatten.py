@@ -7,6 +7,10 @@ visited keeps it and the other is reported as a collision.
 A value that nests too deep (see nesting.py) is rejected before it is walked, which also
 bounds the recursion here.
 
+With native arrays (FLATTEN mode only; see native_arrays.py), an array of scalars is kept
+as a list of numbers and strings instead of its compact JSON, an empty array is left out,
+and an array holding objects, arrays or nulls stays compact JSON with a warning.
+
 `flatten` walks plain values (a mapping of JSON-like values) and is the reference: a
 representation that walks its own values (see property_source.py) reports through
 FlatOutput and gives exactly what `flatten` gives for the same values.
@@ -19,6 +23,7 @@ from dataclasses import dataclass, field
 
 from heap_destination.domain.json_value import FlatProperties, FlatValue, JsonValue
 from heap_destination.domain.limits import MAX_PROPERTY_KEY_LENGTH
+from heap_destination.domain.native_arrays import native_items
 from heap_destination.domain.nested_mode import NestedMode
 from heap_destination.domain.nesting import TOO_DEEP, too_deep_path
 from heap_destination.domain.property_warnings import PropertyWarning, WarningReason
@@ -44,9 +49,16 @@ class Flattened:
     violations: list[FieldViolation] = field(default_factory=list)
 
 
-def flatten(values: Mapping[str, JsonValue], mode: NestedMode, field_name: str) -> Flattened:
-    """Flattens `values` (the request field `field_name`) the way `mode` says."""
-    flattener = _Flattener(mode, field_name)
+def flatten(
+    values: Mapping[str, JsonValue],
+    mode: NestedMode,
+    field_name: str,
+    *,
+    native_arrays: bool = False,
+) -> Flattened:
+    """Flattens `values` (the request field `field_name`) the way `mode` says; with
+    `native_arrays`, in the FLATTEN mode, arrays of scalars stay arrays."""
+    flattener = _Flattener(mode, field_name, native_arrays)
     for key in sorted(values):
         flattener.top_level(key, values[key])
     return flattener.result
@@ -84,10 +96,14 @@ class FlatOutput:
     """Where a walk over property values puts what it finds: flat properties, warnings and
     violations, with the rules every representation shares (control characters in keys,
     collisions, empty values, the warnings' wording). A walker calls these in the order the
-    reference walk (flatten) visits the values."""
+    reference walk (flatten) visits the values.
 
-    def __init__(self, field_name: str) -> None:
+    `native_arrays` is whether arrays of scalars stay arrays (see emit_array); a walker
+    sets it only in the FLATTEN mode."""
+
+    def __init__(self, field_name: str, native_arrays: bool = False) -> None:
         self.field_name = field_name
+        self.native_arrays = native_arrays
         self.result = Flattened()
         # Only ever added to, like the result, so that rollback can undo a walk.
         self.rejected_keys: dict[str, None] = {}
@@ -113,17 +129,40 @@ class FlatOutput:
         while len(self.rejected_keys) > rejected_keys:
             self.rejected_keys.popitem()
 
-    def emit(self, key: str, value: FlatValue) -> None:
+    def emit(self, key: str, value: FlatValue) -> bool:
+        """Sets the property `key`; False (with a violation or a warning) when its key has
+        control characters or is taken."""
         if not self.is_allowed_key(key):
-            return
+            return False
         if key in self.result.properties:
             self.warn(
                 key,
                 WarningReason.KEY_COLLISION,
                 "another path flattened to the same key first; this value was left out",
             )
-            return
+            return False
         self.result.properties[key] = value
+        return True
+
+    def emit_array(self, key: str, ready: list[JsonValue]) -> None:
+        """An array in the FLATTEN mode, as _json_ready gives it (numbers finite, integral
+        ones integers): compact JSON, or with native arrays a list of scalars."""
+        if not self.native_arrays:
+            self.emit(key, compact_json(ready))
+            return
+        if not ready:
+            self.omit_empty(key, "an empty array")
+            return
+        items = native_items(ready)
+        if items is not None:
+            self.emit(key, items)
+        elif self.emit(key, compact_json(ready)):
+            self.warn(
+                key,
+                WarningReason.ARRAY_STRINGIFIED,
+                "an array holding objects, arrays or nulls cannot be a native array; "
+                "it was sent as a JSON string",
+            )
 
     def omit_empty(self, key: str, what: str) -> None:
         self.warn(key, WarningReason.EMPTY_VALUE_OMITTED, f"{what} carries nothing to Heap")
@@ -165,8 +204,8 @@ class FlatOutput:
 
 
 class _Flattener(FlatOutput):
-    def __init__(self, mode: NestedMode, field_name: str) -> None:
-        super().__init__(field_name)
+    def __init__(self, mode: NestedMode, field_name: str, native_arrays: bool) -> None:
+        super().__init__(field_name, native_arrays and mode is NestedMode.FLATTEN)
         self.mode = mode
 
     def top_level(self, key: str, value: JsonValue) -> None:
@@ -227,4 +266,5 @@ class _Flattener(FlatOutput):
         if bad_paths:
             self.reject_non_finite(bad_paths)
         else:
-            self.emit(key, compact_json(ready))
+            assert isinstance(ready, list)
+            self.emit_array(key, ready)

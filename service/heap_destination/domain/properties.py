@@ -40,13 +40,17 @@ def prepare_properties(
     mode: NestedMode,
     field_name: str,
     extra: Mapping[str, tuple[FlatValue, str]] | None = None,
+    *,
+    native_arrays: bool = False,
 ) -> PreparedProperties:
     """Flattens `values` and applies Heap's limits.
 
     `extra` maps keys that request fields fill (like a page's `name`) to their value and
-    the field they come from; they win over a property of the same key.
+    the field they come from; they win over a property of the same key. `native_arrays`
+    keeps arrays of scalars as arrays in the FLATTEN mode: only event properties may
+    (Heap documents arrays for track only), never user properties.
     """
-    flat = flatten_values(values, mode, field_name)
+    flat = flatten_values(values, mode, field_name, native_arrays=native_arrays)
     prepared = PreparedProperties(field_name, flat.properties, flat.warnings, flat.violations)
     for key, (value, source_field) in (extra or {}).items():
         prepared.set_from_request_field(key, value, source_field)
@@ -63,7 +67,8 @@ def prepare_user_properties(
     field_name: str,
     extra: Mapping[str, tuple[FlatValue, str]] | None = None,
 ) -> PreparedProperties:
-    """Like prepare_properties, and leaves out the user property Heap forbids (`id`)."""
+    """Like prepare_properties (without native arrays: Heap documents none for user
+    properties), and leaves out the user property Heap forbids (`id`)."""
     prepared = prepare_properties(values, mode, field_name, extra)
     prepared.properties, omitted = apply_user_property_rules(prepared.properties, field_name)
     prepared.warnings.extend(omitted)

@@ -2,13 +2,14 @@
 
 from dataclasses import dataclass, field
 
-from heap_destination.domain.json_value import FlatProperties
+from heap_destination.domain.json_value import FlatProperties, FlatScalar
 from heap_destination.domain.limits import (
     EMAIL_USER_PROPERTY,
     MAX_PROPERTY_KEY_LENGTH,
     MAX_PROPERTY_VALUE_LENGTH,
     RESERVED_USER_PROPERTY,
 )
+from heap_destination.domain.native_arrays import cut_to_joined_length, joined_length
 from heap_destination.domain.property_warnings import PropertyWarning, WarningReason
 from heap_destination.domain.text import shown
 from heap_destination.domain.violations import FieldViolation
@@ -22,7 +23,12 @@ class Limited:
 
 
 def apply_property_limits(properties: FlatProperties, field_name: str) -> Limited:
-    """Rejects empty or over-long keys and truncates over-long string values."""
+    """Rejects empty or over-long keys and truncates over-long string values.
+
+    A native array is held to the same limit as Heap holds it: the string it stores, the
+    items joined by ||, is at most MAX_PROPERTY_VALUE_LENGTH characters. A longer one is
+    cut to the items that fit (see native_arrays.cut_to_joined_length), which bounds each
+    item too."""
     result = Limited()
     for key, value in properties.items():
         if not key:
@@ -47,8 +53,29 @@ def apply_property_limits(properties: FlatProperties, field_name: str) -> Limite
                 )
             )
             value = value[:MAX_PROPERTY_VALUE_LENGTH]
+        elif isinstance(value, list):
+            value = _limited_array(value, field_name, key, result.warnings)
         result.properties[key] = value
     return result
+
+
+def _limited_array(
+    items: list[FlatScalar], field_name: str, key: str, warnings: list[PropertyWarning]
+) -> list[FlatScalar]:
+    length = joined_length(items)
+    if length <= MAX_PROPERTY_VALUE_LENGTH:
+        return items
+    kept = cut_to_joined_length(items, MAX_PROPERTY_VALUE_LENGTH)
+    warnings.append(
+        PropertyWarning(
+            field_name,
+            key,
+            WarningReason.VALUE_TRUNCATED,
+            f"array of {len(items)} items that Heap would store as {length} characters "
+            f"(joined by ||) cut to {len(kept)} items that fit in {MAX_PROPERTY_VALUE_LENGTH}",
+        )
+    )
+    return kept
 
 
 def apply_user_property_rules(

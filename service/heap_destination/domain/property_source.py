@@ -19,8 +19,11 @@ class PropertySource(Protocol):
     """Property values that flatten themselves the way flatten.flatten flattens the same
     values: the same flat properties, warnings and violations, in the same order."""
 
-    def flatten(self, mode: NestedMode, field_name: str) -> Flattened:
-        """Flattens the values (the request field `field_name`) the way `mode` says."""
+    def flatten(
+        self, mode: NestedMode, field_name: str, *, native_arrays: bool = False
+    ) -> Flattened:
+        """Flattens the values (the request field `field_name`) the way `mode` says; with
+        `native_arrays`, in the FLATTEN mode, arrays of scalars stay arrays."""
         ...
 
 
@@ -28,8 +31,11 @@ PropertyValues: TypeAlias = Mapping[str, JsonValue] | PropertySource
 """Properties or traits: plain values, or a source that flattens itself."""
 
 
-def flatten_values(values: PropertyValues, mode: NestedMode, field_name: str) -> Flattened:
-    """Flattens `values` (the request field `field_name`) the way `mode` says."""
+def flatten_values(
+    values: PropertyValues, mode: NestedMode, field_name: str, *, native_arrays: bool = False
+) -> Flattened:
+    """Flattens `values` (the request field `field_name`) the way `mode` says; with
+    `native_arrays`, in the FLATTEN mode, arrays of scalars stay arrays."""
     if isinstance(values, Mapping):
-        return flatten(values, mode, field_name)
-    return values.flatten(mode, field_name)
+        return flatten(values, mode, field_name, native_arrays=native_arrays)
+    return values.flatten(mode, field_name, native_arrays=native_arrays)

@@ -71,7 +71,11 @@ def prepare_track(request: TrackInput, destination: Destination) -> PreparedTrac
     elif request.type is EventType.TRACK and request.name:
         violations.append(FieldViolation("name", "only page and screen calls take a name"))
     properties = prepare_properties(
-        request.properties, destination.nested_mode, "properties", extra
+        request.properties,
+        destination.nested_mode,
+        "properties",
+        extra,
+        native_arrays=destination.native_arrays,
     )
     traits = prepare_user_properties(request.traits, destination.nested_mode, "traits")
     violations += properties.violations + traits.violations

@@ -4,21 +4,54 @@ import ipaddress
 import json
 import re
 from dataclasses import dataclass
+from enum import Enum
 from urllib.parse import urlsplit
 
 from heap_destination.domain.destination import DestinationSettings, checked_app_id
 from heap_destination.domain.violations import FieldViolation, raise_if_any
 
+# Heap's current loader fetches the environment's config script, which loads heap.js 5
+# (https://developers.heap.io/docs/web, checked 2026-11-28).
+CURRENT_CONFIG_BASE_URL = "https://cdn.us.heap-api.com/config"
+# Heap's classic loader fetches heap-APP_ID.js from this host, or from a custom hostname.
 CDN_HOST = "cdn.heapanalytics.com"
 MAX_HOSTNAME_LENGTH = 253
 
+
+class SnippetVersion(Enum):
+    """Which of Heap's browser loaders to render."""
+
+    CURRENT = "current"
+    CLASSIC = "classic"
+
+
+# Heap's current loader, verbatim except that the script URL is written in by the service
+# (Heap's own snippet builds it as "https://cdn.us.heap-api.com/config/"+e+"/heap_config.js").
+_CURRENT_LOADER_HEAD = (
+    "window.heapReadyCb=window.heapReadyCb||[],window.heap=window.heap||[],"
+    "heap.load=function(e,t){window.heap.envId=e,window.heap.clientConfig=t=t||{},"
+    "window.heap.clientConfig.shouldFetchServerConfig=!1;"
+    'var a=document.createElement("script");a.type="text/javascript",a.async=!0,a.src='
+)
+_CURRENT_LOADER_TAIL = (
+    ';var r=document.getElementsByTagName("script")[0];r.parentNode.insertBefore(a,r);'
+    'var n=["init","startTracking","stopTracking","track","resetIdentity","identify",'
+    '"getSessionId","getUserId","getIdentity","addUserProperties","addEventProperties",'
+    '"removeEventProperty","clearEventProperties","addAccountProperties","addAdapter",'
+    '"addTransformer","addTransformerFn","onReady","addPageviewProperties",'
+    '"removePageviewProperty","clearPageviewProperties","trackPageview"],'
+    "i=function(e){return function(){var t=Array.prototype.slice.call(arguments,0);"
+    "window.heapReadyCb.push({name:e,fn:function(){heap[e]&&heap[e].apply(heap,t)}})}};"
+    "for(var p=0;p<n.length;p++)heap[n[p]]=i(n[p])};"
+)
+
 # Heap's classic loader, verbatim except that the script URL is written in by the service.
-_LOADER_HEAD = (
+_CLASSIC_LOADER_HEAD = (
     "window.heap=window.heap||[],heap.load=function(e,t){window.heap.appid=e,"
     'window.heap.config=t=t||{};var r=document.createElement("script");'
     'r.type="text/javascript",r.async=!0,r.src='
 )
-_LOADER_TAIL = (
+_CLASSIC_LOADER_TAIL = (
     ';var a=document.getElementsByTagName("script")[0];a.parentNode.insertBefore(r,a);'
     "for(var n=function(e){return function(){heap.push([e].concat("
     "Array.prototype.slice.call(arguments,0)))}},"
@@ -44,8 +77,14 @@ class WebSnippet:
     app_id: str
 
 
-def render_snippet(settings: DestinationSettings) -> WebSnippet:
-    """The loader for merged settings; raises InvalidInput naming every bad setting."""
+def render_snippet(
+    settings: DestinationSettings, version: SnippetVersion | None = None
+) -> WebSnippet:
+    """The loader for merged settings; raises InvalidInput naming every bad setting.
+
+    Without a version: the classic loader when a hostname is set (a self-hosted script is
+    heap-APP_ID.js), Heap's current loader otherwise. CURRENT with a hostname is invalid.
+    """
     app_id, violations = checked_app_id(settings.app_id)
     if settings.hostname is not None and (problem := hostname_problem(settings.hostname, app_id)):
         violations.append(FieldViolation("config.hostname", problem))
@@ -53,16 +92,30 @@ def render_snippet(settings: DestinationSettings) -> WebSnippet:
         problem := tracking_server_problem(settings.tracking_server)
     ):
         violations.append(FieldViolation("config.tracking_server", problem))
+    if version is SnippetVersion.CURRENT and settings.hostname is not None:
+        violations.append(
+            FieldViolation(
+                "config.web_snippet",
+                "WEB_SNIPPET_VERSION_CURRENT cannot load from a hostname: a self-hosted script "
+                "is the classic heap-APP_ID.js; leave web_snippet unset or set "
+                "WEB_SNIPPET_VERSION_CLASSIC",
+            )
+        )
     raise_if_any(violations)
-    script_url = script_url_for(app_id, settings.hostname)
+    if version is None:
+        version = SnippetVersion.CLASSIC if settings.hostname else SnippetVersion.CURRENT
+    script_url = script_url_for(app_id, settings.hostname, version)
     return WebSnippet(
-        html=_script_element(app_id, script_url, _load_options(settings)),
+        html=_script_element(app_id, script_url, _load_options(settings), version),
         script_url=script_url,
         app_id=app_id,
     )
 
 
-def script_url_for(app_id: str, hostname: str | None) -> str:
+def script_url_for(app_id: str, hostname: str | None, version: SnippetVersion) -> str:
+    """The script the loader fetches. A hostname always means the classic script path."""
+    if version is SnippetVersion.CURRENT and hostname is None:
+        return f"{CURRENT_CONFIG_BASE_URL}/{app_id}/heap_config.js"
     return f"https://{hostname or CDN_HOST}/js/heap-{app_id}.js"
 
 
@@ -154,8 +207,14 @@ def _load_options(settings: DestinationSettings) -> dict[str, str | bool]:
     return {name: value for name, value in options.items() if value is not None}
 
 
-def _script_element(app_id: str, script_url: str, options: dict[str, str | bool]) -> str:
+def _script_element(
+    app_id: str, script_url: str, options: dict[str, str | bool], version: SnippetVersion
+) -> str:
     config = ", ".join(f"{name}: {script_json(value)}" for name, value in options.items())
-    loader = f"{_LOADER_HEAD}{script_json(script_url)}{_LOADER_TAIL}"
+    if version is SnippetVersion.CURRENT:
+        head, tail = _CURRENT_LOADER_HEAD, _CURRENT_LOADER_TAIL
+    else:
+        head, tail = _CLASSIC_LOADER_HEAD, _CLASSIC_LOADER_TAIL
+    loader = f"{head}{script_json(script_url)}{tail}"
     load_call = f"heap.load({script_json(app_id)}, {{{config}}});"
     return f'<script type="text/javascript">\n  {loader}\n  {load_call}\n</script>\n'

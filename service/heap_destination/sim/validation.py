@@ -1,4 +1,12 @@
-"""The request-body rules Heap documents for its server-side API, as pure functions."""
+"""The request-body rules Heap documents for its server-side API, as pure functions.
+
+Property values are numbers and strings. A tracked event's properties may also hold
+arrays, which Heap stores joined by || and cuts at 1024 characters
+(https://developers.heap.io/reference/track-1, "Array property values"); the simulator
+takes arrays of numbers and strings there (Heap's example is an array of strings) and
+refuses arrays holding anything else. User and account properties take no arrays: Heap
+documents none for them.
+"""
 
 from __future__ import annotations
 
@@ -63,6 +71,16 @@ def check_timestamp(path: str, value: object) -> list[str]:
 
 
 def check_properties(path: str, value: object) -> list[str]:
+    """Properties whose values are numbers and strings."""
+    return _check_properties(path, value, arrays=False)
+
+
+def check_event_properties(path: str, value: object) -> list[str]:
+    """A tracked event's properties: numbers, strings and arrays of them."""
+    return _check_properties(path, value, arrays=True)
+
+
+def _check_properties(path: str, value: object, arrays: bool) -> list[str]:
     if not isinstance(value, dict):
         return [f"{path}: must be an object"]
     errors: list[str] = []
@@ -70,7 +88,10 @@ def check_properties(path: str, value: object) -> list[str]:
         key_path = f"{path}.{_shown(str(key))}"
         if not 1 <= len(str(key)) <= MAX_PROPERTY_KEY_LENGTH:
             errors.append(f"{key_path}: key must be 1..{MAX_PROPERTY_KEY_LENGTH} characters")
-        errors.extend(_check_property_value(key_path, item))
+        if arrays and isinstance(item, list):
+            errors.extend(_check_array_value(key_path, item))
+        else:
+            errors.extend(_check_property_value(key_path, item))
     return errors
 
 
@@ -93,6 +114,20 @@ def _check_property_value(path: str, value: object) -> list[str]:
     if isinstance(value, float) and not math.isfinite(value):
         return [f"{path}: value must be a finite number"]
     return []
+
+
+def _check_array_value(path: str, items: list[object]) -> list[str]:
+    """An array Heap joins by ||: numbers and strings of any length (Heap cuts the joined
+    string at 1024 characters rather than refusing it)."""
+    errors: list[str] = []
+    for index, item in enumerate(items):
+        if isinstance(item, str):
+            continue
+        if isinstance(item, bool) or not isinstance(item, int | float):
+            errors.append(f"{path}[{index}]: an array item must be a number or a string")
+        elif isinstance(item, float) and not math.isfinite(item):
+            errors.append(f"{path}[{index}]: an array item must be a finite number")
+    return errors
 
 
 def _shown(key: str) -> str:
@@ -146,7 +181,7 @@ TRACKED_EVENT = RecordShape(
     optional={
         "identity": check_length(1, MAX_IDENTITY_LENGTH),
         "user_id": check_user_id,
-        "properties": check_properties,
+        "properties": check_event_properties,
         "timestamp": check_timestamp,
         "session_id": check_string,
         "idempotency_key": check_non_empty_string,
