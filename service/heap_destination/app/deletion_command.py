@@ -3,22 +3,17 @@ service, which holds Heap's API key. The bearer token, if any, comes from
 HEAP_DESTINATION_TOKEN; it needs "may_delete_users"."""
 
 import argparse
-import json
 import sys
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-import grpc
-from google.protobuf import json_format
 from google.protobuf.message import Message
 
 from heap_destination.app.options import SettingsError
+from heap_destination.app.remote_call import DEFAULT_TARGET, Metadata, remote_command
 from heap_destination.app.send_command import TARGET_ENV, TOKEN_ENV
 from heap_destination.v1 import deletion_pb2, deletion_pb2_grpc
-
-DEFAULT_TARGET = "127.0.0.1:50051"
 
 Stub = deletion_pb2_grpc.UserDeletionServiceStub
 
@@ -39,11 +34,11 @@ def add_deletion_commands(commands: Any) -> None:
     delete.add_argument(
         "--heap-user-id", action="append", default=[], help="a Heap user id to delete (repeatable)"
     )
-    delete.set_defaults(command=_runner(_delete_users, _print_deletion))
+    delete.set_defaults(command=_command_for(_delete_users, _print_deletion))
 
     status = _command(commands, "deletion-status", "Heap's status of a deletion request")
     status.add_argument("deletion_request_id", metavar="REQUEST_ID", help="from delete-users")
-    status.set_defaults(command=_runner(_deletion_status, _print_status))
+    status.set_defaults(command=_command_for(_deletion_status, _print_status))
 
 
 def _command(commands: Any, name: str, help_text: str) -> argparse.ArgumentParser:
@@ -60,41 +55,6 @@ def _command(commands: Any, name: str, help_text: str) -> argparse.ArgumentParse
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds for the call")
     parser.add_argument("--json", action="store_true", help="print the response as JSON")
     return parser
-
-
-Call = Callable[[Stub, argparse.Namespace, tuple[tuple[str, str], ...]], Message]
-
-
-def _runner(call: Call, show: Callable[[Any], None]) -> Callable[..., int]:
-    def run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
-        token = env.get(TOKEN_ENV, "")
-        metadata = (("authorization", f"Bearer {token}"),) if token else ()
-        try:
-            with _stub(args, env) as stub:
-                response = call(stub, args, metadata)
-        except grpc.RpcError as error:
-            failed: grpc.Call = error
-            print(f"heap-destination: {failed.code().name}: {failed.details()}", file=sys.stderr)
-            return 1
-        if args.json:
-            print(json.dumps(_as_dict(response), indent=2))
-        else:
-            show(response)
-        return 0
-
-    return run
-
-
-@contextmanager
-def _stub(args: argparse.Namespace, env: Mapping[str, str]) -> Iterator[Stub]:
-    target = args.target or env.get(TARGET_ENV, DEFAULT_TARGET)
-    if args.tls_ca:
-        credentials = grpc.ssl_channel_credentials(Path(args.tls_ca).read_bytes())
-        channel = grpc.secure_channel(target, credentials)
-    else:
-        channel = grpc.insecure_channel(target)
-    with channel:
-        yield deletion_pb2_grpc.UserDeletionServiceStub(channel)
 
 
 def _delete_users(stub: Stub, args: argparse.Namespace, metadata: Any) -> Message:
@@ -145,10 +105,7 @@ def _print_status(response: deletion_pb2.GetDeletionStatusResponse) -> None:
     print(f"deletion request {response.deletion_request_id}: {response.status}")
 
 
-def _as_dict(response: Message) -> dict[str, Any]:
-    return json_format.MessageToDict(
-        response,
-        always_print_fields_with_no_presence=True,
-        preserving_proto_field_name=True,
-        unquote_int64_if_possible=True,
-    )
+def _command_for(
+    call: Callable[[Stub, argparse.Namespace, Metadata], Message], show: Callable[[Any], None]
+) -> Callable[[argparse.Namespace, Mapping[str, str]], int]:
+    return remote_command(deletion_pb2_grpc.UserDeletionServiceStub, call, show)

@@ -6,25 +6,19 @@ if any, comes from HEAP_DESTINATION_TOKEN.
 
 import argparse
 import json
-import sys
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from datetime import UTC
-from pathlib import Path
 from typing import Any
 
-import grpc
-from google.protobuf import json_format, timestamp_pb2
+from google.protobuf import timestamp_pb2
 from google.protobuf.message import Message
 
 from heap_destination.app.options import SettingsError
+from heap_destination.app.remote_call import DEFAULT_TARGET, Metadata, remote_command
 from heap_destination.app.send_command import TARGET_ENV, TOKEN_ENV
 from heap_destination.v1 import admin_pb2, admin_pb2_grpc
 
-DEFAULT_TARGET = "127.0.0.1:50051"
-
 Stub = admin_pb2_grpc.DeliveryAdminServiceStub
-Call = Callable[[Stub, argparse.Namespace, tuple[tuple[str, str], ...]], Message]
 
 
 def add_deliveries_command(commands: Any) -> None:
@@ -38,32 +32,32 @@ def add_deliveries_command(commands: Any) -> None:
     status = _action(actions, "status", "the stored events of a message_id or stream event id")
     status.add_argument("--message-id", default="")
     status.add_argument("--stream-event-id", default="")
-    status.set_defaults(command=_runner(_status, _print_events))
+    status.set_defaults(command=_command_for(_status, _print_events))
 
     dead = _action(actions, "dead-letters", "list dead letters, oldest first, a page at a time")
     _filter_arguments(dead)
     dead.add_argument("--limit", type=int, default=0, help="per page, 1 to 1000 (default 100)")
     dead.add_argument("--page-token", default="", help="the next page token a page printed")
-    dead.set_defaults(command=_runner(_dead_letters, _print_dead_letters))
+    dead.set_defaults(command=_command_for(_dead_letters, _print_dead_letters))
 
     replay = _action(actions, "replay", "queue dead letters for delivery again")
     _filter_arguments(replay)
-    replay.set_defaults(command=_runner(_replay, _print_count("replayed")))
+    replay.set_defaults(command=_command_for(_replay, _print_count("replayed")))
 
     purge = _action(actions, "purge", "delete dead letters")
     _filter_arguments(purge)
     purge.add_argument(
         "--yes", action="store_true", help="confirm purging every dead letter (no filter)"
     )
-    purge.set_defaults(command=_runner(_purge, _print_count("purged")))
+    purge.set_defaults(command=_command_for(_purge, _print_count("purged")))
 
     backlog = _action(actions, "backlog", "per app: undelivered events, speed, pauses")
-    backlog.set_defaults(command=_runner(_backlog, _print_backlog))
+    backlog.set_defaults(command=_command_for(_backlog, _print_backlog))
 
     resume = _action(actions, "resume", "resume apps paused after Heap answered 401/403/404")
     resume.add_argument("app_id", nargs="?", default="", help="the app to resume")
     resume.add_argument("--all", action="store_true", help="resume every paused app")
-    resume.set_defaults(command=_runner(_resume, _print_resumed))
+    resume.set_defaults(command=_command_for(_resume, _print_resumed))
 
 
 def _action(actions: Any, name: str, help_text: str) -> argparse.ArgumentParser:
@@ -80,38 +74,6 @@ def _action(actions: Any, name: str, help_text: str) -> argparse.ArgumentParser:
 def _filter_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--app-id", default="", help="only this app's (default: every app's)")
     parser.add_argument("--reason", default="", help="only those whose reason contains this")
-
-
-def _runner(call: Call, show: Callable[[Any], None]) -> Callable[..., int]:
-    def run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
-        token = env.get(TOKEN_ENV, "")
-        metadata = (("authorization", f"Bearer {token}"),) if token else ()
-        try:
-            with _stub(args, env) as stub:
-                response = call(stub, args, metadata)
-        except grpc.RpcError as error:
-            failed: grpc.Call = error
-            print(f"heap-destination: {failed.code().name}: {failed.details()}", file=sys.stderr)
-            return 1
-        if args.json:
-            print(json.dumps(_as_dict(response), indent=2))
-        else:
-            show(response)
-        return 0
-
-    return run
-
-
-@contextmanager
-def _stub(args: argparse.Namespace, env: Mapping[str, str]) -> Iterator[Stub]:
-    target = args.target or env.get(TARGET_ENV, DEFAULT_TARGET)
-    if args.tls_ca:
-        credentials = grpc.ssl_channel_credentials(Path(args.tls_ca).read_bytes())
-        channel = grpc.secure_channel(target, credentials)
-    else:
-        channel = grpc.insecure_channel(target)
-    with channel:
-        yield admin_pb2_grpc.DeliveryAdminServiceStub(channel)
 
 
 def _status(stub: Stub, args: argparse.Namespace, metadata: Any) -> Message:
@@ -177,15 +139,6 @@ def _resume(stub: Stub, args: argparse.Namespace, metadata: Any) -> Message:
 
 def _filter(args: argparse.Namespace) -> admin_pb2.DeadLetterFilter:
     return admin_pb2.DeadLetterFilter(app_id=args.app_id, reason_contains=args.reason)
-
-
-def _as_dict(response: Message) -> dict[str, Any]:
-    return json_format.MessageToDict(
-        response,
-        always_print_fields_with_no_presence=True,
-        preserving_proto_field_name=True,
-        unquote_int64_if_possible=True,
-    )
 
 
 def _print_events(response: admin_pb2.GetEventStatusResponse) -> None:
@@ -265,3 +218,9 @@ def backlog_line(app: admin_pb2.AppBacklog) -> str:
 
 def _time(timestamp: timestamp_pb2.Timestamp) -> str:
     return timestamp.ToDatetime(tzinfo=UTC).isoformat(timespec="milliseconds")
+
+
+def _command_for(
+    call: Callable[[Stub, argparse.Namespace, Metadata], Message], show: Callable[[Any], None]
+) -> Callable[[argparse.Namespace, Mapping[str, str]], int]:
+    return remote_command(admin_pb2_grpc.DeliveryAdminServiceStub, call, show)
