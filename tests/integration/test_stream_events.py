@@ -62,8 +62,8 @@ def test_with_heap_failing_a_quarter_of_requests_every_event_lands_once(
     # Enough attempts that no request fails all of them by chance (0.24 ** 30).
     retry = dataclasses.replace(FAST_RETRIES, max_attempts=30)
     service = start_service(base_url=simulator.url, engine=NO_RATE_LIMITS, retry=retry)
-    inject_fault(simulator.url, status=500, probability=0.2, seed=1)
-    inject_fault(simulator.url, status=429, retry_after="1", probability=0.05, seed=2)
+    inject_fault(simulator.url, status=500, probability=0.2, random_seed=1)
+    inject_fault(simulator.url, status=429, retry_after="1", probability=0.05, random_seed=2)
     events = _events(100_000, identities=500)
 
     results = stream(service.target, in_messages(events, 1000, CONFIG))

@@ -41,7 +41,7 @@ def test_fault_with_path_only_matches_that_path() -> None:
 def test_probability_fault_is_reproducible_with_a_seed_and_never_expires() -> None:
     def hits() -> list[bool]:
         plan = FaultPlan()
-        plan.inject(Fault(status=500, probability=0.5, seed=3))
+        plan.inject(Fault(status=500, probability=0.5, random_seed=3))
         return [plan.next_fault(TRACK) is not None for _ in range(200)]
 
     first = hits()
@@ -103,7 +103,7 @@ def test_from_json_reads_the_documented_shape() -> None:
         ({"status": 500, "path": "/api/nope"}, "path: must be one of"),
         ({"status": 500, "drop_connection": True}, "a dropped connection answers no status"),
         ({"latency_ms": 5, "retry_after": "1"}, "retry_after: only applies together with status"),
-        ({"status": 500, "seed": 1}, "seed: only applies together with probability"),
+        ({"status": 500, "random_seed": 1}, "random_seed: only applies together with probability"),
         ("status", "body: must be a JSON object"),
     ],
 )

@@ -162,7 +162,7 @@ def test_latency_delays_the_answer(client: httpx.Client) -> None:
 
 
 def test_probability_fault_hits_roughly_that_share(client: httpx.Client) -> None:
-    client.post("/_sim/faults", json={"status": 500, "probability": 0.3, "seed": 7})
+    client.post("/_sim/faults", json={"status": 500, "probability": 0.3, "random_seed": 7})
     statuses = [client.post(TRACK, json=track()).status_code for _ in range(200)]
     assert 30 <= statuses.count(500) <= 90
     assert statuses.count(500) + statuses.count(200) == 200

@@ -22,7 +22,7 @@ _FIELD_TYPES: Mapping[str, tuple[type, ...]] = {
     "drop_connection": (bool,),
     "path": (str,),
     "probability": (int, float),
-    "seed": (int,),
+    "random_seed": (int,),
     "body_contains": (str,),
     "seconds": (int, float),
 }
@@ -44,7 +44,8 @@ class Fault:
     drop_connection: bool = False
     path: str | None = None
     probability: float | None = None
-    seed: int | None = None
+    random_seed: int | None = None
+    """Makes a `probability` fault pick the same requests on every run."""
     body_contains: str | None = None
     """Only requests whose raw body contains this text match (e.g. one event's identity)."""
     seconds: float | None = None
@@ -76,8 +77,8 @@ class Fault:
             problems.append("seconds: must be positive")
         if self.seconds is not None and (self.count is not None or self.probability is not None):
             problems.append("seconds: not allowed together with count or probability")
-        if self.seed is not None and self.probability is None:
-            problems.append("seed: only applies together with probability")
+        if self.random_seed is not None and self.probability is None:
+            problems.append("random_seed: only applies together with probability")
         if self.path is not None and self.path not in _FAULT_PATHS:
             problems.append(f"path: must be one of {', '.join(sorted(_FAULT_PATHS))}")
         return problems
@@ -108,7 +109,7 @@ class Fault:
             "drop_connection": self.drop_connection,
             "path": self.path,
             "probability": self.probability,
-            "seed": self.seed,
+            "random_seed": self.random_seed,
             "body_contains": self.body_contains,
             "seconds": self.seconds,
         }
@@ -137,7 +138,7 @@ class FaultPlan:
 
     def inject(self, fault: Fault) -> None:
         if fault.probability is not None:
-            active = _ActiveFault(fault, remaining=None, rng=random.Random(fault.seed))
+            active = _ActiveFault(fault, remaining=None, rng=random.Random(fault.random_seed))
         elif fault.seconds is not None:
             active = _ActiveFault(fault, remaining=None, until=time.monotonic() + fault.seconds)
         else:
