@@ -1,10 +1,12 @@
 """Ack mode STORED through the real server: OK on commit, delivery in the background."""
 
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
 import grpc
 import pytest
+from google.rpc import code_pb2
 from prometheus_client import REGISTRY
 
 from heap_destination.client import HeapDestinationClient, error_details
@@ -163,3 +165,81 @@ def _count(outcome: str) -> float:
         f"heap_destination_events_{outcome}_total", {"kind": "track"}
     )
     return sample or 0.0
+
+
+def test_hostile_values_in_stored_mode_are_rejected_before_anything_is_stored(
+    simulator: HeapSimulator, start_service: Callable[..., BackgroundService], tmp_path: Path
+) -> None:
+    service = start_service(base_url=simulator.url, store_url=store_url(tmp_path))
+    deep: dict[str, object] = {"leaf": 1}
+    for _ in range(30):
+        deep = {"d": deep}
+
+    with HeapDestinationClient(service.target, config=STORED, timeout=5) as client:
+        codes = []
+        for properties in ({"deep": deep}, {"bad\u0007key": 1}):
+            with pytest.raises(grpc.RpcError) as raised:
+                client.track("E", user_id="u1", properties=properties)
+            codes.append(raised.value.code())
+        with pytest.raises(grpc.RpcError) as raised:
+            client.track("E", user_id="x" * 10_000)
+        codes.append(raised.value.code())
+        client.track("Good", user_id="u1", message_id="good")
+
+    assert codes == [grpc.StatusCode.INVALID_ARGUMENT] * 3
+    wait_until(lambda: len(tracks_at(simulator)) == 1, timeout=15, interval=0.05)
+    assert [e["event"] for e in tracks_at(simulator)] == ["Good"]
+
+
+def test_undecodable_bytes_to_the_admin_and_deletion_services_are_invalid_argument(
+    simulator: HeapSimulator, start_service: Callable[..., BackgroundService], tmp_path: Path
+) -> None:
+    service = start_service(base_url=simulator.url, store_url=store_url(tmp_path))
+    junk = b"\x0a\xff\xff\xff\xff\xff\xff"  # a length-delimited field longer than the message
+
+    with grpc.insecure_channel(service.target) as channel:
+        codes = []
+        for method in (
+            "/heap_destination.v1.DeliveryAdminService/ListDeadLetters",
+            "/heap_destination.v1.DeliveryAdminService/GetEventStatus",
+            "/heap_destination.v1.UserDeletionService/DeleteUsers",
+        ):
+            with pytest.raises(grpc.RpcError) as raised:
+                channel.unary_unary(method)(junk, timeout=5)
+            codes.append(raised.value.code())
+
+    assert codes == [grpc.StatusCode.INVALID_ARGUMENT] * 3
+
+
+def test_a_flood_across_many_apps_in_stored_mode_meets_the_stores_bound_not_an_error(
+    simulator: HeapSimulator, start_service: Callable[..., BackgroundService], tmp_path: Path
+) -> None:
+    simulator.inject(Fault(status=503, seconds=5))
+    service = start_service(
+        base_url=simulator.url, store_url=store_url(tmp_path), max_stored_events=300
+    )
+    events = [
+        stream_pb2.Event(
+            id=str(n),
+            track=track_pb2.TrackEventRequest(
+                config=config_pb2.DestinationConfig(app_id=str(100 + n)),
+                user_id="u",
+                event="E",
+                message_id=f"flood-{n}",
+            ),
+        )
+        for n in range(1000)
+    ]
+    messages = [
+        stream_pb2.StreamEventsRequest(events=events[i : i + 100]) for i in range(0, 1000, 100)
+    ]
+    messages[0].config.CopyFrom(STORED)
+
+    with HeapDestinationClient(service.target, timeout=30) as client:
+        results = list(client.stream(messages, timeout=30))
+
+    codes = Counter(r.code for r in results)
+    assert set(codes) == {code_pb2.OK, code_pb2.RESOURCE_EXHAUSTED}
+    assert codes[code_pb2.OK] == 300
+    assert {r.reason for r in results if r.code != code_pb2.OK} == {"STORE_FULL"}
+    wait_until(lambda: len(tracks_at(simulator)) == 300, timeout=30, interval=0.1)
