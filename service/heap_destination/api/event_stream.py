@@ -25,7 +25,7 @@ from heap_destination.api.identify_mapping import identify_input
 from heap_destination.api.in_flight import StreamInFlight
 from heap_destination.api.request_destination import DestinationResolver, request_config
 from heap_destination.api.stored_batch import StoredBatch
-from heap_destination.api.stored_intake import StoredIntake, required_intake
+from heap_destination.api.stored_intake import StoredIntake, no_store
 from heap_destination.api.track_mapping import track_input
 from heap_destination.api.warning_mapping import unlisted_warnings, warnings_to_proto
 from heap_destination.delivery.engine import DeliveryEngine
@@ -68,7 +68,6 @@ class EventStream:
         intake: StoredIntake | None = None,
     ) -> None:
         self._engine = engine
-        self._intake = intake
         self._stored = StoredBatch(intake) if intake is not None else None
         self._destinations = destinations
         self._in_flight = in_flight
@@ -185,8 +184,8 @@ class EventStream:
         return submitted, identify.warnings, False
 
     def _stored_batch(self) -> StoredBatch:
-        required_intake(self._intake)
-        assert self._stored is not None
+        if self._stored is None:
+            raise no_store()
         return self._stored
 
     async def _admission(self, destination: Destination, identity: str) -> None:

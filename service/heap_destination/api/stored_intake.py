@@ -62,17 +62,22 @@ class StoredIntake:
 
 
 def required_intake(intake: StoredIntake | None) -> StoredIntake:
-    """The intake for ack mode STORED; InvalidInput when the server has no store."""
+    """The intake for ack mode STORED; raises no_store() when the server has none."""
     if intake is None:
-        raise InvalidInput(
-            [
-                FieldViolation(
-                    "config.ack_mode",
-                    "STORED needs a server with a durable store (--store); this one has none",
-                )
-            ]
-        )
+        raise no_store()
     return intake
+
+
+def no_store() -> InvalidInput:
+    """What ack mode STORED is answered on a server without a store."""
+    return InvalidInput(
+        [
+            FieldViolation(
+                "config.ack_mode",
+                "STORED needs a server with a durable store (--store); this one has none",
+            )
+        ]
+    )
 
 
 def _commit_error(commit: asyncio.Future[list[int]]) -> DeliveryError | None:
