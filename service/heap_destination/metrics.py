@@ -7,12 +7,12 @@ from prometheus_client import Counter, Gauge, Histogram
 
 EVENTS_RECEIVED = Counter(
     "heap_destination_events_received_total",
-    "Events (track, identify) received, by kind and by how they came (unary or stream).",
+    "Events (track, identify, account) received, by kind and by how they came (unary or stream).",
     ["kind", "via"],
 )
 EVENTS_DELIVERED = Counter(
     "heap_destination_events_delivered_total",
-    "Events Heap accepted, by kind (stored events: track, user_properties, identify).",
+    "Events Heap accepted, by kind (stored events: track, user_properties, identify, account).",
     ["kind"],
 )
 EVENTS_STORED = Counter(
@@ -32,7 +32,7 @@ PROPERTY_WARNINGS = Counter(
 )
 BULK_REQUEST_SIZE = Histogram(
     "heap_destination_bulk_request_size",
-    "Events or users per bulk request sent to Heap, by endpoint.",
+    "Events, users or accounts per bulk request sent to Heap, by endpoint.",
     ["endpoint"],
     buckets=(1, 10, 50, 100, 250, 500, 750, 1000),
 )

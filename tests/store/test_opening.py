@@ -56,15 +56,18 @@ async def test_opening_migrates_once_and_records_the_version(
     assert [item.id for item in await third.claim("worker-a", 10, 30.0)] == [item_id]
 
 
-def _create_version_1(store_url: str) -> None:
-    """A store as version 1 left it, holding one item."""
+def _create_version(store_url: str, version: int, *extra: str) -> None:
+    """A store as `version` left it, holding one item, then `extra` statements run."""
     engine: Engine = "sqlite" if store_url.startswith("sqlite:") else "postgresql"
-    [(version, statements)] = pending_migrations(engine, 0)[:1]
-    assert version == 1
+    migrations = pending_migrations(engine, 0)[:version]
+    assert [number for number, _ in migrations] == list(range(1, version + 1))
     statements = [
-        *statements,
+        *(statement for _, statements in migrations for statement in statements),
         schema_version_table(engine),
-        "INSERT INTO schema_version (version, applied_at) VALUES (1, 0)",
+        *(
+            f"INSERT INTO schema_version (version, applied_at) VALUES ({n}, 0)"
+            for n, _ in migrations
+        ),
     ]
     row = new_item_row(new_item(stream_event_id="stream-1"))
     if engine == "sqlite":
@@ -74,17 +77,21 @@ def _create_version_1(store_url: str) -> None:
             for statement in statements:
                 db.execute(statement)
             db.execute(queries.INSERT_ITEM, row)
+            for statement in extra:
+                db.execute(statement)
         return
     with psycopg.connect(store_url) as pg:
         for statement in statements:
             pg.execute(statement.encode())
         pg.execute(queries.postgres_sql(queries.INSERT_ITEM).encode(), row)
+        for statement in extra:
+            pg.execute(statement.encode())
 
 
 async def test_a_version_1_store_is_migrated_keeping_its_items(
     open_test_store: OpenStore, store_url: str
 ) -> None:
-    _create_version_1(store_url)
+    _create_version(store_url, 1)
 
     store = await open_test_store()
 
@@ -92,6 +99,41 @@ async def test_a_version_1_store_is_migrated_keeping_its_items(
     [item] = await store.status(stream_event_id="stream-1")
     assert [claimed.id for claimed in await store.claim("worker-a", 10, 30.0)] == [item.id]
     assert await store.holds() == []
+
+
+async def test_a_version_2_store_takes_account_updates_keeping_its_items_and_ids(
+    open_test_store: OpenStore, store_url: str
+) -> None:
+    # A second item, pruned before the upgrade: its id must not be given again.
+    _create_version(
+        store_url,
+        2,
+        "INSERT INTO items (app_id, base_url, endpoint, identity, body, accepted_at, due_at) "
+        "SELECT app_id, base_url, endpoint, identity, body, accepted_at, due_at FROM items",
+        "DELETE FROM items WHERE stream_event_id = ''",
+    )
+
+    store = await open_test_store()
+
+    assert _schema(store_url)[0] == list(range(1, LATEST_VERSION + 1))
+    [kept] = await store.status(stream_event_id="stream-1")
+    [account_id] = await store.append([new_item(endpoint="account_properties", identity="")])
+    assert account_id > kept.id + 1
+    # A claim takes one endpoint's items.
+    claimed = [*await store.claim("worker-a", 10, 30.0), *await store.claim("worker-a", 10, 30.0)]
+    assert {(item.id, item.endpoint) for item in claimed} == {
+        (kept.id, "track"),
+        (account_id, "account_properties"),
+    }
+
+
+async def test_an_unknown_endpoint_is_refused_by_the_schema(
+    open_test_store: OpenStore,
+) -> None:
+    store = await open_test_store()
+
+    with pytest.raises((sqlite3.IntegrityError, psycopg.IntegrityError)):
+        await store.append([new_item(endpoint="fax")])
 
 
 async def test_ids_are_not_reused_after_pruning(

@@ -40,3 +40,8 @@ def _records(requests: list[dict[str, Any]], path: str, bulk_key: str) -> list[d
         else:
             records.append(dict(body))
     return records
+
+
+def account_updates(simulator_url: str) -> list[dict[str, Any]]:
+    """Every account-properties update Heap accepted, single or bulk, with its app_id."""
+    return _records(accepted(simulator_url), "/api/add_account_properties", "accounts")

@@ -18,6 +18,7 @@ _ENDPOINTS = {
     "track": admin_pb2.HEAP_ENDPOINT_TRACK,
     "user_properties": admin_pb2.HEAP_ENDPOINT_USER_PROPERTIES,
     "identify": admin_pb2.HEAP_ENDPOINT_IDENTIFY,
+    "account_properties": admin_pb2.HEAP_ENDPOINT_ACCOUNT_PROPERTIES,
 }
 _STATUSES = {
     "stored": admin_pb2.DELIVERY_STATUS_STORED,

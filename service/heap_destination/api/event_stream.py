@@ -19,6 +19,7 @@ from typing import Any
 from google.rpc import code_pb2
 
 from heap_destination.api import event_metrics
+from heap_destination.api.account_mapping import account_input
 from heap_destination.api.caller import PermissionDenied
 from heap_destination.api.error_status import ServiceError, describe, duration
 from heap_destination.api.identify_mapping import identify_input
@@ -36,7 +37,13 @@ from heap_destination.delivery.errors import (
     ShuttingDown,
 )
 from heap_destination.delivery.futures import delivery_error
-from heap_destination.delivery.stored_work import Origin, identify_work, track_work
+from heap_destination.delivery.stored_work import (
+    Origin,
+    account_work,
+    identify_work,
+    track_work,
+)
+from heap_destination.domain.account import prepare_account
 from heap_destination.domain.ack_mode import AckMode
 from heap_destination.domain.destination import Destination
 from heap_destination.domain.identify import prepare_identify
@@ -173,6 +180,8 @@ class EventStream:
                 destination, track, deadline, self._caller, more_coming=True
             )
             return submitted, track.warnings, False
+        if kind == "account":
+            return self._submit_account(event)
         destination = self._destinations.resolve(request_config(event.identify))
         identify = prepare_identify(identify_input(event.identify), destination)
         if destination.ack_mode is AckMode.STORED:
@@ -182,6 +191,21 @@ class EventStream:
         deadline = self._engine.deadline(None)
         submitted = self._engine.submit_identify(destination, identify, deadline, self._caller)
         return submitted, identify.warnings, False
+
+    def _submit_account(
+        self, event: stream_pb2.Event
+    ) -> tuple[asyncio.Future[Any], Sequence[PropertyWarning], bool]:
+        destination = self._destinations.resolve(request_config(event.account))
+        account = prepare_account(account_input(event.account), destination)
+        if destination.ack_mode is AckMode.STORED:
+            origin = Origin(time.time(), event.account.message_id, event.id)
+            work = account_work(destination, account, origin)
+            return self._stored_batch().add(work), account.warnings, True
+        deadline = self._engine.deadline(None)
+        submitted = self._engine.submit_account(
+            destination, account, deadline, self._caller, more_coming=True
+        )
+        return submitted, account.warnings, False
 
     def _stored_batch(self) -> StoredBatch:
         if self._stored is None:
@@ -217,7 +241,9 @@ class EventStream:
                 ]
             )
         if kind == "unknown":
-            return InvalidInput([FieldViolation("kind", "required: set track or identify")])
+            return InvalidInput(
+                [FieldViolation("kind", "required: set track, identify or account")]
+            )
         if self._engine.draining:
             return ShuttingDown()
         return None

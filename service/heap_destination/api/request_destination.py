@@ -8,7 +8,7 @@ from heap_destination.domain.destination import (
     resolve_destination,
 )
 from heap_destination.domain.violations import InvalidInput
-from heap_destination.v1 import config_pb2, identify_pb2, track_pb2
+from heap_destination.v1 import account_pb2, config_pb2, identify_pb2, track_pb2
 
 
 class DestinationResolver:
@@ -64,6 +64,8 @@ class DestinationResolver:
 
 
 def request_config(
-    request: track_pb2.TrackEventRequest | identify_pb2.IdentifyUserRequest,
+    request: track_pb2.TrackEventRequest
+    | identify_pb2.IdentifyUserRequest
+    | account_pb2.UpdateAccountRequest,
 ) -> config_pb2.DestinationConfig | None:
     return request.config if request.HasField("config") else None

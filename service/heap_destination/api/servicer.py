@@ -1,13 +1,15 @@
 """The HeapDestinationService servicer: validate, deliver or store, answer."""
 
+import asyncio
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
-from typing import NoReturn
+from typing import Any, Generic, NoReturn, TypeVar
 
 import grpc
 
 from heap_destination.api import event_metrics
+from heap_destination.api.account_mapping import account_input, account_response
 from heap_destination.api.caller import PermissionDenied, ensure_caller_may_use, fairness_key
 from heap_destination.api.error_status import ServiceError, grpc_status
 from heap_destination.api.event_stream import EventStream
@@ -20,15 +22,47 @@ from heap_destination.api.unary_calls import deliver_unary
 from heap_destination.api.web_snippet_mapping import render_web_snippet
 from heap_destination.delivery.engine import DeliveryEngine
 from heap_destination.delivery.errors import DeliveryError, ShuttingDown
-from heap_destination.delivery.stored_work import Origin, identify_work, track_work
+from heap_destination.delivery.stored_work import (
+    Origin,
+    account_work,
+    identify_work,
+    track_work,
+)
+from heap_destination.domain.account import prepare_account
 from heap_destination.domain.ack_mode import AckMode
-from heap_destination.domain.destination import DestinationSettings
+from heap_destination.domain.destination import Destination, DestinationSettings
 from heap_destination.domain.identify import prepare_identify
 from heap_destination.domain.property_warnings import PropertyWarning
 from heap_destination.domain.track import prepare_track
 from heap_destination.domain.violations import InvalidInput
 from heap_destination.store import NewItem
-from heap_destination.v1 import identify_pb2, service_pb2_grpc, stream_pb2, track_pb2, web_pb2
+from heap_destination.v1 import (
+    account_pb2,
+    identify_pb2,
+    service_pb2_grpc,
+    stream_pb2,
+    track_pb2,
+    web_pb2,
+)
+
+_Response = TypeVar("_Response")
+_UnaryRequest = (
+    track_pb2.TrackEventRequest
+    | identify_pb2.IdentifyUserRequest
+    | account_pb2.UpdateAccountRequest
+)
+
+
+@dataclass(frozen=True)
+class _Intake(Generic[_Response]):
+    """A prepared unary call: what to store, how to deliver it, and its answer."""
+
+    warnings: Sequence[PropertyWarning]
+    work: Callable[[Origin], Sequence[NewItem]]
+    submit: Callable[[float, str], asyncio.Future[Any]]
+    response: Callable[[], _Response]
+    identity: str | None = None
+    """The identity whose rate limits the call waits for (track only)."""
 
 
 @dataclass(frozen=True)
@@ -60,62 +94,89 @@ class HeapDestinationServicer(service_pb2_grpc.HeapDestinationServiceServicer):
     async def TrackEvent(
         self, request: track_pb2.TrackEventRequest, context: grpc.aio.ServicerContext
     ) -> track_pb2.TrackEventResponse:
-        deadline = self._engine.deadline(context.time_remaining())
-        event_metrics.received("track", "unary")
-        warnings: Sequence[PropertyWarning] = ()
-        try:
-            destination = self._resolver().resolve(request_config(request))
+        def intake(destination: Destination) -> _Intake[track_pb2.TrackEventResponse]:
             track = prepare_track(track_input(request), destination)
-            warnings = track.warnings
-            if destination.ack_mode is AckMode.STORED:
-                origin = Origin(time.time(), request.message_id)
-                await self._store(track_work(destination, track, origin), deadline)
-                event_metrics.settled("track", None, warnings, stored=True)
-                return track_response(destination, track)
-            caller = fairness_key(context)
-            await deliver_unary(
-                self._engine,
-                self._in_flight,
-                deadline,
-                request.ByteSize(),
-                lambda: self._engine.submit_track(destination, track, deadline, caller),
-                rate_limited=(destination, track.event.identity),
+            return _Intake(
+                warnings=track.warnings,
+                work=lambda origin: track_work(destination, track, origin),
+                submit=lambda deadline, caller: self._engine.submit_track(
+                    destination, track, deadline, caller
+                ),
+                response=lambda: track_response(destination, track),
+                identity=track.event.identity,
             )
-        except (InvalidInput, DeliveryError, PermissionDenied) as error:
-            event_metrics.settled("track", error, warnings)
-            await _abort(context, error)
-        event_metrics.settled("track", None, warnings)
-        return track_response(destination, track)
+
+        return await self._unary("track", request, context, intake)
 
     async def IdentifyUser(
         self, request: identify_pb2.IdentifyUserRequest, context: grpc.aio.ServicerContext
     ) -> identify_pb2.IdentifyUserResponse:
+        def intake(destination: Destination) -> _Intake[identify_pb2.IdentifyUserResponse]:
+            identify = prepare_identify(identify_input(request), destination)
+            return _Intake(
+                warnings=identify.warnings,
+                work=lambda origin: identify_work(destination, identify, origin),
+                submit=lambda deadline, caller: self._engine.submit_identify(
+                    destination, identify, deadline, caller
+                ),
+                response=lambda: identify_response(destination, identify),
+            )
+
+        return await self._unary("identify", request, context, intake)
+
+    async def UpdateAccount(
+        self, request: account_pb2.UpdateAccountRequest, context: grpc.aio.ServicerContext
+    ) -> account_pb2.UpdateAccountResponse:
+        def intake(destination: Destination) -> _Intake[account_pb2.UpdateAccountResponse]:
+            account = prepare_account(account_input(request), destination)
+            return _Intake(
+                warnings=account.warnings,
+                work=lambda origin: account_work(destination, account, origin),
+                submit=lambda deadline, caller: self._engine.submit_account(
+                    destination, account, deadline, caller
+                ),
+                response=lambda: account_response(destination, account),
+            )
+
+        return await self._unary("account", request, context, intake)
+
+    async def _unary(
+        self,
+        kind: str,
+        request: _UnaryRequest,
+        context: grpc.aio.ServicerContext,
+        intake: Callable[[Destination], "_Intake[_Response]"],
+    ) -> _Response:
+        """Resolves the destination, prepares the call (`intake`), then stores it or
+        delivers it as its ack mode says, and counts its outcome."""
         deadline = self._engine.deadline(context.time_remaining())
-        event_metrics.received("identify", "unary")
+        event_metrics.received(kind, "unary")
         warnings: Sequence[PropertyWarning] = ()
         try:
             destination = self._resolver().resolve(request_config(request))
-            identify = prepare_identify(identify_input(request), destination)
-            warnings = identify.warnings
-            if destination.ack_mode is AckMode.STORED:
+            prepared = intake(destination)
+            warnings = prepared.warnings
+            stored = destination.ack_mode is AckMode.STORED
+            if stored:
                 origin = Origin(time.time(), request.message_id)
-                work = identify_work(destination, identify, origin)
-                await self._store(work, deadline)
-                event_metrics.settled("identify", None, warnings, stored=True)
-                return identify_response(destination, identify)
-            caller = fairness_key(context)
-            await deliver_unary(
-                self._engine,
-                self._in_flight,
-                deadline,
-                request.ByteSize(),
-                lambda: self._engine.submit_identify(destination, identify, deadline, caller),
-            )
+                await self._store(prepared.work(origin), deadline)
+            else:
+                caller = fairness_key(context)
+                await deliver_unary(
+                    self._engine,
+                    self._in_flight,
+                    deadline,
+                    request.ByteSize(),
+                    lambda: prepared.submit(deadline, caller),
+                    rate_limited=(destination, prepared.identity)
+                    if prepared.identity is not None
+                    else None,
+                )
         except (InvalidInput, DeliveryError, PermissionDenied) as error:
-            event_metrics.settled("identify", error, warnings)
+            event_metrics.settled(kind, error, warnings)
             await _abort(context, error)
-        event_metrics.settled("identify", None, warnings)
-        return identify_response(destination, identify)
+        event_metrics.settled(kind, None, warnings, stored=stored)
+        return prepared.response()
 
     async def StreamEvents(
         self,

@@ -2,11 +2,17 @@
 
 from heap_destination.client.client import HeapDestinationClient
 from heap_destination.client.errors import ErrorDetails, error_details
-from heap_destination.client.streaming import identify_event, in_messages, track_event
+from heap_destination.client.streaming import (
+    account_event,
+    identify_event,
+    in_messages,
+    track_event,
+)
 
 __all__ = [
     "ErrorDetails",
     "HeapDestinationClient",
+    "account_event",
     "error_details",
     "identify_event",
     "in_messages",

@@ -8,6 +8,7 @@ from google.protobuf import timestamp_pb2
 
 from heap_destination.client.streaming import to_struct
 from heap_destination.v1 import (
+    account_pb2,
     config_pb2,
     identify_pb2,
     service_pb2_grpc,
@@ -17,7 +18,7 @@ from heap_destination.v1 import (
 
 
 class HeapDestinationClient:
-    """Sends Track and Identify calls; properties and traits are plain dicts.
+    """Sends Track, Identify and account calls; properties and traits are plain dicts.
 
     Every method returns the typed response once Heap accepted the call, and raises
     grpc.RpcError otherwise (see error_details() for the reason and bad fields).
@@ -137,6 +138,24 @@ class HeapDestinationClient:
         if timestamp is not None:
             request.timestamp.CopyFrom(_timestamp(timestamp))
         response: identify_pb2.IdentifyUserResponse = self._stub.IdentifyUser(
+            request, timeout=self._timeout, metadata=self._metadata
+        )
+        return response
+
+    def update_account(
+        self,
+        *,
+        account_id: str,
+        properties: Mapping[str, Any],
+        message_id: str = "",
+    ) -> account_pb2.UpdateAccountResponse:
+        request = account_pb2.UpdateAccountRequest(
+            config=self._config,
+            account_id=account_id,
+            properties=to_struct(properties),
+            message_id=message_id,
+        )
+        response: account_pb2.UpdateAccountResponse = self._stub.UpdateAccount(
             request, timeout=self._timeout, metadata=self._metadata
         )
         return response

@@ -5,7 +5,7 @@ from typing import Any
 
 from google.protobuf import struct_pb2
 
-from heap_destination.v1 import config_pb2, identify_pb2, stream_pb2, track_pb2
+from heap_destination.v1 import account_pb2, config_pb2, identify_pb2, stream_pb2, track_pb2
 
 
 def track_event(
@@ -49,6 +49,18 @@ def identify_event(
             traits=to_struct(traits),
             heap_user_id=heap_user_id,
             message_id=event_id,
+        ),
+    )
+
+
+def account_event(
+    event_id: str, *, account_id: str, properties: Mapping[str, Any]
+) -> stream_pb2.Event:
+    """A streamed account update."""
+    return stream_pb2.Event(
+        id=event_id,
+        account=account_pb2.UpdateAccountRequest(
+            account_id=account_id, properties=to_struct(properties), message_id=event_id
         ),
     )
 

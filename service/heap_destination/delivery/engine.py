@@ -14,9 +14,11 @@ from heap_destination.delivery.batcher import BulkBatcher
 from heap_destination.delivery.errors import Overloaded, RateLimited
 from heap_destination.delivery.futures import all_of, succeeded
 from heap_destination.delivery.heap_bodies import (
+    ADD_ACCOUNT_PROPERTIES_PATH,
     ADD_USER_PROPERTIES_PATH,
     IDENTIFY_PATH,
     TRACK_PATH,
+    bulk_account_properties_body,
     bulk_track_body,
     bulk_user_properties_body,
     encode,
@@ -25,8 +27,14 @@ from heap_destination.delivery.heap_bodies import (
 from heap_destination.delivery.heap_client import HeapClient
 from heap_destination.delivery.rate_limiter import RateLimiter, RateLimitSettings
 from heap_destination.delivery.single_requests import SingleRequests
+from heap_destination.domain.account import PreparedAccount
 from heap_destination.domain.destination import Destination
-from heap_destination.domain.heap_calls import HeapEvent, HeapIdentify, HeapUserProperties
+from heap_destination.domain.heap_calls import (
+    HeapAccountProperties,
+    HeapEvent,
+    HeapIdentify,
+    HeapUserProperties,
+)
 from heap_destination.domain.identify import PreparedIdentify
 from heap_destination.domain.track import PreparedTrack
 from heap_destination.metrics import BULK_REQUEST_SIZE
@@ -72,6 +80,13 @@ class _DestinationQueues:
             body = encode(bulk_user_properties_body(app_id, users))
             await client.post(base_url + ADD_USER_PROPERTIES_PATH, body, deadline, caller)
 
+        async def send_accounts(
+            accounts: list[HeapAccountProperties], deadline: float, caller: str
+        ) -> None:
+            BULK_REQUEST_SIZE.labels(ADD_ACCOUNT_PROPERTIES_PATH).observe(len(accounts))
+            body = encode(bulk_account_properties_body(app_id, accounts))
+            await client.post(base_url + ADD_ACCOUNT_PROPERTIES_PATH, body, deadline, caller)
+
         async def send_identify(identify: HeapIdentify, deadline: float, caller: str) -> None:
             body = encode(identify_body(app_id, identify))
             await client.post(base_url + IDENTIFY_PATH, body, deadline, caller)
@@ -82,24 +97,29 @@ class _DestinationQueues:
         self.users = BulkBatcher(
             send_users, settings.max_batch, settings.linger, settings.max_in_flight_requests
         )
+        self.accounts = BulkBatcher(
+            send_accounts, settings.max_batch, settings.linger, settings.max_in_flight_requests
+        )
         self.identifies = SingleRequests(send_identify, settings.max_in_flight_requests)
         self.last_used = time.monotonic()
 
     def unused_since(self, moment: float) -> bool:
         """Idle, and given nothing since `moment`."""
-        idle = self.events.idle and self.users.idle and self.identifies.idle
+        idle = self.events.idle and self.users.idle and self.accounts.idle and self.identifies.idle
         return idle and self.last_used <= moment
 
     def flush(self) -> None:
         self.events.flush()
         self.users.flush()
+        self.accounts.flush()
 
     def tasks(self) -> set[asyncio.Task[None]]:
-        return self.events.tasks | self.users.tasks | self.identifies.tasks
+        return self.events.tasks | self.users.tasks | self.accounts.tasks | self.identifies.tasks
 
     def cancel(self) -> None:
         self.events.cancel()
         self.users.cancel()
+        self.accounts.cancel()
         self.identifies.cancel()
 
 
@@ -181,6 +201,21 @@ class DeliveryEngine:
         if identify.identify is not None:
             futures.append(queues.identifies.submit(identify.identify, deadline, caller))
         return all_of(futures)
+
+    def submit_account(
+        self,
+        destination: Destination,
+        account: PreparedAccount,
+        deadline: float,
+        caller: str = "",
+        more_coming: bool = False,
+    ) -> asyncio.Future[Any]:
+        """Queues an account update; resolves once Heap accepted it. Heap documents no rate
+        limit for account properties, so none is applied.
+
+        Raises Overloaded when `max_destinations` other destinations have work."""
+        queues = self._queues_for(destination)
+        return queues.accounts.submit(account.account, deadline, caller, more_coming)
 
     async def drain(self, grace: float) -> None:
         """Sends everything queued now and waits up to `grace` seconds for Heap's answers;

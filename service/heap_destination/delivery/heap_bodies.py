@@ -1,4 +1,4 @@
-"""Heap's HTTP paths and JSON bodies (bulk forms for track and user properties)."""
+"""Heap's HTTP paths and JSON bodies (bulk forms for track, user and account properties)."""
 
 import json
 import re
@@ -7,11 +7,17 @@ from typing import Any
 
 import orjson
 
-from heap_destination.domain.heap_calls import HeapEvent, HeapIdentify, HeapUserProperties
+from heap_destination.domain.heap_calls import (
+    HeapAccountProperties,
+    HeapEvent,
+    HeapIdentify,
+    HeapUserProperties,
+)
 
 TRACK_PATH = "/api/track"
 ADD_USER_PROPERTIES_PATH = "/api/add_user_properties"
 IDENTIFY_PATH = "/api/v1/identify"
+ADD_ACCOUNT_PROPERTIES_PATH = "/api/add_account_properties"
 
 
 def bulk_track_body(app_id: str, events: list[HeapEvent]) -> dict[str, Any]:
@@ -22,6 +28,12 @@ def bulk_user_properties_body(app_id: str, users: list[HeapUserProperties]) -> d
     return {"app_id": app_id, "users": [_user_fields(user) for user in users]}
 
 
+def bulk_account_properties_body(
+    app_id: str, accounts: list[HeapAccountProperties]
+) -> dict[str, Any]:
+    return {"app_id": app_id, "accounts": [_account_fields(account) for account in accounts]}
+
+
 def event_object(event: HeapEvent) -> bytes:
     """One event of a bulk track body, encoded alone (to be stored)."""
     return encode(_event_fields(event))
@@ -30,6 +42,11 @@ def event_object(event: HeapEvent) -> bytes:
 def user_object(user: HeapUserProperties) -> bytes:
     """One user of a bulk add_user_properties body, encoded alone (to be stored)."""
     return encode(_user_fields(user))
+
+
+def account_object(account: HeapAccountProperties) -> bytes:
+    """One account of a bulk add_account_properties body, encoded alone (to be stored)."""
+    return encode(_account_fields(account))
 
 
 def bulk_body(app_id: str, items_key: str, objects: list[bytes]) -> bytes:
@@ -132,3 +149,7 @@ def _event_fields(event: HeapEvent) -> dict[str, Any]:
 
 def _user_fields(user: HeapUserProperties) -> dict[str, Any]:
     return {"identity": user.identity, "properties": user.properties}
+
+
+def _account_fields(account: HeapAccountProperties) -> dict[str, Any]:
+    return {"account_id": account.account_id, "properties": account.properties}

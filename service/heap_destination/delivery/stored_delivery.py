@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 
 from heap_destination.delivery.errors import HeapRejected, HeapUnavailable
 from heap_destination.delivery.heap_bodies import (
+    ADD_ACCOUNT_PROPERTIES_PATH,
     ADD_USER_PROPERTIES_PATH,
     IDENTIFY_PATH,
     TRACK_PATH,
@@ -46,7 +47,12 @@ _ABOUT_THE_APP = frozenset({401, 403, 404})
 # Fairness key of background requests among callers' own (see RequestSlots).
 STORED_CALLER = "stored delivery"
 _IDENTIFIES_AT_ONCE = 8
-_KIND = {"track": "track", "user_properties": "user_properties", "identify": "identify"}
+_KIND = {
+    "track": "track",
+    "user_properties": "user_properties",
+    "identify": "identify",
+    "account_properties": "account",
+}
 
 
 @dataclass(frozen=True)
@@ -274,11 +280,15 @@ def _request(items: list[StoredItem]) -> tuple[str, bytes]:
     first = items[0]
     if first.endpoint == "identify":
         return first.base_url + IDENTIFY_PATH, first.body
-    if first.endpoint == "track":
-        path, key = TRACK_PATH, "events"
-    else:
-        path, key = ADD_USER_PROPERTIES_PATH, "users"
+    path, key = _BULK[first.endpoint]
     return first.base_url + path, bulk_body(first.app_id, key, [item.body for item in items])
+
+
+_BULK = {
+    "track": (TRACK_PATH, "events"),
+    "user_properties": (ADD_USER_PROPERTIES_PATH, "users"),
+    "account_properties": (ADD_ACCOUNT_PROPERTIES_PATH, "accounts"),
+}
 
 
 def _hours(seconds: float) -> str:

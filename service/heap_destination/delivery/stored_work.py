@@ -7,7 +7,14 @@ still carries the right time when it is delivered late.
 import dataclasses
 from datetime import UTC, datetime
 
-from heap_destination.delivery.heap_bodies import encode, event_object, identify_body, user_object
+from heap_destination.delivery.heap_bodies import (
+    account_object,
+    encode,
+    event_object,
+    identify_body,
+    user_object,
+)
+from heap_destination.domain.account import PreparedAccount
 from heap_destination.domain.destination import Destination
 from heap_destination.domain.heap_calls import HeapUserProperties
 from heap_destination.domain.identify import PreparedIdentify
@@ -56,6 +63,14 @@ def identify_work(
         body = encode(identify_body(destination.app_id, binding))
         items.append(_item(destination, origin, "identify", binding.identity, body))
     return items
+
+
+def account_work(
+    destination: Destination, account: PreparedAccount, origin: Origin
+) -> list[NewItem]:
+    """An account has no identity: deleting a user never touches it."""
+    body = account_object(account.account)
+    return [_item(destination, origin, "account_properties", "", body)]
 
 
 def _user_item(destination: Destination, origin: Origin, user: HeapUserProperties) -> NewItem:

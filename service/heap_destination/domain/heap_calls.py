@@ -33,3 +33,11 @@ class HeapIdentify:
     identity: str
     heap_user_id: str
     timestamp: datetime | None = None
+
+
+@dataclass(frozen=True)
+class HeapAccountProperties:
+    """Properties to set on one account with Heap's add_account_properties API."""
+
+    account_id: str
+    properties: FlatProperties

@@ -11,3 +11,6 @@ MAX_MESSAGE_ID_LENGTH = 1024
 streamed event's id: both are echoed in answers, which must stay small."""
 RESERVED_USER_PROPERTY = "id"
 EMAIL_USER_PROPERTY = "email"
+MAX_ACCOUNT_ID_LENGTH = 1024
+"""Heap matches an account by the value of the user property its Account ID setting
+names, and property values are at most 1024 characters."""

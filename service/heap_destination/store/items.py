@@ -5,10 +5,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, cast
 
-Endpoint = Literal["track", "user_properties", "identify"]
+Endpoint = Literal["track", "user_properties", "identify", "account_properties"]
 Status = Literal["stored", "delivering", "delivered", "dead"]
 
-ENDPOINTS: tuple[Endpoint, ...] = ("track", "user_properties", "identify")
+ENDPOINTS: tuple[Endpoint, ...] = ("track", "user_properties", "identify", "account_properties")
 HEAP_BODY_LIMIT = 500
 
 

@@ -31,11 +31,7 @@ SCHEMA_VERSION_TABLE = (
 # Undelivered items are "stored" or "delivering". `due_at` is when a "stored" item may be
 # claimed (0 at first, later retry_at) and when a "delivering" item's lease expires, so
 # one condition, `due_at <= now`, finds new, retryable and abandoned work alike.
-MIGRATIONS: list[tuple[int, tuple[str, ...]]] = [
-    (
-        1,
-        (
-            """CREATE TABLE items (
+_ITEMS_TABLE = """CREATE TABLE items (
                 id {id},
                 app_id TEXT NOT NULL,
                 base_url TEXT NOT NULL,
@@ -56,16 +52,52 @@ MIGRATIONS: list[tuple[int, tuple[str, ...]]] = [
                 heap_status INTEGER,
                 heap_body TEXT NOT NULL DEFAULT '',
                 delivered_at {float}
-            )""",
-            "CREATE INDEX items_pending ON items (id, due_at) "
-            "WHERE status IN ('stored', 'delivering')",
-            "CREATE INDEX items_pending_group ON items (app_id, base_url, endpoint, id) "
-            "WHERE status IN ('stored', 'delivering')",
-            "CREATE INDEX items_message ON items (message_id) WHERE message_id <> ''",
-            "CREATE INDEX items_dead ON items (app_id, id) WHERE status = 'dead'",
-            "CREATE INDEX items_delivered ON items (delivered_at) WHERE status = 'delivered'",
-            "CREATE INDEX items_finished ON items (accepted_at) "
-            "WHERE status IN ('delivered', 'dead')",
+            )"""
+_ITEMS_INDEXES = (
+    "CREATE INDEX items_pending ON items (id, due_at) WHERE status IN ('stored', 'delivering')",
+    "CREATE INDEX items_pending_group ON items (app_id, base_url, endpoint, id) "
+    "WHERE status IN ('stored', 'delivering')",
+    "CREATE INDEX items_message ON items (message_id) WHERE message_id <> ''",
+    "CREATE INDEX items_dead ON items (app_id, id) WHERE status = 'dead'",
+    "CREATE INDEX items_delivered ON items (delivered_at) WHERE status = 'delivered'",
+    "CREATE INDEX items_finished ON items (accepted_at) WHERE status IN ('delivered', 'dead')",
+)
+_STREAM_EVENT_INDEX = (
+    "CREATE INDEX items_stream_event ON items (stream_event_id) WHERE stream_event_id <> ''"
+)
+_ENDPOINTS_V1 = "CHECK (endpoint IN ('track', 'user_properties', 'identify'))"
+_ENDPOINTS_V3 = "CHECK (endpoint IN ('track', 'user_properties', 'identify', 'account_properties'))"
+
+# SQLite cannot change a constraint in place: version 3 copies the items into a table
+# that allows the new endpoint, keeping their ids and the id sequence (so that no id is
+# ever given twice, even one of a pruned item).
+_V3_SQLITE = (
+    _ITEMS_TABLE.replace("CREATE TABLE items (", "CREATE TABLE items_v3 (").replace(
+        _ENDPOINTS_V1, _ENDPOINTS_V3
+    ),
+    "INSERT INTO items_v3 SELECT * FROM items",
+    "DELETE FROM sqlite_sequence WHERE name = 'items_v3'",
+    "INSERT INTO sqlite_sequence (name, seq) "
+    "SELECT 'items_v3', seq FROM sqlite_sequence WHERE name = 'items'",
+    "DROP TABLE items",
+    "ALTER TABLE items_v3 RENAME TO items",
+    *_ITEMS_INDEXES,
+    _STREAM_EVENT_INDEX,
+)
+_V3_POSTGRESQL = (
+    "ALTER TABLE items DROP CONSTRAINT items_endpoint_check",
+    f"ALTER TABLE items ADD CONSTRAINT items_endpoint_check {_ENDPOINTS_V3}",
+)
+
+Statements = tuple[str, ...] | dict[Engine, tuple[str, ...]]
+"""A version's statements: the same for both engines, or each engine's own."""
+
+MIGRATIONS: list[tuple[int, Statements]] = [
+    (
+        1,
+        (
+            _ITEMS_TABLE,
+            *_ITEMS_INDEXES,
         ),
     ),
     # App holds (Retry-After, a full budget, an operator's pause) and the budget ledger
@@ -90,10 +122,11 @@ MIGRATIONS: list[tuple[int, tuple[str, ...]]] = [
             "CREATE INDEX budget_ledger_app ON budget_ledger (app_id, counted_at)",
             "CREATE INDEX budget_ledger_identity ON budget_ledger (app_id, identity, counted_at)",
             "CREATE INDEX budget_ledger_reservation ON budget_ledger (reservation)",
-            "CREATE INDEX items_stream_event ON items (stream_event_id) "
-            "WHERE stream_event_id <> ''",
+            _STREAM_EVENT_INDEX,
         ),
     ),
+    # Heap's add_account_properties as a fourth endpoint.
+    (3, {"sqlite": _V3_SQLITE, "postgresql": _V3_POSTGRESQL}),
 ]
 
 LATEST_VERSION = MIGRATIONS[-1][0]
@@ -106,7 +139,11 @@ def schema_version_table(engine: Engine) -> str:
 def pending_migrations(engine: Engine, current: int) -> list[tuple[int, list[str]]]:
     """The versions after `current`, in order, with their statements for `engine`."""
     return [
-        (version, [statement.format(**_TYPES[engine]) for statement in statements])
+        (version, [statement.format(**_TYPES[engine]) for statement in _of(engine, statements)])
         for version, statements in MIGRATIONS
         if version > current
     ]
+
+
+def _of(engine: Engine, statements: Statements) -> tuple[str, ...]:
+    return statements[engine] if isinstance(statements, dict) else statements
