@@ -3,8 +3,8 @@
 //
 // The contract is loaded from the repository's .proto files at run time, with the field
 // names exactly as the .proto files spell them (keepCase): requests are plain objects
-// such as {user_id, event, properties, message_id}. Properties and traits may be plain
-// JS objects; they are converted to google.protobuf.Struct here.
+// such as {user_id, event, properties, message_id} or {account_id, properties}. Properties
+// and traits may be plain JS objects; they are converted to google.protobuf.Struct here.
 
 const path = require('node:path');
 const grpc = require('@grpc/grpc-js');
@@ -241,8 +241,16 @@ class HeapDestinationClient {
     return this._unary('IdentifyUser', message);
   }
 
-  // Streams StreamEventsRequest messages ({events: [{id, track | identify}], config})
-  // (an array, or any sync or async iterable) and resolves to every EventResult once
+  // An UpdateAccountRequest: {account_id, properties, message_id, config}. Sets the
+  // account's properties in Heap (add_account_properties); resolves to the
+  // UpdateAccountResponse (app_id, account_id, the flat properties sent, warnings).
+  updateAccount(request) {
+    const message = withStructs({ ...request, config: this._config(request.config) });
+    return this._unary('UpdateAccount', message);
+  }
+
+  // Streams StreamEventsRequest messages ({events: [{id, track | identify | account}],
+  // config}) (an array, or any sync or async iterable) and resolves to every EventResult once
   // the server ends the stream. Use inMessages() to group a flat list of events.
   async stream(messages) {
     const call = this.stub.StreamEvents(this.metadata);
@@ -261,6 +269,7 @@ class HeapDestinationClient {
             const out = { ...event };
             if (event.track) out.track = withStructs(event.track);
             if (event.identify) out.identify = withStructs(event.identify);
+            if (event.account) out.account = withStructs(event.account);
             return out;
           }),
         };

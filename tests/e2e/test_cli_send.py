@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from tests.support.processes import COMMAND, free_address, start_service, start_simulator
-from tests.support.simulator_api import tracked_events
+from tests.support.simulator_api import account_updates, tracked_events, user_property_updates
+from tests.support.wait import wait_until
 
 APP_ID = "1234567890"
 FLATTENING_EXAMPLE = {"foo": {"bar": {"cheese": "american", "prop": [1, 2, 3]}}}
@@ -112,7 +113,132 @@ def test_send_events_streams_a_json_lines_file_and_reports_progress(
     assert {e["event"] for e in delivered} == {"Imported"}
 
 
-@pytest.mark.parametrize("command", [[], ["track"], ["identify"], ["events"]])
+def test_send_account_prints_what_heap_received(running: tuple[str, str]) -> None:
+    target, simulator = running
+    properties = {"plan": "enterprise", "billing": {"seats": 25, "regions": ["eu", "us"]}}
+
+    sent = _send(
+        "account",
+        "--target",
+        target,
+        "--app-id",
+        APP_ID,
+        "--account-id",
+        "acme",
+        "--properties",
+        json.dumps(properties),
+        "--message-id",
+        "account-1",
+    )
+
+    assert sent.returncode == 0, sent.stderr
+    flat = {"plan": "enterprise", "billing.seats": 25, "billing.regions": '["eu","us"]'}
+    assert json.loads(sent.stdout) == {"app_id": APP_ID, "account_id": "acme", "properties": flat}
+    assert account_updates(simulator) == [
+        {"app_id": APP_ID, "account_id": "acme", "properties": flat}
+    ]
+    assert tracked_events(simulator) == []
+
+
+def test_send_account_refuses_a_blank_account_id_and_bad_arguments(
+    running: tuple[str, str],
+) -> None:
+    target, simulator = running
+    connection = ["--target", target, "--app-id", APP_ID]
+
+    blank = _send("account", *connection, "--account-id", " ", "--properties", '{"plan": "pro"}')
+    no_properties = _send("account", *connection, "--account-id", "acme", "--properties", "{}")
+    not_an_object = _send("account", *connection, "--account-id", "acme", "--properties", "[1]")
+    no_account_id = _send("account", *connection, "--properties", '{"plan": "pro"}')
+
+    assert blank.returncode == 1, blank.stdout
+    refused = json.loads(blank.stderr)
+    assert (refused["code"], refused["reason"]) == ("INVALID_ARGUMENT", "INVALID_EVENT")
+    assert refused["field_violations"] == {"account_id": "required: Heap needs an account id"}
+    assert no_properties.returncode == 1, no_properties.stdout
+    assert list(json.loads(no_properties.stderr)["field_violations"]) == ["properties"]
+    assert not_an_object.returncode == 2
+    assert "--properties: must be a JSON object" in not_an_object.stderr
+    assert no_account_id.returncode == 2
+    assert "--account-id" in no_account_id.stderr
+    assert account_updates(simulator) == []
+
+
+def test_send_account_in_ack_mode_stored(tmp_path: Path) -> None:
+    simulator_address = free_address()
+    simulator = start_simulator(simulator_address)
+    simulator_url = f"http://{simulator_address}"
+    try:
+        store = f"sqlite:{tmp_path / 'store.db'}"
+        service = start_service(free_address(), simulator_url, "--store", store)
+        try:
+            sent = _send(
+                "account",
+                "--target",
+                service.address(),
+                "--app-id",
+                APP_ID,
+                "--ack-mode",
+                "stored",
+                "--account-id",
+                "acme",
+                "--properties",
+                '{"plan": "pro"}',
+            )
+
+            assert sent.returncode == 0, sent.stderr
+            assert json.loads(sent.stdout)["properties"] == {"plan": "pro"}
+            wait_until(lambda: account_updates(simulator_url) != [], timeout=30, interval=0.1)
+            assert account_updates(simulator_url) == [
+                {"app_id": APP_ID, "account_id": "acme", "properties": {"plan": "pro"}}
+            ]
+        finally:
+            service.stop()
+    finally:
+        simulator.stop()
+
+
+def test_send_events_takes_account_lines_next_to_track_and_identify(
+    running: tuple[str, str], tmp_path: Path
+) -> None:
+    target, simulator = running
+    lines = [
+        {"id": f"account-{n}", "account": {"account_id": f"a{n}", "properties": {"n": n}}}
+        for n in range(300)
+    ]
+    lines += [
+        {"account": {"accountId": "camel", "properties": {"owner": {"team": "core"}}}},
+        {"id": "bad", "account": {"account_id": "", "properties": {"n": -1}}},
+        {"id": "track", "track": {"user_id": "u1", "event": "Imported"}},
+        {"id": "identify", "identify": {"user_id": "u1", "traits": {"plan": "pro"}}},
+    ]
+    path = tmp_path / "events.jsonl"
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines))
+
+    sent = _send(
+        "events", str(path), "--target", target, "--app-id", APP_ID, "--per-message", "100"
+    )
+
+    assert sent.returncode == 1, sent.stderr
+    assert json.loads(sent.stdout.splitlines()[-1]) == {
+        "sent": 304,
+        "delivered": 303,
+        "failed": 1,
+        "unreadable_lines": 0,
+    }
+    assert "event bad: INVALID_EVENT" in sent.stderr
+    assert "account_id" in sent.stderr
+    updates = sorted(account_updates(simulator), key=lambda update: str(update["account_id"]))
+    expected = [
+        {"app_id": APP_ID, "account_id": f"a{n}", "properties": {"n": n}} for n in range(300)
+    ]
+    expected.append({"app_id": APP_ID, "account_id": "camel", "properties": {"owner.team": "core"}})
+    assert updates == sorted(expected, key=lambda update: str(update["account_id"]))
+    assert [e["event"] for e in tracked_events(simulator)] == ["Imported"]
+    assert [u["identity"] for u in user_property_updates(simulator)] == ["u1"]
+
+
+@pytest.mark.parametrize("command", [[], ["track"], ["identify"], ["account"], ["events"]])
 def test_every_send_command_has_help(command: list[str]) -> None:
     shown = _send(*command, "--help")
 

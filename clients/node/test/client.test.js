@@ -249,3 +249,131 @@ test('a track without user_id is INVALID_ARGUMENT naming user_id', async () => {
   );
   assert.deepEqual(await simulatorRequests(), []);
 });
+
+const ACCOUNT_PROPERTIES = {
+  plan: 'enterprise',
+  billing: { country: 'NO', seats: 25, annual: true, contacts: [{ name: 'Jo' }] },
+  tags: ['beta', 'eu'],
+};
+const ACCOUNT_PROPERTIES_FLAT = {
+  plan: 'enterprise',
+  'billing.country': 'NO',
+  'billing.seats': 25,
+  'billing.annual': 'true',
+  'billing.contacts': '[{"name":"Jo"}]',
+  tags: '["beta","eu"]',
+};
+
+test('updateAccount: nested properties are flattened and delivered as sent', async () => {
+  await clearSimulator();
+  const accountId = `node-account-${randomUUID()}`;
+
+  const response = await client.updateAccount({
+    config: { app_id: APP_ID },
+    account_id: accountId,
+    properties: ACCOUNT_PROPERTIES,
+    // Not echoed anywhere a test can see (logs and the store only): Heap's account calls
+    // take no idempotency key.
+    message_id: randomUUID(),
+  });
+
+  assert.equal(response.app_id, APP_ID);
+  assert.equal(response.account_id, accountId);
+  assert.deepEqual(fromStruct(response.properties), ACCOUNT_PROPERTIES_FLAT);
+  assert.equal(response.properties.fields['billing.seats'].kind, 'numberValue');
+  assert.equal(response.properties.fields.tags.kind, 'stringValue');
+  assert.deepEqual(response.warnings, []);
+  assert.equal(response.unlisted_warnings, 0);
+  assert.equal(response.properties_echo_omitted, false);
+
+  const accounts = await simulatorRequests('/api/add_account_properties');
+  assert.equal(accounts.length, 1, JSON.stringify(accounts));
+  assert.deepEqual(accounts[0].body, {
+    app_id: APP_ID,
+    accounts: [{ account_id: accountId, properties: ACCOUNT_PROPERTIES_FLAT }],
+  });
+  assert.deepEqual(
+    (await simulatorRequests()).filter((request) => request.path !== '/api/add_account_properties'),
+    [],
+  );
+});
+
+for (const [label, accountId] of [
+  ['an empty', ''],
+  ['a blank', ' \t\u200b '],
+]) {
+  test(`an updateAccount with ${label} account_id is INVALID_ARGUMENT naming account_id`, async () => {
+    await clearSimulator();
+    const error = await client
+      .updateAccount({ config: { app_id: APP_ID }, account_id: accountId, properties: { plan: 'pro' } })
+      .then(
+        () => assert.fail('the call succeeded'),
+        (failure) => failure,
+      );
+    assert.equal(error.code, 3, String(error));
+    assert.match(error.details, /account_id/);
+    const details = errorDetails(error);
+    assert.equal(details.reason, 'INVALID_EVENT');
+    assert.equal(details.domain, 'heap-destination.v1');
+    assert.deepEqual(
+      details.field_violations.map((violation) => violation.field),
+      ['account_id'],
+    );
+    assert.deepEqual(await simulatorRequests(), []);
+  });
+}
+
+test('stream: account events next to a track, each with its own result', async () => {
+  await clearSimulator();
+  const run = randomUUID();
+  const accounts = Array.from({ length: 50 }, (_, i) => ({
+    id: `${run}-account-${i}`,
+    account: {
+      account_id: `${run}-acct-${i}`,
+      properties: { n: i, owner: { team: `team-${i % 3}` }, regions: ['eu', 'us'] },
+      message_id: `${run}-account-${i}`,
+    },
+  }));
+  const events = [
+    ...accounts,
+    { id: `${run}-no-account-id`, account: { account_id: '', properties: { n: -1 } } },
+    { id: `${run}-no-properties`, account: { account_id: `${run}-empty`, properties: {} } },
+    { id: `${run}-track`, track: { user_id: 'u1', event: 'Streamed', message_id: `${run}-track` } },
+  ];
+
+  const results = await client.stream(inMessages(events, 20, { app_id: APP_ID }));
+
+  const byId = new Map(results.map((result) => [result.id, result]));
+  assert.equal(results.length, events.length);
+  assert.equal(byId.size, events.length);
+  for (const event of [...accounts, events[events.length - 1]]) {
+    const result = byId.get(event.id);
+    assert.equal(result.code, 0, `${event.id}: ${result.reason} ${result.message}`);
+    assert.equal(result.error_reason, 'ERROR_REASON_UNSPECIFIED');
+    assert.deepEqual(result.warnings, []);
+  }
+  const noAccountId = byId.get(`${run}-no-account-id`);
+  assert.equal(noAccountId.code, 3);
+  assert.equal(noAccountId.error_reason, 'ERROR_REASON_INVALID_EVENT');
+  assert.deepEqual(noAccountId.field_violations.map((violation) => violation.field), ['account_id']);
+  const noProperties = byId.get(`${run}-no-properties`);
+  assert.equal(noProperties.code, 3);
+  assert.deepEqual(noProperties.field_violations.map((violation) => violation.field), ['properties']);
+
+  const delivered = [];
+  for (const request of await simulatorRequests('/api/add_account_properties')) {
+    assert.equal(request.body.app_id, APP_ID);
+    delivered.push(...request.body.accounts);
+  }
+  const expected = accounts.map((event, i) => ({
+    account_id: event.account.account_id,
+    properties: { n: i, 'owner.team': `team-${i % 3}`, regions: '["eu","us"]' },
+  }));
+  const byAccount = (a, b) => a.account_id.localeCompare(b.account_id);
+  assert.deepEqual([...delivered].sort(byAccount), [...expected].sort(byAccount));
+  const tracks = await simulatorRequests('/api/track');
+  assert.deepEqual(
+    tracks.flatMap((request) => request.body.events.map((event) => event.idempotency_key)),
+    [`${run}-track`],
+  );
+});

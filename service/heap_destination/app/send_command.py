@@ -1,7 +1,8 @@
 """`heap-destination send`: calls a running service from the command line.
 
-`send track` and `send identify` print the typed response as JSON; `send events FILE`
-streams a JSON-lines file of events and reports progress as results come back.
+`send track`, `send identify` and `send account` print the typed response as JSON;
+`send events FILE` streams a JSON-lines file of events (track, identify or account) and
+reports progress as results come back.
 """
 
 import argparse
@@ -57,12 +58,32 @@ def add_send_command(commands: Any) -> None:
     identify.add_argument("--timestamp", type=datetime.fromisoformat, help="ISO 8601")
     identify.set_defaults(command=_send_identify)
 
+    account = kinds.add_parser(
+        "account",
+        help="set one account's properties (Heap's add_account_properties)",
+        description="Sets properties on one account in Heap. Heap uses them only when the "
+        "app has an Account ID configured; nested values are flattened like a track's.",
+    )
+    _connection_arguments(account)
+    account.add_argument(
+        "--account-id", required=True, help="the account's id, as the Account ID property holds it"
+    )
+    account.add_argument(
+        "--properties",
+        type=_json_object,
+        required=True,
+        help="JSON object with at least one property",
+    )
+    account.add_argument("--message-id", default="")
+    account.set_defaults(command=_send_account)
+
     events = kinds.add_parser(
         "events",
         help="stream a JSON-lines file of events, reporting progress",
-        description="Each line is an Event in protobuf JSON form, e.g. "
-        '{"id": "1", "track": {"user_id": "u1", "event": "Signed Up", "properties": {}}}; '
-        "a line without an id gets its line number.",
+        description="Each line is an Event in protobuf JSON form with one of track, identify "
+        'or account, e.g. {"id": "1", "track": {"user_id": "u1", "event": "Signed Up", '
+        '"properties": {}}} or {"id": "2", "account": {"account_id": "acme", "properties": '
+        '{"plan": "pro"}}}; a line without an id gets its line number.',
     )
     _connection_arguments(events)
     events.add_argument("file", help="JSON-lines file, or - for standard input")
@@ -134,6 +155,17 @@ def _send_identify(args: argparse.Namespace, env: Mapping[str, str]) -> int:
                 traits=args.traits,
                 heap_user_id=args.heap_user_id,
                 timestamp=args.timestamp,
+                message_id=args.message_id,
+            )
+        )
+
+
+def _send_account(args: argparse.Namespace, env: Mapping[str, str]) -> int:
+    with _client(args, env) as client:
+        return _print_answer(
+            lambda: client.update_account(
+                account_id=args.account_id,
+                properties=args.properties,
                 message_id=args.message_id,
             )
         )
