@@ -1,0 +1,96 @@
+"""The package as a user installs it: a wheel built from a clean checkout, in a fresh
+virtual environment, serving a TrackEvent to the simulator."""
+
+import json
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.processes import Process, free_address
+from tests.support.simulator_api import tracked_events
+
+ROOT = Path(__file__).parents[2]
+GENERATED = "service/heap_destination/v1/"
+
+
+def _run(*args: str | Path, cwd: Path | None = None) -> str:
+    done = subprocess.run(
+        [str(a) for a in args], cwd=cwd, capture_output=True, text=True, timeout=300, check=False
+    )
+    assert done.returncode == 0, f"{args[:3]} failed:\n{done.stdout}\n{done.stderr}"
+    return done.stdout
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The `heap-destination` command of a fresh venv with only the built wheel in it."""
+    folder = tmp_path_factory.mktemp("wheel")
+    checkout = folder / "checkout"
+    # The files a clean checkout has (with this work tree's changes), and no generated code.
+    listed = _run("git", "ls-files", "-co", "--exclude-standard", cwd=ROOT).splitlines()
+    for name in listed:
+        if not name.startswith(GENERATED) and (ROOT / name).is_file():
+            (checkout / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, checkout / name)
+    assert not (checkout / GENERATED).exists()
+
+    _run(sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", folder / "dist", checkout)
+    [wheel] = (folder / "dist").glob("heap_destination-*.whl")
+    venv = folder / "venv"
+    _run(sys.executable, "-m", "venv", venv)
+    _run(venv / "bin" / "pip", "install", "-q", "-c", ROOT / "constraints.txt", wheel)
+    yield venv / "bin" / "heap-destination"
+
+
+def test_the_installed_command_starts(installed: Path) -> None:
+    assert "serve" in _run(installed, "--help")
+
+
+def test_the_installed_service_delivers_a_track_to_the_simulator(installed: Path) -> None:
+    simulator_address = free_address()
+    simulator = Process(
+        [str(installed), "simulate", "--listen", simulator_address], "Heap simulator listening"
+    )
+    simulator_url = f"http://{simulator_address}"
+    service = Process(
+        [
+            str(installed),
+            "serve",
+            "--listen",
+            free_address(),
+            "--base-url",
+            simulator_url,
+            "--metrics-listen",
+            "off",
+        ],
+        "service listening",
+    )
+    try:
+        answer = _run(
+            installed,
+            "send",
+            "track",
+            "--target",
+            service.address(),
+            "--app-id",
+            "1234567890",
+            "--user-id",
+            "u1",
+            "--event",
+            "Signed Up",
+            "--properties",
+            '{"foo": {"bar": "baz"}}',
+        )
+        delivered = tracked_events(simulator_url)
+    finally:
+        service.stop()
+        simulator.stop()
+
+    assert json.loads(answer)["properties"] == {"foo.bar": "baz"}
+    assert [(e["identity"], e["event"], e["properties"]) for e in delivered] == [
+        ("u1", "Signed Up", {"foo.bar": "baz"})
+    ]
