@@ -11,6 +11,7 @@ from pathlib import Path
 
 from heap_destination.app.deletion_command import add_deletion_commands
 from heap_destination.app.deliveries_command import add_deliveries_command
+from heap_destination.app.health_command import add_health_command
 from heap_destination.app.logs import configure_logging
 from heap_destination.app.metrics_endpoint import start_metrics_server
 from heap_destination.app.send_command import add_send_command
@@ -157,4 +158,5 @@ def _parser() -> argparse.ArgumentParser:
     add_store_command(commands)
     add_deliveries_command(commands)
     add_deletion_commands(commands)
+    add_health_command(commands)
     return parser

@@ -34,7 +34,7 @@ def remote_command(
         token = env.get(TOKEN_ENV, "")
         metadata = (("authorization", f"Bearer {token}"),) if token else ()
         try:
-            with _channel(args, env) as channel:
+            with channel_for(args, env) as channel:
                 response = call(stub_for(channel), args, metadata)
         except grpc.RpcError as error:
             failed: grpc.Call = error
@@ -59,7 +59,8 @@ def as_dict(response: Message) -> dict[str, Any]:
 
 
 @contextmanager
-def _channel(args: argparse.Namespace, env: Mapping[str, str]) -> Iterator[grpc.Channel]:
+def channel_for(args: argparse.Namespace, env: Mapping[str, str]) -> Iterator[grpc.Channel]:
+    """A channel to `--target` (or the environment's, or the default), TLS with `--tls-ca`."""
     target = args.target or env.get(TARGET_ENV, DEFAULT_TARGET)
     if args.tls_ca:
         credentials = grpc.ssl_channel_credentials(Path(args.tls_ca).read_bytes())
