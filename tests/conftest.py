@@ -2,6 +2,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from opentelemetry.sdk.trace import TracerProvider
 
 from heap_destination.app.settings import ServiceSettings
 from heap_destination.app.tls import TlsFiles
@@ -45,6 +46,7 @@ def start_service() -> Iterator[Callable[..., BackgroundService]]:
         max_stored_events: int = 1_000_000,
         max_stored_events_per_app: int = 250_000,
         heap_api_key: str | None = None,
+        tracing: TracerProvider | None = None,
         **defaults: Any,
     ) -> BackgroundService:
         settings = ServiceSettings(
@@ -65,7 +67,7 @@ def start_service() -> Iterator[Callable[..., BackgroundService]]:
             max_stored_events_per_app=max_stored_events_per_app,
             heap_api_key=HeapApiKey(heap_api_key) if heap_api_key is not None else None,
         )
-        service = BackgroundService(settings).start()
+        service = BackgroundService(settings, tracing).start()
         started.append(service)
         return service
 

@@ -6,13 +6,16 @@ Tests then call it through a real channel with the synchronous client, as a user
 import asyncio
 import threading
 
+from opentelemetry.sdk.trace import TracerProvider
+
 from heap_destination.app.server import RunningService, start_service
 from heap_destination.app.settings import ServiceSettings
 
 
 class BackgroundService:
-    def __init__(self, settings: ServiceSettings) -> None:
+    def __init__(self, settings: ServiceSettings, tracing: TracerProvider | None = None) -> None:
         self._settings = settings
+        self._tracing = tracing
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
         self._running: RunningService | None = None
@@ -24,7 +27,9 @@ class BackgroundService:
 
     def start(self) -> "BackgroundService":
         self._thread.start()
-        future = asyncio.run_coroutine_threadsafe(start_service(self._settings), self._loop)
+        future = asyncio.run_coroutine_threadsafe(
+            start_service(self._settings, self._tracing), self._loop
+        )
         self._running = future.result(timeout=10)
         return self
 

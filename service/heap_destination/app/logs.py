@@ -1,4 +1,5 @@
-"""Structured JSON log lines, each with the request id of the call it belongs to.
+"""Structured JSON log lines, each with the request id of the call it belongs to (and,
+when tracing, its trace and span ids).
 
 Only what the service chooses to log goes out: methods, codes, timings, counts, app ids.
 Property values, traits and tokens are never passed to a logger.
@@ -8,6 +9,8 @@ import json
 import logging
 from contextvars import ContextVar
 from datetime import UTC, datetime
+
+from opentelemetry import trace
 
 REQUEST_ID: ContextVar[str | None] = ContextVar("heap_destination_request_id", default=None)
 
@@ -26,6 +29,10 @@ class JsonFormatter(logging.Formatter):
         request_id = REQUEST_ID.get()
         if request_id is not None:
             line["request_id"] = request_id
+        span = trace.get_current_span().get_span_context()
+        if span.is_valid:
+            line["trace_id"] = trace.format_trace_id(span.trace_id)
+            line["span_id"] = trace.format_span_id(span.span_id)
         line |= {k: v for k, v in record.__dict__.items() if k not in _STANDARD}
         if record.exc_info:
             line["exception"] = self.formatException(record.exc_info)

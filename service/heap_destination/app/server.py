@@ -2,6 +2,7 @@
 
 import asyncio
 import logging
+import os
 import signal
 import time
 from dataclasses import dataclass
@@ -10,6 +11,9 @@ import grpc
 import httpx
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
+from opentelemetry.instrumentation.grpc import aio_server_interceptor
+from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
+from opentelemetry.sdk.trace import TracerProvider
 
 from heap_destination.api.admin_servicer import DeliveryAdminServicer
 from heap_destination.api.deletion_servicer import UserDeletionServicer
@@ -19,6 +23,7 @@ from heap_destination.app.durable_delivery import DurableDelivery
 from heap_destination.app.interceptors import CallerInterceptor
 from heap_destination.app.settings import ServiceSettings
 from heap_destination.app.tls import server_credentials
+from heap_destination.app.tracing import tracer_provider_from_env
 from heap_destination.delivery.engine import DeliveryEngine
 from heap_destination.delivery.heap_client import HeapClient, new_http_client
 from heap_destination.delivery.heap_deletion import HeapDeletionClient, deletion_base_url
@@ -88,11 +93,20 @@ class RunningService:
         await self.http.aclose()
 
 
-async def start_service(settings: ServiceSettings) -> RunningService:
-    """Starts serving on settings.listen (port 0 picks a free port)."""
+async def start_service(
+    settings: ServiceSettings, tracing: TracerProvider | None = None
+) -> RunningService:
+    """Starts serving on settings.listen (port 0 picks a free port); with `tracing`, each
+    call and each request to Heap is a span."""
     http = new_http_client(settings.retry, settings.engine.max_requests)
     slots = RequestSlots(settings.engine.max_requests)
-    engine = DeliveryEngine(HeapClient(http, settings.retry, slots), settings.engine)
+    tracer = None
+    interceptors: list[grpc.aio.ServerInterceptor] = [CallerInterceptor(settings.tokens)]
+    if tracing is not None:
+        HTTPXClientInstrumentor.instrument_client(http, tracer_provider=tracing)
+        tracer = tracing.get_tracer("heap_destination.delivery")
+        interceptors.insert(0, aio_server_interceptor(tracer_provider=tracing))  # type: ignore[no-untyped-call]
+    engine = DeliveryEngine(HeapClient(http, settings.retry, slots, tracer), settings.engine)
     health_servicer = health.aio.HealthServicer()
     durable = None
     if settings.store_url is not None:
@@ -104,7 +118,7 @@ async def start_service(settings: ServiceSettings) -> RunningService:
             await http.aclose()
             raise
     server = grpc.aio.server(
-        interceptors=[CallerInterceptor(settings.tokens)],
+        interceptors=interceptors,
         options=server_options(settings.max_message_bytes),
         maximum_concurrent_rpcs=settings.max_concurrent_calls,
     )
@@ -170,7 +184,8 @@ def _deletion_servicer(
 
 async def serve(settings: ServiceSettings) -> None:
     """Serves until SIGINT or SIGTERM, then drains (see RunningService.stop)."""
-    service = await start_service(settings)
+    tracing = tracer_provider_from_env(os.environ)
+    service = await start_service(settings, tracing)
     log.info(
         "Heap destination service listening on %s:%d",
         settings.listen_host,
@@ -190,4 +205,6 @@ async def serve(settings: ServiceSettings) -> None:
     await stopping.wait()
     log.info("draining: pending events get %.0f s to reach Heap", settings.grace_period)
     await service.stop(settings.grace_period)
+    if tracing is not None:
+        tracing.shutdown()
     log.info("stopped")

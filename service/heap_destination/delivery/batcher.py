@@ -20,6 +20,7 @@ from typing import Generic
 
 from heap_destination.delivery.errors import DeliveryError, HeapRejected
 from heap_destination.delivery.pending import Item, Pending, stopped
+from heap_destination.delivery.trace_links import carrying
 from heap_destination.metrics import QUEUE_DEPTH
 
 # A partial batch waits at most this many lingers for an outstanding request to return,
@@ -120,9 +121,12 @@ class BulkBatcher(Generic[Item]):
             async with self._slots:
                 self._sending += 1
                 try:
-                    await self._send(
-                        [p.item for p in batch], max(p.deadline for p in batch), batch[0].caller
-                    )
+                    with carrying(p.call for p in batch):
+                        await self._send(
+                            [p.item for p in batch],
+                            max(p.deadline for p in batch),
+                            batch[0].caller,
+                        )
                 finally:
                     self._sending -= 1
                     if self._batch and time.monotonic() - self._batch_started >= self._linger:

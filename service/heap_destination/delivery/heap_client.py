@@ -10,10 +10,13 @@ import time
 from urllib.parse import urlsplit
 
 import httpx
+from opentelemetry.context import Context
+from opentelemetry.trace import Link, Tracer
 
 from heap_destination.delivery.errors import HeapRejected, HeapUnavailable
 from heap_destination.delivery.request_slots import RequestSlots
 from heap_destination.delivery.retry_policy import RetryPolicy, parse_retry_after
+from heap_destination.delivery.trace_links import carried
 from heap_destination.metrics import HEAP_REQUEST_DURATION, HEAP_RESPONSES, HEAP_RETRIES
 
 log = logging.getLogger(__name__)
@@ -22,10 +25,18 @@ _MAX_QUOTED_BODY = 500
 
 
 class HeapClient:
-    def __init__(self, http: httpx.AsyncClient, policy: RetryPolicy, slots: RequestSlots) -> None:
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        policy: RetryPolicy,
+        slots: RequestSlots,
+        tracer: Tracer | None = None,
+    ) -> None:
+        """`tracer`: spans for each request and its attempts; None when not tracing."""
         self._http = http
         self.policy = policy
         self._slots = slots
+        self._tracer = tracer
 
     async def post(self, url: str, body: bytes, deadline: float, caller: str = "") -> int:
         """POSTs `body` to `url`; returns Heap's status once Heap answered 2xx.
@@ -33,8 +44,21 @@ class HeapClient:
         `deadline` is a time.monotonic() value. Each attempt waits for one of the
         service's request slots in `caller`'s turn (see RequestSlots). Raises
         HeapRejected for a permanent 4xx answer, HeapUnavailable when attempts or time
-        run out.
+        run out. When tracing, the request is a span linked to the calls it carries
+        events of (see trace_links), its attempts are the HTTP client's spans within.
         """
+        if self._tracer is None:
+            return await self._post(url, body, deadline, caller)
+        endpoint = urlsplit(url).path
+        links = [Link(context) for context in carried()]
+        # A request of its own trace: it serves many calls, none of them its parent.
+        with self._tracer.start_as_current_span(
+            f"Heap {endpoint}", context=Context(), links=links
+        ) as span:
+            span.set_attribute("heap.calls_carried", len(links))
+            return await self._post(url, body, deadline, caller)
+
+    async def _post(self, url: str, body: bytes, deadline: float, caller: str) -> int:
         endpoint = urlsplit(url).path
         attempt = 0
         while True:

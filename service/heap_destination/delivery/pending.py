@@ -4,8 +4,11 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
+from opentelemetry.trace import SpanContext
+
 from heap_destination.delivery.errors import HeapUnavailable
 from heap_destination.delivery.futures import mark_retrieved
+from heap_destination.delivery.trace_links import call_context
 
 Item = TypeVar("Item")
 
@@ -20,6 +23,8 @@ class Pending(Generic[Item]):
     future: asyncio.Future[None] = field(
         default_factory=lambda: asyncio.get_running_loop().create_future()
     )
+    call: SpanContext | None = field(default_factory=call_context)
+    """The traced call that brought it, if any (see trace_links)."""
 
     def __post_init__(self) -> None:
         self.future.add_done_callback(mark_retrieved)

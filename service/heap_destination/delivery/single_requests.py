@@ -13,6 +13,7 @@ from typing import Generic
 
 from heap_destination.delivery.errors import HeapUnavailable
 from heap_destination.delivery.pending import Item, Pending, stopped
+from heap_destination.delivery.trace_links import carrying
 
 SendOne = Callable[[Item, float, str], Awaitable[None]]
 """Sends one item with a monotonic deadline for a caller; raises DeliveryError."""
@@ -59,7 +60,8 @@ class SingleRequests(Generic[Item]):
                 pending.settle(HeapUnavailable("no time left to deliver to Heap"))
                 continue
             try:
-                await self._send(pending.item, pending.deadline, pending.caller)
+                with carrying([pending.call]):
+                    await self._send(pending.item, pending.deadline, pending.caller)
             except asyncio.CancelledError:
                 pending.settle(stopped())
                 raise
