@@ -29,7 +29,7 @@ def flat(values: dict[str, JsonValue], field_name: str = "properties") -> Flatte
     return flatten(values, NestedMode.FLATTEN, field_name)
 
 
-def test_seed_example_flattens_to_dotted_keys_and_json_array_strings() -> None:
+def test_the_flattening_example_flattens_to_dotted_keys_and_json_array_strings() -> None:
     result = flat(FLATTENING_EXAMPLE)
 
     assert result.properties == {

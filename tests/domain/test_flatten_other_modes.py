@@ -41,7 +41,7 @@ def drop(values: dict[str, JsonValue]) -> Flattened:
 # indexed
 
 
-def test_indexed_seed_example_explodes_arrays_by_index_and_stringifies_values() -> None:
+def test_indexed_flattening_example_explodes_arrays_by_index_and_stringifies_values() -> None:
     result = indexed(FLATTENING_EXAMPLE)
 
     assert result.properties == {
@@ -168,7 +168,7 @@ def test_indexed_output_is_the_same_whatever_the_key_insertion_order() -> None:
 # stringify
 
 
-def test_stringify_seed_example_is_one_json_string_per_top_level_key() -> None:
+def test_stringify_flattening_example_is_one_json_string_per_top_level_key() -> None:
     result = stringify(FLATTENING_EXAMPLE)
 
     assert result.properties == {
@@ -246,7 +246,7 @@ def test_stringify_dotted_key_and_nested_object_do_not_collide(
 # drop
 
 
-def test_drop_seed_example_leaves_everything_out_with_warning() -> None:
+def test_drop_flattening_example_leaves_everything_out_with_warning() -> None:
     result = drop(FLATTENING_EXAMPLE)
 
     assert result.properties == {}

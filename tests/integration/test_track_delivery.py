@@ -23,7 +23,7 @@ FLATTENING_EXAMPLE = {
     }
 }
 
-SEED_BY_MODE: dict[int, dict[str, Any]] = {
+EXAMPLE_BY_MODE: dict[int, dict[str, Any]] = {
     config_pb2.NESTED_PROPERTIES_MODE_FLATTEN: {
         "foo.bar.cheese": "american",
         "foo.bar.prop": "[1,2,3]",
@@ -45,7 +45,7 @@ SEED_BY_MODE: dict[int, dict[str, Any]] = {
 }
 
 
-def test_the_seed_example_reaches_heap_flattened(
+def test_the_flattening_example_reaches_heap_flattened(
     client: HeapDestinationClient, simulator: HeapSimulator
 ) -> None:
     response = client.track("Signed Up", user_id="user-42", properties=FLATTENING_EXAMPLE)
@@ -69,8 +69,8 @@ def test_the_seed_example_reaches_heap_flattened(
     assert response.app_id == APP_ID
 
 
-@pytest.mark.parametrize("mode", list(SEED_BY_MODE))
-def test_the_seed_example_in_every_mode(
+@pytest.mark.parametrize("mode", list(EXAMPLE_BY_MODE))
+def test_the_flattening_example_in_every_mode(
     service: BackgroundService, simulator: HeapSimulator, mode: int
 ) -> None:
     config = config_pb2.DestinationConfig(app_id=APP_ID, nested_properties_mode=mode)
@@ -78,7 +78,7 @@ def test_the_seed_example_in_every_mode(
         response = client.track("Signed Up", user_id="user-42", properties=FLATTENING_EXAMPLE)
 
     [event] = tracked_events(simulator.url)
-    assert event["properties"] == SEED_BY_MODE[mode]
+    assert event["properties"] == EXAMPLE_BY_MODE[mode]
     if mode == config_pb2.NESTED_PROPERTIES_MODE_DROP:
         assert [(w.key, w.reason) for w in response.warnings] == [
             ("foo", warnings_pb2.PROPERTY_WARNING_REASON_NESTED_VALUE_DROPPED)
