@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 GEN_DIR := service/heap_destination/v1
 PROTOS := $(wildcard protos/heap_destination/v1/*.proto)
 
-.PHONY: setup gen run test lint contract typecheck unit bench bench-memory image clean
+.PHONY: setup gen run test lint contract typecheck unit bench bench-memory client-deps image clean
 
 setup: $(VENV)/.installed $(GEN_DIR)/__init__.py
 
@@ -69,6 +69,11 @@ bench-memory: setup
 
 test: lint contract typecheck
 	$(BIN)/pytest
+
+# Debian's Go and Java toolchains for the generated clients' tests (apt, as root; without
+# them those tests are skipped with the reason).
+client-deps:
+	sh clients/install-toolchains.sh
 
 # The container image (see Dockerfile); needs a running docker daemon.
 IMAGE ?= heap-destination:0.1.0
