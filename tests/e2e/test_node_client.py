@@ -3,12 +3,9 @@
 import os
 import shutil
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-from tests.support.processes import Process, free_address, start_service, start_simulator
 
 REPO = Path(__file__).resolve().parents[2]
 NODE_CLIENT = REPO / "clients" / "node"
@@ -35,20 +32,6 @@ def node_client() -> Path:
         )
         assert installed.returncode == 0, f"npm ci failed:\n{installed.stdout}{installed.stderr}"
     return NODE_CLIENT
-
-
-@pytest.fixture
-def service_and_simulator() -> Iterator[tuple[str, str]]:
-    simulator = start_simulator(free_address())
-    service: Process | None = None
-    try:
-        simulator_url = f"http://{simulator.address('simulator')}"
-        service = start_service(free_address(), simulator_url)
-        yield service.address(), simulator_url
-    finally:
-        if service is not None:
-            service.stop()
-        simulator.stop()
 
 
 @pytest.mark.timeout(600)

@@ -7,13 +7,11 @@ import shutil
 import subprocess
 import sys
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.support.processes import Process, free_address, start_service, start_simulator
 from tests.support.simulator_api import tracked_events, user_property_updates
 
 REPO = Path(__file__).resolve().parents[2]
@@ -55,20 +53,6 @@ def typescript_client() -> Path:
         installed = _run([NPM, "ci", "--no-audit", "--no-fund"], CLIENT, timeout=300)
         assert installed.returncode == 0, f"npm ci failed: {_output(installed)}"
     return CLIENT
-
-
-@pytest.fixture
-def service_and_simulator() -> Iterator[tuple[str, str]]:
-    simulator = start_simulator(free_address())
-    service: Process | None = None
-    try:
-        simulator_url = f"http://{simulator.address('simulator')}"
-        service = start_service(free_address(), simulator_url)
-        yield service.address(), simulator_url
-    finally:
-        if service is not None:
-            service.stop()
-        simulator.stop()
 
 
 def _generate(client: Path, protos: Path, out: Path) -> None:
