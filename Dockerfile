@@ -1,5 +1,5 @@
 # The service as a container image: `make image` builds it where docker is available.
-# Build stage: the wheel (setup.py runs protoc, see README) and the wheels it depends on,
+# Build stage: the wheel (setup.py runs protoc, see docs/operations.md) and the wheels it depends on,
 # at the versions constraints.txt pins.
 FROM python:3.11.7-slim-bookworm AS build
 WORKDIR /src

@@ -42,7 +42,8 @@ lint: setup
 	$(BIN)/ruff format --check service tests benchmarks examples
 
 # The contract is a public API: no breaking change against the previous commit of main.
-# A breaking change goes into a new versioned package (heap_destination.v2), see README.
+# A breaking change goes into a new versioned package (heap_destination.v2), see
+# docs/clients.md.
 contract: setup
 	@if git rev-parse -q --verify HEAD~1 >/dev/null 2>&1; then \
 		$(BIN)/buf breaking --against '.git#ref=HEAD~1' && echo "buf breaking: no breaking change against HEAD~1"; \

@@ -3,7 +3,7 @@
 Each scenario runs on a fresh service process (default bounds, rate limits off) against
 a simulator that answers after 500 ms, so events pile up in the service as far as its
 bounds let them. Printed per scenario: the service's resident memory once warmed up,
-its peak (VmHWM), and whether every event got its result. The README states the bound
+its peak (VmHWM), and whether every event got its result. docs/delivery.md states the bound
 these figures are held to (MEMORY_BOUND_MB).
 
 Run with `make bench` (after the throughput figures) or `make bench-memory`.
@@ -166,7 +166,7 @@ def report(rows: list[MemoryRow]) -> None:
     print(machine())
     print(
         f"memory: default bounds, Heap (the simulator) answering after {HEAP_LATENCY_MS} ms; "
-        f"the README's bound is {MEMORY_BOUND_MB} MB"
+        f"the bound docs/delivery.md states is {MEMORY_BOUND_MB} MB"
     )
     header = (
         f"{'scenario':<52} {'events':>7} {'svc base MB':>11} {'svc peak MB':>11} {'answered':>8}"

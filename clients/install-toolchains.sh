@@ -5,7 +5,7 @@
 #   clients/install-toolchains.sh [go|java|all]     (default: all)
 #
 # As root it installs the packages (about 30 s); otherwise it prints the command to run
-# and exits 0. These are Debian 12's stacks: grpc-go 1.33 and grpc-java 1.41 (see README).
+# and exits 0. These are Debian 12's stacks: grpc-go 1.33 and grpc-java 1.41 (see docs/clients.md).
 set -eu
 
 # Go: compiler, protoc with its Go plugins, and the Go libraries in GOPATH layout

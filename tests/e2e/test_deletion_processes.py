@@ -1,5 +1,5 @@
 """User deletion between a service process and a simulator process, each given its key the
-way the README says; neither process ever prints a key."""
+way docs/operations.md says; neither process ever prints a key."""
 
 import base64
 from collections.abc import Iterator

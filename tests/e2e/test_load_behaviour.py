@@ -13,7 +13,7 @@ from tests.support.streaming import stream
 APP_ID = "1234567890"
 CONFIG = config_pb2.DestinationConfig(app_id=APP_ID)
 NO_RATE_LIMITS = ("--rate-limit-per-app", "0", "--rate-limit-per-identity", "0")
-# The bound the README states for the default in-flight limits (10,000 per stream).
+# The bound docs/delivery.md states for the default in-flight limits (10,000 per stream).
 MEMORY_BOUND_MB = 250
 LARGE_EVENT = {f"property_{i}": f"value {i} " * 4 for i in range(40)} | {
     "nested": {"a": {"b": [1, 2, 3]}, "c": "d"},

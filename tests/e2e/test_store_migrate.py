@@ -1,4 +1,4 @@
-"""`heap-destination store migrate`, run as the README says."""
+"""`heap-destination store migrate`, run as docs/delivery.md says."""
 
 import sqlite3
 import subprocess

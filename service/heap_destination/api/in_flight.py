@@ -2,7 +2,7 @@
 stays bounded under any load.
 
 Bytes are the events' serialized size; the memory an event takes while in flight is a
-small multiple of it (see the README's memory bound). One event larger than a bound is
+small multiple of it (see docs/delivery.md, the memory bound). One event larger than a bound is
 still taken when nothing else is in flight, so no event can wait forever.
 """
 

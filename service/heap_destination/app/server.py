@@ -46,7 +46,7 @@ _HEALTH_NAMES = ("", SERVICE_NAME, ADMIN_SERVICE_NAME, DELETION_SERVICE_NAME)
 
 
 def server_options(max_message_bytes: int) -> list[tuple[str, int]]:
-    """Chosen deliberately (see the README, "Running in production")."""
+    """Chosen deliberately (see docs/operations.md, "Running in production")."""
     return [
         ("grpc.max_receive_message_length", max_message_bytes),
         ("grpc.max_send_message_length", max_message_bytes),
