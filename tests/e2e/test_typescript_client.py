@@ -114,7 +114,7 @@ def test_typescript_client_against_the_service(
         f"{run_id}-{n}" for n in range(STREAM_EVENTS)
     }
     assert {(e["app_id"], e["identity"], e["properties"]["run"]) for e in streamed} == {
-        (APP_ID, "u1", run_id)
+        (APP_ID, f"{run_id}-user-{n}", run_id) for n in range(100)
     }
 
     # A bad app id: every call and streamed event fails, and the client reads the reason.

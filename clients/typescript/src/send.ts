@@ -99,7 +99,8 @@ async function* batches(runId: string): AsyncGenerator<StreamEventsRequestInit> 
         kind: {
           case: 'track',
           value: {
-            userId: 'u1',
+            // Spread over users: Heap allows one identity 1,000 events a minute.
+            userId: `${runId}-user-${n % 100}`,
             event: STREAM_EVENT,
             messageId: `${runId}-${n}`,
             properties: { run: runId, n },
