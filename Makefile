@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 GEN_DIR := service/heap_destination/v1
 PROTOS := $(wildcard protos/heap_destination/v1/*.proto)
 
-.PHONY: setup gen run test lint contract typecheck unit bench bench-memory client-deps image clean
+.PHONY: setup gen run test lint contract typecheck unit bench bench-memory bench-one-app client-deps image clean
 
 setup: $(VENV)/.installed $(GEN_DIR)/__init__.py
 
@@ -63,10 +63,16 @@ bench: setup
 	$(BIN)/python -m benchmarks.bench
 	$(BIN)/python -m benchmarks.stored
 	$(BIN)/python -m benchmarks.memory
+	$(BIN)/python -m benchmarks.one_app
 
 # Peak memory of the service under floods of heavy, long and unread events.
 bench-memory: setup
 	$(BIN)/python -m benchmarks.memory
+
+# One app past Heap's bulk cap: the budget scheduler against bulk only (see
+# benchmarks/one_app.py; ONE_APP_* variables shorten it).
+bench-one-app: setup
+	$(BIN)/python -m benchmarks.one_app
 
 test: lint contract typecheck
 	$(BIN)/pytest

@@ -43,6 +43,7 @@ import grpc
 import httpx
 
 from benchmarks import heap_record, processes, scenarios, workers
+from benchmarks.env_numbers import env_number
 from benchmarks.payloads import PAYLOADS, Payload
 from heap_destination.v1 import service_pb2_grpc
 
@@ -65,24 +66,18 @@ class Config:
 
     @classmethod
     def from_env(cls) -> "Config":
-        def number(name: str, default: int, least: int = 1) -> int:
-            text = os.environ.get(name, str(default))
-            if not text.isdigit() or int(text) < least:
-                raise SystemExit(f"{name} must be a whole number of at least {least}, not {text!r}")
-            return int(text)
-
         return cls(
-            stream_events=number("BENCH_STREAM_EVENTS", 50_000),
-            stream_batch=number("BENCH_STREAM_BATCH", 500),
-            unary_events=number("BENCH_UNARY_EVENTS", 3_000),
-            unary_concurrency=number("BENCH_UNARY_CONCURRENCY", 64),
-            baseline_events=number("BENCH_BASELINE_EVENTS", 3_000),
-            baseline_concurrency=number("BENCH_BASELINE_CONCURRENCY", 16),
-            identities=number("BENCH_IDENTITIES", 1_000),
-            scenario_timeout=number("BENCH_SCENARIO_TIMEOUT", 120),
-            heap_latency_ms=number("BENCH_HEAP_LATENCY_MS", 20, least=0),
-            workers_stream_events=number("BENCH_WORKERS_STREAM_EVENTS", 40_000),
-            workers_unary_events=number("BENCH_WORKERS_UNARY_EVENTS", 4_000),
+            stream_events=env_number("BENCH_STREAM_EVENTS", 50_000),
+            stream_batch=env_number("BENCH_STREAM_BATCH", 500),
+            unary_events=env_number("BENCH_UNARY_EVENTS", 3_000),
+            unary_concurrency=env_number("BENCH_UNARY_CONCURRENCY", 64),
+            baseline_events=env_number("BENCH_BASELINE_EVENTS", 3_000),
+            baseline_concurrency=env_number("BENCH_BASELINE_CONCURRENCY", 16),
+            identities=env_number("BENCH_IDENTITIES", 1_000),
+            scenario_timeout=env_number("BENCH_SCENARIO_TIMEOUT", 120),
+            heap_latency_ms=env_number("BENCH_HEAP_LATENCY_MS", 20, least=0),
+            workers_stream_events=env_number("BENCH_WORKERS_STREAM_EVENTS", 40_000),
+            workers_unary_events=env_number("BENCH_WORKERS_UNARY_EVENTS", 4_000),
         )
 
     def workers_plan(self) -> workers.Plan:

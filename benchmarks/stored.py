@@ -48,6 +48,7 @@ from psycopg import sql
 
 from benchmarks import heap_record, processes, scenarios
 from benchmarks.bench import ServiceMeter, machine
+from benchmarks.env_numbers import env_number
 from benchmarks.payloads import PAYLOADS, Payload
 from heap_destination.v1 import config_pb2, service_pb2_grpc, stream_pb2, track_pb2
 
@@ -86,12 +87,6 @@ class Config:
 
     @classmethod
     def from_env(cls) -> "Config":
-        def number(name: str, default: int, least: int = 1) -> int:
-            text = os.environ.get(name, str(default))
-            if not text.isdigit() or int(text) < least:
-                raise SystemExit(f"{name} must be a whole number of at least {least}, not {text!r}")
-            return int(text)
-
         known = {payload.name: payload for payload in PAYLOADS}
         names = os.environ.get("BENCH_STORED_PAYLOADS", ",".join(known)).split(",")
         unknown = [name for name in names if name.strip() not in known]
@@ -100,13 +95,13 @@ class Config:
                 f"BENCH_STORED_PAYLOADS must name some of {', '.join(known)}, not {names!r}"
             )
         return cls(
-            stream_events=number("BENCH_STORED_STREAM_EVENTS", 20_000),
-            stream_batch=number("BENCH_STORED_STREAM_BATCH", 500),
-            unary_events=number("BENCH_STORED_UNARY_EVENTS", 3_000),
-            unary_concurrency=number("BENCH_STORED_UNARY_CONCURRENCY", 64),
-            identities=number("BENCH_STORED_IDENTITIES", 1_000),
-            timeout=number("BENCH_STORED_TIMEOUT", 120),
-            heap_latency_ms=number("BENCH_STORED_HEAP_LATENCY_MS", 20, least=0),
+            stream_events=env_number("BENCH_STORED_STREAM_EVENTS", 20_000),
+            stream_batch=env_number("BENCH_STORED_STREAM_BATCH", 500),
+            unary_events=env_number("BENCH_STORED_UNARY_EVENTS", 3_000),
+            unary_concurrency=env_number("BENCH_STORED_UNARY_CONCURRENCY", 64),
+            identities=env_number("BENCH_STORED_IDENTITIES", 1_000),
+            timeout=env_number("BENCH_STORED_TIMEOUT", 120),
+            heap_latency_ms=env_number("BENCH_STORED_HEAP_LATENCY_MS", 20, least=0),
             payloads=tuple(known[name.strip()] for name in names),
             postgres_url=os.environ.get(
                 "BENCH_STORED_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"

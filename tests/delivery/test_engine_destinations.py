@@ -106,11 +106,11 @@ async def test_a_new_destination_is_turned_away_while_the_bound_of_destinations_
 ) -> None:
     engine = make_engine(max_destinations=2, linger=LONG_LINGER)
     first, second, third = (destination(sim, app_id) for app_id in ("1", "2", "3"))
-    engine.submit_track(first, track(first), in_seconds(10))
-    engine.submit_track(second, track(second), in_seconds(10))
+    await engine.submit_track(first, track(first), in_seconds(10))
+    await engine.submit_track(second, track(second), in_seconds(10))
 
     with pytest.raises(Overloaded) as raised:
-        engine.submit_track(third, track(third), in_seconds(10))
+        await engine.submit_track(third, track(third), in_seconds(10))
 
     assert raised.value.retry_after > 0
     assert "2 destinations" in str(raised.value)
@@ -121,10 +121,10 @@ async def test_an_identify_for_a_new_destination_is_turned_away_at_the_bound_too
 ) -> None:
     engine = make_engine(max_destinations=1, linger=LONG_LINGER)
     busy, other = destination(sim, "1"), destination(sim, "2")
-    engine.submit_track(busy, track(busy), in_seconds(10))
+    await engine.submit_track(busy, track(busy), in_seconds(10))
 
     with pytest.raises(Overloaded):
-        engine.submit_identify(other, identify(other, "user-1", "42"), in_seconds(10))
+        await engine.submit_identify(other, identify(other, "user-1", "42"), in_seconds(10))
 
     await asyncio.sleep(0.05)
     assert [a.path for a in sim.attempts()] == []
@@ -136,7 +136,7 @@ async def test_a_destination_with_work_still_takes_more_at_the_bound(
     engine = make_engine(max_destinations=1, linger=0.01)
     busy = destination(sim, "1")
     futures = [
-        engine.submit_track(busy, track(busy, user_id=f"user-{n}"), in_seconds(10))
+        await engine.submit_track(busy, track(busy, user_id=f"user-{n}"), in_seconds(10))
         for n in range(5)
     ]
 
@@ -150,17 +150,17 @@ async def test_a_destination_turned_away_leaves_its_rate_limit_room_unused(
 ) -> None:
     engine = make_engine(max_destinations=1, linger=LONG_LINGER, rate_limits=ONE_EVENT_PER_APP)
     busy, turned_away = destination(sim, "1"), destination(sim, "2")
-    await engine.admit(busy, "user-1", in_seconds(1))
-    engine.submit_track(busy, track(busy), in_seconds(10))
-    await engine.admit(turned_away, "user-1", in_seconds(1))
+    await engine.submit_track(busy, track(busy), in_seconds(10))
     with pytest.raises(Overloaded):
-        engine.submit_track(turned_away, track(turned_away), in_seconds(10))
+        await engine.submit_track(turned_away, track(turned_away), in_seconds(10))
 
-    # The event turned away gave its room back: the app's one event still fits...
-    await engine.admit(turned_away, "user-1", in_seconds(0.5))
-    # ...and only one: the limit itself is still in force.
+    # The event turned away gave its room back: another of its app is admitted at once
+    # (and turned away by the bound again, not by the rate limit)...
+    with pytest.raises(Overloaded):
+        await engine.submit_track(turned_away, track(turned_away), in_seconds(0.5))
+    # ...while the limit itself is still in force.
     with pytest.raises(RateLimited):
-        await engine.admit(turned_away, "user-1", in_seconds(0.2))
+        await engine.submit_track(busy, track(busy), in_seconds(0.2))
 
 
 async def test_once_earlier_destinations_went_idle_a_new_destination_is_accepted(
@@ -169,13 +169,15 @@ async def test_once_earlier_destinations_went_idle_a_new_destination_is_accepted
     engine = make_engine(max_destinations=2, linger=0.01)
     first, second, third = (destination(sim, app_id) for app_id in ("1", "2", "3"))
     delivered = [
-        engine.submit_track(first, track(first), in_seconds(10)),
-        engine.submit_track(second, track(second), in_seconds(10)),
+        await engine.submit_track(first, track(first), in_seconds(10)),
+        await engine.submit_track(second, track(second), in_seconds(10)),
     ]
     await asyncio.wait_for(asyncio.gather(*delivered), timeout=10)
     await asyncio.sleep(0)  # the finished send tasks end a loop turn after their answer
 
-    await asyncio.wait_for(engine.submit_track(third, track(third), in_seconds(10)), timeout=10)
+    await asyncio.wait_for(
+        await engine.submit_track(third, track(third), in_seconds(10)), timeout=10
+    )
 
     assert Counter(tracked_app_ids(sim)) == Counter({"1": 1, "2": 1, "3": 1})
 
@@ -186,10 +188,10 @@ async def test_a_new_destination_is_accepted_as_soon_as_the_last_ones_delivery_r
 ) -> None:
     engine = make_engine(max_destinations=1, linger=0.01)
     first, second = destination(sim, "1"), destination(sim, "2")
-    await engine.submit_track(first, track(first), in_seconds(10))
+    await (await engine.submit_track(first, track(first), in_seconds(10)))
 
     # Nothing of the first destination is queued or unanswered any more.
-    delivered = engine.submit_track(second, track(second), in_seconds(10))
+    delivered = await engine.submit_track(second, track(second), in_seconds(10))
 
     await delivered
     assert tracked_app_ids(sim) == ["1", "2"]
@@ -200,14 +202,14 @@ async def test_one_idle_destination_makes_room_while_another_is_still_busy(
 ) -> None:
     engine = make_engine(max_destinations=2, linger=0.01)
     idle, busy, new, one_too_many = (destination(sim, app_id) for app_id in "1234")
-    await asyncio.wait_for(engine.submit_track(idle, track(idle), in_seconds(10)), timeout=10)
+    await asyncio.wait_for(await engine.submit_track(idle, track(idle), in_seconds(10)), timeout=10)
     sim.inject(Fault(latency_ms=2000, count=1))  # holds the busy destination's request
-    engine.submit_track(busy, track(busy), in_seconds(10))
+    await engine.submit_track(busy, track(busy), in_seconds(10))
     await asyncio.sleep(0.05)
 
-    accepted = engine.submit_track(new, track(new), in_seconds(10))
+    accepted = await engine.submit_track(new, track(new), in_seconds(10))
     with pytest.raises(Overloaded):
-        engine.submit_track(one_too_many, track(one_too_many), in_seconds(10))
+        await engine.submit_track(one_too_many, track(one_too_many), in_seconds(10))
 
     await asyncio.wait_for(accepted, timeout=10)
     assert "3" in tracked_app_ids(sim)
@@ -224,7 +226,7 @@ async def test_identifies_for_one_destination_go_out_at_most_max_in_flight_at_on
     started = time.monotonic()
 
     futures = [
-        engine.submit_identify(to, identify(to, f"user-{n}", str(n)), in_seconds(30))
+        await engine.submit_identify(to, identify(to, f"user-{n}", str(n)), in_seconds(30))
         for n in range(count)
     ]
     await asyncio.wait_for(asyncio.gather(*futures), timeout=30)
@@ -244,14 +246,16 @@ async def test_a_destination_used_lately_keeps_its_place_at_the_bound(
 ) -> None:
     engine = make_engine(max_destinations=1, linger=0.01, keep_unused_destination=0.3)
     steady, newcomer = destination(sim, "1"), destination(sim, "2")
-    await asyncio.wait_for(engine.submit_track(steady, track(steady), in_seconds(10)), timeout=10)
+    await asyncio.wait_for(
+        await engine.submit_track(steady, track(steady), in_seconds(10)), timeout=10
+    )
     await asyncio.sleep(0)
 
     with pytest.raises(Overloaded):
-        engine.submit_track(newcomer, track(newcomer), in_seconds(10))
+        await engine.submit_track(newcomer, track(newcomer), in_seconds(10))
     await asyncio.sleep(0.35)
 
     await asyncio.wait_for(
-        engine.submit_track(newcomer, track(newcomer), in_seconds(10)), timeout=10
+        await engine.submit_track(newcomer, track(newcomer), in_seconds(10)), timeout=10
     )
     assert tracked_app_ids(sim) == ["1", "2"]

@@ -19,37 +19,26 @@ from typing import Any
 from google.rpc import code_pb2
 
 from heap_destination.api import event_metrics
-from heap_destination.api.account_mapping import account_input
 from heap_destination.api.caller import PermissionDenied
 from heap_destination.api.error_status import ServiceError, describe, duration
-from heap_destination.api.identify_mapping import identify_input
 from heap_destination.api.in_flight import StreamInFlight
-from heap_destination.api.request_destination import DestinationResolver, request_config
+from heap_destination.api.intake import prepare
+from heap_destination.api.request_destination import DestinationResolver
 from heap_destination.api.stored_batch import StoredBatch
 from heap_destination.api.stored_intake import StoredIntake, no_store
-from heap_destination.api.track_mapping import track_input
 from heap_destination.api.warning_mapping import unlisted_warnings, warnings_to_proto
 from heap_destination.delivery.engine import DeliveryEngine
 from heap_destination.delivery.errors import (
     DeliveryError,
     InternalError,
-    RateLimited,
     ShuttingDown,
 )
 from heap_destination.delivery.futures import delivery_error
 from heap_destination.delivery.stored_work import (
     Origin,
-    account_work,
-    identify_work,
-    track_work,
 )
-from heap_destination.domain.account import prepare_account
-from heap_destination.domain.ack_mode import AckMode
-from heap_destination.domain.destination import Destination
-from heap_destination.domain.identify import prepare_identify
 from heap_destination.domain.limits import MAX_MESSAGE_ID_LENGTH
 from heap_destination.domain.property_warnings import PropertyWarning
-from heap_destination.domain.track import prepare_track
 from heap_destination.domain.violations import FieldViolation, InvalidInput
 from heap_destination.v1 import errors_pb2, stream_pb2
 
@@ -59,8 +48,6 @@ log = logging.getLogger(__name__)
 MAX_RESPONSE_BYTES = 1 << 20
 # Results waiting to be sent to a client that does not read stop the reader past this.
 MAX_UNSENT_RESULT_BYTES = 2 * MAX_RESPONSE_BYTES
-# Seconds between looks at whether the service drains, while an event waits for budget.
-_ADMISSION_POLL = 1.0
 # The reader lets other calls run after taking this many events in a row.
 _EVENTS_BETWEEN_TURNS = 1000
 
@@ -164,65 +151,24 @@ class EventStream:
     async def _submit(
         self, event: stream_pb2.Event, kind: str
     ) -> tuple[asyncio.Future[Any], Sequence[PropertyWarning], bool]:
-        """Prepares the event and hands it to delivery, or to the store in ack mode
-        STORED; returns what settles once that is done, its warnings, and whether stored."""
-        if kind == "track":
-            destination = self._destinations.resolve(request_config(event.track))
-            track = prepare_track(track_input(event.track), destination)
-            if destination.ack_mode is AckMode.STORED:
-                origin = Origin(time.time(), event.track.message_id, event.id)
-                work = track_work(destination, track, origin)
-                return self._stored_batch().add(work), track.warnings, True
-            self._flush_stored()
-            await self._admission(destination, track.event.identity)
-            deadline = self._engine.deadline(None)
-            submitted = self._engine.submit_track(
-                destination, track, deadline, self._caller, more_coming=True
-            )
-            return submitted, track.warnings, False
-        if kind == "account":
-            return self._submit_account(event)
-        destination = self._destinations.resolve(request_config(event.identify))
-        identify = prepare_identify(identify_input(event.identify), destination)
-        if destination.ack_mode is AckMode.STORED:
-            origin = Origin(time.time(), event.identify.message_id, event.id)
-            work = identify_work(destination, identify, origin)
-            return self._stored_batch().add(work), identify.warnings, True
+        """Takes the event through the intake: to the store in ack mode STORED, else to
+        delivery; returns what settles once that is done, its warnings, and whether
+        stored."""
+        request = getattr(event, kind)
+        intake = prepare(kind, request, self._destinations)
+        if intake.stored:
+            origin = Origin(time.time(), request.message_id, event.id)
+            return self._stored_batch().add(intake.work(origin)), intake.warnings, True
+        # Delivery may wait for Heap's budget: commit what this stream stored first.
+        self._flush_stored()
         deadline = self._engine.deadline(None)
-        submitted = self._engine.submit_identify(destination, identify, deadline, self._caller)
-        return submitted, identify.warnings, False
-
-    def _submit_account(
-        self, event: stream_pb2.Event
-    ) -> tuple[asyncio.Future[Any], Sequence[PropertyWarning], bool]:
-        destination = self._destinations.resolve(request_config(event.account))
-        account = prepare_account(account_input(event.account), destination)
-        if destination.ack_mode is AckMode.STORED:
-            origin = Origin(time.time(), event.account.message_id, event.id)
-            work = account_work(destination, account, origin)
-            return self._stored_batch().add(work), account.warnings, True
-        deadline = self._engine.deadline(None)
-        submitted = self._engine.submit_account(
-            destination, account, deadline, self._caller, more_coming=True
-        )
-        return submitted, account.warnings, False
+        submitted = await intake.deliver(self._engine, deadline, self._caller, True)
+        return submitted, intake.warnings, False
 
     def _stored_batch(self) -> StoredBatch:
         if self._stored is None:
             raise no_store()
         return self._stored
-
-    async def _admission(self, destination: Destination, identity: str) -> None:
-        """Waits for Heap's budget as long as it takes: the stream reads nothing meanwhile,
-        so its producer is slowed, and no event fails for waiting while the stream is open.
-        Raises ShuttingDown once the service drains."""
-        while True:
-            try:
-                await self._engine.admit(destination, identity, time.monotonic() + _ADMISSION_POLL)
-                return
-            except RateLimited:
-                if self._engine.draining:
-                    raise ShuttingDown() from None
 
     def _refusal(self, event: stream_pb2.Event, kind: str) -> ServiceError | None:
         """Why the event cannot be taken at all, if it cannot."""

@@ -1,39 +1,28 @@
 """The HeapDestinationService servicer: validate, deliver or store, answer."""
 
-import asyncio
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
-from typing import Any, Generic, NoReturn, TypeVar
+from typing import NoReturn, TypeVar
 
 import grpc
+from google.protobuf.message import Message
 
 from heap_destination.api import event_metrics
-from heap_destination.api.account_mapping import account_input, account_response
 from heap_destination.api.caller import PermissionDenied, ensure_caller_may_use, fairness_key
 from heap_destination.api.error_status import ServiceError, grpc_status
 from heap_destination.api.event_stream import EventStream
-from heap_destination.api.identify_mapping import identify_input, identify_response
 from heap_destination.api.in_flight import InFlightLimit, StreamInFlight
-from heap_destination.api.request_destination import DestinationResolver, request_config
+from heap_destination.api.intake import Request, prepare
+from heap_destination.api.request_destination import DestinationResolver
 from heap_destination.api.stored_intake import StoredIntake, required_intake
-from heap_destination.api.track_mapping import track_input, track_response
 from heap_destination.api.unary_calls import deliver_unary
 from heap_destination.api.web_snippet_mapping import render_web_snippet
 from heap_destination.delivery.engine import DeliveryEngine
 from heap_destination.delivery.errors import DeliveryError, ShuttingDown
-from heap_destination.delivery.stored_work import (
-    Origin,
-    account_work,
-    identify_work,
-    track_work,
-)
-from heap_destination.domain.account import prepare_account
-from heap_destination.domain.ack_mode import AckMode
-from heap_destination.domain.destination import Destination, DestinationSettings
-from heap_destination.domain.identify import prepare_identify
+from heap_destination.delivery.stored_work import Origin
+from heap_destination.domain.destination import DestinationSettings
 from heap_destination.domain.property_warnings import PropertyWarning
-from heap_destination.domain.track import prepare_track
 from heap_destination.domain.violations import InvalidInput
 from heap_destination.store import NewItem
 from heap_destination.v1 import (
@@ -45,24 +34,7 @@ from heap_destination.v1 import (
     web_pb2,
 )
 
-_Response = TypeVar("_Response")
-_UnaryRequest = (
-    track_pb2.TrackEventRequest
-    | identify_pb2.IdentifyUserRequest
-    | account_pb2.UpdateAccountRequest
-)
-
-
-@dataclass(frozen=True)
-class _Intake(Generic[_Response]):
-    """A prepared unary call: what to store, how to deliver it, and its answer."""
-
-    warnings: Sequence[PropertyWarning]
-    work: Callable[[Origin], Sequence[NewItem]]
-    submit: Callable[[float, str], asyncio.Future[Any]]
-    response: Callable[[], _Response]
-    identity: str | None = None
-    """The identity whose rate limits the call waits for (track only)."""
+_Response = TypeVar("_Response", bound=Message)
 
 
 @dataclass(frozen=True)
@@ -94,72 +66,36 @@ class HeapDestinationServicer(service_pb2_grpc.HeapDestinationServiceServicer):
     async def TrackEvent(
         self, request: track_pb2.TrackEventRequest, context: grpc.aio.ServicerContext
     ) -> track_pb2.TrackEventResponse:
-        def intake(destination: Destination) -> _Intake[track_pb2.TrackEventResponse]:
-            track = prepare_track(track_input(request), destination)
-            return _Intake(
-                warnings=track.warnings,
-                work=lambda origin: track_work(destination, track, origin),
-                submit=lambda deadline, caller: self._engine.submit_track(
-                    destination, track, deadline, caller
-                ),
-                response=lambda: track_response(destination, track),
-                identity=track.event.identity,
-            )
-
-        return await self._unary("track", request, context, intake)
+        return await self._unary("track", request, context, track_pb2.TrackEventResponse)
 
     async def IdentifyUser(
         self, request: identify_pb2.IdentifyUserRequest, context: grpc.aio.ServicerContext
     ) -> identify_pb2.IdentifyUserResponse:
-        def intake(destination: Destination) -> _Intake[identify_pb2.IdentifyUserResponse]:
-            identify = prepare_identify(identify_input(request), destination)
-            return _Intake(
-                warnings=identify.warnings,
-                work=lambda origin: identify_work(destination, identify, origin),
-                submit=lambda deadline, caller: self._engine.submit_identify(
-                    destination, identify, deadline, caller
-                ),
-                response=lambda: identify_response(destination, identify),
-            )
-
-        return await self._unary("identify", request, context, intake)
+        return await self._unary("identify", request, context, identify_pb2.IdentifyUserResponse)
 
     async def UpdateAccount(
         self, request: account_pb2.UpdateAccountRequest, context: grpc.aio.ServicerContext
     ) -> account_pb2.UpdateAccountResponse:
-        def intake(destination: Destination) -> _Intake[account_pb2.UpdateAccountResponse]:
-            account = prepare_account(account_input(request), destination)
-            return _Intake(
-                warnings=account.warnings,
-                work=lambda origin: account_work(destination, account, origin),
-                submit=lambda deadline, caller: self._engine.submit_account(
-                    destination, account, deadline, caller
-                ),
-                response=lambda: account_response(destination, account),
-            )
-
-        return await self._unary("account", request, context, intake)
+        return await self._unary("account", request, context, account_pb2.UpdateAccountResponse)
 
     async def _unary(
         self,
         kind: str,
-        request: _UnaryRequest,
+        request: Request,
         context: grpc.aio.ServicerContext,
-        intake: Callable[[Destination], "_Intake[_Response]"],
+        response_type: type[_Response],
     ) -> _Response:
-        """Resolves the destination, prepares the call (`intake`), then stores it or
-        delivers it as its ack mode says, and counts its outcome."""
+        """Takes the call through the intake, stores or delivers it as its ack mode says,
+        and counts its outcome."""
         deadline = self._engine.deadline(context.time_remaining())
         event_metrics.received(kind, "unary")
         warnings: Sequence[PropertyWarning] = ()
         try:
-            destination = self._resolver().resolve(request_config(request))
-            prepared = intake(destination)
-            warnings = prepared.warnings
-            stored = destination.ack_mode is AckMode.STORED
-            if stored:
+            intake = prepare(kind, request, self._resolver())
+            warnings = intake.warnings
+            if intake.stored:
                 origin = Origin(time.time(), request.message_id)
-                await self._store(prepared.work(origin), deadline)
+                await self._store(intake.work(origin), deadline)
             else:
                 caller = fairness_key(context)
                 await deliver_unary(
@@ -167,16 +103,15 @@ class HeapDestinationServicer(service_pb2_grpc.HeapDestinationServiceServicer):
                     self._in_flight,
                     deadline,
                     request.ByteSize(),
-                    lambda: prepared.submit(deadline, caller),
-                    rate_limited=(destination, prepared.identity)
-                    if prepared.identity is not None
-                    else None,
+                    lambda: intake.deliver(self._engine, deadline, caller, False),
                 )
         except (InvalidInput, DeliveryError, PermissionDenied) as error:
             event_metrics.settled(kind, error, warnings)
             await _abort(context, error)
-        event_metrics.settled(kind, None, warnings, stored=stored)
-        return prepared.response()
+        event_metrics.settled(kind, None, warnings, stored=intake.stored)
+        answer = intake.answer()
+        assert isinstance(answer, response_type)
+        return answer
 
     async def StreamEvents(
         self,

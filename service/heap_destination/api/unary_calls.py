@@ -1,15 +1,14 @@
-"""What every unary call shares: back-pressure, rate limits, waiting within the deadline."""
+"""What every unary call shares: back-pressure, waiting within the deadline."""
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from heap_destination.api.in_flight import InFlightLimit
 from heap_destination.delivery.engine import DeliveryEngine
 from heap_destination.delivery.errors import HeapUnavailable, Overloaded, ShuttingDown
 from heap_destination.delivery.futures import delivery_error
-from heap_destination.domain.destination import Destination
 
 # Suggested wait for a caller turned away because the service is at its in-flight bound.
 OVERLOADED_RETRY_AFTER = 1.0
@@ -20,20 +19,17 @@ async def deliver_unary(
     in_flight: InFlightLimit,
     deadline: float,
     size: int,
-    submit: Callable[[], asyncio.Future[Any]],
-    rate_limited: tuple[Destination, str] | None = None,
+    submit: Callable[[], Awaitable[asyncio.Future[Any]]],
 ) -> None:
-    """Submits one call's Heap work (`size` serialized bytes) and waits for Heap's
-    answer, or raises."""
+    """Submits one call's Heap work (`size` serialized bytes; `submit` admits and
+    queues it) and waits for Heap's answer, or raises."""
     if engine.draining:
         raise ShuttingDown()
     if not in_flight.has_room(size):
         raise Overloaded(OVERLOADED_RETRY_AFTER)
     in_flight.take(size)
     try:
-        if rate_limited is not None:
-            await engine.admit(*rate_limited, deadline)
-        delivered = submit()
+        delivered = await submit()
         done, _ = await asyncio.wait([delivered], timeout=max(0.0, deadline - time.monotonic()))
         if not done:
             raise HeapUnavailable("Heap did not answer before the call's deadline")

@@ -296,6 +296,14 @@ OPTIONS = [
         _positive(float),
     ),
     Option(
+        "single_event_requests",
+        "HEAP_SINGLE_EVENT_REQUESTS",
+        False,
+        "past an app's bulk budget, send events of identities with room as single-event "
+        "requests (Heap's limit: 30 per 30 s per identity); off: bulk only",
+        boolean,
+    ),
+    Option(
         "tokens_file",
         "HEAP_DESTINATION_TOKENS_FILE",
         None,

@@ -31,6 +31,7 @@ from heap_destination.app.option_table import (
 from heap_destination.app.options import SettingsError, add_options, resolve_options
 from heap_destination.app.tls import TlsFiles
 from heap_destination.app.tokens import TokenStore, parse_tokens
+from heap_destination.delivery.budget_scheduler import SingleEventSettings
 from heap_destination.delivery.engine import EngineSettings
 from heap_destination.delivery.heap_api_key import HeapApiKey
 from heap_destination.delivery.rate_limiter import RateLimitSettings
@@ -91,7 +92,7 @@ class ServiceSettings:
 
 
 def add_service_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", help=f"JSON config file; see the README (env {CONFIG_ENV})")
+    parser.add_argument("--config", help=f"JSON config file; see docs/configuration.md (env {CONFIG_ENV})")
     add_options(parser, OPTIONS)
     # Registered so that argparse never takes it as short for --heap-api-key-file.
     parser.add_argument("--heap-api-key", nargs="?", action=_NoKeyFlag, help=argparse.SUPPRESS)
@@ -138,6 +139,7 @@ def service_settings(
             max_requests=values["max_requests_to_heap"],
             max_destinations=values["max_destinations"],
             rate_limits=rate_limits,
+            single_events=SingleEventSettings(enabled=values["single_event_requests"]),
         ),
         max_in_flight_events=values["max_in_flight_events"],
         max_in_flight_events_per_stream=values["max_in_flight_events_per_stream"],

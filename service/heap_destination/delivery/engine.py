@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from heap_destination.delivery.batcher import BulkBatcher
-from heap_destination.delivery.errors import Overloaded, RateLimited
+from heap_destination.delivery.budget_scheduler import BudgetScheduler, Route, SingleEventSettings
+from heap_destination.delivery.errors import Overloaded, RateLimited, ShuttingDown
 from heap_destination.delivery.futures import all_of, succeeded
 from heap_destination.delivery.heap_bodies import (
     ADD_ACCOUNT_PROPERTIES_PATH,
@@ -26,6 +27,7 @@ from heap_destination.delivery.heap_bodies import (
 )
 from heap_destination.delivery.heap_client import HeapClient
 from heap_destination.delivery.rate_limiter import RateLimiter, RateLimitSettings
+from heap_destination.delivery.scheduled_tracks import ScheduledTracks, TrackPathSettings
 from heap_destination.delivery.single_requests import SingleRequests
 from heap_destination.domain.account import PreparedAccount
 from heap_destination.domain.destination import Destination
@@ -46,6 +48,10 @@ _SWEEP_INTERVAL = 60.0
 _BOUND_SWEEP_INTERVAL = 0.05
 # Suggested wait for an event turned away because the destinations are at their bound.
 _OVERLOADED_RETRY_AFTER = 1.0
+# Seconds between looks at both paths' budgets while an event waits for either.
+_SCHEDULER_POLL = 0.01
+# Seconds between looks at whether the service drains, while a stream's event waits.
+_PATIENT_POLL = 1.0
 
 
 @dataclass(frozen=True)
@@ -64,6 +70,12 @@ class EngineSettings:
     """Seconds an idle destination is kept after its last event, so that a steady caller
     keeps its place while a flood of new destinations meets the bound."""
     rate_limits: RateLimitSettings = field(default_factory=RateLimitSettings)
+    single_events: SingleEventSettings = field(
+        default_factory=lambda: SingleEventSettings(enabled=False)
+    )
+    """Past an app's bulk budget, single-event requests for identities with room (see
+    BudgetScheduler); only while the bulk rate limits are on. Off unless set here: the
+    server turns it on by default (--single-event-requests)."""
 
 
 class _DestinationQueues:
@@ -128,6 +140,18 @@ class DeliveryEngine:
         self._client = client
         self._settings = settings
         self._limiter = RateLimiter(settings.rate_limits) if settings.rate_limits.enabled else None
+        self._scheduler: BudgetScheduler | None = None
+        self._tracks: ScheduledTracks | None = None
+        if self._limiter is not None and settings.single_events.enabled:
+            self._scheduler = BudgetScheduler(self._limiter, settings.single_events)
+            paths = TrackPathSettings(
+                settings.max_batch,
+                settings.linger,
+                settings.max_in_flight_requests,
+                settings.single_events.max_in_flight,
+                settings.max_destinations,
+            )
+            self._tracks = ScheduledTracks(client, self._scheduler, self._limiter, paths)
         self._queues: dict[tuple[str, str], _DestinationQueues] = {}
         self._last_sweep = time.monotonic()
         self._futile_sweep_until = 0.0
@@ -140,82 +164,124 @@ class DeliveryEngine:
             budget = min(budget, time_remaining - min(_ANSWER_MARGIN, time_remaining / 10))
         return time.monotonic() + budget
 
-    async def admit(self, destination: Destination, identity: str, deadline: float) -> None:
-        """Waits until one more event for `identity` fits Heap's rate limits; raises
-        RateLimited when that would take past `deadline`."""
-        # Most events fit at once: admitting them without a wait keeps the caller from
-        # yielding per event, which would let partial batches go out between events.
-        if self._limiter is None or self._limiter.try_admit(destination.app_id, identity):
-            return
-        try:
-            await asyncio.wait_for(
-                self._limiter.admit(destination.app_id, identity), deadline - time.monotonic()
-            )
-        except TimeoutError:
-            raise RateLimited(self._settings.rate_limits.window_seconds) from None
-
-    def submit_track(
+    async def submit_track(
         self,
         destination: Destination,
         track: PreparedTrack,
         deadline: float,
         caller: str = "",
-        more_coming: bool = False,
+        *,
+        from_stream: bool = False,
     ) -> asyncio.Future[Any]:
-        """Queues an admitted track; resolves once Heap accepted the event (and traits).
+        """Admits the event under Heap's rate limits, then queues it (and its traits);
+        the future resolves once Heap accepted them.
 
-        `more_coming`: a stream that is still reading sent it (see BulkBatcher). Raises
-        Overloaded when `max_destinations` other destinations have work."""
+        A unary call (`deadline` is its own) gets RateLimited when admission would take
+        past it. A stream waits as long as it takes: it reads nothing meanwhile, so its
+        producer is slowed and no event fails for waiting; it gets ShuttingDown once the
+        service drains. A stream's events also keep its batches open (see BulkBatcher).
+        An event routed to a single-event request goes as one (see ScheduledTracks).
+        Raises Overloaded when `max_destinations` other destinations have work."""
+        app_id, identity = destination.app_id, track.event.identity
+        route = await self._admit(app_id, identity, deadline, from_stream)
         try:
             queues = self._queues_for(destination)
         except Overloaded:
-            if self._limiter is not None:
-                self._limiter.settle(destination.app_id, track.event.identity, accepted=False)
+            if route is Route.SINGLE and self._scheduler is not None:
+                self._scheduler.single_given_up(app_id, identity)
+            elif self._limiter is not None:
+                self._limiter.settle(app_id, identity, accepted=False)
             raise
-        delivered = queues.events.submit(track.event, deadline, caller, more_coming)
-        if self._limiter is not None:
-            limiter, app_id, identity = self._limiter, destination.app_id, track.event.identity
-            delivered.add_done_callback(
-                lambda f: limiter.settle(app_id, identity, accepted=succeeded(f))
-            )
+        event = track.event
+        if self._tracks is not None and route is Route.SINGLE:
+            delivered = self._tracks.submit_single(destination, event, deadline, caller)
+        elif self._tracks is not None:
+            delivered = self._tracks.submit_bulk(destination, event, deadline, caller, from_stream)
+        else:
+            delivered = queues.events.submit(event, deadline, caller, from_stream)
+            if self._limiter is not None:
+                limiter = self._limiter
+                delivered.add_done_callback(
+                    lambda f: limiter.settle(app_id, identity, accepted=succeeded(f))
+                )
         futures = [delivered]
         if track.user_properties is not None:
-            users = queues.users.submit(track.user_properties, deadline, caller, more_coming)
+            users = queues.users.submit(track.user_properties, deadline, caller, from_stream)
             futures.append(users)
         return all_of(futures)
 
-    def submit_identify(
+    async def _admit(self, app_id: str, identity: str, deadline: float, patient: bool) -> Route:
+        """Waits until one more event for `identity` fits a path's budget: bulk, or past
+        it a single-event request (with the scheduler on)."""
+        # Most events fit at once: admitting them without a wait keeps the caller from
+        # yielding per event, which would let partial batches go out between events.
+        route = self._route_now(app_id, identity)
+        if route is not None:
+            return route
+        while True:
+            wait_until = time.monotonic() + _PATIENT_POLL if patient else deadline
+            try:
+                return await asyncio.wait_for(
+                    self._route_later(app_id, identity), wait_until - time.monotonic()
+                )
+            except TimeoutError:
+                if not patient:
+                    raise RateLimited(self._settings.rate_limits.window_seconds) from None
+                if self.draining:
+                    raise ShuttingDown() from None
+
+    def _route_now(self, app_id: str, identity: str) -> Route | None:
+        if self._scheduler is not None:
+            return self._scheduler.route(app_id, identity)
+        if self._limiter is None or self._limiter.try_admit(app_id, identity):
+            return Route.BULK
+        return None
+
+    async def _route_later(self, app_id: str, identity: str) -> Route:
+        if self._scheduler is None and self._limiter is not None:
+            await self._limiter.admit(app_id, identity)
+            return Route.BULK
+        while (route := self._route_now(app_id, identity)) is None:
+            await asyncio.sleep(_SCHEDULER_POLL)
+        return route
+
+    async def submit_identify(
         self,
         destination: Destination,
         identify: PreparedIdentify,
         deadline: float,
         caller: str = "",
+        *,
+        from_stream: bool = False,
     ) -> asyncio.Future[Any]:
         """Queues an identify; resolves once Heap accepted its user properties and binding.
+        Heap documents no rate limit for them, so none is applied.
 
         Raises Overloaded when `max_destinations` other destinations have work."""
         queues = self._queues_for(destination)
         futures: list[asyncio.Future[Any]] = []
         if identify.user_properties is not None:
-            futures.append(queues.users.submit(identify.user_properties, deadline, caller))
+            users = queues.users.submit(identify.user_properties, deadline, caller, from_stream)
+            futures.append(users)
         if identify.identify is not None:
             futures.append(queues.identifies.submit(identify.identify, deadline, caller))
         return all_of(futures)
 
-    def submit_account(
+    async def submit_account(
         self,
         destination: Destination,
         account: PreparedAccount,
         deadline: float,
         caller: str = "",
-        more_coming: bool = False,
+        *,
+        from_stream: bool = False,
     ) -> asyncio.Future[Any]:
         """Queues an account update; resolves once Heap accepted it. Heap documents no rate
         limit for account properties, so none is applied.
 
         Raises Overloaded when `max_destinations` other destinations have work."""
         queues = self._queues_for(destination)
-        return queues.accounts.submit(account.account, deadline, caller, more_coming)
+        return queues.accounts.submit(account.account, deadline, caller, from_stream)
 
     async def drain(self, grace: float) -> None:
         """Sends everything queued now and waits up to `grace` seconds for Heap's answers;
@@ -225,8 +291,13 @@ class DeliveryEngine:
         for destination in queues:
             destination.flush()
         outstanding = {t for q in queues for t in q.tasks()}
+        if self._tracks is not None:
+            self._tracks.flush()
+            outstanding |= self._tracks.tasks()
         if outstanding:
             await asyncio.wait(outstanding, timeout=grace)
+        if self._tracks is not None:
+            self._tracks.cancel()
         for destination in queues:
             destination.cancel()
 

@@ -1,0 +1,107 @@
+"""One intake for every call and streamed event: resolve the destination, prepare the
+Heap work, then store it (ack mode STORED) or deliver it (admitted and queued by the
+engine), and answer.
+
+Unary calls (servicer.py) and streams (event_stream.py) both take their requests here,
+so a new kind of event is added once: an entry in KINDS.
+"""
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+from google.protobuf.message import Message
+
+from heap_destination.api.account_mapping import account_input, account_response
+from heap_destination.api.identify_mapping import identify_input, identify_response
+from heap_destination.api.request_destination import DestinationResolver, request_config
+from heap_destination.api.track_mapping import track_input, track_response
+from heap_destination.delivery.engine import DeliveryEngine
+from heap_destination.delivery.stored_work import Origin, account_work, identify_work, track_work
+from heap_destination.domain.account import prepare_account
+from heap_destination.domain.ack_mode import AckMode
+from heap_destination.domain.destination import Destination
+from heap_destination.domain.identify import prepare_identify
+from heap_destination.domain.property_warnings import PropertyWarning
+from heap_destination.domain.track import prepare_track
+from heap_destination.store import NewItem
+from heap_destination.v1 import account_pb2, identify_pb2, track_pb2
+
+Request = (
+    track_pb2.TrackEventRequest
+    | identify_pb2.IdentifyUserRequest
+    | account_pb2.UpdateAccountRequest
+)
+
+
+@dataclass(frozen=True)
+class Intake:
+    """A call or streamed event, validated and prepared for Heap."""
+
+    destination: Destination
+    warnings: Sequence[PropertyWarning]
+    work: Callable[[Origin], Sequence[NewItem]]
+    """What the store keeps of it, in ack mode STORED."""
+    deliver: Callable[[DeliveryEngine, float, str, bool], Awaitable[asyncio.Future[Any]]]
+    """(engine, deadline, caller, from_stream): admits and queues it, giving the future
+    that resolves once Heap accepted it (see DeliveryEngine.submit_track)."""
+    answer: Callable[[], Message]
+    """The unary call's response."""
+
+    @property
+    def stored(self) -> bool:
+        return self.destination.ack_mode is AckMode.STORED
+
+
+def prepare(kind: str, request: Request, destinations: DestinationResolver) -> Intake:
+    """Raises InvalidInput, or PermissionDenied when the caller may not use the app."""
+    spec = KINDS[kind]
+    destination = destinations.resolve(request_config(request))
+    prepared = spec.prepare(spec.to_input(request), destination)
+
+    def deliver(
+        engine: DeliveryEngine, deadline: float, caller: str, stream: bool
+    ) -> Awaitable[asyncio.Future[Any]]:
+        return spec.submit(engine)(destination, prepared, deadline, caller, from_stream=stream)
+
+    return Intake(
+        destination,
+        prepared.warnings,
+        partial(spec.work, destination, prepared),
+        deliver,
+        partial(spec.answer, destination, prepared),
+    )
+
+
+@dataclass(frozen=True)
+class _Kind:
+    """How one kind of call is validated, stored, delivered and answered."""
+
+    to_input: Callable[[Any], Any]
+    prepare: Callable[[Any, Destination], Any]
+    work: Callable[[Destination, Any, Origin], Sequence[NewItem]]
+    submit: Callable[[DeliveryEngine], Callable[..., Awaitable[asyncio.Future[Any]]]]
+    answer: Callable[[Destination, Any], Message]
+
+
+KINDS: dict[str, _Kind] = {
+    "track": _Kind(
+        track_input, prepare_track, track_work, lambda e: e.submit_track, track_response
+    ),
+    "identify": _Kind(
+        identify_input,
+        prepare_identify,
+        identify_work,
+        lambda e: e.submit_identify,
+        identify_response,
+    ),
+    "account": _Kind(
+        account_input,
+        prepare_account,
+        account_work,
+        lambda e: e.submit_account,
+        account_response,
+    ),
+}

@@ -1,0 +1,106 @@
+"""How fast one app's single-event requests may go past its bulk budget.
+
+Heap documents no app-wide limit for its single-event track API, only one per identity,
+so the rate is found by asking: it starts low and grows by one request per second for
+each request Heap accepts (slow start: it doubles about every second while Heap keeps
+accepting). A 429 halves it and holds every single-event request of the app for Heap's
+Retry-After; from then on it grows additively, by `increase` requests per second each
+second. 429s for requests sent before the last one was answered belong to the same
+congestion and do not halve it again. Each further 429 with none accepted in between
+makes the hold `hold_growth` times longer (up to `max_hold`), so probing an app whose
+single events Heap counts against its bulk limit after all costs fewer and fewer
+requests.
+
+A 429 to the app's bulk requests (`lasting`), which the service's bulk budget had room
+for, says that something else uses the app's bulk limit (single events, if Heap counts
+them after all): it halves the rate too, and holds the path for `max_hold`.
+"""
+
+from dataclasses import dataclass
+
+# Seconds of the rate a full bucket holds: a short burst, never less than one request.
+_BURST_SECONDS = 0.05
+# Hold after a 429 that names no Retry-After.
+_DEFAULT_HOLD = 1.0
+
+
+@dataclass(frozen=True)
+class SinglePathRateSettings:
+    initial_rate: float = 50.0
+    """Single-event requests per second at first, per app."""
+    max_rate: float = 10_000.0
+    min_rate: float = 0.1
+    increase: float = 20.0
+    """Requests per second added each second once a 429 ended the slow start."""
+    decrease: float = 0.5
+    """Factor applied to the rate on a 429."""
+    hold_growth: float = 8.0
+    """Factor by which each further 429, with none accepted in between, lengthens the hold."""
+    max_hold: float = 600.0
+    """Longest hold after repeated 429s: the longest gap between probes of an app whose
+    single events Heap counts against its bulk limit."""
+
+
+class SinglePathRate:
+    """A token bucket whose rate follows Heap's answers; `now` is a monotonic time."""
+
+    def __init__(self, settings: SinglePathRateSettings, now: float) -> None:
+        self._settings = settings
+        self.rate = settings.initial_rate
+        self.slow_start = True
+        self._tokens = 1.0
+        self._updated = now
+        self._held_until = now
+        self._strikes = 0
+        self._last_throttle = float("-inf")
+
+    def hold(self, now: float) -> float:
+        """Seconds until the next request may go, were tokens there (0: not held)."""
+        return max(0.0, self._held_until - now)
+
+    def throttled_within(self, seconds: float, now: float) -> bool:
+        """Whether Heap answered 429 to this path within the last `seconds`."""
+        return now - self._last_throttle < seconds
+
+    def try_acquire(self, now: float) -> bool:
+        """Takes the room for one request if the rate has it now."""
+        self._refill(now)
+        if now < self._held_until or self._tokens < 1.0:
+            return False
+        self._tokens -= 1.0
+        return True
+
+    def give_back(self) -> None:
+        """Returns room taken for a request that was never sent."""
+        self._tokens += 1.0
+
+    def accepted(self) -> None:
+        self._strikes = 0
+        if self.slow_start:
+            step = 1.0
+        else:
+            step = self._settings.increase / max(self.rate, self._settings.min_rate)
+        self.rate = min(self._settings.max_rate, self.rate + step)
+
+    def throttled(
+        self, sent_at: float, retry_after: float | None, now: float, lasting: bool = False
+    ) -> None:
+        """Heap answered 429 to a request sent at `sent_at`; `lasting`: a bulk request."""
+        wait = _DEFAULT_HOLD if retry_after is None else retry_after
+        if lasting:
+            wait = max(wait, self._settings.max_hold)
+        if sent_at >= self._last_throttle:
+            self._strikes += 1
+            self._last_throttle = now
+            self.slow_start = False
+            self.rate = max(self._settings.min_rate, self.rate * self._settings.decrease)
+            self._tokens = 0.0
+            backoff = wait * self._settings.hold_growth ** (self._strikes - 1)
+            wait = max(wait, min(self._settings.max_hold, backoff))
+        self._held_until = max(self._held_until, now + wait)
+
+    def _refill(self, now: float) -> None:
+        capacity = max(1.0, self.rate * _BURST_SECONDS)
+        elapsed = max(0.0, now - self._updated)
+        self._tokens = min(capacity, self._tokens + elapsed * self.rate)
+        self._updated = now
