@@ -92,7 +92,9 @@ class ServiceSettings:
 
 
 def add_service_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", help=f"JSON config file; see docs/configuration.md (env {CONFIG_ENV})")
+    parser.add_argument(
+        "--config", help=f"JSON config file; see docs/configuration.md (env {CONFIG_ENV})"
+    )
     add_options(parser, OPTIONS)
     # Registered so that argparse never takes it as short for --heap-api-key-file.
     parser.add_argument("--heap-api-key", nargs="?", action=_NoKeyFlag, help=argparse.SUPPRESS)
