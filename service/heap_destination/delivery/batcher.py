@@ -5,7 +5,8 @@ another request of this batcher is still waiting for Heap, a partial batch is he
 little longer (up to 10 lingers) so that a steady producer fills whole requests
 instead of many small ones. While a stream keeps feeding it (items submitted with
 `more_coming`, the last one less than 5 lingers ago), a partial batch waits up to 100
-lingers: a busy CPU then delays the stream's next events, not the batch's fill. Up to
+lingers, even when an earlier request returns: a busy CPU then delays the stream's next
+events, not the batch's fill. Up to
 `max_in_flight` requests are outstanding at once.
 
 When Heap rejects a request for its content (400, 413, 422), it is split in halves until
@@ -83,15 +84,18 @@ class BulkBatcher(Generic[Item]):
             self._timer = asyncio.get_running_loop().call_later(self._linger, self._linger_over)
         return pending.future
 
+    def _fed(self, now: float) -> bool:
+        """Whether a stream still feeds the batch, and it may wait for it a linger more."""
+        return (
+            now - self._fed_at < _FED_LINGERS * self._linger
+            and now - self._batch_started + self._linger <= self._max_fed_hold
+        )
+
     def _linger_over(self) -> None:
         self._timer = None
         now = time.monotonic()
         held_for = now - self._batch_started
-        fed = (
-            now - self._fed_at < _FED_LINGERS * self._linger
-            and held_for + self._linger <= self._max_fed_hold
-        )
-        if fed or (self._sending and held_for + self._linger <= self._max_hold):
+        if self._fed(now) or (self._sending and held_for + self._linger <= self._max_hold):
             self._timer = asyncio.get_running_loop().call_later(self._linger, self._linger_over)
         else:
             self.flush()
@@ -129,7 +133,14 @@ class BulkBatcher(Generic[Item]):
                         )
                 finally:
                     self._sending -= 1
-                    if self._batch and time.monotonic() - self._batch_started >= self._linger:
+                    # A partial batch that waited for this request goes now, unless a
+                    # stream still feeds it.
+                    now = time.monotonic()
+                    if (
+                        self._batch
+                        and now - self._batch_started >= self._linger
+                        and not self._fed(now)
+                    ):
                         self.flush()
         except HeapRejected as rejection:
             if len(batch) == 1 or rejection.status not in _ABOUT_THE_CONTENT:
