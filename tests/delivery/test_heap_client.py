@@ -224,3 +224,32 @@ async def test_a_request_waiting_for_a_slot_goes_out_once_one_is_released(
     await asyncio.wait_for(post, timeout=10)
     assert [a.status for a in sim.attempts()] == [200]
     assert slots.in_use == 0
+
+
+async def test_each_429_is_told_with_its_send_time_and_retry_after(
+    sim: HeapSimulator, http: httpx.AsyncClient
+) -> None:
+    sim.inject(Fault(status=429, count=2, retry_after="0.05"))
+    heard: list[tuple[float, float | None]] = []
+    started = time.monotonic()
+
+    await HeapClient(http, FAST, RequestSlots(8)).post(
+        sim.url + TRACK_PATH, BODY, in_seconds(10), on_throttled=lambda *told: heard.append(told)
+    )
+
+    assert [retry_after for _, retry_after in heard] == [0.05, 0.05]
+    assert started <= heard[0][0] < heard[1][0]
+    assert [a.status for a in sim.attempts()] == [429, 429, 200]
+
+
+async def test_max_attempts_overrides_the_policy(
+    sim: HeapSimulator, http: httpx.AsyncClient
+) -> None:
+    sim.inject(Fault(status=503, count=1))
+
+    with pytest.raises(HeapUnavailable):
+        await HeapClient(http, FAST, RequestSlots(8)).post(
+            sim.url + TRACK_PATH, BODY, in_seconds(10), max_attempts=1
+        )
+
+    assert [a.status for a in sim.attempts()] == [503]

@@ -7,6 +7,7 @@ Heap stores a retried event once.
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 import httpx
@@ -23,6 +24,9 @@ log = logging.getLogger(__name__)
 
 _MAX_QUOTED_BODY = 500
 
+OnThrottled = Callable[[float, float | None], None]
+"""Told of each 429: when its attempt was sent (monotonic), and Heap's Retry-After."""
+
 
 class HeapClient:
     def __init__(
@@ -38,17 +42,28 @@ class HeapClient:
         self._slots = slots
         self._tracer = tracer
 
-    async def post(self, url: str, body: bytes, deadline: float, caller: str = "") -> int:
+    async def post(
+        self,
+        url: str,
+        body: bytes,
+        deadline: float,
+        caller: str = "",
+        *,
+        max_attempts: int | None = None,
+        on_throttled: OnThrottled | None = None,
+    ) -> int:
         """POSTs `body` to `url`; returns Heap's status once Heap answered 2xx.
 
         `deadline` is a time.monotonic() value. Each attempt waits for one of the
         service's request slots in `caller`'s turn (see RequestSlots). Raises
-        HeapRejected for a permanent 4xx answer, HeapUnavailable when attempts or time
-        run out. When tracing, the request is a span linked to the calls it carries
-        events of (see trace_links), its attempts are the HTTP client's spans within.
+        HeapRejected for a permanent 4xx answer, HeapUnavailable when attempts (the
+        policy's, or `max_attempts`) or time run out. `on_throttled` hears of each 429.
+        When tracing, the request is a span linked to the calls it carries events of
+        (see trace_links), its attempts are the HTTP client's spans within.
         """
+        attempts = max_attempts or self.policy.max_attempts
         if self._tracer is None:
-            return await self._post(url, body, deadline, caller)
+            return await self._post(url, body, deadline, caller, attempts, on_throttled)
         endpoint = urlsplit(url).path
         links = [Link(context) for context in carried()]
         # A request of its own trace: it serves many calls, none of them its parent.
@@ -56,9 +71,17 @@ class HeapClient:
             f"Heap {endpoint}", context=Context(), links=links
         ) as span:
             span.set_attribute("heap.calls_carried", len(links))
-            return await self._post(url, body, deadline, caller)
+            return await self._post(url, body, deadline, caller, attempts, on_throttled)
 
-    async def _post(self, url: str, body: bytes, deadline: float, caller: str) -> int:
+    async def _post(
+        self,
+        url: str,
+        body: bytes,
+        deadline: float,
+        caller: str,
+        max_attempts: int,
+        on_throttled: OnThrottled | None,
+    ) -> int:
         endpoint = urlsplit(url).path
         attempt = 0
         while True:
@@ -68,6 +91,7 @@ class HeapClient:
                 raise HeapUnavailable(f"no time left to deliver to {url}")
             retry_after: float | None = None
             status: int | None = None
+            sent_at = time.monotonic()
             try:
                 response = await self._attempt(url, body, deadline, caller)
             except httpx.TransportError as error:
@@ -82,7 +106,9 @@ class HeapClient:
                 failure = f"Heap answered {response.status_code} at {url}"
                 status = response.status_code
                 retry_after = parse_retry_after(response.headers.get("retry-after"))
-            if attempt >= self.policy.max_attempts:
+                if status == 429 and on_throttled is not None:
+                    on_throttled(sent_at, retry_after)
+            if attempt >= max_attempts:
                 raise HeapUnavailable(f"{failure} ({attempt} attempts)", retry_after, status)
             delay = max(self.policy.backoff(attempt), retry_after or 0.0)
             if time.monotonic() + delay >= deadline:

@@ -1,7 +1,7 @@
 """Track events of apps under the budget scheduler, per destination: bulk requests for
 events admitted to the bulk budget, single-event requests for those routed past it.
 
-Every answer reaches the scheduler (see heap_attempts): a 429 to a bulk request, when
+Every 429 reaches the scheduler (HeapClient.post's on_throttled): a 429 to a bulk request, when
 the bulk budget had room, means something else uses the app's budget, so it narrows the
 single path as a 429 to a single-event request does. A single-event request gets one
 attempt: an event Heap did not take that way (429, 5xx, unreachable) waits for the bulk
@@ -18,7 +18,6 @@ from heap_destination.delivery.batcher import BulkBatcher
 from heap_destination.delivery.budget_scheduler import BudgetScheduler
 from heap_destination.delivery.errors import HeapRejected, HeapUnavailable
 from heap_destination.delivery.futures import succeeded
-from heap_destination.delivery.heap_attempts import one_attempt, post_heard
 from heap_destination.delivery.heap_bodies import (
     TRACK_PATH,
     bulk_track_body,
@@ -63,8 +62,7 @@ class ScheduledTracks:
         bulk_budget: RateLimiter,
         settings: TrackPathSettings,
     ) -> None:
-        self._once = one_attempt(client)
-        self._max_attempts = client.policy.max_attempts
+        self._client = client
         self._scheduler = scheduler
         self._bulk_budget = bulk_budget
         self._settings = settings
@@ -142,7 +140,7 @@ class ScheduledTracks:
         body = encode(bulk_track_body(destination.app_id, events))
         throttled = partial(self._scheduler.bulk_throttled, destination.app_id)
         url = destination.base_url + TRACK_PATH
-        await post_heard(self._once, self._max_attempts, url, body, deadline, caller, throttled)
+        await self._client.post(url, body, deadline, caller, on_throttled=throttled)
 
     async def _send_single(
         self, destination: Destination, event: HeapEvent, deadline: float, caller: str
@@ -151,8 +149,8 @@ class ScheduledTracks:
         body = encode(single_track_body(app_id, event))
         sent_at = time.monotonic()
         try:
-            status = await self._once.post(
-                destination.base_url + TRACK_PATH, body, deadline, caller
+            status = await self._client.post(
+                destination.base_url + TRACK_PATH, body, deadline, caller, max_attempts=1
             )
         except HeapUnavailable as failure:
             self._scheduler.single_answered(
