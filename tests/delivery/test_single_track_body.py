@@ -1,13 +1,8 @@
-"""Heap's single-event track body, built from an event and from one stored alone."""
+"""Heap's single-event track body."""
 
 from datetime import UTC, datetime
 
-from heap_destination.delivery.heap_bodies import (
-    encode,
-    event_object,
-    single_track_body,
-    single_track_body_from_object,
-)
+from heap_destination.delivery.heap_bodies import single_track_body
 from heap_destination.domain.heap_calls import HeapEvent
 
 EVENT = HeapEvent(
@@ -41,8 +36,3 @@ def test_optional_fields_are_left_out_when_not_given() -> None:
         "properties",
         "idempotency_key",
     }
-
-
-def test_a_body_from_a_stored_event_has_the_same_bytes() -> None:
-    stored = event_object(EVENT)
-    assert single_track_body_from_object("42", stored) == encode(single_track_body("42", EVENT))
