@@ -10,9 +10,15 @@ from heap_destination.domain.destination import (
 from heap_destination.domain.violations import InvalidInput
 from heap_destination.v1 import account_pb2, config_pb2, identify_pb2, track_pb2
 
+# A stream whose events carry their own configs (one per app, say) resolves each distinct
+# one once: at most this many, each of at most this many serialized bytes, are kept.
+_MAX_REMEMBERED_CONFIGS = 64
+_MAX_REMEMBERED_CONFIG_BYTES = 1024
+
 
 class DestinationResolver:
-    """Resolves destinations over a base of settings; remembers the base's own result.
+    """Resolves destinations over a base of settings; remembers the base's own result,
+    and the resolvers of the small configs requests carried (a stream reuses them).
 
     `allowed_base_urls` are the normalized base URLs a request may name besides Heap's
     regions (the server's own and the operator's --allowed-base-urls).
@@ -26,6 +32,7 @@ class DestinationResolver:
         self._base = base
         self._allowed_base_urls = allowed_base_urls
         self._base_result: Destination | InvalidInput | None = None
+        self._by_config: dict[bytes, DestinationResolver] = {}
 
     def with_config(self, config: config_pb2.DestinationConfig) -> "DestinationResolver":
         """A resolver whose base is `config` over this one's base. A bad config does not
@@ -43,11 +50,23 @@ class DestinationResolver:
         InvalidInput when it cannot be delivered, PermissionDenied when the caller may not
         send to its app_id."""
         if config is not None:
-            destination = self.with_config(config)._resolve_base()
+            destination = self._over(config)._resolve_base()
         else:
             destination = self._resolve_base()
         ensure_caller_may_use(destination.app_id)
         return destination
+
+    def _over(self, config: config_pb2.DestinationConfig) -> "DestinationResolver":
+        key = config.SerializeToString(deterministic=True)
+        resolver = self._by_config.get(key)
+        if resolver is None:
+            resolver = self.with_config(config)
+            if (
+                len(key) <= _MAX_REMEMBERED_CONFIG_BYTES
+                and len(self._by_config) < _MAX_REMEMBERED_CONFIGS
+            ):
+                self._by_config[key] = resolver
+        return resolver
 
     def _resolve_base(self) -> Destination:
         if self._base_result is None:
