@@ -168,19 +168,6 @@ def test_every_relative_link_resolves(markdown: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "markdown", documentation_files(), ids=lambda path: str(path.relative_to(REPO))
-)
-def test_the_example_is_called_by_what_it_is(markdown: Path) -> None:
-    text = markdown.read_text(encoding="utf-8")
-
-    stale = re.findall(
-        r"\bseed(?:'s)? (?:example|event)|\bthe seed\b|\bproduct brief\b", text, re.I
-    )
-
-    assert not stale, f"call it Heap's flattening example, not {stale}"
-
-
-@pytest.mark.parametrize(
     ("heading", "anchor"),
     [
         (

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.client_programs import npm_installed
+
 REPO = Path(__file__).resolve().parents[2]
 NODE_CLIENT = REPO / "clients" / "node"
 NODE, NPM = shutil.which("node"), shutil.which("npm")
@@ -14,24 +16,7 @@ NODE, NPM = shutil.which("node"), shutil.which("npm")
 
 @pytest.fixture
 def node_client() -> Path:
-    """clients/node with its dependencies installed from package-lock.json."""
-    missing = [name for name, found in (("node", NODE), ("npm", NPM)) if found is None]
-    if missing:
-        reason = f"{' and '.join(missing)} not on PATH: the Node.js client test needs Node 20+"
-        print(reason)
-        pytest.skip(reason)
-    assert NPM is not None
-    modules, lock = NODE_CLIENT / "node_modules", NODE_CLIENT / "package-lock.json"
-    if not modules.is_dir() or modules.stat().st_mtime < lock.stat().st_mtime:
-        installed = subprocess.run(
-            [NPM, "ci", "--no-audit", "--no-fund"],
-            cwd=NODE_CLIENT,
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-        assert installed.returncode == 0, f"npm ci failed:\n{installed.stdout}{installed.stderr}"
-    return NODE_CLIENT
+    return npm_installed(NODE_CLIENT, "Node.js client")
 
 
 @pytest.mark.timeout(600)

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from tests.support.client_programs import npm_installed
 from tests.support.simulator_api import tracked_events, user_property_updates
 
 REPO = Path(__file__).resolve().parents[2]
@@ -41,18 +42,7 @@ def _output(run: subprocess.CompletedProcess[str]) -> str:
 
 @pytest.fixture(scope="module")
 def typescript_client() -> Path:
-    """clients/typescript with its dependencies installed from package-lock.json."""
-    missing = [name for name, found in (("node", NODE), ("npm", NPM)) if found is None]
-    if missing:
-        reason = f"{' and '.join(missing)} not on PATH: the TypeScript client test needs Node 20+"
-        print(reason)
-        pytest.skip(reason)
-    assert NPM is not None
-    modules, lock = CLIENT / "node_modules", CLIENT / "package-lock.json"
-    if not modules.is_dir() or modules.stat().st_mtime < lock.stat().st_mtime:
-        installed = _run([NPM, "ci", "--no-audit", "--no-fund"], CLIENT, timeout=300)
-        assert installed.returncode == 0, f"npm ci failed: {_output(installed)}"
-    return CLIENT
+    return npm_installed(CLIENT, "TypeScript client")
 
 
 def _generate(client: Path, protos: Path, out: Path) -> None:

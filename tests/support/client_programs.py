@@ -134,3 +134,25 @@ def run_and_check(language: str, command: list[str], flag: str) -> None:
     assert sample["event"] == f"{language} Stream Event"
     assert sample["identity"] == f"{run_id}-user-7"
     assert sample["properties"] == {"seq": 7, "run": run_id}
+
+
+def npm_installed(client: Path, what: str) -> Path:
+    """`client` (a folder with package.json) with its dependencies installed from its
+    package-lock.json; skips with the reason when node or npm is missing."""
+    npm = shutil.which("npm")
+    missing = [name for name in ("node", "npm") if shutil.which(name) is None]
+    if missing or npm is None:
+        reason = f"{' and '.join(missing)} not on PATH: the {what} test needs Node 20+"
+        print(reason)
+        pytest.skip(reason)
+    modules, lock = client / "node_modules", client / "package-lock.json"
+    if not modules.is_dir() or modules.stat().st_mtime < lock.stat().st_mtime:
+        installed = subprocess.run(
+            [npm, "ci", "--no-audit", "--no-fund"],
+            cwd=client,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert installed.returncode == 0, f"npm ci failed:\n{installed.stdout}{installed.stderr}"
+    return client
