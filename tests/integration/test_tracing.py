@@ -96,13 +96,3 @@ def test_a_stream_is_one_span_linked_once_from_each_bulk_request(
     assert len(requests) >= 3
     assert all([link.context for link in r.links] == [call.context] for r in requests)
     assert all(r.parent is None for r in requests)
-
-
-def test_without_tracing_no_span_is_made(
-    client: HeapDestinationClient, spans: tuple[TracerProvider, InMemorySpanExporter]
-) -> None:
-    _, exporter = spans
-
-    client.track("Signed Up", user_id="u1")
-
-    assert exporter.get_finished_spans() == ()
