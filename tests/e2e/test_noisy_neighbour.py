@@ -68,5 +68,9 @@ def test_a_flood_of_identifies_and_apps_leaves_another_callers_calls_fast(simula
     # Every flooded event is answered; some may be turned away at the destination bound.
     assert Counter(r.id for r in flood_results) == Counter(e.id for e in flood)
     assert {r.code for r in flood_results} <= {code_pb2.OK, code_pb2.RESOURCE_EXHAUSTED}
-    p99 = statistics.quantiles(latencies, n=100)[98] if len(latencies) > 1 else latencies[0]
-    assert p99 < 1.0, f"p99 {p99:.3f} s over {len(latencies)} calls: {sorted(latencies)[-5:]}"
+    # Behind the flood (3,000 bindings, 8 at a time, 20 ms each) a call would wait
+    # seconds; beside it, a call takes a linger and a Heap round trip, plus the noise of
+    # a busy machine.
+    slowest = sorted(latencies)[-5:]
+    assert statistics.median(latencies) < 0.5, f"{len(latencies)} calls, slowest {slowest}"
+    assert max(latencies) < 2.0, f"{len(latencies)} calls, slowest {slowest}"
