@@ -15,6 +15,7 @@ from opentelemetry.context import Context
 from opentelemetry.trace import Link, Tracer
 
 from heap_destination.delivery.errors import HeapRejected, HeapUnavailable
+from heap_destination.delivery.heap_connections import HeapConnections
 from heap_destination.delivery.request_slots import RequestSlots
 from heap_destination.delivery.retry_policy import RetryPolicy, parse_retry_after
 from heap_destination.delivery.trace_links import carried
@@ -149,10 +150,10 @@ def _loop_time(deadline: float) -> float:
 
 
 def new_http_client(policy: RetryPolicy, max_requests: int) -> httpx.AsyncClient:
-    """The one connection pool the service shares for all Heap requests: one connection
-    per request slot, so no request waits for a connection once it has a slot."""
+    """The one HTTP client the service shares for all Heap requests: one connection per
+    request slot, so no request waits for a connection once it has a slot."""
     return httpx.AsyncClient(
         timeout=httpx.Timeout(policy.attempt_timeout),
-        limits=httpx.Limits(max_connections=max_requests, max_keepalive_connections=max_requests),
+        transport=HeapConnections(max_requests),
         headers={"content-type": "application/json", "user-agent": "heap-destination/0.1"},
     )
