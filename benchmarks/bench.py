@@ -22,6 +22,10 @@ Then it compares 1 and 2 worker processes (`--workers N`) under the same load of
 the example event over four connections: BENCH_WORKERS_STREAM_EVENTS in four concurrent
 StreamEvents calls, BENCH_WORKERS_UNARY_EVENTS in TrackEvent calls (see workers.py).
 
+With BENCH_COMPARE_WITH naming another checkout of this repository (say, a `git worktree`
+of an older commit), the stream rows also run on that checkout's service, set up with its
+own `make setup`, against the same simulator in the same run, and the ratios are printed.
+
 Run with `make bench`; event counts and concurrency come from BENCH_* variables.
 """
 
@@ -30,6 +34,7 @@ import os
 import platform
 import re
 import signal
+import subprocess
 import sys
 import tempfile
 import time
@@ -63,6 +68,8 @@ class Config:
     heap_latency_ms: int
     workers_stream_events: int
     workers_unary_events: int
+    compare_with: Path | None
+    """Another checkout whose service the stream rows also run on."""
 
     @classmethod
     def from_env(cls) -> "Config":
@@ -78,6 +85,7 @@ class Config:
             heap_latency_ms=env_number("BENCH_HEAP_LATENCY_MS", 20, least=0),
             workers_stream_events=env_number("BENCH_WORKERS_STREAM_EVENTS", 40_000),
             workers_unary_events=env_number("BENCH_WORKERS_UNARY_EVENTS", 4_000),
+            compare_with=Path(other) if (other := os.environ.get("BENCH_COMPARE_WITH")) else None,
         )
 
     def workers_plan(self) -> workers.Plan:
@@ -148,10 +156,15 @@ class Bench:
     async def close(self) -> None:
         await self.http.aclose()
 
-    async def through_service(self, scenario: str, payload: Payload) -> Row:
-        """Runs `scenario` ("stream" or "unary") on a service process of its own."""
-        serve = processes.serve_command(self.heap_url)
-        log = self.logs / f"service-{scenario}-{payload.name}.log"
+    async def through_service(
+        self, scenario: str, payload: Payload, checkout: Path | None = None
+    ) -> Row:
+        """Runs `scenario` ("stream" or "unary") on a service process of its own: this
+        checkout's, or `checkout`'s (its row's scenario is then "SCENARIO@other")."""
+        bin_dir = processes.BIN if checkout is None else checkout / ".venv" / "bin"
+        serve = processes.serve_command(self.heap_url, bin_dir=bin_dir)
+        label = scenario if checkout is None else f"{scenario}@other"
+        log = self.logs / f"service-{scenario}-{payload.name}-{bin_dir.parent.parent.name}.log"
         with processes.child(serve, log, processes.SERVICE_READY, START_TIMEOUT) as service:
             try:
                 async with grpc.aio.insecure_channel(f"127.0.0.1:{service.port}") as channel:
@@ -161,7 +174,7 @@ class Bench:
                         [stub], c.identities, c.stream_batch, c.unary_concurrency
                     )
                     return await self._measure(
-                        scenario, payload, self._run(scenario, stub, payload), service
+                        label, payload, self._run(scenario, stub, payload), service
                     )
             except Exception:
                 print(f"service log (last lines):\n{service.log_tail()}", file=sys.stderr)
@@ -230,6 +243,13 @@ async def run_all(
             for payload in PAYLOADS
         ]
         rows += [await bench.baseline(payload) for payload in PAYLOADS]
+        if config.compare_with is not None:
+            # Its own virtual environment, pinned dependencies and generated code.
+            subprocess.run(["make", "-C", str(config.compare_with), "setup"], check=True)
+            rows += [
+                await bench.through_service("stream", payload, config.compare_with)
+                for payload in PAYLOADS
+            ]
         plan = config.workers_plan()
         return rows, await workers.compare(heap_url, bench.http, logs, plan)
     finally:
@@ -267,7 +287,7 @@ def report(
     header = (
         f"{'scenario':<9} {'payload':<7} {'events':>7} {'events/s':>9} {'p50 ms':>8} "
         f"{'p99 ms':>8} {'Heap req/1k ev':>14} {'svc peak MB':>11} {'svc base MB':>11} "
-        f"{'svc after MB':>12} {'svc CPU s':>9} {'retries':>7}"
+        f"{'svc after MB':>12} {'svc CPU s':>9} {'CPU µs/ev':>9} {'retries':>7}"
     )
     print(header)
     print("-" * len(header))
@@ -279,7 +299,9 @@ def report(
             f"{f'{use.peak_mb:.1f}' if use else 'n/a':>11} "
             f"{f'{use.base_mb:.1f}' if use else 'n/a':>11} "
             f"{f'{use.after_mb:.1f}' if use else 'n/a':>12} "
-            f"{f'{use.cpu_seconds:.1f}' if use else 'n/a':>9} {row.retries:>7}"
+            f"{f'{use.cpu_seconds:.1f}' if use else 'n/a':>9} "
+            f"{f'{use.cpu_seconds / row.events * 1e6:.0f}' if use else 'n/a':>9} "
+            f"{row.retries:>7}"
         )
     print(
         "time to result: stream, from the write of the message carrying the event; "
@@ -296,11 +318,31 @@ def report(
             f"stream/baseline throughput, {payload.name}: "
             f"{speed['stream'] / speed['baseline']:.1f}x"
         )
+    if config.compare_with is not None:
+        commit = subprocess.run(
+            ["git", "-C", str(config.compare_with), "log", "-1", "--format=%h %ad", "--date=short"],
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+        for payload in PAYLOADS:
+            now, other = (
+                next(r for r in rows if r.scenario == name and r.payload == payload.name)
+                for name in ("stream", "stream@other")
+            )
+            print(
+                f"stream, {payload.name}, against {config.compare_with} ({commit}): "
+                f"{now.events_per_second / other.events_per_second:.2f}x the events/s, "
+                f"{_cpu_per_event(now) / _cpu_per_event(other):.2f}x the CPU per event"
+            )
     print()
     workers.report(config.workers_plan(), worker_rows)
     print()
     print("every event verified: Heap (the simulator) accepted each exactly once")
     print(f"total {seconds:.0f} s")
+
+
+def _cpu_per_event(row: Row) -> float:
+    return row.service.cpu_seconds / row.events if row.service else float("nan")
 
 
 def _exit(signum: int, frame: FrameType | None) -> None:

@@ -22,11 +22,12 @@ SERVICE_READY = re.compile(r"Heap destination service listening on [\d.]+:(?P<po
 SERVICE_RETRY = "retrying Heap request"
 
 
-def serve_command(heap_url: str, workers: int = 1) -> list[str]:
+def serve_command(heap_url: str, workers: int = 1, bin_dir: Path = BIN) -> list[str]:
     """The service as every benchmark runs it: rate limits off, so the figures show raw
-    throughput; metrics on, as in production."""
+    throughput; metrics on, as in production. `bin_dir`: the virtual environment's (of
+    this checkout, or of another to compare with)."""
     return [
-        str(BIN / "heap-destination"),
+        str(bin_dir / "heap-destination"),
         "serve",
         "--listen=127.0.0.1:0",
         f"--base-url={heap_url}",

@@ -5,6 +5,16 @@ A leaf module: the API and delivery layers record into these; the app layer serv
 
 from prometheus_client import Counter, Gauge, Histogram
 
+
+class Level:
+    """A gauge whose value is a plain number, read when the metrics are scraped, so that
+    changing it per event takes no lock. Change it only from the event loop's thread."""
+
+    def __init__(self, gauge: Gauge) -> None:
+        self.value = 0
+        gauge.set_function(lambda: self.value)
+
+
 EVENTS_RECEIVED = Counter(
     "heap_destination_events_received_total",
     "Events (track, identify, account) received, by kind and by how they came (unary or stream).",
@@ -51,17 +61,20 @@ HEAP_RETRIES = Counter(
     "Retries of requests to Heap, by endpoint.",
     ["endpoint"],
 )
-QUEUE_DEPTH = Gauge(
-    "heap_destination_queue_depth",
-    "Events and users gathered for bulk requests that have not gone out yet.",
+QUEUE_DEPTH = Level(
+    Gauge(
+        "heap_destination_queue_depth",
+        "Events and users gathered for bulk requests that have not gone out yet.",
+    )
 )
-IN_FLIGHT_EVENTS = Gauge(
-    "heap_destination_in_flight_events",
-    "Events taken but not yet answered.",
+IN_FLIGHT_EVENTS = Level(
+    Gauge("heap_destination_in_flight_events", "Events taken but not yet answered.")
 )
-IN_FLIGHT_BYTES = Gauge(
-    "heap_destination_in_flight_bytes",
-    "Serialized bytes of the events taken but not yet answered.",
+IN_FLIGHT_BYTES = Level(
+    Gauge(
+        "heap_destination_in_flight_bytes",
+        "Serialized bytes of the events taken but not yet answered.",
+    )
 )
 DEAD_LETTERS = Counter(
     "heap_destination_dead_letters_total",

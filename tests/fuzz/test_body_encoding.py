@@ -1,4 +1,5 @@
-"""encode (orjson where it is safe) gives byte for byte what json gives, for any body.
+"""encode (orjson where it is safe) gives byte for byte what json gives, for any body,
+and with sorted keys for any value.
 
 The reference is json_encode: json.dumps(ensure_ascii=False, separators=(",", ":"),
 allow_nan=False) in UTF-8, what every body was encoded with before orjson. Where it
@@ -9,13 +10,13 @@ import json
 import math
 import sys
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 
-from heap_destination.delivery import heap_bodies
 from heap_destination.delivery.heap_bodies import (
     bulk_body,
     bulk_track_body,
@@ -26,6 +27,7 @@ from heap_destination.delivery.heap_bodies import (
     json_encode,
     user_object,
 )
+from heap_destination.domain import json_text
 from heap_destination.domain.heap_calls import HeapEvent, HeapIdentify, HeapUserProperties
 from heap_destination.domain.json_value import FlatValue
 from tests.fuzz.strategies import long_text, short_text, weighted
@@ -198,6 +200,21 @@ def test_any_json_value_is_encoded_as_json_encodes_it(value: Any) -> None:
 
 
 @ENCODING
+@given(value=json_values())
+@example(value={"b": [1e-7], "a": {"é": 1, "e": 2, "\U0001f600": 3, "\uffff": 4}})
+@example(value={"b": 1, 2: 3})
+def test_any_json_value_is_encoded_with_sorted_keys_as_json_encodes_it(value: Any) -> None:
+    """As the flattener stringifies objects and arrays (domain.flatten.compact_json)."""
+
+    def sorted_json(value: Any) -> bytes:
+        return json.dumps(
+            value, ensure_ascii=False, separators=(",", ":"), allow_nan=False, sort_keys=True
+        ).encode()
+
+    assert outcome(partial(json_text.encode, sort_keys=True), value) == outcome(sorted_json, value)
+
+
+@ENCODING
 @given(
     app_id=st.text("0123456789", min_size=1, max_size=12),
     tracked=st.lists(events(surrogates=False), max_size=5),
@@ -226,10 +243,10 @@ def test_a_body_without_odd_values_is_encoded_by_orjson(monkeypatch: pytest.Monk
     """The fast path is the one taken for the bodies the service usually sends, ids with
     e- in them (like a UUID's 3e-4a) included."""
 
-    def refuse(body: Any) -> bytes:
+    def refuse(body: Any, sort_keys: bool = False) -> bytes:
         raise AssertionError("encoded by json")
 
-    monkeypatch.setattr(heap_bodies, "json_encode", refuse)
+    monkeypatch.setattr(json_text, "json_encode", refuse)
     event = HeapEvent(
         identity="user-1",
         event="Checkout Completed",

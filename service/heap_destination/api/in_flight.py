@@ -27,14 +27,14 @@ class InFlightLimit:
     def take(self, size: int) -> None:
         self.count += 1
         self.size += size
-        IN_FLIGHT_EVENTS.inc()
-        IN_FLIGHT_BYTES.inc(size)
+        IN_FLIGHT_EVENTS.value += 1
+        IN_FLIGHT_BYTES.value += size
 
     def give_back(self, size: int) -> None:
         self.count -= 1
         self.size -= size
-        IN_FLIGHT_EVENTS.dec()
-        IN_FLIGHT_BYTES.dec(size)
+        IN_FLIGHT_EVENTS.value -= 1
+        IN_FLIGHT_BYTES.value -= size
         if self._changed is not None:
             self._changed.set_result(None)
             self._changed = None

@@ -77,7 +77,7 @@ class BulkBatcher(Generic[Item]):
         if not self._batch:
             self._batch_started = now
         self._batch.append(pending)
-        QUEUE_DEPTH.inc()
+        QUEUE_DEPTH.value += 1
         if len(self._batch) >= self._max_batch:
             self.flush()
         elif self._timer is None:
@@ -107,7 +107,7 @@ class BulkBatcher(Generic[Item]):
             self._timer = None
         if self._batch:
             batch, self._batch = self._batch, []
-            QUEUE_DEPTH.dec(len(batch))
+            QUEUE_DEPTH.value -= len(batch)
             task = asyncio.create_task(self._deliver(batch))
             self.tasks.add(task)
             task.add_done_callback(self.tasks.discard)

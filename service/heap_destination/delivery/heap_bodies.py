@@ -1,12 +1,9 @@
 """Heap's HTTP paths and JSON bodies (bulk forms for track, user and account properties)."""
 
-import json
-import re
 from datetime import UTC, datetime
 from typing import Any
 
-import orjson
-
+from heap_destination.domain import json_text
 from heap_destination.domain.heap_calls import (
     HeapAccountProperties,
     HeapEvent,
@@ -82,55 +79,14 @@ def identify_body(app_id: str, identify: HeapIdentify) -> dict[str, Any]:
 
 
 def encode(body: Any) -> bytes:
-    """`body` as compact UTF-8 JSON: byte for byte what json_encode gives (and raising
-    what it raises), by orjson wherever orjson's bytes are known to be the same.
-
-    For the values bodies hold (dicts with string keys, lists, strings, integers, floats,
-    booleans and None) orjson writes the same bytes as json, except for NaN and the
-    infinities (orjson writes null where json refuses), floats between -1e-4 and 1e-4
-    other than zero (1e-7 and 0.00001 where json writes 1e-07 and 1e-05), integers past
-    64 bits and strings with lone surrogates (which orjson refuses). The bytes orjson gives
-    then hold a telltale (see _may_differ) or orjson raises, and json encodes the body
-    instead; the telltale can also turn up inside a string, which only costs the time.
-    tests/fuzz/test_body_encoding.py checks this over random bodies. (orjson also writes
-    enums and UUIDs, which json refuses; no body holds one.)"""
-    try:
-        encoded = orjson.dumps(body, option=_ORJSON_OPTIONS)
-    except TypeError:  # orjson.JSONEncodeError is one
-        return json_encode(body)
-    if _may_differ(encoded):
-        return json_encode(body)
-    return encoded
+    """`body` as compact UTF-8 JSON: byte for byte what json_encode gives, by orjson
+    wherever that is safe (see domain/json_text.py)."""
+    return json_text.encode(body)
 
 
 def json_encode(body: Any) -> bytes:
     """The reference encoding of a body: compact, UTF-8, no ASCII escaping, no NaN."""
-    return json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
-
-
-# Dataclasses and datetimes (which json refuses) and subclasses of str, int, dict and list
-# go to json instead: with these options orjson raises for them.
-_ORJSON_OPTIONS = (
-    orjson.OPT_PASSTHROUGH_DATACLASS
-    | orjson.OPT_PASSTHROUGH_DATETIME
-    | orjson.OPT_PASSTHROUGH_SUBCLASS
-)
-
-
-def _may_differ(encoded: bytes) -> bool:
-    """Whether orjson's `encoded` may differ from json's: it holds null (which NaN and
-    the infinities become), 0.0000 (how orjson writes a float from 1e-5 up to 1e-4), or
-    e-, one digit and the end of a number (a negative exponent of one digit, which json
-    writes with two: 1e-07)."""
-    return (
-        b"null" in encoded
-        or b"0.0000" in encoded
-        or _ONE_DIGIT_NEGATIVE_EXPONENT.search(encoded) is not None
-    )
-
-
-# What can follow a number in compact JSON: a comma, a closing bracket, the end.
-_ONE_DIGIT_NEGATIVE_EXPONENT = re.compile(rb"e-[0-9](?:[,\]}]|\Z)")
+    return json_text.json_encode(body)
 
 
 def iso_timestamp(moment: datetime) -> str:

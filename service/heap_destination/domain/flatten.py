@@ -16,11 +16,11 @@ representation that walks its own values (see property_source.py) reports throug
 FlatOutput and gives exactly what `flatten` gives for the same values.
 """
 
-import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from heap_destination.domain import json_text
 from heap_destination.domain.json_value import FlatProperties, FlatValue, JsonValue
 from heap_destination.domain.limits import MAX_PROPERTY_KEY_LENGTH
 from heap_destination.domain.native_arrays import native_items
@@ -37,9 +37,6 @@ from heap_destination.domain.violations import FieldViolation
 
 # From 1e16 on, Python writes floats in exponent form (1e+16), never as "….0".
 _EXPONENT_FORM_FROM = 1e16
-# What json.dumps(value, separators=(",", ":"), ensure_ascii=False, sort_keys=True) uses,
-# built once: json.dumps builds a new encoder for every call with options.
-_COMPACT_JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, sort_keys=True)
 
 
 @dataclass
@@ -68,7 +65,7 @@ def compact_json(value: JsonValue) -> str:
     """Compact JSON with integral numbers as integers, sorted keys and no ASCII escaping.
 
     `value` must hold finite numbers only (see _json_ready)."""
-    return _COMPACT_JSON.encode(value)
+    return json_text.encode(value, sort_keys=True).decode()
 
 
 def number_value(number: float) -> int | float:
