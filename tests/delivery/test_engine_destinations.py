@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Callable
 import httpx
 import pytest
 
+from heap_destination.delivery.budget_scheduler import SingleEventSettings
 from heap_destination.delivery.engine import DeliveryEngine, EngineSettings
 from heap_destination.delivery.errors import Overloaded, RateLimited
 from heap_destination.delivery.heap_bodies import IDENTIFY_PATH, TRACK_PATH
@@ -114,6 +115,30 @@ async def test_a_new_destination_is_turned_away_while_the_bound_of_destinations_
 
     assert raised.value.retry_after > 0
     assert "2 destinations" in str(raised.value)
+
+
+@pytest.mark.parametrize("path", ["bulk", "single"])
+async def test_with_the_budget_scheduler_track_work_on_either_path_counts_at_the_bound(
+    sim: HeapSimulator, make_engine: Callable[..., DeliveryEngine], path: str
+) -> None:
+    engine = make_engine(
+        max_destinations=1,
+        linger=LONG_LINGER if path == "bulk" else 0.01,
+        rate_limits=ONE_EVENT_PER_APP,
+        single_events=SingleEventSettings(enabled=True),
+    )
+    first, second = destination(sim, "1"), destination(sim, "2")
+    in_bulk = await engine.submit_track(first, track(first), in_seconds(10))
+    if path == "single":
+        await asyncio.wait_for(in_bulk, timeout=10)
+        sim.inject(Fault(latency_ms=2000, count=1))  # holds the single-event request
+        # Past the app's bulk budget (one event), as a single-event request.
+        await engine.submit_track(first, track(first, "user-2"), in_seconds(10))
+        await asyncio.sleep(0.05)
+        assert [a.path for a in sim.attempts()] == [TRACK_PATH]  # the single one is held
+
+    with pytest.raises(Overloaded):
+        await engine.submit_track(second, track(second), in_seconds(10))
 
 
 async def test_an_identify_for_a_new_destination_is_turned_away_at_the_bound_too(

@@ -305,7 +305,12 @@ class DeliveryEngine:
         """Drops the destinations with nothing to do that were not used lately."""
         keep_after = now - self._settings.keep_unused_destination
         before = len(self._queues)
-        self._queues = {k: q for k, q in self._queues.items() if not q.unused_since(keep_after)}
+        tracks = self._tracks
+        self._queues = {
+            k: q
+            for k, q in self._queues.items()
+            if not q.unused_since(keep_after) or (tracks is not None and not tracks.idle(k))
+        }
         self._last_sweep = now
         if len(self._queues) == before:
             self._futile_sweep_until = now + _BOUND_SWEEP_INTERVAL

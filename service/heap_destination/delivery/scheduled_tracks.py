@@ -98,6 +98,11 @@ class ScheduledTracks:
         sent.add_done_callback(partial(self._sent, destination, event, deadline, caller, outcome))
         return outcome
 
+    def idle(self, key: tuple[str, str]) -> bool:
+        """Whether the destination (base_url, app_id) has no track event queued or out."""
+        paths = self._paths.get(key)
+        return paths is None or paths.idle
+
     def flush(self) -> None:
         for paths in self._paths.values():
             paths.bulk.flush()
