@@ -164,7 +164,7 @@ class Bench:
         bin_dir = processes.BIN if checkout is None else checkout / ".venv" / "bin"
         serve = processes.serve_command(self.heap_url, bin_dir=bin_dir)
         label = scenario if checkout is None else f"{scenario}@other"
-        log = self.logs / f"service-{scenario}-{payload.name}-{bin_dir.parent.parent.name}.log"
+        log = self.logs / f"service-{label}-{payload.name}.log"
         with processes.child(serve, log, processes.SERVICE_READY, START_TIMEOUT) as service:
             try:
                 async with grpc.aio.insecure_channel(f"127.0.0.1:{service.port}") as channel:
