@@ -6,11 +6,11 @@ import pytest
 from heap_destination.delivery.heap_bodies import (
     bulk_track_body,
     bulk_user_properties_body,
-    encode,
     identify_body,
     iso_timestamp,
 )
 from heap_destination.domain.heap_calls import HeapEvent, HeapIdentify, HeapUserProperties
+from heap_destination.domain.json_text import encode
 
 APP = "1234567890"
 NOON_UTC = datetime(2026, 11, 27, 12, 0, 0, tzinfo=UTC)

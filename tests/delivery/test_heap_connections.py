@@ -9,9 +9,10 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from heap_destination.delivery.heap_bodies import TRACK_PATH, bulk_track_body, encode
+from heap_destination.delivery.heap_bodies import TRACK_PATH, bulk_track_body
 from heap_destination.delivery.heap_connections import HeapConnections
 from heap_destination.domain.heap_calls import HeapEvent
+from heap_destination.domain.json_text import encode
 from heap_destination.sim import HeapSimulator
 from heap_destination.sim.faults import Fault
 from tests.support.processes import free_address

@@ -7,11 +7,11 @@ from heap_destination.delivery.heap_bodies import (
     bulk_body,
     bulk_track_body,
     bulk_user_properties_body,
-    encode,
 )
 from heap_destination.delivery.stored_work import Origin, identify_work, track_work
 from heap_destination.domain.destination import Destination
 from heap_destination.domain.identify import IdentifyInput, prepare_identify
+from heap_destination.domain.json_text import encode
 from heap_destination.domain.nested_mode import NestedMode
 from heap_destination.domain.track import TrackInput, prepare_track
 

@@ -21,14 +21,14 @@ from heap_destination.delivery.heap_bodies import (
     bulk_body,
     bulk_track_body,
     bulk_user_properties_body,
-    encode,
     event_object,
     identify_body,
-    json_encode,
     user_object,
 )
 from heap_destination.domain import json_text
+from heap_destination.domain.flatten import compact_json
 from heap_destination.domain.heap_calls import HeapEvent, HeapIdentify, HeapUserProperties
+from heap_destination.domain.json_text import encode, json_encode
 from heap_destination.domain.json_value import FlatValue
 from tests.fuzz.strategies import long_text, short_text, weighted
 
@@ -260,3 +260,19 @@ def test_a_body_without_odd_values_is_encoded_by_orjson(monkeypatch: pytest.Monk
     assert encode(body) == json.dumps(
         body, ensure_ascii=False, separators=(",", ":"), allow_nan=False
     ).encode("utf-8")
+
+
+def test_an_array_the_flattener_stringifies_is_encoded_by_orjson(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The fast path with sorted keys, as in Heap's flattening example's arrays."""
+
+    def refuse(value: Any, sort_keys: bool = False) -> bytes:
+        raise AssertionError("encoded by json")
+
+    monkeypatch.setattr(json_text, "json_encode", refuse)
+    products = [{"B": "Peanut", "A": "Jello"}, {"é": 1, "e": 2.5}, [1, 2, 3], "x"]
+
+    assert compact_json(products) == json.dumps(
+        products, ensure_ascii=False, separators=(",", ":"), sort_keys=True
+    )

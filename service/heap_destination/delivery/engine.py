@@ -22,7 +22,6 @@ from heap_destination.delivery.heap_bodies import (
     bulk_account_properties_body,
     bulk_track_body,
     bulk_user_properties_body,
-    encode,
     identify_body,
 )
 from heap_destination.delivery.heap_client import HeapClient
@@ -38,6 +37,7 @@ from heap_destination.domain.heap_calls import (
     HeapUserProperties,
 )
 from heap_destination.domain.identify import PreparedIdentify
+from heap_destination.domain.json_text import encode
 from heap_destination.domain.track import PreparedTrack
 from heap_destination.metrics import BULK_REQUEST_SIZE
 
@@ -305,15 +305,16 @@ class DeliveryEngine:
         """Drops the destinations with nothing to do that were not used lately."""
         keep_after = now - self._settings.keep_unused_destination
         before = len(self._queues)
-        tracks = self._tracks
-        self._queues = {
-            k: q
-            for k, q in self._queues.items()
-            if not q.unused_since(keep_after) or (tracks is not None and not tracks.idle(k))
-        }
+        self._queues = {k: q for k, q in self._queues.items() if self._in_use(k, q, keep_after)}
         self._last_sweep = now
         if len(self._queues) == before:
             self._futile_sweep_until = now + _BOUND_SWEEP_INTERVAL
+
+    def _in_use(self, key: tuple[str, str], queues: _DestinationQueues, keep_after: float) -> bool:
+        """Whether a destination has work, on its own queues or (with the budget
+        scheduler) on its track paths, or was used after `keep_after`."""
+        scheduled = self._tracks is not None and not self._tracks.idle(key)
+        return scheduled or not queues.unused_since(keep_after)
 
     def _queues_for(self, destination: Destination) -> _DestinationQueues:
         key = (destination.base_url, destination.app_id)

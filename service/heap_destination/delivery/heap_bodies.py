@@ -3,13 +3,13 @@
 from datetime import UTC, datetime
 from typing import Any
 
-from heap_destination.domain import json_text
 from heap_destination.domain.heap_calls import (
     HeapAccountProperties,
     HeapEvent,
     HeapIdentify,
     HeapUserProperties,
 )
+from heap_destination.domain.json_text import encode
 
 TRACK_PATH = "/api/track"
 ADD_USER_PROPERTIES_PATH = "/api/add_user_properties"
@@ -76,17 +76,6 @@ def identify_body(app_id: str, identify: HeapIdentify) -> dict[str, Any]:
     if identify.timestamp is not None:
         body["timestamp"] = iso_timestamp(identify.timestamp)
     return body
-
-
-def encode(body: Any) -> bytes:
-    """`body` as compact UTF-8 JSON: byte for byte what json_encode gives, by orjson
-    wherever that is safe (see domain/json_text.py)."""
-    return json_text.encode(body)
-
-
-def json_encode(body: Any) -> bytes:
-    """The reference encoding of a body: compact, UTF-8, no ASCII escaping, no NaN."""
-    return json_text.json_encode(body)
 
 
 def iso_timestamp(moment: datetime) -> str:

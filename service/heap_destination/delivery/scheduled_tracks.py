@@ -21,7 +21,6 @@ from heap_destination.delivery.futures import succeeded
 from heap_destination.delivery.heap_bodies import (
     TRACK_PATH,
     bulk_track_body,
-    encode,
     single_track_body,
 )
 from heap_destination.delivery.heap_client import HeapClient
@@ -30,6 +29,7 @@ from heap_destination.delivery.rate_limiter import RateLimiter
 from heap_destination.delivery.single_requests import SingleRequests
 from heap_destination.domain.destination import Destination
 from heap_destination.domain.heap_calls import HeapEvent
+from heap_destination.domain.json_text import encode
 from heap_destination.metrics import BULK_REQUEST_SIZE
 
 

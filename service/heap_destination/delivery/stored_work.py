@@ -9,7 +9,6 @@ from datetime import UTC, datetime
 
 from heap_destination.delivery.heap_bodies import (
     account_object,
-    encode,
     event_object,
     identify_body,
     user_object,
@@ -18,6 +17,7 @@ from heap_destination.domain.account import PreparedAccount
 from heap_destination.domain.destination import Destination
 from heap_destination.domain.heap_calls import HeapUserProperties
 from heap_destination.domain.identify import PreparedIdentify
+from heap_destination.domain.json_text import encode
 from heap_destination.domain.track import PreparedTrack
 from heap_destination.store.items import Endpoint, NewItem
 
