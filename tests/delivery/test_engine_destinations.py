@@ -4,7 +4,7 @@ import time
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
 
-import httpx
+import aiohttp
 import pytest
 
 from heap_destination.delivery.budget_scheduler import SingleEventSettings
@@ -47,14 +47,14 @@ class CountingSlots(RequestSlots):
 
 
 @pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with new_http_client(FAST, MAX_REQUESTS) as client:
+async def http() -> AsyncIterator[aiohttp.ClientSession]:
+    async with new_http_client(MAX_REQUESTS) as client:
         yield client
 
 
 @pytest.fixture
 async def make_engine(
-    http: httpx.AsyncClient,
+    http: aiohttp.ClientSession,
 ) -> AsyncIterator[Callable[..., DeliveryEngine]]:
     """Builds engines on a real HeapClient; whatever they still hold is dropped at the end."""
     engines: list[DeliveryEngine] = []

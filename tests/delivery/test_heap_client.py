@@ -3,7 +3,7 @@ import json
 import time
 from collections.abc import AsyncIterator, Callable
 
-import httpx
+import aiohttp
 import pytest
 
 from heap_destination.delivery.errors import HeapRejected, HeapUnavailable
@@ -30,8 +30,8 @@ BODY = encode(
 
 
 @pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with new_http_client(FAST, 8) as client:
+async def http() -> AsyncIterator[aiohttp.ClientSession]:
+    async with new_http_client(8) as client:
         yield client
 
 
@@ -47,7 +47,7 @@ def in_seconds(seconds: float) -> float:
 
 
 async def test_a_2xx_answer_returns_and_heap_has_the_body(
-    sim: HeapSimulator, http: httpx.AsyncClient
+    sim: HeapSimulator, http: aiohttp.ClientSession
 ) -> None:
     await HeapClient(http, FAST, RequestSlots(8)).post(sim.url + TRACK_PATH, BODY, in_seconds(10))
 
@@ -56,7 +56,7 @@ async def test_a_2xx_answer_returns_and_heap_has_the_body(
 
 
 async def test_two_500s_then_200_succeeds_with_the_same_bytes_on_every_attempt(
-    sim: HeapSimulator, http: httpx.AsyncClient
+    sim: HeapSimulator, http: aiohttp.ClientSession
 ) -> None:
     sim.inject(Fault(status=500, count=2))
 
@@ -69,7 +69,7 @@ async def test_two_500s_then_200_succeeds_with_the_same_bytes_on_every_attempt(
 
 
 async def test_429_is_retried_after_waiting_at_least_the_retry_after(
-    sim: HeapSimulator, http: httpx.AsyncClient
+    sim: HeapSimulator, http: aiohttp.ClientSession
 ) -> None:
     sim.inject(Fault(status=429, count=1, retry_after="1"))
     started = time.monotonic()
@@ -81,7 +81,7 @@ async def test_429_is_retried_after_waiting_at_least_the_retry_after(
 
 
 async def test_a_400_raises_heap_rejected_at_once_quoting_heaps_answer(
-    sim: HeapSimulator, http: httpx.AsyncClient
+    sim: HeapSimulator, http: aiohttp.ClientSession
 ) -> None:
     invalid = encode({"app_id": APP, "events": [{"identity": "user-1"}]})
 
@@ -99,7 +99,7 @@ async def test_a_400_raises_heap_rejected_at_once_quoting_heaps_answer(
 
 @pytest.mark.parametrize("status", [401, 403, 404, 413, 422])
 async def test_other_4xx_answers_are_rejected_without_retrying(
-    sim: HeapSimulator, http: httpx.AsyncClient, status: int
+    sim: HeapSimulator, http: aiohttp.ClientSession, status: int
 ) -> None:
     sim.inject(Fault(status=status, count=3))
 
@@ -113,7 +113,7 @@ async def test_other_4xx_answers_are_rejected_without_retrying(
 
 
 async def test_running_out_of_attempts_raises_heap_unavailable(
-    sim: HeapSimulator, http: httpx.AsyncClient
+    sim: HeapSimulator, http: aiohttp.ClientSession
 ) -> None:
     policy = RetryPolicy(max_attempts=3, initial_backoff=0.01, max_backoff=0.02)
     sim.inject(Fault(status=503, count=10, retry_after="0"))
@@ -129,7 +129,7 @@ async def test_running_out_of_attempts_raises_heap_unavailable(
 
 
 async def test_a_deadline_shorter_than_retry_after_gives_up_without_waiting_it_out(
-    sim: HeapSimulator, http: httpx.AsyncClient
+    sim: HeapSimulator, http: aiohttp.ClientSession
 ) -> None:
     sim.inject(Fault(status=429, count=1, retry_after="30"))
     started = time.monotonic()
@@ -145,7 +145,7 @@ async def test_a_deadline_shorter_than_retry_after_gives_up_without_waiting_it_o
 
 
 async def test_a_deadline_already_past_sends_nothing(
-    sim: HeapSimulator, http: httpx.AsyncClient
+    sim: HeapSimulator, http: aiohttp.ClientSession
 ) -> None:
     with pytest.raises(HeapUnavailable):
         await HeapClient(http, FAST, RequestSlots(8)).post(
@@ -154,7 +154,9 @@ async def test_a_deadline_already_past_sends_nothing(
     assert sim.attempts() == []
 
 
-async def test_a_dropped_connection_is_retried(sim: HeapSimulator, http: httpx.AsyncClient) -> None:
+async def test_a_dropped_connection_is_retried(
+    sim: HeapSimulator, http: aiohttp.ClientSession
+) -> None:
     sim.inject(Fault(drop_connection=True, count=1))
 
     await HeapClient(http, FAST, RequestSlots(8)).post(sim.url + TRACK_PATH, BODY, in_seconds(10))
@@ -165,7 +167,7 @@ async def test_a_dropped_connection_is_retried(sim: HeapSimulator, http: httpx.A
 
 
 async def test_an_attempt_slower_than_the_attempt_timeout_is_retried(
-    sim: HeapSimulator, http: httpx.AsyncClient
+    sim: HeapSimulator, http: aiohttp.ClientSession
 ) -> None:
     policy = RetryPolicy(initial_backoff=0.01, max_backoff=0.02, attempt_timeout=0.1)
     sim.inject(Fault(latency_ms=300, count=1))
@@ -179,7 +181,7 @@ async def test_an_attempt_slower_than_the_attempt_timeout_is_retried(
 
 
 async def test_an_unreachable_heap_raises_heap_unavailable_after_its_attempts(
-    http: httpx.AsyncClient,
+    http: aiohttp.ClientSession,
 ) -> None:
     with HeapSimulator("127.0.0.1", 0) as stopped:
         url = stopped.url + TRACK_PATH
@@ -193,7 +195,7 @@ async def test_an_unreachable_heap_raises_heap_unavailable_after_its_attempts(
 
 
 async def test_with_every_request_slot_held_a_short_deadline_fails_without_sending(
-    sim: HeapSimulator, http: httpx.AsyncClient
+    sim: HeapSimulator, http: aiohttp.ClientSession
 ) -> None:
     slots = RequestSlots(1)
     await slots.acquire("someone-else", sim.url + TRACK_PATH)
@@ -209,7 +211,7 @@ async def test_with_every_request_slot_held_a_short_deadline_fails_without_sendi
 
 
 async def test_a_request_waiting_for_a_slot_goes_out_once_one_is_released(
-    sim: HeapSimulator, http: httpx.AsyncClient
+    sim: HeapSimulator, http: aiohttp.ClientSession
 ) -> None:
     slots = RequestSlots(1)
     await slots.acquire("someone-else", sim.url + TRACK_PATH)
@@ -228,7 +230,7 @@ async def test_a_request_waiting_for_a_slot_goes_out_once_one_is_released(
 
 
 async def test_each_429_is_told_with_its_send_time_and_retry_after(
-    sim: HeapSimulator, http: httpx.AsyncClient
+    sim: HeapSimulator, http: aiohttp.ClientSession
 ) -> None:
     sim.inject(Fault(status=429, count=2, retry_after="0.05"))
     heard: list[tuple[float, float | None]] = []
@@ -244,7 +246,7 @@ async def test_each_429_is_told_with_its_send_time_and_retry_after(
 
 
 async def test_max_attempts_overrides_the_policy(
-    sim: HeapSimulator, http: httpx.AsyncClient
+    sim: HeapSimulator, http: aiohttp.ClientSession
 ) -> None:
     sim.inject(Fault(status=503, count=1))
 

@@ -8,7 +8,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import httpx
+import aiohttp
 import pytest
 
 from heap_destination.delivery.heap_client import HeapClient, new_http_client
@@ -40,8 +40,8 @@ async def store(tmp_path: Path) -> AsyncIterator[Store]:
 
 
 @pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with new_http_client(RetryPolicy(), 8) as client:
+async def http() -> AsyncIterator[aiohttp.ClientSession]:
+    async with new_http_client(8) as client:
         yield client
 
 
@@ -51,7 +51,7 @@ def destination(sim: HeapSimulator) -> Destination:
 
 
 @pytest.fixture
-def deliver(store: Store, http: httpx.AsyncClient) -> Iterator[Callable[..., Any]]:
+def deliver(store: Store, http: aiohttp.ClientSession) -> Iterator[Callable[..., Any]]:
     """`async with deliver(**settings):` runs a worker for the block."""
 
     @asynccontextmanager
@@ -232,7 +232,7 @@ async def test_heaps_limits_hold_across_two_workers_sharing_the_store(
     budget = Budget(100, None, window)
 
     other_store = await open_store(f"sqlite:{tmp_path / 'store.db'}")
-    http = new_http_client(RetryPolicy(), 8)
+    http = new_http_client(8)
     other = StoredDelivery(
         other_store,
         HeapClient(http, RetryPolicy(max_attempts=1), RequestSlots(8)),
@@ -247,7 +247,7 @@ async def test_heaps_limits_hold_across_two_workers_sharing_the_store(
         await other.stop(1.0)
         other_task.cancel()
         await other_store.close()
-        await http.aclose()
+        await http.close()
 
     assert not [a for a in sim.attempts() if a.status == 429]
     assert sorted(e["idempotency_key"] for e in sent_events(sim)) == sorted(

@@ -9,9 +9,10 @@ import socket
 import sqlite3
 from dataclasses import dataclass
 
-import httpx
+import aiohttp
 import psycopg
 from grpc_health.v1 import health
+from opentelemetry.trace import Tracer
 
 from heap_destination.api.stored_intake import StoredIntake
 from heap_destination.app.settings import ServiceSettings, SettingsError
@@ -38,8 +39,9 @@ class DurableDelivery:
         cls,
         settings: ServiceSettings,
         url: str,
-        http: httpx.AsyncClient,
+        http: aiohttp.ClientSession,
         slots: RequestSlots,
+        tracer: Tracer | None,
         health_servicer: health.aio.HealthServicer,
         service_names: tuple[str, ...],
     ) -> "DurableDelivery":
@@ -62,7 +64,7 @@ class DurableDelivery:
         policy = RetryPolicy(max_attempts=1, attempt_timeout=stored.attempt_timeout)
         delivery = StoredDelivery(
             store,
-            HeapClient(http, policy, slots),
+            HeapClient(http, policy, slots, tracer),
             stored,
             worker=f"{socket.gethostname()}:{os.getpid()}",
         )

@@ -7,6 +7,7 @@ import signal
 import time
 from dataclasses import dataclass
 
+import aiohttp
 import grpc
 import httpx
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -26,7 +27,11 @@ from heap_destination.app.tls import server_credentials
 from heap_destination.app.tracing import tracer_provider_from_env
 from heap_destination.delivery.engine import DeliveryEngine
 from heap_destination.delivery.heap_client import HeapClient, new_http_client
-from heap_destination.delivery.heap_deletion import HeapDeletionClient, deletion_base_url
+from heap_destination.delivery.heap_deletion import (
+    HeapDeletionClient,
+    deletion_base_url,
+    new_deletion_http_client,
+)
 from heap_destination.delivery.request_slots import RequestSlots
 from heap_destination.v1 import (
     admin_pb2,
@@ -73,7 +78,8 @@ class RunningService:
     server: grpc.aio.Server
     engine: DeliveryEngine
     health: health.aio.HealthServicer
-    http: httpx.AsyncClient
+    http: aiohttp.ClientSession
+    deletion_http: httpx.AsyncClient
     port: int
     durable: DurableDelivery | None
 
@@ -90,7 +96,7 @@ class RunningService:
         await self.server.stop(max(_LAST_RESULTS_TIME, grace - (time.monotonic() - started)))
         if self.durable is not None:
             await self.durable.close()
-        await self.http.aclose()
+        await _close(self.http, self.deletion_http)
 
 
 async def start_service(
@@ -98,12 +104,13 @@ async def start_service(
 ) -> RunningService:
     """Starts serving on settings.listen (port 0 picks a free port); with `tracing`, each
     call and each request to Heap is a span."""
-    http = new_http_client(settings.retry, settings.engine.max_requests)
+    http = new_http_client(settings.engine.max_requests)
+    deletion_http = new_deletion_http_client()
     slots = RequestSlots(settings.engine.max_requests)
     tracer = None
     interceptors: list[grpc.aio.ServerInterceptor] = [CallerInterceptor(settings.tokens)]
     if tracing is not None:
-        HTTPXClientInstrumentor.instrument_client(http, tracer_provider=tracing)
+        HTTPXClientInstrumentor.instrument_client(deletion_http, tracer_provider=tracing)
         tracer = tracing.get_tracer("heap_destination.delivery")
         interceptors.insert(0, aio_server_interceptor(tracer_provider=tracing))  # type: ignore[no-untyped-call]
     engine = DeliveryEngine(HeapClient(http, settings.retry, slots, tracer), settings.engine)
@@ -112,10 +119,10 @@ async def start_service(
     if settings.store_url is not None:
         try:
             durable = await DurableDelivery.start(
-                settings, settings.store_url, http, slots, health_servicer, _HEALTH_NAMES
+                settings, settings.store_url, http, slots, tracer, health_servicer, _HEALTH_NAMES
             )
         except BaseException:
-            await http.aclose()
+            await _close(http, deletion_http)
             raise
     server = grpc.aio.server(
         interceptors=interceptors,
@@ -139,7 +146,7 @@ async def start_service(
         DeliveryAdminServicer(durable.store if durable is not None else None), server
     )
     deletion_pb2_grpc.add_UserDeletionServiceServicer_to_server(
-        _deletion_servicer(settings, http, durable), server
+        _deletion_servicer(settings, deletion_http, durable), server
     )
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(
@@ -161,12 +168,17 @@ async def start_service(
         if durable is not None:
             await durable.stop_delivering(0)
             await durable.close()
-        await http.aclose()
+        await _close(http, deletion_http)
         raise OSError(f"cannot listen on {settings.listen}: {error}") from error
     await server.start()
     for name in _HEALTH_NAMES:
         await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
-    return RunningService(server, engine, health_servicer, http, port, durable)
+    return RunningService(server, engine, health_servicer, http, deletion_http, port, durable)
+
+
+async def _close(http: aiohttp.ClientSession, deletion_http: httpx.AsyncClient) -> None:
+    await http.close()
+    await deletion_http.aclose()
 
 
 def _deletion_servicer(

@@ -36,6 +36,13 @@ class DeletionReceipt:
     status: str
 
 
+def new_deletion_http_client() -> httpx.AsyncClient:
+    """The HTTP client for the deletion API: a few requests a day, so httpx's default pool."""
+    return httpx.AsyncClient(
+        headers={"content-type": "application/json", "user-agent": "heap-destination/0.1"}
+    )
+
+
 def deletion_base_url(default_base_url: str | None) -> str:
     """Where deletions go: the server's default base URL (a proxy, the simulator) when it
     has one, else Heap's."""
