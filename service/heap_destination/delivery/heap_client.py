@@ -14,6 +14,7 @@ import ssl
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -82,7 +83,7 @@ class HeapClient:
         attempts = max_attempts or self.policy.max_attempts
         if self._tracer is None:
             return await self._post(url, body, deadline, caller, attempts, on_throttled)
-        endpoint = urlsplit(url).path
+        endpoint = _endpoint(url)
         links = [Link(context) for context in carried()]
         # A request of its own trace: it serves many calls, none of them its parent.
         with self._tracer.start_as_current_span(
@@ -100,7 +101,7 @@ class HeapClient:
         max_attempts: int,
         on_throttled: OnThrottled | None,
     ) -> int:
-        endpoint = urlsplit(url).path
+        endpoint = _endpoint(url)
         attempt = 0
         while True:
             attempt += 1
@@ -111,12 +112,12 @@ class HeapClient:
             status: int | None = None
             sent_at = time.monotonic()
             try:
-                response = await self._attempt(url, body, deadline, caller)
+                response = await self._attempt(url, body, deadline, caller, endpoint)
             except (aiohttp.ClientError, TimeoutError) as error:
-                HEAP_RESPONSES.labels(endpoint, "network_error").inc()
+                _responses(endpoint, "network_error").inc()
                 failure = f"could not reach Heap at {url}: {type(error).__name__} {error}".strip()
             else:
-                HEAP_RESPONSES.labels(endpoint, str(response.status)).inc()
+                _responses(endpoint, str(response.status)).inc()
                 if 200 <= response.status < 300:
                     return response.status
                 if response.status != 429 and response.status < 500:
@@ -133,21 +134,25 @@ class HeapClient:
                 raise HeapUnavailable(
                     f"{failure} (gave up after {attempt} attempts)", delay, status
                 )
-            HEAP_RETRIES.labels(endpoint).inc()
+            _retries(endpoint).inc()
             log.info(
                 "retrying Heap request",
                 extra={"endpoint": endpoint, "attempt": attempt, "delay": round(delay, 3)},
             )
             await asyncio.sleep(delay)
 
-    async def _attempt(self, url: str, body: bytes, deadline: float, caller: str) -> _Answer:
-        try:
-            async with asyncio.timeout_at(_loop_time(deadline)):
-                await self._slots.acquire(caller, url)
-        except TimeoutError:
-            raise HeapUnavailable(
-                f"no time left to deliver to {url}: the service's requests to Heap were all busy"
-            ) from None
+    async def _attempt(
+        self, url: str, body: bytes, deadline: float, caller: str, endpoint: str
+    ) -> _Answer:
+        if not self._slots.try_acquire():
+            try:
+                async with asyncio.timeout_at(_loop_time(deadline)):
+                    await self._slots.acquire(caller, url)
+            except TimeoutError:
+                raise HeapUnavailable(
+                    f"no time left to deliver to {url}: "
+                    "the service's requests to Heap were all busy"
+                ) from None
         try:
             started = time.monotonic()
             timeout = max(0.001, min(self.policy.attempt_timeout, deadline - started))
@@ -161,7 +166,7 @@ class HeapClient:
                     span.set_attribute("http.status_code", answer.status)
         finally:
             self._slots.release()
-        HEAP_REQUEST_DURATION.labels(urlsplit(url).path).observe(time.monotonic() - started)
+        _durations(endpoint).observe(time.monotonic() - started)
         return answer
 
     async def _exchange(self, url: str, body: bytes, timeout: float) -> _Answer:
@@ -170,6 +175,19 @@ class HeapClient:
             async with self._http.post(url, data=body, allow_redirects=False) as response:
                 text = (await response.read()).decode("utf-8", "replace")
                 return _Answer(response.status, text, response.headers.get("retry-after"))
+
+
+@lru_cache(maxsize=1024)
+def _endpoint(url: str) -> str:
+    """The path of a URL of Heap's API, as metrics and spans name it."""
+    return urlsplit(url).path
+
+
+# Labelled children, looked up once per endpoint (and status): the lookup costs more than
+# the count.
+_responses = lru_cache(maxsize=4096)(HEAP_RESPONSES.labels)
+_retries = lru_cache(maxsize=1024)(HEAP_RETRIES.labels)
+_durations = lru_cache(maxsize=1024)(HEAP_REQUEST_DURATION.labels)
 
 
 def _loop_time(deadline: float) -> float:

@@ -22,10 +22,17 @@ class RequestSlots:
     def in_use(self) -> int:
         return self.limit - self._free
 
-    async def acquire(self, caller: str, endpoint: str) -> None:
-        """Takes one slot, waiting for it in turn; give it back with release()."""
+    def try_acquire(self) -> bool:
+        """Takes one slot if one is free and nobody waits for it; give it back with
+        release()."""
         if self._free > 0 and not self._waiting:
             self._free -= 1
+            return True
+        return False
+
+    async def acquire(self, caller: str, endpoint: str) -> None:
+        """Takes one slot, waiting for it in turn; give it back with release()."""
+        if self.try_acquire():
             return
         granted = asyncio.get_running_loop().create_future()
         self._waiting.setdefault(caller, OrderedDict()).setdefault(endpoint, deque()).append(
