@@ -41,6 +41,11 @@ class CountingSlots(RequestSlots):
         super().__init__(limit)
         self.peak = 0
 
+    def try_acquire(self) -> bool:
+        taken = super().try_acquire()
+        self.peak = max(self.peak, self.in_use)
+        return taken
+
     async def acquire(self, caller: str, endpoint: str) -> None:
         await super().acquire(caller, endpoint)
         self.peak = max(self.peak, self.in_use)

@@ -71,6 +71,20 @@ async def test_one_more_than_the_limit_waits_until_a_slot_is_released() -> None:
     assert slots.in_use == 2
 
 
+async def test_try_acquire_takes_a_free_slot_but_never_one_a_waiter_is_owed() -> None:
+    slots = RequestSlots(1)
+    assert slots.try_acquire()
+    assert not slots.try_acquire()
+    waiter = asyncio.create_task(slots.acquire("caller", "/a"))
+    assert await still_waiting(waiter)
+
+    slots.release()
+
+    assert not slots.try_acquire()
+    await asyncio.wait_for(waiter, timeout=1)
+    assert slots.in_use == 1
+
+
 async def test_a_release_with_nobody_waiting_frees_the_slot() -> None:
     slots = RequestSlots(2)
     await slots.acquire("caller", "/a")
