@@ -1,11 +1,43 @@
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+from typing import Any
 
+import aiohttp
 import pytest
 
+from heap_destination.delivery.heap_client import new_http_client
+from heap_destination.domain.destination import Destination
+from heap_destination.domain.nested_mode import NestedMode
 from heap_destination.sim import HeapSimulator
+from heap_destination.store import Store, open_store
+from tests.delivery.stored_support import APP, running_delivery
 
 
 @pytest.fixture
 def sim() -> Iterator[HeapSimulator]:
     with HeapSimulator("127.0.0.1", 0) as running:
         yield running
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[Store]:
+    opened = await open_store(f"sqlite:{tmp_path / 'store.db'}")
+    yield opened
+    await opened.close()
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[aiohttp.ClientSession]:
+    async with new_http_client(8) as client:
+        yield client
+
+
+@pytest.fixture
+def destination(sim: HeapSimulator) -> Destination:
+    return Destination(APP, sim.url, NestedMode.FLATTEN, False)
+
+
+@pytest.fixture
+def deliver(store: Store, http: aiohttp.ClientSession) -> Callable[..., Any]:
+    """`async with deliver(**settings):` runs a stored delivery worker for the block."""
+    return lambda **settings: running_delivery(store, http, **settings)

@@ -2,108 +2,23 @@
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import aiohttp
-import pytest
-
 from heap_destination.delivery.heap_client import HeapClient, new_http_client
 from heap_destination.delivery.request_slots import RequestSlots
 from heap_destination.delivery.retry_policy import RetryPolicy
-from heap_destination.delivery.stored_delivery import StoredDelivery, StoredDeliverySettings
-from heap_destination.delivery.stored_work import Origin, identify_work, track_work
+from heap_destination.delivery.stored_delivery import StoredDelivery
+from heap_destination.delivery.stored_work import Origin, identify_work
 from heap_destination.domain.destination import Destination
 from heap_destination.domain.identify import IdentifyInput, prepare_identify
-from heap_destination.domain.nested_mode import NestedMode
-from heap_destination.domain.track import TrackInput, prepare_track
 from heap_destination.sim import HeapSimulator
 from heap_destination.sim.faults import Fault
 from heap_destination.sim.rate_limits import RateLimits
 from heap_destination.store import Budget, NewItem, Store, open_store
-
-APP = "1234567890"
-NO_BUDGET = Budget(None, None, 60.0)
-FAST = StoredDeliverySettings(
-    idle_poll=0.02, initial_backoff=0.05, max_backoff=0.2, attempt_timeout=5.0, budget=NO_BUDGET
-)
-
-
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    opened = await open_store(f"sqlite:{tmp_path / 'store.db'}")
-    yield opened
-    await opened.close()
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with new_http_client(8) as client:
-        yield client
-
-
-@pytest.fixture
-def destination(sim: HeapSimulator) -> Destination:
-    return Destination(APP, sim.url, NestedMode.FLATTEN, False)
-
-
-@pytest.fixture
-def deliver(store: Store, http: aiohttp.ClientSession) -> Iterator[Callable[..., Any]]:
-    """`async with deliver(**settings):` runs a worker for the block."""
-
-    @asynccontextmanager
-    async def running(**settings: Any) -> AsyncIterator[StoredDelivery]:
-        client = HeapClient(http, RetryPolicy(max_attempts=1), RequestSlots(8))
-        worker = StoredDelivery(store, client, replace(FAST, **settings), "test-worker")
-        task = asyncio.create_task(worker.run())
-        try:
-            yield worker
-        finally:
-            await worker.stop(1.0)
-            task.cancel()
-
-    yield running
-
-
-def tracks(destination: Destination, count: int, users: int = 10, **fields: Any) -> list[NewItem]:
-    items: list[NewItem] = []
-    for n in range(count):
-        track = prepare_track(
-            TrackInput(
-                user_id=fields.get("user_id", f"user-{n % users}"),
-                event="Signed Up",
-                properties={"n": n, "plan": {"name": "pro"}},
-                message_id=f"m-{n}",
-            ),
-            destination,
-        )
-        items += track_work(destination, track, Origin(time.time(), f"m-{n}"))
-    return items
-
-
-def sent_events(sim: HeapSimulator) -> list[dict[str, Any]]:
-    return [e for r in sim.accepted() if r.path == "/api/track" for e in r.body["events"]]
-
-
-async def wait_until(condition: Callable[[], Any], timeout: float = 15.0) -> None:
-    give_up = time.monotonic() + timeout
-    while not await _holds(condition):
-        assert time.monotonic() < give_up, "condition not met in time"
-        await asyncio.sleep(0.02)
-
-
-async def _holds(condition: Callable[[], Any]) -> bool:
-    result = condition()
-    if asyncio.iscoroutine(result):
-        result = await result
-    return bool(result)
-
-
-async def statuses(store: Store, count: int) -> list[str]:
-    return [item.status for n in range(count) for item in await store.status(f"m-{n}")]
+from tests.delivery.stored_support import APP, FAST, all_delivered, sent_events, tracks, wait_until
 
 
 async def test_stored_events_go_out_in_one_bulk_request_each_with_its_time_and_key(
@@ -112,7 +27,7 @@ async def test_stored_events_go_out_in_one_bulk_request_each_with_its_time_and_k
     await store.append(tracks(destination, 300))
 
     async with deliver():
-        await wait_until(lambda: _all_delivered(store, 300))
+        await wait_until(lambda: all_delivered(store, 300))
 
     assert len([r for r in sim.accepted() if r.path == "/api/track"]) == 1
     events = sent_events(sim)
@@ -121,10 +36,6 @@ async def test_stored_events_go_out_in_one_bulk_request_each_with_its_time_and_k
     assert events[0]["properties"] == {"n": 0, "plan.name": "pro"}
     item = (await store.status("m-0"))[0]
     assert (item.status, item.heap_status, item.attempts) == ("delivered", 200, 1)
-
-
-async def _all_delivered(store: Store, count: int) -> bool:
-    return set(await statuses(store, count)) == {"delivered"}
 
 
 async def test_one_event_heap_rejects_is_dead_lettered_and_the_rest_delivered(
@@ -142,7 +53,7 @@ async def test_one_event_heap_rejects_is_dead_lettered_and_the_rest_delivered(
     (dead,) = await store.dead_letters(None, None, 10, None)
     assert (dead.message_id, dead.heap_status, dead.identity) == ("poison", 400, "poison")
     assert "400" in dead.last_error and dead.heap_body
-    assert await _all_delivered(store, 99)
+    assert await all_delivered(store, 99)
 
 
 async def test_an_app_heap_refuses_is_paused_without_spending_attempts_until_resumed(
@@ -159,7 +70,7 @@ async def test_an_app_heap_refuses_is_paused_without_spending_attempts_until_res
         assert (item.status, item.attempts) == ("stored", 0)
 
         assert await store.resume_apps(APP) == [APP]
-        await wait_until(lambda: _all_delivered(store, 20))
+        await wait_until(lambda: all_delivered(store, 20))
     assert len(sent_events(sim)) == 20
 
 
@@ -174,7 +85,7 @@ async def test_an_outage_is_retried_with_backoff_and_everything_arrives_once(
     sim.inject(Fault(status=503, seconds=1.0))
 
     async with deliver():
-        await wait_until(lambda: _all_delivered(store, 50))
+        await wait_until(lambda: all_delivered(store, 50))
 
     keys = [e["idempotency_key"] for e in sent_events(sim)]
     assert sorted(keys) == sorted(f"m-{n}" for n in range(50))
@@ -271,7 +182,7 @@ async def test_identifies_are_sent_one_request_each(
         await wait_until(
             lambda: len([r for r in sim.accepted() if r.path == "/api/v1/identify"]) == 3
         )
-        await wait_until(lambda: _all_delivered(store, 3))
+        await wait_until(lambda: all_delivered(store, 3))
 
     bindings = sorted(
         (r.body["identity"], str(r.body["user_id"]))

@@ -23,6 +23,8 @@ from heap_destination.delivery.heap_bodies import (
     bulk_user_properties_body,
     event_object,
     identify_body,
+    single_track_body,
+    single_track_body_from_object,
     user_object,
 )
 from heap_destination.domain import json_text
@@ -229,6 +231,16 @@ def test_a_bulk_body_of_objects_encoded_alone_is_the_body_encoded_at_once(
     assert bulk_body(app_id, "events", events) == json_encode(bulk_track_body(app_id, tracked))
     assert bulk_body(app_id, "users", users_) == json_encode(
         bulk_user_properties_body(app_id, users)
+    )
+
+
+@ENCODING
+@given(app_id=st.text("0123456789", min_size=1, max_size=12), event=events(surrogates=False))
+def test_a_single_event_body_from_a_stored_event_is_the_body_encoded_at_once(
+    app_id: str, event: HeapEvent
+) -> None:
+    assert single_track_body_from_object(app_id, event_object(event)) == json_encode(
+        single_track_body(app_id, event)
     )
 
 

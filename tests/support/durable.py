@@ -33,8 +33,10 @@ def start_stored_service(simulator_url: str, store_url: str, *flags: str) -> Pro
 
 
 def rate_limit_flags(events_per_app: int, window_seconds: float) -> list[str]:
-    """The service's view of Heap's limits, matching `set_limits` (no identity limit)."""
+    """The service's view of Heap's limits, matching `set_limits` (no identity limit), in
+    bulk only: the tests using it pin down the bulk budget the processes share."""
     return [
+        "--single-event-requests=false",
         "--rate-limit-per-app",
         str(events_per_app),
         "--rate-limit-per-identity",

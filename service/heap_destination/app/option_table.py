@@ -298,7 +298,7 @@ OPTIONS = [
     Option(
         "single_event_requests",
         "HEAP_SINGLE_EVENT_REQUESTS",
-        False,
+        True,
         "past an app's bulk budget, send events of identities with room as single-event "
         "requests (Heap's limit: 30 per 30 s per identity); off: bulk only",
         boolean,

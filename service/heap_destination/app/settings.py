@@ -37,6 +37,7 @@ from heap_destination.delivery.heap_api_key import HeapApiKey
 from heap_destination.delivery.rate_limiter import RateLimitSettings
 from heap_destination.delivery.retry_policy import RetryPolicy
 from heap_destination.delivery.stored_delivery import StoredDeliverySettings
+from heap_destination.delivery.stored_singles import StoredSinglesSettings
 from heap_destination.domain.ack_mode import AckMode
 from heap_destination.domain.destination import DestinationSettings, Region, normalize_base_url
 from heap_destination.domain.nested_mode import NestedMode
@@ -165,6 +166,7 @@ def service_settings(
                 rate_limits.events_per_window_per_identity,
                 rate_limits.window_seconds,
             ),
+            single_events=StoredSinglesSettings() if values["single_event_requests"] else None,
         ),
         max_stored_events=values["max_stored_events"],
         max_stored_events_per_app=values["max_stored_events_per_app"],

@@ -44,7 +44,7 @@ class SingleEventSettings:
     enabled: bool = True
     requests_per_window_per_identity: int = 30
     window_seconds: float = 30.0
-    max_in_flight: int = 64
+    max_in_flight: int = 128
     """Single-event requests out at once per destination, within the service's request
     slots (see RequestSlots)."""
     rate: SinglePathRateSettings = field(default_factory=SinglePathRateSettings)

@@ -67,6 +67,12 @@ def single_track_body(app_id: str, event: HeapEvent) -> dict[str, Any]:
     return {"app_id": app_id, **_event_fields(event)}
 
 
+def single_track_body_from_object(app_id: str, event: bytes) -> bytes:
+    """single_track_body from one event encoded alone (event_object's bytes): the same
+    bytes `encode` gives for single_track_body."""
+    return b"".join((b'{"app_id":', encode(app_id), b",", event[1:]))
+
+
 def identify_body(app_id: str, identify: HeapIdentify) -> dict[str, Any]:
     body: dict[str, Any] = {
         "app_id": app_id,

@@ -2,7 +2,8 @@
 
 A worker claims a batch of one app and endpoint under a lease, asks the store's shared
 budget how much of it Heap's rate limits allow now, sends that in one bulk request
-(identifies one by one), and records the outcome:
+(identifies one by one; track events past the bulk budget as single-event requests, see
+stored_singles.py), and records the outcome:
 
 - accepted: delivered;
 - rejected for its content (400, 413, 422): split in halves until the bad items are
@@ -22,6 +23,7 @@ import time
 from collections.abc import Callable, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
+from functools import partial
 
 from heap_destination.delivery.errors import HeapRejected, HeapUnavailable
 from heap_destination.delivery.heap_bodies import (
@@ -31,7 +33,12 @@ from heap_destination.delivery.heap_bodies import (
     TRACK_PATH,
     bulk_body,
 )
-from heap_destination.delivery.heap_client import HeapClient
+from heap_destination.delivery.heap_client import HeapClient, OnThrottled
+from heap_destination.delivery.stored_singles import (
+    SinglesOutcome,
+    StoredSingles,
+    StoredSinglesSettings,
+)
 from heap_destination.metrics import (
     APP_PAUSES,
     BULK_REQUEST_SIZE,
@@ -72,6 +79,8 @@ class StoredDeliverySettings:
     max_backoff: float = 300.0
     attempt_timeout: float = 10.0
     budget: Budget = field(default_factory=lambda: Budget(15_000, 1_000, 60.0))
+    single_events: StoredSinglesSettings | None = None
+    """Track events past the bulk budget as single-event requests; None: bulk only."""
 
     @property
     def request_time(self) -> float:
@@ -94,6 +103,11 @@ class StoredDelivery:
         self._worker = worker
         self._clock = clock
         self._slots = asyncio.Semaphore(settings.max_concurrent_batches)
+        self._singles = (
+            StoredSingles(store, client, settings.single_events, STORED_CALLER)
+            if settings.single_events is not None
+            else None
+        )
         self._wakeup = asyncio.Event()
         self._tasks: set[asyncio.Task[None]] = set()
         self._stopping = False
@@ -191,20 +205,59 @@ class StoredDelivery:
             else:
                 waiting.append(item)
         retry_at = reservation.retry_at or self._clock()
-        if waiting:
+        singles = self._singles is not None and bool(waiting) and not self._singles.held(app_id)
+        if waiting and not singles:
             await self._store.release([i.id for i in waiting], retry_at)
-        if not sending:
+        if not sending and not singles:
             await self._store.hold_app(app_id, retry_at, "waiting for Heap's rate limit budget")
+            return
+        if not sending:
+            await self._send_singles(waiting, retry_at)
             return
         delivered = 0
         try:
-            delivered = await self._send(sending)
+            bulk = self._send(sending)
+            if singles:
+                delivered, _ = await asyncio.gather(bulk, self._send_singles(waiting, retry_at))
+            else:
+                delivered = await bulk
         finally:
             # Heap counts only what it accepted; a request it refused takes no room.
             if delivered:
                 await self._store.settle(reservation.id)
             else:
                 await self._store.refund(reservation.id)
+
+    async def _send_singles(self, items: list[StoredItem], bulk_retry_at: float) -> None:
+        """Sends track `items` the bulk budget refused as single-event requests, and
+        records the outcome; what the single path cannot take waits for either path."""
+        assert self._singles is not None
+        settings = self._settings
+        outcome = await self._singles.send(
+            items, time.monotonic() + settings.lease_seconds / 2, settings.request_time
+        )
+        await self._record_singles(outcome, bulk_retry_at)
+
+    async def _record_singles(self, outcome: SinglesOutcome, bulk_retry_at: float) -> None:
+        by_status: dict[int, list[int]] = {}
+        for item, status in outcome.delivered:
+            by_status.setdefault(status, []).append(item.id)
+        for status, ids in by_status.items():
+            await self._store.mark_delivered(ids, status)
+            EVENTS_DELIVERED.labels("track").inc(len(ids))
+        about_the_app = [(i, r) for i, r in outcome.rejected if r.status in _ABOUT_THE_APP]
+        if about_the_app:
+            await self._rejected([i for i, _ in about_the_app], about_the_app[0][1])
+        for item, rejection in outcome.rejected:
+            if rejection.status not in _ABOUT_THE_APP:
+                await self._rejected([item], rejection)
+        if outcome.failed:
+            await self._retry_later([item for item, _ in outcome.failed], outcome.failed[0][1])
+        if outcome.refused:
+            refused_until = min(bulk_retry_at, outcome.retry_at or bulk_retry_at)
+            await self._store.release([i.id for i in outcome.refused], refused_until)
+        if outcome.unsent:
+            await self._store.release([i.id for i in outcome.unsent], self._clock())
 
     async def _send(self, items: list[StoredItem]) -> int:
         """Sends `items` in one request (halves, when Heap rejects its content) and records
@@ -216,7 +269,11 @@ class StoredDelivery:
             BULK_REQUEST_SIZE.labels(url.removeprefix(first.base_url)).observe(len(items))
         try:
             status = await self._client.post(
-                url, body, time.monotonic() + self._settings.request_time, STORED_CALLER
+                url,
+                body,
+                time.monotonic() + self._settings.request_time,
+                STORED_CALLER,
+                on_throttled=self._bulk_throttled(first),
             )
         except HeapRejected as rejection:
             return await self._rejected(items, rejection)
@@ -226,6 +283,12 @@ class StoredDelivery:
         await self._store.mark_delivered(ids, status)
         EVENTS_DELIVERED.labels(_KIND[first.endpoint]).inc(len(items))
         return len(items)
+
+    def _bulk_throttled(self, first: StoredItem) -> OnThrottled | None:
+        """Who hears of a 429 to a bulk track request the shared budget had room for."""
+        if self._singles is None or first.endpoint != "track" or not self._budget_applies():
+            return None
+        return partial(self._singles.bulk_throttled, first.app_id)
 
     async def _rejected(self, items: list[StoredItem], rejection: HeapRejected) -> int:
         if rejection.status in _ABOUT_THE_CONTENT and len(items) > 1:
