@@ -2,12 +2,14 @@
 
 Starts the simulator enforcing Heap's documented limits (15,000 events per minute per
 app and 1,000 per identity in bulk, 30 single-event requests per 30 s per identity),
-then, for a fresh service with the scheduler on and one with it off (bulk only), offers
-one StreamEvents call ONE_APP_RATE events per second (2,000) over ONE_APP_IDENTITIES
+then, for a fresh service with the scheduler on, one with it off (bulk only), and one
+with the scheduler on in ack mode STORED (a fresh SQLite store), offers one
+StreamEvents call ONE_APP_RATE events per second (2,000) over ONE_APP_IDENTITIES
 identities (10,000) for ONE_APP_SECONDS (60), and prints:
 
 - the delivered rate: events answered OK by the end of the offer (plus one second for
-  the last answers), per second of offer, and its share of the offered rate (goal 90%);
+  the last answers; in ack mode STORED, events Heap holds by then), per second of offer,
+  and its share of the offered rate (goal 90%);
 - the share of 429s among the track requests Heap received (goal at most 1%);
 - Heap requests per 1,000 delivered events.
 
@@ -88,8 +90,12 @@ class Row:
         return self.delivered / self.seconds
 
 
-def serve_command(config: Config, heap_url: str, scheduler: bool) -> list[str]:
+def serve_command(
+    config: Config, heap_url: str, scheduler: bool, store: Path | None = None
+) -> list[str]:
+    """With `store`, in ack mode STORED on a SQLite store at that path."""
     limits = config.heap_limits()
+    stored = ["--store", f"sqlite:{store}", "--ack-mode", "stored"] if store else []
     return [
         str(processes.BIN / "heap-destination"),
         "serve",
@@ -102,6 +108,7 @@ def serve_command(config: Config, heap_url: str, scheduler: bool) -> list[str]:
         f"--max-requests-to-heap={config.max_requests}",
         "--grace-period=0",
         "--metrics-listen=off",
+        *stored,
     ]
 
 
@@ -155,19 +162,36 @@ def _message(first: int, identities: int) -> stream_pb2.StreamEventsRequest:
     )
 
 
-async def run_mode(config: Config, heap_url: str, logs: Path, scheduler: bool) -> Row:
-    mode = "scheduler" if scheduler else "bulk only"
+async def run_mode(
+    config: Config, heap_url: str, logs: Path, scheduler: bool, stored: bool = False
+) -> Row:
+    mode = "stored" if stored else "scheduler" if scheduler else "bulk only"
     async with httpx.AsyncClient(timeout=CONTROL_TIMEOUT) as http:
         (await http.delete(f"{heap_url}/_sim/requests")).raise_for_status()
         # A fresh window: what the previous run left counted must not count here.
         (await http.post(f"{heap_url}/_sim/limits", json=config.heap_limits())).raise_for_status()
-        command = serve_command(config, heap_url, scheduler)
+        store = logs / f"store-{mode.replace(' ', '-')}.db" if stored else None
+        command = serve_command(config, heap_url, scheduler, store)
         log = logs / f"service-{mode.replace(' ', '-')}.log"
         with processes.child(command, log, processes.SERVICE_READY, processes.START_TIMEOUT) as svc:
             offered, delivered = await offer(config, f"127.0.0.1:{svc.port}")
+            if stored:
+                delivered = await _events_in_heap(http, heap_url)
         attempts = (await http.get(f"{heap_url}/_sim/attempts")).json()
     statuses = Counter(a["status"] for a in attempts if a["path"] == "/api/track")
     return Row(mode, offered, delivered, config.seconds, sum(statuses.values()), statuses[429])
+
+
+async def _events_in_heap(http: httpx.AsyncClient, heap_url: str) -> int:
+    """Distinct track events Heap accepted, in bulk or single-event requests."""
+    accepted = (await http.get(f"{heap_url}/_sim/requests")).json()
+    keys = {
+        event["idempotency_key"]
+        for request in accepted
+        if request["path"] == "/api/track"
+        for event in request["body"].get("events", [request["body"]])
+    }
+    return len(keys)
 
 
 def report(config: Config, rows: list[Row]) -> None:
@@ -197,6 +221,7 @@ def report(config: Config, rows: list[Row]) -> None:
             f"{share:>9.2%} {per_thousand:>9.1f}"
         )
     print("goals (scheduler): delivered >= 90% of offered, 429s <= 1% of requests")
+    print("stored: delivered = events Heap held when the offer (plus one second) ended")
 
 
 async def run_all(config: Config, heap_url: str, logs: Path) -> list[Row]:
@@ -204,7 +229,11 @@ async def run_all(config: Config, heap_url: str, logs: Path) -> list[Row]:
         fault = {"latency_ms": config.latency_ms, "probability": 1.0}
         async with httpx.AsyncClient() as http:
             (await http.post(f"{heap_url}/_sim/faults", json=fault)).raise_for_status()
-    return [await run_mode(config, heap_url, logs, scheduler) for scheduler in (True, False)]
+    return [
+        await run_mode(config, heap_url, logs, scheduler=True),
+        await run_mode(config, heap_url, logs, scheduler=False),
+        await run_mode(config, heap_url, logs, scheduler=True, stored=True),
+    ]
 
 
 def main() -> int:
