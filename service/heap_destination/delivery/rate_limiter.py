@@ -88,7 +88,11 @@ class RateLimiter:
     def _wait_or_admit(windows: list[_Window]) -> float:
         """Admits the event and returns 0 when it fits every window; else the wait needed."""
         now = time.monotonic()
-        wait = max((window.wait_needed(now) for window in windows), default=0.0)
+        wait = 0.0
+        for window in windows:
+            needed = window.wait_needed(now)
+            if needed > wait:
+                wait = needed
         if wait == 0:
             for window in windows:
                 window.in_flight += 1

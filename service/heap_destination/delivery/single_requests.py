@@ -9,6 +9,7 @@ import asyncio
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Generic
 
 from heap_destination.delivery.errors import HeapUnavailable
@@ -24,25 +25,36 @@ class SingleRequests(Generic[Item]):
         self._send = send
         self._max_in_flight = max_in_flight
         self._queue: deque[Pending[Item]] = deque()
+        self._working = 0
+        """Workers started and not past their last look at the queue."""
         self.tasks: set[asyncio.Task[None]] = set()
 
     @property
     def idle(self) -> bool:
-        return not self._queue and self._working() == 0
-
-    def _working(self) -> int:
-        # A finished worker is done() at once; it leaves `tasks` only a loop turn later.
-        return sum(not task.done() for task in self.tasks)
+        return not self._queue and self._working == 0
 
     def submit(self, item: Item, deadline: float, caller: str) -> asyncio.Future[None]:
         """Queues `item`; the future resolves when Heap accepted it, or fails."""
         pending = Pending(item, deadline, caller)
         self._queue.append(pending)
-        if self._working() < self._max_in_flight:
-            task = asyncio.create_task(self._work())
+        if self._working < self._max_in_flight:
+            self._working += 1
+            # Holds True until the worker is counted off: by itself as it stops looking at
+            # the queue, or, if it was cancelled before it first ran, once done.
+            counted = [True]
+            task = asyncio.create_task(self._work(counted))
             self.tasks.add(task)
-            task.add_done_callback(self.tasks.discard)
+            task.add_done_callback(partial(self._worker_done, counted))
         return pending.future
+
+    def _worker_done(self, counted: list[bool], task: asyncio.Task[None]) -> None:
+        self.tasks.discard(task)
+        self._count_off(counted)
+
+    def _count_off(self, counted: list[bool]) -> None:
+        if counted:
+            counted.clear()
+            self._working -= 1
 
     def cancel(self) -> None:
         """Stops sending; every item not yet answered fails with HeapUnavailable."""
@@ -51,7 +63,13 @@ class SingleRequests(Generic[Item]):
         while self._queue:
             self._queue.popleft().settle(stopped())
 
-    async def _work(self) -> None:
+    async def _work(self, counted: list[bool]) -> None:
+        try:
+            await self._take_from_queue()
+        finally:
+            self._count_off(counted)
+
+    async def _take_from_queue(self) -> None:
         while self._queue:
             pending = self._queue.popleft()
             if pending.future.done():
