@@ -3,6 +3,7 @@ the store, and a replica killed while it holds leases leaves its events to the o
 
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import ExitStack
 
@@ -28,7 +29,7 @@ from tests.support.durable import (
 )
 from tests.support.postgres import postgres_schema, postgres_server
 from tests.support.processes import Process, free_address
-from tests.support.simulator_api import inject_fault
+from tests.support.simulator_api import accepted, inject_fault, tracked_events
 from tests.support.wait import wait_until
 
 REPLICAS = 3
@@ -76,6 +77,54 @@ def test_three_replicas_share_heaps_limit_and_deliver_each_event_once(
     assert sum(sent_by) == events, "a replica sent events Heap did not take"
 
 
+def test_past_the_bulk_budget_replicas_share_each_identitys_single_event_limit(
+    simulator: str, store_url: str
+) -> None:
+    """Heap's limits, with 20 events a minute per identity in bulk here, and Heap's 30
+    single-event requests per 30 s per identity; 5 identities. Replica 0 takes 40 events
+    per identity (20 in bulk, 20 alone), then replica 1 as many (10 more alone: the
+    identities' room left), then replica 2 (none: no room left)."""
+    identities, bulk_per_identity, per_replica = 5, 20, 200
+    limits = {
+        "events_per_minute_per_app": 15_000,
+        "events_per_minute_per_identity": bulk_per_identity,
+        "requests_per_30s_per_identity": 30,
+        "window_seconds": 60,
+    }
+    httpx.post(f"{simulator}/_sim/limits", json=limits).raise_for_status()
+    flags = [
+        *("--rate-limit-per-app", "15000", "--rate-limit-per-identity", str(bulk_per_identity)),
+        *("--rate-limit-window", "60"),
+    ]
+    in_heap = [per_replica, identities * (bulk_per_identity + 30)]
+    with ExitStack() as stack:
+        replicas = [_start(stack, simulator, store_url, *flags) for _ in range(REPLICAS)]
+        started = time.monotonic()
+        acks = []
+        for index, replica in enumerate(replicas):
+            messages = track_messages(f"r{index}", per_replica, users=identities)
+            acks.append(stream_stored(replica.address(), messages))
+            if index < len(in_heap):
+                # Its own process, woken by its commits, takes its events first.
+                _wait_for_events_in_heap(simulator, in_heap[index])
+        time.sleep(2)  # room for any request too many, well inside the 30 s window
+        within = time.monotonic() - started
+        events = tracked_events(simulator)
+
+    singles = Counter(
+        r["body"]["identity"]
+        for r in accepted(simulator)
+        if r["path"] == "/api/track" and "events" not in r["body"]
+    )
+    print(f"\n{len(events)} events in Heap after {within:.1f} s; single-event requests {singles}")
+    assert within < 28, "the check must end inside Heap's 30 s window"
+    assert [a.codes for a in acks] == [{0: per_replica}] * REPLICAS
+    assert len(events) == in_heap[-1]
+    assert singles == {f"user-{n}": 30 for n in range(identities)}
+    assert duplicates(delivered_keys(simulator)) == 0
+    assert 429 not in attempt_statuses(simulator)
+
+
 def test_events_leased_by_a_killed_replica_are_delivered_by_the_others(
     simulator: str, store_url: str
 ) -> None:
@@ -108,6 +157,10 @@ def test_events_leased_by_a_killed_replica_are_delivered_by_the_others(
     assert sorted(keys) == sorted(_all_ids(events_per_replica))
     assert duplicated <= leased, "a duplicate the killed replica did not hold"
     assert_copies_identical(simulator, duplicated)
+
+
+def _wait_for_events_in_heap(simulator: str, count: int) -> None:
+    wait_until(lambda: len(tracked_events(simulator)) >= count, timeout=20)
 
 
 def _start(stack: ExitStack, simulator: str, store_url: str, *flags: str) -> Process:
