@@ -52,6 +52,8 @@ def prepare_properties(
     """
     flat = flatten_values(values, mode, field_name, native_arrays=native_arrays)
     prepared = PreparedProperties(field_name, flat.properties, flat.warnings, flat.violations)
+    if not flat.properties and not extra:
+        return prepared  # nothing for Heap's limits to look at
     for key, (value, source_field) in (extra or {}).items():
         prepared.set_from_request_field(key, value, source_field)
     limited = apply_property_limits(prepared.properties, field_name)

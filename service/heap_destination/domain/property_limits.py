@@ -29,6 +29,8 @@ def apply_property_limits(properties: FlatProperties, field_name: str) -> Limite
     items joined by ||, is at most MAX_PROPERTY_VALUE_LENGTH characters. A longer one is
     cut to the items that fit (see native_arrays.cut_to_joined_length), which bounds each
     item too."""
+    if _all_within_limits(properties):
+        return Limited(properties)
     result = Limited()
     for key, value in properties.items():
         if not key:
@@ -57,6 +59,17 @@ def apply_property_limits(properties: FlatProperties, field_name: str) -> Limite
             value = _limited_array(value, field_name, key, result.warnings)
         result.properties[key] = value
     return result
+
+
+def _all_within_limits(properties: FlatProperties) -> bool:
+    """Whether no key and no value needs a look of apply_property_limits (the common case:
+    then the properties pass as they are)."""
+    for key, value in properties.items():
+        if not key or len(key) > MAX_PROPERTY_KEY_LENGTH or isinstance(value, list):
+            return False
+        if isinstance(value, str) and len(value) > MAX_PROPERTY_VALUE_LENGTH:
+            return False
+    return True
 
 
 def _limited_array(
