@@ -87,3 +87,28 @@ async def test_a_redirect_is_heaps_answer_and_is_not_followed(sim: HeapSimulator
 
     assert rejected.value.status == 307
     assert sim.attempts() == []
+
+
+async def test_an_answer_with_a_huge_body_is_quoted_from_its_start_without_reading_it_all(
+    sim: HeapSimulator,
+) -> None:
+    """A 400 announcing 100 MB that sends 1 MB and then stalls: only the answer's start is
+    read, so the rejection comes at once instead of after the attempt's timeout."""
+
+    async def flood(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 400 Bad Request\r\ncontent-length: 100000000\r\n\r\n")
+        writer.write(b"x" * 1_000_000)
+        await writer.drain()
+        await asyncio.sleep(30)
+
+    server = await asyncio.start_server(flood, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    async with server, heap_client(1) as client:
+        started = time.monotonic()
+        with pytest.raises(HeapRejected) as rejected:
+            await client.post(f"http://127.0.0.1:{port}{TRACK_PATH}", BODY, in_ten_seconds())
+
+    assert time.monotonic() - started < POLICY.attempt_timeout
+    assert rejected.value.status == 400
+    assert rejected.value.body == "x" * 500

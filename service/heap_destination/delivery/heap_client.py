@@ -31,6 +31,9 @@ from heap_destination.metrics import HEAP_REQUEST_DURATION, HEAP_RESPONSES, HEAP
 log = logging.getLogger(__name__)
 
 _MAX_QUOTED_BODY = 500
+# Of an answer's body only its start is read (and quoted): a server sending more is not
+# waited for, nor held in memory. Enough for 500 characters of UTF-8.
+_MAX_READ_BYTES = 4 * _MAX_QUOTED_BODY
 _HEADERS = {"content-type": "application/json", "user-agent": "heap-destination/0.1"}
 
 
@@ -173,8 +176,20 @@ class HeapClient:
         """One HTTP exchange; redirects are not followed (an answer of Heap's is final)."""
         async with asyncio.timeout(timeout):
             async with self._http.post(url, data=body, allow_redirects=False) as response:
-                text = (await response.read()).decode("utf-8", "replace")
+                start = await _start_of(response.content, _MAX_READ_BYTES)
+                text = start.decode("utf-8", "replace")
                 return _Answer(response.status, text, response.headers.get("retry-after"))
+
+
+async def _start_of(content: aiohttp.StreamReader, limit: int) -> bytes:
+    """Up to `limit` bytes of a body: all of a shorter one."""
+    read = b""
+    while len(read) < limit and not content.at_eof():
+        chunk = await content.read(limit - len(read))
+        if not chunk:
+            break
+        read += chunk
+    return read
 
 
 @lru_cache(maxsize=1024)
