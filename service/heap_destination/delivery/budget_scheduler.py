@@ -24,10 +24,10 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 from heap_destination.delivery.rate_limiter import RateLimiter, RateLimitSettings
-from heap_destination.delivery.single_path_rate import SinglePathRate, SinglePathRateSettings
+from heap_destination.delivery.single_path_rate import AppRates, SinglePathRateSettings
 
-# Apps whose single path state is kept; past it, those not throttled lately are forgotten.
-_MAX_APPS = 10_000
+# Single events owed to the bulk budget, per app, when the app's bulk limit is off.
+_MAX_OWED = 10_000
 # Single-event requests per app that may wait for an answer, in multiples of max_in_flight.
 _BACKLOG_IN_FLIGHTS = 2
 
@@ -68,7 +68,7 @@ class BudgetScheduler:
             )
         )
         self._backlog = _BACKLOG_IN_FLIGHTS * settings.max_in_flight
-        self._rates: dict[str, SinglePathRate] = {}
+        self._rates = AppRates(settings.rate, clock)
         self._owed: dict[str, deque[str]] = {}
         self._bulk_unanswered: Counter[str] = Counter()
         self._singles_unanswered: Counter[str] = Counter()
@@ -98,7 +98,7 @@ class BudgetScheduler:
         """A single route that never became a request."""
         _decrement(self._singles_unanswered, app_id)
         self._requests.settle(app_id, identity, accepted=False)
-        self._rate(app_id).give_back()
+        self._rates.of(app_id).give_back()
 
     def single_answered(
         self,
@@ -111,7 +111,7 @@ class BudgetScheduler:
         """Heap's last answer to a single-event request sent at `sent_at` (monotonic):
         its HTTP status, or None when it was not reached."""
         _decrement(self._singles_unanswered, app_id)
-        rate = self._rate(app_id)
+        rate = self._rates.of(app_id)
         now = self._clock()
         if status == 429:
             self._requests.settle(app_id, identity, accepted=False)
@@ -127,14 +127,14 @@ class BudgetScheduler:
     def bulk_throttled(self, app_id: str, sent_at: float, retry_after: float | None) -> None:
         """Heap answered 429 to a bulk request sent at `sent_at`, which the bulk budget
         had room for: single events count against the app, so that path narrows."""
-        self._rate(app_id).throttled(sent_at, retry_after, self._clock(), lasting=True)
+        self._rates.of(app_id).throttled(sent_at, retry_after, self._clock(), lasting=True)
 
     def single_rate(self, app_id: str) -> float:
         """The app's single path rate now, in requests per second."""
-        return self._rate(app_id).rate
+        return self._rates.of(app_id).rate
 
     def _try_single(self, app_id: str, identity: str) -> bool:
-        rate = self._rate(app_id)
+        rate = self._rates.of(app_id)
         now = self._clock()
         backlog = self._singles_unanswered.get(app_id, 0)
         if self._bulk_unanswered.get(app_id) or rate.hold(now) > 0 or backlog >= self._backlog:
@@ -148,7 +148,7 @@ class BudgetScheduler:
 
     def _owe(self, app_id: str, identity: str) -> None:
         owed = self._owed.setdefault(app_id, deque())
-        if len(owed) < (self._bulk.settings.events_per_window_per_app or _MAX_APPS):
+        if len(owed) < (self._bulk.settings.events_per_window_per_app or _MAX_OWED):
             owed.append(identity)
 
     def _pay_debt(self, app_id: str) -> None:
@@ -161,23 +161,6 @@ class BudgetScheduler:
             self._bulk.settle(app_id, identity, accepted=True)
             owed.popleft()
         self._owed.pop(app_id, None)
-
-    def _rate(self, app_id: str) -> SinglePathRate:
-        rate = self._rates.get(app_id)
-        if rate is None:
-            if len(self._rates) >= _MAX_APPS:
-                self._forget_quiet_apps()
-            rate = self._rates[app_id] = SinglePathRate(self._settings.rate, self._clock())
-        return rate
-
-    def _forget_quiet_apps(self) -> None:
-        now = self._clock()
-        hold = self._settings.rate.max_hold
-        self._rates = {
-            app_id: rate
-            for app_id, rate in self._rates.items()
-            if rate.throttled_within(hold, now) or rate.hold(now) > 0
-        }
 
 
 def _decrement(counts: Counter[str], key: str) -> None:

@@ -16,6 +16,7 @@ for, says that something else uses the app's bulk limit (single events, if Heap 
 them after all): it halves the rate too, and holds the path for `max_hold`.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 # Seconds of the rate a full bucket holds: a short burst, never less than one request.
@@ -104,3 +105,35 @@ class SinglePathRate:
         elapsed = max(0.0, now - self._updated)
         self._tokens = min(capacity, self._tokens + elapsed * self.rate)
         self._updated = now
+
+
+# Apps whose rate AppRates keeps; past it, those neither held nor throttled lately go.
+_MAX_APPS = 10_000
+
+
+class AppRates:
+    """Each app's SinglePathRate, made on first use; at most _MAX_APPS are kept, past
+    which apps neither held nor throttled within `max_hold` are forgotten (they start
+    over, as a new app would)."""
+
+    def __init__(self, settings: SinglePathRateSettings, clock: Callable[[], float]) -> None:
+        self._settings = settings
+        self._clock = clock
+        self._rates: dict[str, SinglePathRate] = {}
+
+    def of(self, app_id: str) -> SinglePathRate:
+        rate = self._rates.get(app_id)
+        if rate is None:
+            if len(self._rates) >= _MAX_APPS:
+                self._forget_quiet_apps()
+            rate = self._rates[app_id] = SinglePathRate(self._settings, self._clock())
+        return rate
+
+    def _forget_quiet_apps(self) -> None:
+        now = self._clock()
+        hold = self._settings.max_hold
+        self._rates = {
+            app_id: rate
+            for app_id, rate in self._rates.items()
+            if rate.throttled_within(hold, now) or rate.hold(now) > 0
+        }

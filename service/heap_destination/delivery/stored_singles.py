@@ -22,11 +22,13 @@ from dataclasses import dataclass, field
 from heap_destination.delivery.errors import HeapRejected, HeapUnavailable
 from heap_destination.delivery.heap_bodies import TRACK_PATH, single_track_body_from_object
 from heap_destination.delivery.heap_client import HeapClient
-from heap_destination.delivery.single_path_rate import SinglePathRate, SinglePathRateSettings
+from heap_destination.delivery.single_path_rate import (
+    AppRates,
+    SinglePathRate,
+    SinglePathRateSettings,
+)
 from heap_destination.store import Budget, Store, StoredItem
 
-# Apps whose single path rate is kept; past it, the rates of apps not held are forgotten.
-_MAX_APPS = 10_000
 # Longest sleep while waiting for the app's rate to have room.
 _MAX_PACING_SLEEP = 0.05
 
@@ -76,14 +78,14 @@ class StoredSingles:
         self._settings = settings
         self._caller = caller
         self._clock = clock
-        self._rates: dict[str, SinglePathRate] = {}
+        self._rates = AppRates(settings.rate, clock)
 
     def bulk_throttled(self, app_id: str, sent_at: float, retry_after: float | None) -> None:
         """Heap answered 429 to a bulk request the shared budget had room for."""
-        self._rate(app_id).throttled(sent_at, retry_after, self._clock(), lasting=True)
+        self._rates.of(app_id).throttled(sent_at, retry_after, self._clock(), lasting=True)
 
     def held(self, app_id: str) -> bool:
-        return self._rate(app_id).hold(self._clock()) > 0
+        return self._rates.of(app_id).hold(self._clock()) > 0
 
     async def send(
         self, items: list[StoredItem], start_until: float, request_time: float
@@ -93,7 +95,7 @@ class StoredSingles:
         each request may take `request_time` seconds."""
         outcome = SinglesOutcome()
         app_id = items[0].app_id
-        rate = self._rate(app_id)
+        rate = self._rates.of(app_id)
         wanted = Counter(item.identity for item in items)
         reservation = await self._store.reserve(ledger_key(app_id), wanted, self._settings.budget)
         room = dict(reservation.granted)
@@ -163,12 +165,3 @@ class StoredSingles:
             if now + wait > until:
                 return False
             await asyncio.sleep(min(wait, _MAX_PACING_SLEEP))
-
-    def _rate(self, app_id: str) -> SinglePathRate:
-        rate = self._rates.get(app_id)
-        if rate is None:
-            if len(self._rates) >= _MAX_APPS:
-                now = self._clock()
-                self._rates = {a: r for a, r in self._rates.items() if r.hold(now) > 0}
-            rate = self._rates[app_id] = SinglePathRate(self._settings.rate, self._clock())
-        return rate

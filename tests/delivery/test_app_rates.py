@@ -1,0 +1,28 @@
+"""AppRates: each app's single path rate, bounded in apps."""
+
+from heap_destination.delivery.single_path_rate import AppRates, SinglePathRateSettings
+
+MAX_APPS = 10_000
+
+
+def test_an_app_keeps_its_rate_between_uses() -> None:
+    rates = AppRates(SinglePathRateSettings(), clock=lambda: 0.0)
+    rates.of("1").accepted()
+
+    assert rates.of("1").rate == SinglePathRateSettings().initial_rate + 1
+    assert rates.of("2").rate == SinglePathRateSettings().initial_rate
+
+
+def test_past_the_bound_quiet_apps_start_over_and_throttled_ones_keep_their_rate() -> None:
+    now = 100.0
+    rates = AppRates(SinglePathRateSettings(), clock=lambda: now)
+    rates.of("throttled").throttled(sent_at=now, retry_after=None, now=now)
+    halved = rates.of("throttled").rate
+    rates.of("quiet").accepted()
+    for n in range(MAX_APPS - 2):
+        rates.of(f"app-{n}")
+
+    rates.of("one too many")
+
+    assert rates.of("throttled").rate == halved
+    assert rates.of("quiet").rate == SinglePathRateSettings().initial_rate
