@@ -12,9 +12,8 @@ import asyncio
 import logging
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Sequence
 from functools import partial
-from typing import Any
 
 from google.rpc import code_pb2
 
@@ -22,7 +21,7 @@ from heap_destination.api import event_metrics
 from heap_destination.api.caller import PermissionDenied
 from heap_destination.api.error_status import ServiceError, describe, duration
 from heap_destination.api.in_flight import StreamInFlight
-from heap_destination.api.intake import prepare
+from heap_destination.api.intake import Intake, prepare
 from heap_destination.api.request_destination import DestinationResolver
 from heap_destination.api.stored_batch import StoredBatch
 from heap_destination.api.stored_intake import StoredIntake, no_store
@@ -33,7 +32,7 @@ from heap_destination.delivery.errors import (
     InternalError,
     ShuttingDown,
 )
-from heap_destination.delivery.futures import delivery_error
+from heap_destination.delivery.futures import as_delivery_error, outcome_error
 from heap_destination.delivery.stored_work import (
     Origin,
 )
@@ -111,7 +110,9 @@ class EventStream:
                         self._flush_stored()
                         self._sent.clear()
                         await self._sent.wait()
-                    await self._take(event, size)
+                    waiting = self._take(event, size)
+                    if waiting is not None:
+                        await waiting
                     taken += 1
                     if taken % _EVENTS_BETWEEN_TURNS == 0:
                         self._flush_stored()
@@ -128,42 +129,79 @@ class EventStream:
         if self._stored is not None:
             self._stored.flush()
 
-    async def _take(self, event: stream_pb2.Event, size: int) -> None:
+    def _take(self, event: stream_pb2.Event, size: int) -> Awaitable[None] | None:
+        """Takes one event: answers it at once when it cannot be taken, else hands it to
+        the store or to delivery. What it returns, when it returns something, must be
+        awaited before the next event: delivery waits for Heap's budget."""
         kind = event.WhichOneof("kind") or "unknown"
         event_metrics.received(kind, "stream")
         refusal = self._refusal(event, kind)
         if refusal is not None:
             self._answer_error(kind, event.id, refusal)
-            return
+            return None
         try:
-            delivered, warnings, stored = await self._submit(event, kind)
+            request = getattr(event, kind)
+            intake = prepare(kind, request, self._destinations)
+            if intake.stored:
+                origin = Origin(time.time(), request.message_id, event.id)
+                stored = self._stored_batch().add(intake.work(origin))
+                self._taken(event.id, size)
+                answer = partial(self._committed, kind, event.id, size, intake.warnings)
+                stored.add_done_callback(answer)
+                return None
+            return self._deliver(kind, event.id, size, intake)
         except (InvalidInput, DeliveryError, PermissionDenied) as error:
             self._answer_error(kind, event.id, error)
-            return
         except Exception as error:  # one event never ends the stream, whatever it holds
-            log.error("taking a streamed event failed unexpectedly", exc_info=error)
-            self._answer_error(kind, event.id, InternalError("internal error"))
-            return
-        self._unanswered_ids.add(event.id)
-        self._in_flight.take(size)
-        delivered.add_done_callback(partial(self._settled, kind, event.id, size, warnings, stored))
+            self._failed_unexpectedly(kind, event.id, error)
+        return None
 
-    async def _submit(
-        self, event: stream_pb2.Event, kind: str
-    ) -> tuple[asyncio.Future[Any], Sequence[PropertyWarning], bool]:
-        """Takes the event through the intake: to the store in ack mode STORED, else to
-        delivery; returns what settles once that is done, its warnings, and whether
-        stored."""
-        request = getattr(event, kind)
-        intake = prepare(kind, request, self._destinations)
-        if intake.stored:
-            origin = Origin(time.time(), request.message_id, event.id)
-            return self._stored_batch().add(intake.work(origin)), intake.warnings, True
-        # Delivery may wait for Heap's budget: commit what this stream stored first.
+    def _deliver(
+        self, kind: str, event_id: str, size: int, intake: Intake
+    ) -> Awaitable[None] | None:
+        """Queues a delivered-mode event at once when it fits Heap's budget now (no
+        future, no wait); else gives what waits for it."""
+        answer = partial(self._delivered, kind, event_id, size, intake.warnings)
+        # Taken before it is queued, so that however soon it is answered, it is given back.
+        self._taken(event_id, size)
+        try:
+            deadline = self._engine.deadline(None)
+            if intake.deliver_now(self._engine, deadline, self._caller, answer):
+                return None
+        except BaseException:
+            self._given_back(event_id, size)
+            raise
+        self._given_back(event_id, size)
+        return self._deliver_later(kind, event_id, size, intake)
+
+    async def _deliver_later(self, kind: str, event_id: str, size: int, intake: Intake) -> None:
+        """Delivers an event that may wait for Heap's budget (or is not a track event)."""
+        # Commit what this stream stored first: no stored event waits for this one.
         self._flush_stored()
-        deadline = self._engine.deadline(None)
-        submitted = await intake.deliver(self._engine, deadline, self._caller, True)
-        return submitted, intake.warnings, False
+        try:
+            deadline = self._engine.deadline(None)
+            submitted = await intake.deliver(self._engine, deadline, self._caller, True)
+        except (InvalidInput, DeliveryError, PermissionDenied) as error:
+            self._answer_error(kind, event_id, error)
+            return
+        except Exception as error:
+            self._failed_unexpectedly(kind, event_id, error)
+            return
+        self._taken(event_id, size)
+        answer = partial(self._delivered, kind, event_id, size, intake.warnings)
+        submitted.add_done_callback(lambda outcome: answer(outcome_error(outcome)))
+
+    def _failed_unexpectedly(self, kind: str, event_id: str, error: Exception) -> None:
+        log.error("taking a streamed event failed unexpectedly", exc_info=error)
+        self._answer_error(kind, event_id, InternalError("internal error"))
+
+    def _taken(self, event_id: str, size: int) -> None:
+        self._unanswered_ids.add(event_id)
+        self._in_flight.take(size)
+
+    def _given_back(self, event_id: str, size: int) -> None:
+        self._unanswered_ids.discard(event_id)
+        self._in_flight.give_back(size)
 
     def _stored_batch(self) -> StoredBatch:
         if self._stored is None:
@@ -194,30 +232,51 @@ class EventStream:
             return ShuttingDown()
         return None
 
+    def _committed(
+        self,
+        kind: str,
+        event_id: str,
+        size: int,
+        warnings: Sequence[PropertyWarning],
+        stored: asyncio.Future[None],
+    ) -> None:
+        self._settled(kind, event_id, size, warnings, outcome_error(stored), True)
+
+    def _delivered(
+        self,
+        kind: str,
+        event_id: str,
+        size: int,
+        warnings: Sequence[PropertyWarning],
+        error: BaseException | None,
+    ) -> None:
+        self._settled(kind, event_id, size, warnings, error, False)
+
     def _settled(
         self,
         kind: str,
         event_id: str,
         size: int,
         warnings: Sequence[PropertyWarning],
+        error: BaseException | None,
         stored: bool,
-        delivered: asyncio.Future[Any],
     ) -> None:
-        self._unanswered_ids.discard(event_id)
-        self._in_flight.give_back(size)
-        error = delivery_error(delivered)
-        if error is None:
-            event_metrics.settled(kind, None, warnings, stored)
-            self._answer(
-                stream_pb2.EventResult(
-                    id=event_id,
-                    code=code_pb2.OK,
-                    warnings=warnings_to_proto(warnings),
-                    unlisted_warnings=unlisted_warnings(warnings),
-                )
+        self._given_back(event_id, size)
+        failure = as_delivery_error(error)
+        if failure is not None:
+            self._answer_error(kind, event_id, failure, warnings)
+            return
+        event_metrics.settled(kind, None, warnings, stored)
+        if warnings:
+            result = stream_pb2.EventResult(
+                id=event_id,
+                code=code_pb2.OK,
+                warnings=warnings_to_proto(warnings),
+                unlisted_warnings=unlisted_warnings(warnings),
             )
         else:
-            self._answer_error(kind, event_id, error, warnings)
+            result = stream_pb2.EventResult(id=event_id, code=code_pb2.OK)
+        self._answer(result)
 
     def _answer_error(
         self,

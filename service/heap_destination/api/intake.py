@@ -9,7 +9,6 @@ so a new kind of event is added once: an entry in KINDS.
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from functools import partial
 from typing import Any
 
 from google.protobuf.message import Message
@@ -18,6 +17,7 @@ from heap_destination.api.account_mapping import account_input, account_response
 from heap_destination.api.identify_mapping import identify_input, identify_response
 from heap_destination.api.request_destination import DestinationResolver, request_config
 from heap_destination.api.track_mapping import track_input, track_response
+from heap_destination.delivery.answers import Answer
 from heap_destination.delivery.engine import DeliveryEngine
 from heap_destination.delivery.stored_work import Origin, account_work, identify_work, track_work
 from heap_destination.domain.account import prepare_account
@@ -36,43 +36,53 @@ Request = (
 )
 
 
-@dataclass(frozen=True)
 class Intake:
     """A call or streamed event, validated and prepared for Heap."""
 
-    destination: Destination
-    warnings: Sequence[PropertyWarning]
-    work: Callable[[Origin], Sequence[NewItem]]
-    """What the store keeps of it, in ack mode STORED."""
-    deliver: Callable[[DeliveryEngine, float, str, bool], Awaitable[asyncio.Future[Any]]]
-    """(engine, deadline, caller, from_stream): admits and queues it, giving the future
-    that resolves once Heap accepted it (see DeliveryEngine.submit_track)."""
-    answer: Callable[[], Message]
-    """The unary call's response."""
+    __slots__ = ("_kind", "_prepared", "destination", "warnings")
+
+    def __init__(self, kind: "_Kind", destination: Destination, prepared: Any) -> None:
+        self.destination = destination
+        self.warnings: Sequence[PropertyWarning] = prepared.warnings
+        self._kind = kind
+        self._prepared = prepared
 
     @property
     def stored(self) -> bool:
         return self.destination.ack_mode is AckMode.STORED
+
+    def work(self, origin: Origin) -> Sequence[NewItem]:
+        """What the store keeps of it, in ack mode STORED."""
+        return self._kind.work(self.destination, self._prepared, origin)
+
+    def deliver(
+        self, engine: DeliveryEngine, deadline: float, caller: str, from_stream: bool
+    ) -> Awaitable[asyncio.Future[Any]]:
+        """Admits and queues it, giving the future that resolves once Heap accepted it
+        (see DeliveryEngine.submit_track)."""
+        submit = self._kind.submit(engine)
+        return submit(self.destination, self._prepared, deadline, caller, from_stream=from_stream)
+
+    def deliver_now(
+        self, engine: DeliveryEngine, deadline: float, caller: str, answer: Answer
+    ) -> bool:
+        """For a stream: queues it if that needs no wait, and tells `answer` the outcome
+        (see DeliveryEngine.submit_track_now); False, with nothing queued, otherwise."""
+        submit_now = self._kind.submit_now
+        if submit_now is None:
+            return False
+        return submit_now(engine)(self.destination, self._prepared, deadline, caller, answer)
+
+    def answer(self) -> Message:
+        """The unary call's response."""
+        return self._kind.answer(self.destination, self._prepared)
 
 
 def prepare(kind: str, request: Request, destinations: DestinationResolver) -> Intake:
     """Raises InvalidInput, or PermissionDenied when the caller may not use the app."""
     spec = KINDS[kind]
     destination = destinations.resolve(request_config(request))
-    prepared = spec.prepare(spec.to_input(request), destination)
-
-    def deliver(
-        engine: DeliveryEngine, deadline: float, caller: str, stream: bool
-    ) -> Awaitable[asyncio.Future[Any]]:
-        return spec.submit(engine)(destination, prepared, deadline, caller, from_stream=stream)
-
-    return Intake(
-        destination,
-        prepared.warnings,
-        partial(spec.work, destination, prepared),
-        deliver,
-        partial(spec.answer, destination, prepared),
-    )
+    return Intake(spec, destination, spec.prepare(spec.to_input(request), destination))
 
 
 @dataclass(frozen=True)
@@ -84,11 +94,19 @@ class _Kind:
     work: Callable[[Destination, Any, Origin], Sequence[NewItem]]
     submit: Callable[[DeliveryEngine], Callable[..., Awaitable[asyncio.Future[Any]]]]
     answer: Callable[[Destination, Any], Message]
+    submit_now: Callable[[DeliveryEngine], Callable[..., bool]] | None = None
+    """Queues without a wait when it can (DeliveryEngine.submit_track_now); None for a
+    kind that always takes the awaited way."""
 
 
 KINDS: dict[str, _Kind] = {
     "track": _Kind(
-        track_input, prepare_track, track_work, lambda e: e.submit_track, track_response
+        track_input,
+        prepare_track,
+        track_work,
+        lambda e: e.submit_track,
+        track_response,
+        lambda e: e.submit_track_now,
     ),
     "identify": _Kind(
         identify_input,

@@ -19,6 +19,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Generic
 
+from heap_destination.delivery.answers import Answer, future_answer
 from heap_destination.delivery.errors import DeliveryError, HeapRejected
 from heap_destination.delivery.pending import Item, Pending, stopped
 from heap_destination.delivery.trace_links import carrying
@@ -70,19 +71,25 @@ class BulkBatcher(Generic[Item]):
 
         A request waits for the service's request slots in the turn of its first item's
         caller. `more_coming`: the item comes from a stream that is still reading."""
-        pending = Pending(item, deadline, caller)
+        future, answer = future_answer()
+        self.add(item, deadline, caller, answer, more_coming)
+        return future
+
+    def add(
+        self, item: Item, deadline: float, caller: str, answer: Answer, more_coming: bool = False
+    ) -> None:
+        """submit, telling `answer` the outcome instead of resolving a future."""
         now = time.monotonic()
         if more_coming:
             self._fed_at = now
         if not self._batch:
             self._batch_started = now
-        self._batch.append(pending)
+        self._batch.append(Pending(item, deadline, caller, answer))
         QUEUE_DEPTH.value += 1
         if len(self._batch) >= self._max_batch:
             self.flush()
         elif self._timer is None:
             self._timer = asyncio.get_running_loop().call_later(self._linger, self._linger_over)
-        return pending.future
 
     def _fed(self, now: float) -> bool:
         """Whether a stream still feeds the batch, and it may wait for it a linger more."""

@@ -8,12 +8,14 @@ are bounded (`max_destinations`); idle ones are dropped.
 import asyncio
 import time
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
+from heap_destination.delivery.answers import Answer, future_answer, shared_answer
 from heap_destination.delivery.batcher import BulkBatcher
 from heap_destination.delivery.budget_scheduler import BudgetScheduler, Route, SingleEventSettings
 from heap_destination.delivery.errors import Overloaded, RateLimited, ShuttingDown
-from heap_destination.delivery.futures import all_of, succeeded
+from heap_destination.delivery.futures import all_of
 from heap_destination.delivery.heap_bodies import (
     ADD_ACCOUNT_PROPERTIES_PATH,
     ADD_USER_PROPERTIES_PATH,
@@ -182,8 +184,42 @@ class DeliveryEngine:
         service drains. A stream's events also keep its batches open (see BulkBatcher).
         An event routed to a single-event request goes as one (see ScheduledTracks).
         Raises Overloaded when `max_destinations` other destinations have work."""
+        route = await self._admit(destination.app_id, track.event.identity, deadline, from_stream)
+        delivered, answer = future_answer()
+        self._queue_track(destination, track, route, deadline, caller, from_stream, answer)
+        return delivered
+
+    def submit_track_now(
+        self,
+        destination: Destination,
+        track: PreparedTrack,
+        deadline: float,
+        caller: str,
+        answer: Answer,
+    ) -> bool:
+        """submit_track for a stream's event that fits a path's budget now: queues it and
+        tells `answer` its outcome, without a future. False, with nothing queued, when it
+        would have to wait: submit_track then waits for it.
+
+        Raises Overloaded when `max_destinations` other destinations have work."""
+        route = self._route_now(destination.app_id, track.event.identity)
+        if route is None:
+            return False
+        self._queue_track(destination, track, route, deadline, caller, True, answer)
+        return True
+
+    def _queue_track(
+        self,
+        destination: Destination,
+        track: PreparedTrack,
+        route: Route,
+        deadline: float,
+        caller: str,
+        from_stream: bool,
+        answer: Answer,
+    ) -> None:
+        """Queues an admitted event (and its traits) on `route`."""
         app_id, identity = destination.app_id, track.event.identity
-        route = await self._admit(app_id, identity, deadline, from_stream)
         try:
             queues = self._queues_for(destination)
         except Overloaded:
@@ -192,23 +228,21 @@ class DeliveryEngine:
             elif self._limiter is not None:
                 self._limiter.settle(app_id, identity, accepted=False)
             raise
+        users = track.user_properties
+        if users is not None:
+            answer = shared_answer(answer, 2)
         event = track.event
         if self._tracks is not None and route is Route.SINGLE:
-            delivered = self._tracks.submit_single(destination, event, deadline, caller)
+            self._tracks.submit_single(destination, event, deadline, caller, answer)
         elif self._tracks is not None:
-            delivered = self._tracks.submit_bulk(destination, event, deadline, caller, from_stream)
+            self._tracks.submit_bulk(destination, event, deadline, caller, answer, from_stream)
+        elif self._limiter is not None:
+            admitted = partial(_settle_admitted, self._limiter, app_id, identity, answer)
+            queues.events.add(event, deadline, caller, admitted, from_stream)
         else:
-            delivered = queues.events.submit(event, deadline, caller, from_stream)
-            if self._limiter is not None:
-                limiter = self._limiter
-                delivered.add_done_callback(
-                    lambda f: limiter.settle(app_id, identity, accepted=succeeded(f))
-                )
-        futures = [delivered]
-        if track.user_properties is not None:
-            users = queues.users.submit(track.user_properties, deadline, caller, from_stream)
-            futures.append(users)
-        return all_of(futures)
+            queues.events.add(event, deadline, caller, answer, from_stream)
+        if users is not None:
+            queues.users.add(users, deadline, caller, answer, from_stream)
 
     async def _admit(self, app_id: str, identity: str, deadline: float, patient: bool) -> Route:
         """Waits until one more event for `identity` fits a path's budget: bulk, or past
@@ -340,3 +374,11 @@ class DeliveryEngine:
                 destination, self._client, self._settings
             )
         return queues
+
+
+def _settle_admitted(
+    limiter: RateLimiter, app_id: str, identity: str, answer: Answer, error: BaseException | None
+) -> None:
+    """Gives an event's admission back to the rate limiter as Heap answered it."""
+    limiter.settle(app_id, identity, accepted=error is None)
+    answer(error)

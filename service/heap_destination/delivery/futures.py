@@ -25,13 +25,24 @@ def succeeded(future: asyncio.Future[Any]) -> bool:
     return not future.cancelled() and future.exception() is None
 
 
+def outcome_error(future: asyncio.Future[Any]) -> BaseException | None:
+    """How a finished future failed (CancelledError when it was cancelled); None when it
+    succeeded."""
+    return asyncio.CancelledError() if future.cancelled() else future.exception()
+
+
 def delivery_error(future: asyncio.Future[Any]) -> DeliveryError | None:
-    """How a finished delivery failed, as a DeliveryError; None when Heap accepted it.
+    """How a finished delivery failed, as a DeliveryError (see as_delivery_error); None
+    when Heap accepted it."""
+    return as_delivery_error(outcome_error(future))
+
+
+def as_delivery_error(error: BaseException | None) -> DeliveryError | None:
+    """A delivery's failure as a DeliveryError; None when Heap accepted it.
 
     A delivery cancelled by a shutdown is ShuttingDown; anything unexpected is logged and
     reported as retryable, so the caller still gets an answer for every event.
     """
-    error = ShuttingDown() if future.cancelled() else future.exception()
     if error is None or isinstance(error, DeliveryError):
         return error
     if isinstance(error, asyncio.CancelledError):

@@ -1,42 +1,45 @@
-"""An item waiting for Heap, with the future its caller waits on."""
+"""An item waiting for Heap, with the Answer its submitter is told the outcome by."""
 
-import asyncio
-from dataclasses import dataclass, field
+import logging
 from typing import Generic, TypeVar
 
 from opentelemetry.trace import SpanContext
 
+from heap_destination.delivery.answers import Answer
 from heap_destination.delivery.errors import HeapUnavailable
-from heap_destination.delivery.futures import mark_retrieved
 from heap_destination.delivery.trace_links import call_context
 
 Item = TypeVar("Item")
 
+log = logging.getLogger(__name__)
 
-@dataclass
+
 class Pending(Generic[Item]):
-    item: Item
-    deadline: float
-    """time.monotonic() by which Heap must have accepted it."""
-    caller: str
-    """Whose turn its request waits in (see RequestSlots)."""
-    future: asyncio.Future[None] = field(
-        default_factory=lambda: asyncio.get_running_loop().create_future()
-    )
-    call: SpanContext | None = field(default_factory=call_context)
-    """The traced call that brought it, if any (see trace_links)."""
+    __slots__ = ("_answer", "call", "caller", "deadline", "item")
 
-    def __post_init__(self) -> None:
-        self.future.add_done_callback(mark_retrieved)
+    def __init__(self, item: Item, deadline: float, caller: str, answer: Answer) -> None:
+        self.item = item
+        self.deadline = deadline
+        """time.monotonic() by which Heap must have accepted it."""
+        self.caller = caller
+        """Whose turn its request waits in (see RequestSlots)."""
+        self.call: SpanContext | None = call_context()
+        """The traced call that brought it, if any (see trace_links)."""
+        self._answer: Answer | None = answer
+
+    @property
+    def settled(self) -> bool:
+        return self._answer is None
 
     def settle(self, error: BaseException | None) -> None:
-        """Answers the caller, once: Heap accepted the item (error None), or not."""
-        if self.future.done():
+        """Answers the submitter, once: Heap accepted the item (error None), or not."""
+        answer, self._answer = self._answer, None
+        if answer is None:
             return
-        if error is None:
-            self.future.set_result(None)
-        else:
-            self.future.set_exception(error)
+        try:
+            answer(error)
+        except Exception as failure:  # the items settled with it are still answered
+            log.error("answering a settled item failed", exc_info=failure)
 
 
 def stopped() -> HeapUnavailable:

@@ -6,7 +6,7 @@ the bulk budget had room, means something else uses the app's budget, so it narr
 single path as a 429 to a single-event request does. A single-event request gets one
 attempt: an event Heap did not take that way (429, 5xx, unreachable) waits for the bulk
 budget and goes in bulk, which retries as usual; Heap rejecting it (400) fails it alone.
-Either way the event's future resolves once Heap accepted it, whichever path carried it.
+Either way the event's Answer is told once Heap accepted it, whichever path carried it.
 """
 
 import asyncio
@@ -14,10 +14,10 @@ import time
 from dataclasses import dataclass
 from functools import partial
 
+from heap_destination.delivery.answers import Answer
 from heap_destination.delivery.batcher import BulkBatcher
 from heap_destination.delivery.budget_scheduler import BudgetScheduler
 from heap_destination.delivery.errors import HeapRejected, HeapUnavailable
-from heap_destination.delivery.futures import succeeded
 from heap_destination.delivery.heap_bodies import (
     TRACK_PATH,
     bulk_track_body,
@@ -76,27 +76,33 @@ class ScheduledTracks:
         event: HeapEvent,
         deadline: float,
         caller: str,
+        answer: Answer,
         more_coming: bool = False,
-    ) -> asyncio.Future[None]:
+    ) -> None:
         """Queues an event admitted to the bulk budget, which it settles once answered."""
-        delivered = self._paths_for(destination).bulk.submit(event, deadline, caller, more_coming)
         app_id, identity = destination.app_id, event.identity
         self._scheduler.bulk_queued(app_id)
-        delivered.add_done_callback(partial(self._bulk_answered, app_id, identity))
-        return delivered
+        answered = partial(self._bulk_answered, app_id, identity, answer)
+        self._paths_for(destination).bulk.add(event, deadline, caller, answered, more_coming)
 
-    def _bulk_answered(self, app_id: str, identity: str, delivered: asyncio.Future[None]) -> None:
+    def _bulk_answered(
+        self, app_id: str, identity: str, answer: Answer, error: BaseException | None
+    ) -> None:
         self._scheduler.bulk_answered(app_id)
-        self._bulk_budget.settle(app_id, identity, accepted=succeeded(delivered))
+        self._bulk_budget.settle(app_id, identity, accepted=error is None)
+        answer(error)
 
     def submit_single(
-        self, destination: Destination, event: HeapEvent, deadline: float, caller: str
-    ) -> asyncio.Future[None]:
+        self,
+        destination: Destination,
+        event: HeapEvent,
+        deadline: float,
+        caller: str,
+        answer: Answer,
+    ) -> None:
         """Sends an event the scheduler routed past the bulk budget."""
-        outcome: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        sent = self._paths_for(destination).singles.submit(event, deadline, caller)
-        sent.add_done_callback(partial(self._sent, destination, event, deadline, caller, outcome))
-        return outcome
+        sent = partial(self._sent, destination, event, deadline, caller, answer)
+        self._paths_for(destination).singles.add(event, deadline, caller, sent)
 
     def idle(self, key: tuple[str, str]) -> bool:
         """Whether the destination (base_url, app_id) has no track event queued or out."""
@@ -176,22 +182,17 @@ class ScheduledTracks:
         event: HeapEvent,
         deadline: float,
         caller: str,
-        outcome: asyncio.Future[None],
-        sent: asyncio.Future[None],
+        answer: Answer,
+        error: BaseException | None,
     ) -> None:
-        error = stopped() if sent.cancelled() else sent.exception()
-        if outcome.done():
-            return
-        if error is None:
-            outcome.set_result(None)
-        elif isinstance(error, HeapUnavailable) and not self._stopping:
+        if isinstance(error, HeapUnavailable) and not self._stopping:
             task = asyncio.create_task(
-                self._in_bulk(destination, event, deadline, caller, outcome, error)
+                self._in_bulk(destination, event, deadline, caller, answer, error)
             )
             self._fallbacks.add(task)
             task.add_done_callback(self._fallbacks.discard)
         else:
-            outcome.set_exception(error)
+            answer(error)
 
     async def _in_bulk(
         self,
@@ -199,7 +200,7 @@ class ScheduledTracks:
         event: HeapEvent,
         deadline: float,
         caller: str,
-        outcome: asyncio.Future[None],
+        answer: Answer,
         failure: HeapUnavailable,
     ) -> None:
         """Waits for the bulk budget until `deadline`, then sends the event in bulk."""
@@ -207,21 +208,9 @@ class ScheduledTracks:
             async with asyncio.timeout(deadline - time.monotonic()):
                 await self._bulk_budget.admit(destination.app_id, event.identity)
         except TimeoutError:
-            _settle(outcome, failure)  # what kept it from Heap is Heap's answer, not the wait
+            answer(failure)  # what kept it from Heap is Heap's answer, not the wait
             return
         except asyncio.CancelledError:
-            _settle(outcome, stopped())
+            answer(stopped())
             raise
-        delivered = self.submit_bulk(destination, event, deadline, caller)
-        delivered.add_done_callback(
-            lambda f: _settle(outcome, stopped() if f.cancelled() else f.exception())
-        )
-
-
-def _settle(outcome: asyncio.Future[None], error: BaseException | None) -> None:
-    if outcome.done():
-        return
-    if error is None:
-        outcome.set_result(None)
-    else:
-        outcome.set_exception(error)
+        self.submit_bulk(destination, event, deadline, caller, answer)

@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import Generic
 
+from heap_destination.delivery.answers import Answer, future_answer
 from heap_destination.delivery.errors import HeapUnavailable
 from heap_destination.delivery.pending import Item, Pending, stopped
 from heap_destination.delivery.trace_links import carrying
@@ -35,8 +36,13 @@ class SingleRequests(Generic[Item]):
 
     def submit(self, item: Item, deadline: float, caller: str) -> asyncio.Future[None]:
         """Queues `item`; the future resolves when Heap accepted it, or fails."""
-        pending = Pending(item, deadline, caller)
-        self._queue.append(pending)
+        future, answer = future_answer()
+        self.add(item, deadline, caller, answer)
+        return future
+
+    def add(self, item: Item, deadline: float, caller: str, answer: Answer) -> None:
+        """submit, telling `answer` the outcome instead of resolving a future."""
+        self._queue.append(Pending(item, deadline, caller, answer))
         if self._working < self._max_in_flight:
             self._working += 1
             # Holds True until the worker is counted off: by itself as it stops looking at
@@ -45,7 +51,6 @@ class SingleRequests(Generic[Item]):
             task = asyncio.create_task(self._work(counted))
             self.tasks.add(task)
             task.add_done_callback(partial(self._worker_done, counted))
-        return pending.future
 
     def _worker_done(self, counted: list[bool], task: asyncio.Task[None]) -> None:
         self.tasks.discard(task)
@@ -72,7 +77,7 @@ class SingleRequests(Generic[Item]):
     async def _take_from_queue(self) -> None:
         while self._queue:
             pending = self._queue.popleft()
-            if pending.future.done():
+            if pending.settled:
                 continue
             if pending.deadline <= time.monotonic():
                 pending.settle(HeapUnavailable("no time left to deliver to Heap"))
