@@ -72,6 +72,7 @@ def prepare_user_properties(
     """Like prepare_properties (without native arrays: Heap documents none for user
     properties), and leaves out the user property Heap forbids (`id`)."""
     prepared = prepare_properties(values, mode, field_name, extra)
-    prepared.properties, omitted = apply_user_property_rules(prepared.properties, field_name)
-    prepared.warnings.extend(omitted)
+    if prepared.properties:
+        prepared.properties, omitted = apply_user_property_rules(prepared.properties, field_name)
+        prepared.warnings.extend(omitted)
     return prepared

@@ -17,6 +17,9 @@ _ESCAPED_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
 def trim_invisible(text: str) -> str:
     """`text` without the whitespace and invisible format characters (like U+200B or U+FEFF)
     at either end; the ones inside are kept."""
+    # A letter or digit is neither: most text needs no closer look.
+    if text[:1].isalnum() and text[-1:].isalnum():
+        return text
     start, end = 0, len(text)
     while start < end and _is_invisible(text[start]):
         start += 1
