@@ -134,26 +134,27 @@ class EventStream:
         the store or to delivery. What it returns, when it returns something, must be
         awaited before the next event: delivery waits for Heap's budget."""
         kind = event.WhichOneof("kind") or "unknown"
+        event_id = event.id
         event_metrics.received(kind, "stream")
-        refusal = self._refusal(event, kind)
+        refusal = self._refusal(event_id, kind)
         if refusal is not None:
-            self._answer_error(kind, event.id, refusal)
+            self._answer_error(kind, event_id, refusal)
             return None
         try:
             request = getattr(event, kind)
             intake = prepare(kind, request, self._destinations)
             if intake.stored:
-                origin = Origin(time.time(), request.message_id, event.id)
+                origin = Origin(time.time(), request.message_id, event_id)
                 stored = self._stored_batch().add(intake.work(origin))
-                self._taken(event.id, size)
-                answer = partial(self._committed, kind, event.id, size, intake.warnings)
+                self._taken(event_id, size)
+                answer = partial(self._committed, kind, event_id, size, intake.warnings)
                 stored.add_done_callback(answer)
                 return None
-            return self._deliver(kind, event.id, size, intake)
+            return self._deliver(kind, event_id, size, intake)
         except (InvalidInput, DeliveryError, PermissionDenied) as error:
-            self._answer_error(kind, event.id, error)
+            self._answer_error(kind, event_id, error)
         except Exception as error:  # one event never ends the stream, whatever it holds
-            self._failed_unexpectedly(kind, event.id, error)
+            self._failed_unexpectedly(kind, event_id, error)
         return None
 
     def _deliver(
@@ -208,15 +209,15 @@ class EventStream:
             raise no_store()
         return self._stored
 
-    def _refusal(self, event: stream_pb2.Event, kind: str) -> ServiceError | None:
+    def _refusal(self, event_id: str, kind: str) -> ServiceError | None:
         """Why the event cannot be taken at all, if it cannot."""
-        if not event.id:
+        if not event_id:
             return InvalidInput([FieldViolation("id", "required")])
-        if len(event.id) > MAX_MESSAGE_ID_LENGTH:
+        if len(event_id) > MAX_MESSAGE_ID_LENGTH:
             return InvalidInput(
                 [FieldViolation("id", f"must be at most {MAX_MESSAGE_ID_LENGTH} characters")]
             )
-        if event.id in self._unanswered_ids:
+        if event_id in self._unanswered_ids:
             return InvalidInput(
                 [
                     FieldViolation(
@@ -288,7 +289,8 @@ class EventStream:
         event_metrics.settled(kind, error, warnings)
         description = describe(error)
         result = stream_pb2.EventResult(
-            id=event_id,
+            # An id over the limit is echoed cut to it, so no result outgrows a response.
+            id=event_id[:MAX_MESSAGE_ID_LENGTH],
             code=description.code,
             message=description.message,
             reason=description.reason,
@@ -306,8 +308,6 @@ class EventStream:
         self._answer(result)
 
     def _answer(self, result: stream_pb2.EventResult) -> None:
-        # An id over the limit is echoed cut to it, so that no result outgrows a response.
-        result.id = result.id[:MAX_MESSAGE_ID_LENGTH]
         size = result.ByteSize()
         self._ready.append((result, size))
         self._ready_bytes += size
