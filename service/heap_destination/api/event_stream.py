@@ -145,10 +145,9 @@ class EventStream:
             intake = prepare(kind, request, self._destinations)
             if intake.stored:
                 origin = Origin(time.time(), request.message_id, event_id)
-                stored = self._stored_batch().add(intake.work(origin))
+                batch, work = self._stored_batch(), intake.work(origin)
                 self._taken(event_id, size)
-                answer = partial(self._committed, kind, event_id, size, intake.warnings)
-                stored.add_done_callback(answer)
+                batch.add(work, partial(self._settled, kind, event_id, size, intake.warnings, True))
                 return None
             return self._deliver(kind, event_id, size, intake)
         except (InvalidInput, DeliveryError, PermissionDenied) as error:
@@ -162,7 +161,7 @@ class EventStream:
     ) -> Awaitable[None] | None:
         """Queues a delivered-mode event at once when it fits Heap's budget now (no
         future, no wait); else gives what waits for it."""
-        answer = partial(self._delivered, kind, event_id, size, intake.warnings)
+        answer = partial(self._settled, kind, event_id, size, intake.warnings, False)
         # Taken before it is queued, so that however soon it is answered, it is given back.
         self._taken(event_id, size)
         try:
@@ -189,7 +188,7 @@ class EventStream:
             self._failed_unexpectedly(kind, event_id, error)
             return
         self._taken(event_id, size)
-        answer = partial(self._delivered, kind, event_id, size, intake.warnings)
+        answer = partial(self._settled, kind, event_id, size, intake.warnings, False)
         submitted.add_done_callback(lambda outcome: answer(outcome_error(outcome)))
 
     def _failed_unexpectedly(self, kind: str, event_id: str, error: Exception) -> None:
@@ -233,35 +232,16 @@ class EventStream:
             return ShuttingDown()
         return None
 
-    def _committed(
-        self,
-        kind: str,
-        event_id: str,
-        size: int,
-        warnings: Sequence[PropertyWarning],
-        stored: asyncio.Future[None],
-    ) -> None:
-        self._settled(kind, event_id, size, warnings, outcome_error(stored), True)
-
-    def _delivered(
-        self,
-        kind: str,
-        event_id: str,
-        size: int,
-        warnings: Sequence[PropertyWarning],
-        error: BaseException | None,
-    ) -> None:
-        self._settled(kind, event_id, size, warnings, error, False)
-
     def _settled(
         self,
         kind: str,
         event_id: str,
         size: int,
         warnings: Sequence[PropertyWarning],
-        error: BaseException | None,
         stored: bool,
+        error: BaseException | None,
     ) -> None:
+        """Answers an event taken: committed (`stored`) or delivered, or `error`."""
         self._given_back(event_id, size)
         failure = as_delivery_error(error)
         if failure is not None:

@@ -1,13 +1,14 @@
 """The stored-mode events of one stream message, committed together.
 
-Each event gets its own future, and all of them share one hand-over to the store, so a
-message of 500 events costs one commit request instead of 500.
+Each event is told its commit's outcome (an Answer), and all of them share one hand-over
+to the store, so a message of 500 events costs one commit request instead of 500.
 """
 
 import asyncio
 from collections.abc import Sequence
 
 from heap_destination.api.stored_intake import StoredIntake
+from heap_destination.delivery.answers import Answer, tell
 from heap_destination.store import NewItem
 
 # A batch goes to the store once it holds this many items, even mid-message.
@@ -18,16 +19,15 @@ class StoredBatch:
     def __init__(self, intake: StoredIntake) -> None:
         self._intake = intake
         self._items: list[NewItem] = []
-        self._waiting: list[asyncio.Future[None]] = []
+        self._waiting: list[Answer] = []
 
-    def add(self, work: Sequence[NewItem]) -> asyncio.Future[None]:
-        """Resolves (or fails) when the batch holding `work` is committed (or is not)."""
-        settled: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    def add(self, work: Sequence[NewItem], answer: Answer) -> None:
+        """`answer` is told None once the batch holding `work` is committed, or why not
+        (CancelledError when the commit was cancelled)."""
         self._items.extend(work)
-        self._waiting.append(settled)
+        self._waiting.append(answer)
         if len(self._items) >= MAX_BATCH_ITEMS:
             self.flush()
-        return settled
 
     def flush(self) -> None:
         """Hands what was added to the store now."""
@@ -39,14 +39,7 @@ class StoredBatch:
         committed.add_done_callback(lambda outcome: _settle(waiting, outcome))
 
 
-def _settle(waiting: list[asyncio.Future[None]], outcome: asyncio.Future[None]) -> None:
-    error = None if outcome.cancelled() else outcome.exception()
-    for settled in waiting:
-        if settled.done():
-            continue
-        if outcome.cancelled():
-            settled.cancel()
-        elif error is not None:
-            settled.set_exception(error)
-        else:
-            settled.set_result(None)
+def _settle(waiting: list[Answer], outcome: asyncio.Future[None]) -> None:
+    error = asyncio.CancelledError() if outcome.cancelled() else outcome.exception()
+    for answer in waiting:
+        tell(answer, error)

@@ -6,12 +6,24 @@ callbacks per event.
 """
 
 import asyncio
+import logging
 from collections.abc import Callable
 
 from heap_destination.delivery.futures import mark_retrieved
 
 Answer = Callable[[BaseException | None], None]
 """Told an item's outcome once: None when Heap accepted it, else why not."""
+
+log = logging.getLogger(__name__)
+
+
+def tell(answer: Answer, error: BaseException | None) -> None:
+    """Tells `answer` an outcome; an Answer that fails is logged, so that the other items
+    settled with it are still told theirs."""
+    try:
+        answer(error)
+    except Exception as failure:
+        log.error("answering a settled item failed", exc_info=failure)
 
 
 def future_answer() -> tuple[asyncio.Future[None], Answer]:

@@ -1,17 +1,14 @@
 """An item waiting for Heap, with the Answer its submitter is told the outcome by."""
 
-import logging
 from typing import Generic, TypeVar
 
 from opentelemetry.trace import SpanContext
 
-from heap_destination.delivery.answers import Answer
+from heap_destination.delivery.answers import Answer, tell
 from heap_destination.delivery.errors import HeapUnavailable
 from heap_destination.delivery.trace_links import call_context
 
 Item = TypeVar("Item")
-
-log = logging.getLogger(__name__)
 
 
 class Pending(Generic[Item]):
@@ -34,12 +31,8 @@ class Pending(Generic[Item]):
     def settle(self, error: BaseException | None) -> None:
         """Answers the submitter, once: Heap accepted the item (error None), or not."""
         answer, self._answer = self._answer, None
-        if answer is None:
-            return
-        try:
-            answer(error)
-        except Exception as failure:  # the items settled with it are still answered
-            log.error("answering a settled item failed", exc_info=failure)
+        if answer is not None:
+            tell(answer, error)
 
 
 def stopped() -> HeapUnavailable:
