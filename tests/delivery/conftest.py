@@ -5,11 +5,14 @@ from typing import Any
 import aiohttp
 import pytest
 
-from heap_destination.delivery.heap_client import new_http_client
+from heap_destination.delivery.engine import DeliveryEngine, EngineSettings
+from heap_destination.delivery.heap_client import HeapClient, new_http_client
+from heap_destination.delivery.request_slots import RequestSlots
 from heap_destination.domain.destination import Destination
 from heap_destination.domain.nested_mode import NestedMode
 from heap_destination.sim import HeapSimulator
 from heap_destination.store import Store, open_store
+from tests.delivery.engine_support import FAST, MAX_REQUESTS, NO_RATE_LIMITS
 from tests.delivery.stored_support import APP, running_delivery
 
 
@@ -41,3 +44,24 @@ def destination(sim: HeapSimulator) -> Destination:
 def deliver(store: Store, http: aiohttp.ClientSession) -> Callable[..., Any]:
     """`async with deliver(**settings):` runs a stored delivery worker for the block."""
     return lambda **settings: running_delivery(store, http, **settings)
+
+
+@pytest.fixture
+async def make_engine(
+    http: aiohttp.ClientSession,
+) -> AsyncIterator[Callable[..., DeliveryEngine]]:
+    """Builds engines on a real HeapClient (rate limits off unless set); whatever they
+    still hold is dropped at the end."""
+    engines: list[DeliveryEngine] = []
+
+    def make(slots: RequestSlots | None = None, **settings: object) -> DeliveryEngine:
+        settings.setdefault("rate_limits", NO_RATE_LIMITS)
+        settings.setdefault("keep_unused_destination", 0.0)
+        client = HeapClient(http, FAST, slots or RequestSlots(MAX_REQUESTS))
+        engine = DeliveryEngine(client, EngineSettings(**settings))  # type: ignore[arg-type]
+        engines.append(engine)
+        return engine
+
+    yield make
+    for engine in engines:
+        await engine.drain(grace=0)

@@ -8,30 +8,21 @@ import aiohttp
 import pytest
 
 from heap_destination.delivery.budget_scheduler import SingleEventSettings
-from heap_destination.delivery.engine import DeliveryEngine, EngineSettings
+from heap_destination.delivery.engine import DeliveryEngine
 from heap_destination.delivery.errors import Overloaded, RateLimited
 from heap_destination.delivery.heap_bodies import IDENTIFY_PATH, TRACK_PATH
-from heap_destination.delivery.heap_client import HeapClient, new_http_client
-from heap_destination.delivery.rate_limiter import RateLimitSettings
+from heap_destination.delivery.heap_client import new_http_client
 from heap_destination.delivery.request_slots import RequestSlots
-from heap_destination.delivery.retry_policy import RetryPolicy
 from heap_destination.domain.destination import Destination
 from heap_destination.domain.identify import IdentifyInput, PreparedIdentify, prepare_identify
 from heap_destination.domain.nested_mode import NestedMode
 from heap_destination.domain.track import PreparedTrack, TrackInput, prepare_track
 from heap_destination.sim import HeapSimulator
 from heap_destination.sim.faults import Fault
+from tests.delivery.engine_support import MAX_REQUESTS, ONE_EVENT_PER_APP
 
-FAST = RetryPolicy(max_attempts=5, initial_backoff=0.01, max_backoff=0.05, attempt_timeout=5.0)
-MAX_REQUESTS = 32
 LONG_LINGER = 60.0
 """A linger no test waits out: events submitted under it stay queued, their destination busy."""
-NO_RATE_LIMITS = RateLimitSettings(
-    events_per_window_per_app=None, events_per_window_per_identity=None
-)
-ONE_EVENT_PER_APP = RateLimitSettings(
-    events_per_window_per_app=1, events_per_window_per_identity=None, window_seconds=60
-)
 
 
 class CountingSlots(RequestSlots):
@@ -55,26 +46,6 @@ class CountingSlots(RequestSlots):
 async def http() -> AsyncIterator[aiohttp.ClientSession]:
     async with new_http_client(MAX_REQUESTS) as client:
         yield client
-
-
-@pytest.fixture
-async def make_engine(
-    http: aiohttp.ClientSession,
-) -> AsyncIterator[Callable[..., DeliveryEngine]]:
-    """Builds engines on a real HeapClient; whatever they still hold is dropped at the end."""
-    engines: list[DeliveryEngine] = []
-
-    def make(slots: RequestSlots | None = None, **settings: object) -> DeliveryEngine:
-        settings.setdefault("rate_limits", NO_RATE_LIMITS)
-        settings.setdefault("keep_unused_destination", 0.0)
-        client = HeapClient(http, FAST, slots or RequestSlots(MAX_REQUESTS))
-        engine = DeliveryEngine(client, EngineSettings(**settings))  # type: ignore[arg-type]
-        engines.append(engine)
-        return engine
-
-    yield make
-    for engine in engines:
-        await engine.drain(grace=0)
 
 
 def destination(sim: HeapSimulator, app_id: str) -> Destination:

@@ -2,49 +2,19 @@
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 
-import aiohttp
 import pytest
 
 from heap_destination.delivery.budget_scheduler import SingleEventSettings
-from heap_destination.delivery.engine import DeliveryEngine, EngineSettings
+from heap_destination.delivery.engine import DeliveryEngine
 from heap_destination.delivery.errors import HeapRejected
 from heap_destination.delivery.heap_bodies import ADD_USER_PROPERTIES_PATH, TRACK_PATH
-from heap_destination.delivery.heap_client import HeapClient
-from heap_destination.delivery.rate_limiter import RateLimitSettings
-from heap_destination.delivery.request_slots import RequestSlots
-from heap_destination.delivery.retry_policy import RetryPolicy
 from heap_destination.domain.destination import Destination
 from heap_destination.domain.track import PreparedTrack, TrackInput, prepare_track
 from heap_destination.sim import HeapSimulator
 from heap_destination.sim.faults import Fault
-
-FAST = RetryPolicy(max_attempts=2, initial_backoff=0.01, max_backoff=0.05, attempt_timeout=5.0)
-ONE_EVENT_PER_APP = RateLimitSettings(
-    events_per_window_per_app=1, events_per_window_per_identity=None, window_seconds=60
-)
-NO_RATE_LIMITS = RateLimitSettings(
-    events_per_window_per_app=None, events_per_window_per_identity=None
-)
-
-
-@pytest.fixture
-async def make_engine(
-    http: aiohttp.ClientSession,
-) -> AsyncIterator[Callable[..., DeliveryEngine]]:
-    engines: list[DeliveryEngine] = []
-
-    def make(**settings: object) -> DeliveryEngine:
-        settings.setdefault("linger", 0.01)
-        client = HeapClient(http, FAST, RequestSlots(8))
-        engine = DeliveryEngine(client, EngineSettings(**settings))  # type: ignore[arg-type]
-        engines.append(engine)
-        return engine
-
-    yield make
-    for engine in engines:
-        await engine.drain(grace=0)
+from tests.delivery.engine_support import NO_RATE_LIMITS, ONE_EVENT_PER_APP
 
 
 class Told:
@@ -113,7 +83,7 @@ async def test_an_event_that_would_wait_for_the_budget_is_not_queued_and_takes_n
 async def test_an_event_with_traits_is_told_once_both_are_in_heap_or_the_first_failure(
     sim: HeapSimulator, destination: Destination, make_engine: Callable[..., DeliveryEngine]
 ) -> None:
-    engine = make_engine(rate_limits=NO_RATE_LIMITS)
+    engine = make_engine()
     delivered = Told()
     with_traits = track(destination, traits={"plan": "pro"})
     assert engine.submit_track_now(destination, with_traits, deadline(), "", delivered)
