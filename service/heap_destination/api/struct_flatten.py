@@ -232,24 +232,7 @@ def _plain_list(value: struct_pb2.Value, level: int) -> list[JsonValue]:
     """_plain for a list value."""
     if level > MAX_NESTING_DEPTH:
         raise _TooDeep
-    plain: list[JsonValue] = []
-    append = plain.append
-    # _plain inlined for strings and numbers, the usual items.
-    for item in value.list_value.values:
-        kind = item.WhichOneof(_KIND)
-        if kind == _STRING:
-            append(item.string_value)
-        elif kind == _NUMBER:
-            number = item.number_value
-            if number.is_integer() and -_INTEGER_BELOW < number < _INTEGER_BELOW:
-                append(int(number))
-            elif _isfinite(number):
-                append(number)
-            else:
-                raise _NonFinite
-        else:
-            append(_plain(item, kind, level + 1))
-    return plain
+    return [_plain(item, item.WhichOneof(_KIND), level + 1) for item in value.list_value.values]
 
 
 def _non_finite_paths(value: struct_pb2.Value, path: str, level: int) -> list[str]:
