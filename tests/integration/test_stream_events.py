@@ -249,3 +249,40 @@ def test_a_stream_for_four_apps_fills_its_bulk_requests_under_the_default_rate_l
     requests = [r for r in accepted(simulator.url) if r["path"] == "/api/track"]
     assert sum(len(r["body"]["events"]) for r in requests) == 20_000
     assert len(requests) <= 40, f"{len(requests)} track requests"
+
+
+def test_a_stream_flooding_more_apps_than_the_bound_gets_overloaded_and_gives_its_room_back(
+    simulator: HeapSimulator, start_service: Any
+) -> None:
+    # Three destinations at most, each kept busy for a second by Heap's answer; ten events
+    # in flight at most in the whole service, so one event's room not given back would
+    # leave no room for ten and stall the second stream.
+    engine = dataclasses.replace(NO_RATE_LIMITS, max_destinations=3)
+    service = start_service(base_url=simulator.url, engine=engine, max_in_flight_events=10)
+    inject_fault(simulator.url, latency_ms=1000, probability=1.0)
+    events = []
+    for i in range(30):
+        event = track_event(f"e{i}", "Signed Up", user_id="u1")
+        event.track.config.CopyFrom(config_pb2.DestinationConfig(app_id=str(100 + i % 10)))
+        events.append(event)
+
+    results = {r.id: r for r in stream(service.target, in_messages(events, 30))}
+
+    assert results.keys() == {e.id for e in events}
+    busy_apps = {"100", "101", "102"}
+    for event in events:
+        result = results[event.id]
+        if event.track.config.app_id in busy_apps:
+            assert result.code == code_pb2.OK, result
+        else:
+            assert result.code == code_pb2.RESOURCE_EXHAUSTED, result
+            assert result.reason == "OVERLOADED"
+            assert result.retry_delay.ToTimedelta().total_seconds() > 0
+    delivered = {e["idempotency_key"]: e["app_id"] for e in tracked_events(simulator.url)}
+    assert set(delivered.values()) == busy_apps and len(delivered) == 9
+
+    again = [track_event(f"again-{i}", "Signed Up", user_id="u1") for i in range(20)]
+    config = config_pb2.DestinationConfig(app_id="100")
+    later = stream(service.target, in_messages(again, 20, config), timeout=30)
+
+    assert sorted(r.id for r in later if r.code == code_pb2.OK) == sorted(e.id for e in again)
