@@ -9,12 +9,19 @@ PROTOS := $(wildcard protos/heap_destination/v1/*.proto)
 
 .PHONY: setup gen run test lint contract typecheck unit bench bench-memory bench-one-app client-deps image clean
 
-setup: $(VENV)/.installed $(GEN_DIR)/__init__.py
+setup: $(VENV)/.installed $(GEN_DIR)/__init__.py $(VENV)/.compiled
 
-$(VENV)/.installed: pyproject.toml constraints.txt
+# The install compiles the per-event modules to C where a C compiler works (setup.py).
+$(VENV)/.installed: pyproject.toml constraints.txt setup.py
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
+	touch $@ $(VENV)/.compiled
+
+# ...and compiles them again whenever one changes: the compiled module is the one imported.
+COMPILED_SOURCES := $(wildcard service/heap_destination/domain/*.py) service/heap_destination/api/struct_wire.py
+$(VENV)/.compiled: $(COMPILED_SOURCES) | $(VENV)/.installed
+	$(BIN)/python setup.py --quiet build_ext --inplace --force
 	touch $@
 
 # Python messages, typed message stubs (.pyi) and typed gRPC stubs, from protos/.
@@ -88,4 +95,5 @@ image:
 	docker build -t $(IMAGE) .
 
 clean:
-	rm -rf $(VENV) $(GEN_DIR)
+	rm -rf $(VENV) $(GEN_DIR) build
+	find service -name '*.so' -delete

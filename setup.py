@@ -1,17 +1,29 @@
-"""Builds the package with the Python code generated from protos/.
+"""Builds the package with the Python code generated from protos/, and compiles the
+per-event code to C where a C compiler is at hand.
 
 The generated modules are not committed: every build (`pip install .`, `pip wheel .`,
 the editable install `make setup` does) runs protoc first, as `make gen` does, so an
 installed package always matches the contract it was built from. grpcio-tools carries
 protoc; mypy-protobuf writes the typed stubs (.pyi). Both are build requirements.
+
+COMPILED lists the modules that every event goes through: the domain (validating and
+flattening) and the walk of a request's protobuf Struct. mypyc (part of mypy, a build
+requirement) compiles them to C extensions from the same type-annotated Python, which
+makes them two to three times faster. Without a working C compiler, or with
+HEAP_DESTINATION_COMPILE=0, they stay pure Python: the same behaviour, more CPU per event
+(the service logs which at start-up). An editable install compiles them next to their
+sources: `make setup` compiles them again whenever one changes.
 """
 
+import os
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-from setuptools import setup
+from setuptools import Extension, setup
+from setuptools.command.build_ext import build_ext
+from setuptools.errors import CCompilerError
 
 ROOT = Path(__file__).parent
 PROTOS = sorted((ROOT / "protos" / "heap_destination" / "v1").glob("*.proto"))
@@ -55,5 +67,53 @@ def generate() -> None:
     (GENERATED / "__init__.py").touch()
 
 
+# Left as Python: json_text, whose tests swap its reference encoder (compiled callers
+# would not see the swap), and destination, whose frozen settings are pickled for
+# --workers (compiled frozen dataclasses do not unpickle).
+COMPILED = sorted(
+    str(path.relative_to(ROOT))
+    for path in [
+        *(ROOT / "service" / "heap_destination" / "domain").glob("*.py"),
+        ROOT / "service" / "heap_destination" / "api" / "struct_wire.py",
+    ]
+    if path.name not in ("__init__.py", "json_text.py", "destination.py")
+)
+
+
+def compiled_extensions() -> list[Extension]:
+    if os.environ.get("HEAP_DESTINATION_COMPILE", "1") == "0":
+        return []
+    from mypyc.build import mypycify
+
+    return mypycify(COMPILED, opt_level="3", group_name="heap_destination")
+
+
+class BuildExtIfCompiler(build_ext):
+    """Builds the compiled modules, or none of them when no C compiler works here: a
+    module half compiled would not import."""
+
+    def build_extensions(self) -> None:
+        if self._compiler_works():
+            super().build_extensions()
+        else:
+            print(
+                "heap-destination: no working C compiler, so the per-event modules stay "
+                "pure Python (the same behaviour, more CPU per event)",
+                file=sys.stderr,
+            )
+
+    def _compiler_works(self) -> bool:
+        with tempfile.TemporaryDirectory() as scratch:
+            probe = Path(scratch) / "probe.c"
+            probe.write_text("#include <Python.h>\nint probe(void) { return 0; }\n")
+            try:
+                self.compiler.compile(
+                    [str(probe)], output_dir=scratch, include_dirs=self.include_dirs
+                )
+            except (CCompilerError, OSError):
+                return False
+        return True
+
+
 generate()
-setup()
+setup(ext_modules=compiled_extensions(), cmdclass={"build_ext": BuildExtIfCompiler})

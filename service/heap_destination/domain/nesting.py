@@ -33,7 +33,7 @@ def _steps_too_deep(value: JsonValue, level: int) -> list[str | int] | None:
     if isinstance(value, list):
         children = enumerate(value)
     elif isinstance(value, dict):
-        children = ((key, value[key]) for key in sorted(value))
+        children = [(key, value[key]) for key in sorted(value)]
     else:
         return None
     if level > MAX_NESTING_DEPTH:
