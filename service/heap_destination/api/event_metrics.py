@@ -1,7 +1,8 @@
 """Counting each event's fate in the service's metrics.
 
 Each labelled counter is looked up once per set of labels (all from small fixed sets:
-kinds, ways in, reasons) and kept: the lookup cost more than the count.
+kinds, ways in, reasons) and kept: the lookup cost more than the count. A stream tallies
+its events and adds the tallies up (StreamTally): each add takes the counter's lock.
 """
 
 from collections.abc import Iterable
@@ -42,3 +43,32 @@ def settled(
         _failed(kind, describe(error).reason).inc()
     for warning in warnings:
         _warned(warning.reason.value).inc()
+
+
+class StreamTally:
+    """A stream's received and successful events, counted here and added to the metrics
+    by `add_up`: once per message read and per response written, not once per event."""
+
+    __slots__ = ("_received", "_succeeded")
+
+    def __init__(self) -> None:
+        self._received: dict[str, int] = {}
+        self._succeeded: dict[tuple[str, bool], int] = {}
+
+    def received(self, kind: str) -> None:
+        self._received[kind] = self._received.get(kind, 0) + 1
+
+    def succeeded(self, kind: str, warnings: Iterable[PropertyWarning], stored: bool) -> None:
+        """As settled(kind, None, warnings, stored)."""
+        key = (kind, stored)
+        self._succeeded[key] = self._succeeded.get(key, 0) + 1
+        for warning in warnings:
+            _warned(warning.reason.value).inc()
+
+    def add_up(self) -> None:
+        for kind, count in self._received.items():
+            _received(kind, "stream").inc(count)
+        for (kind, stored), count in self._succeeded.items():
+            (_stored if stored else _delivered)(kind).inc(count)
+        self._received.clear()
+        self._succeeded.clear()

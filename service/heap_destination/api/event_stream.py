@@ -71,6 +71,7 @@ class EventStream:
         self._wakeup = asyncio.Event()
         self._sent = asyncio.Event()
         self._ending: InvalidInput | None = None
+        self._tally = event_metrics.StreamTally()
 
     async def responses(
         self, requests: AsyncIterator[stream_pb2.StreamEventsRequest]
@@ -94,6 +95,7 @@ class EventStream:
                 await self._wakeup.wait()
         finally:
             reader.cancel()
+            self._tally.add_up()
 
     async def _read(self, requests: AsyncIterator[stream_pb2.StreamEventsRequest]) -> None:
         taken = 0
@@ -118,6 +120,7 @@ class EventStream:
                         self._flush_stored()
                         await asyncio.sleep(0)
                 self._flush_stored()
+                self._tally.add_up()
         except InvalidInput as error:
             self._ending = error
         finally:
@@ -135,7 +138,7 @@ class EventStream:
         awaited before the next event: delivery waits for Heap's budget."""
         kind = event.WhichOneof("kind") or "unknown"
         event_id = event.id
-        event_metrics.received(kind, "stream")
+        self._tally.received(kind)
         refusal = self._refusal(event_id, kind)
         if refusal is not None:
             self._answer_error(kind, event_id, refusal)
@@ -247,7 +250,7 @@ class EventStream:
         if failure is not None:
             self._answer_error(kind, event_id, failure, warnings)
             return
-        event_metrics.settled(kind, None, warnings, stored)
+        self._tally.succeeded(kind, warnings, stored)
         if warnings:
             result = stream_pb2.EventResult(
                 id=event_id,
@@ -307,4 +310,5 @@ class EventStream:
             packed += size + 8
         self._ready_bytes -= packed - 8 * len(results)
         self._sent.set()
+        self._tally.add_up()
         return stream_pb2.StreamEventsResponse(results=results)

@@ -43,11 +43,17 @@ class StructProperties:
         self, mode: NestedMode, field_name: str, *, native_arrays: bool = False
     ) -> Flattened:
         """What domain.flatten.flatten gives for these values."""
-        return flatten(self.values(), mode, field_name, native_arrays=native_arrays)
+        data = self.struct.SerializeToString()
+        if not data:
+            return Flattened()  # no values (as often for traits)
+        return flatten(self._values(data), mode, field_name, native_arrays=native_arrays)
 
     def values(self) -> dict[str, JsonValue]:
         """The plain values: struct_to_dict's."""
+        return self._values(self.struct.SerializeToString())
+
+    def _values(self, data: bytes) -> dict[str, JsonValue]:
         try:
-            return struct_from_wire(self.struct.SerializeToString())
+            return struct_from_wire(data)
         except NotPlainStruct:
             return struct_to_dict(self.struct)

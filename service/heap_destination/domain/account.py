@@ -16,14 +16,14 @@ from heap_destination.domain.text import (
 from heap_destination.domain.violations import FieldViolation, raise_if_any
 
 
-@dataclass(frozen=True)
+@dataclass
 class AccountInput:
     account_id: str = ""
     properties: PropertyValues = field(default_factory=dict)
     message_id: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass
 class PreparedAccount:
     account: HeapAccountProperties
     warnings: tuple[PropertyWarning, ...]

@@ -75,18 +75,37 @@ def number_value(number: float) -> int | float:
     return number
 
 
-def _json_ready(value: JsonValue, path: str, bad_paths: list[str]) -> JsonValue:
-    """`value` with integral numbers as integers; the paths of NaN and infinities are added
-    to `bad_paths`."""
+class _NonFinite(Exception):
+    """A value holds NaN or an infinity."""
+
+
+def _json_ready(value: JsonValue) -> JsonValue:
+    """`value` with integral numbers as integers; raises _NonFinite for NaN or an
+    infinity (see _non_finite_paths)."""
     if isinstance(value, float):
         if not math.isfinite(value):
-            bad_paths.append(path)
+            raise _NonFinite
         return number_value(value)
     if isinstance(value, list):
-        return [_json_ready(item, f"{path}[{i}]", bad_paths) for i, item in enumerate(value)]
+        return [_json_ready(item) for item in value]
     if isinstance(value, dict):
-        return {key: _json_ready(value[key], f"{path}.{key}", bad_paths) for key in sorted(value)}
+        return {key: _json_ready(item) for key, item in value.items()}
     return value
+
+
+def _non_finite_paths(value: JsonValue, path: str, paths: list[str]) -> list[str]:
+    """`paths` with the paths of the NaNs and infinities in `value` added, in sorted key
+    order."""
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            paths.append(path)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _non_finite_paths(item, f"{path}[{index}]", paths)
+    elif isinstance(value, dict):
+        for key in sorted(value):
+            _non_finite_paths(value[key], f"{path}.{key}", paths)
+    return paths
 
 
 class FlatOutput:
@@ -183,16 +202,17 @@ class _Flattener(FlatOutput):
         self.mode = mode
 
     def top_level(self, key: str, value: JsonValue) -> None:
-        nested = isinstance(value, dict | list)
+        nested = isinstance(value, (dict, list))
         if nested and (path := too_deep_path(key, value)) is not None:
             self.reject_too_deep(path)
             return
         if nested and self.mode in (NestedMode.STRINGIFY, NestedMode.DROP):
-            bad_paths: list[str] = []
-            ready = _json_ready(value, key, bad_paths)
-            if bad_paths:
-                self.reject_non_finite(bad_paths)
-            elif self.mode is NestedMode.STRINGIFY:
+            try:
+                ready = _json_ready(value)
+            except _NonFinite:
+                self.reject_non_finite(_non_finite_paths(value, key, []))
+                return
+            if self.mode is NestedMode.STRINGIFY:
                 self.emit(key, compact_json(ready))
             else:
                 self.drop_nested(key)
@@ -206,13 +226,15 @@ class _Flattener(FlatOutput):
             self.emit(key, value)
         elif isinstance(value, bool):
             self.emit(key, "true" if value else "false")
-        elif isinstance(value, int | float):
+        elif isinstance(value, (int, float)):
             self._number(key, value, path)
         elif isinstance(value, dict):
             if not value:
                 self.omit_empty(key, "an empty object")
             for child in sorted(value):
-                self._walk(f"{key}.{child}", value[child], f"{path}.{child}")
+                child_key = f"{key}.{child}"
+                # The path differs from the key only below an array in the INDEXED mode.
+                self._walk(child_key, value[child], child_key if path is key else f"{path}.{child}")
         elif isinstance(value, list):
             self._list(key, value, path)
         elif self.mode is NestedMode.INDEXED:
@@ -235,10 +257,9 @@ class _Flattener(FlatOutput):
             for index, item in enumerate(value):
                 self._walk(f"{key}.{index}", item, f"{path}[{index}]")
             return
-        bad_paths: list[str] = []
-        ready = _json_ready(value, path, bad_paths)
-        if bad_paths:
-            self.reject_non_finite(bad_paths)
-        else:
-            assert isinstance(ready, list)
-            self.emit_array(key, ready)
+        try:
+            ready = [_json_ready(item) for item in value]
+        except _NonFinite:
+            self.reject_non_finite(_non_finite_paths(value, path, []))
+            return
+        self.emit_array(key, ready)

@@ -6,7 +6,7 @@ from datetime import datetime
 from heap_destination.domain.json_value import FlatProperties
 
 
-@dataclass(frozen=True)
+@dataclass
 class HeapEvent:
     """One event for Heap's track API."""
 
@@ -18,7 +18,7 @@ class HeapEvent:
     session_id: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass
 class HeapUserProperties:
     """Properties to set on one identity with Heap's add_user_properties API."""
 
@@ -26,7 +26,7 @@ class HeapUserProperties:
     properties: FlatProperties
 
 
-@dataclass(frozen=True)
+@dataclass
 class HeapIdentify:
     """Binds Heap's numeric user id of a device to an identity (Heap's identify API)."""
 
@@ -35,7 +35,7 @@ class HeapIdentify:
     timestamp: datetime | None = None
 
 
-@dataclass(frozen=True)
+@dataclass
 class HeapAccountProperties:
     """Properties to set on one account with Heap's add_account_properties API."""
 

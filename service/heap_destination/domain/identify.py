@@ -17,7 +17,7 @@ from heap_destination.domain.violations import FieldViolation, raise_if_any
 ANONYMOUS_ID_PROPERTY = "anonymous_id"
 
 
-@dataclass(frozen=True)
+@dataclass
 class IdentifyInput:
     user_id: str = ""
     anonymous_id: str = ""
@@ -27,7 +27,7 @@ class IdentifyInput:
     message_id: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass
 class PreparedIdentify:
     identity: str
     user_properties: HeapUserProperties | None

@@ -26,7 +26,7 @@ def native_items(ready: Sequence[JsonValue]) -> list[FlatScalar] | None:
     for item in ready:
         if isinstance(item, bool):
             items.append("true" if item else "false")
-        elif isinstance(item, str | int | float):
+        elif isinstance(item, (str, int, float)):
             items.append(item)
         else:
             return None

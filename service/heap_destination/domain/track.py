@@ -31,7 +31,7 @@ class EventType(Enum):
 FIXED_EVENT_NAMES = {EventType.PAGE: "Page viewed", EventType.SCREEN: "Screen viewed"}
 
 
-@dataclass(frozen=True)
+@dataclass
 class TrackInput:
     user_id: str = ""
     anonymous_id: str = ""
@@ -45,7 +45,7 @@ class TrackInput:
     session_id: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass
 class PreparedTrack:
     event: HeapEvent
     user_properties: HeapUserProperties | None
