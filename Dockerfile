@@ -2,6 +2,10 @@
 # Build stage: the wheel (setup.py runs protoc, see docs/operations.md) and the wheels it depends on,
 # at the versions constraints.txt pins.
 FROM python:3.11.7-slim-bookworm AS build
+# A C compiler, so that the build compiles the per-event modules (see setup.py).
+RUN apt-get update \
+ && apt-get install --yes --no-install-recommends gcc libc6-dev \
+ && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY pyproject.toml setup.py README.md constraints.txt ./
 COPY protos protos

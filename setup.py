@@ -70,11 +70,15 @@ def generate() -> None:
 # Left as Python: json_text, whose tests swap its reference encoder (compiled callers
 # would not see the swap), and destination, whose frozen settings are pickled for
 # --workers (compiled frozen dataclasses do not unpickle).
+PACKAGE = ROOT / "service" / "heap_destination"
 COMPILED = sorted(
     str(path.relative_to(ROOT))
     for path in [
-        *(ROOT / "service" / "heap_destination" / "domain").glob("*.py"),
-        ROOT / "service" / "heap_destination" / "api" / "struct_wire.py",
+        *(PACKAGE / "domain").glob("*.py"),
+        *(
+            PACKAGE / "api" / name
+            for name in ("struct_wire.py", "struct_flatten.py", "track_mapping.py")
+        ),
     ]
     if path.name not in ("__init__.py", "json_text.py", "destination.py")
 )

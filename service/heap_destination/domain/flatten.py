@@ -200,6 +200,7 @@ class _Flattener(FlatOutput):
     def __init__(self, mode: NestedMode, field_name: str, native_arrays: bool) -> None:
         super().__init__(field_name, native_arrays and mode is NestedMode.FLATTEN)
         self.mode = mode
+        self.indexed = mode is NestedMode.INDEXED
 
     def top_level(self, key: str, value: JsonValue) -> None:
         nested = isinstance(value, (dict, list))
@@ -237,7 +238,7 @@ class _Flattener(FlatOutput):
                 self._walk(child_key, value[child], child_key if path is key else f"{path}.{child}")
         elif isinstance(value, list):
             self._list(key, value, path)
-        elif self.mode is NestedMode.INDEXED:
+        elif self.indexed:
             self.emit(key, "null")
         else:
             self.omit_empty(key, "null")
@@ -248,10 +249,10 @@ class _Flattener(FlatOutput):
                 self.reject_non_finite([path])
                 return
             value = number_value(value)
-        self.emit(key, str(value) if self.mode is NestedMode.INDEXED else value)
+        self.emit(key, str(value) if self.indexed else value)
 
     def _list(self, key: str, value: list[JsonValue], path: str) -> None:
-        if self.mode is NestedMode.INDEXED:
+        if self.indexed:
             if not value:
                 self.omit_empty(key, "an empty array")
             for index, item in enumerate(value):
