@@ -1,4 +1,6 @@
-"""The Struct walker (api.struct_flatten) gives exactly what the reference gives.
+"""A request's Struct flattens exactly as the reference flattens the same values, both
+ways api.struct_flatten may take: walked through protobuf's Python API (struct_walk.py,
+as pure Python) and read from its wire bytes (struct_wire.py, compiled).
 
 The reference is the domain's flatten over plain values, struct_to_dict's. Over random
 nested values (objects, arrays, odd and long strings, odd numbers, values nested around
@@ -18,6 +20,7 @@ from hypothesis import strategies as st
 from heap_destination.api.identify_mapping import identify_input
 from heap_destination.api.struct_flatten import StructProperties
 from heap_destination.api.struct_values import struct_to_dict
+from heap_destination.api.struct_walk import walk_struct
 from heap_destination.api.track_mapping import track_input
 from heap_destination.domain.destination import Destination
 from heap_destination.domain.flatten import Flattened, flatten
@@ -31,6 +34,21 @@ from heap_destination.v1 import identify_pb2, track_pb2
 from tests.fuzz.strategies import long_text, nest, short_text, to_struct, weighted
 
 MODES = list(NestedMode)
+
+
+def through_python_api(
+    struct: struct_pb2.Struct, mode: NestedMode, field_name: str, *, native_arrays: bool
+) -> Flattened:
+    return walk_struct(struct, mode, field_name, native_arrays=native_arrays)
+
+
+def from_wire_bytes(
+    struct: struct_pb2.Struct, mode: NestedMode, field_name: str, *, native_arrays: bool
+) -> Flattened:
+    return StructProperties(struct).flatten_from_wire(mode, field_name, native_arrays=native_arrays)
+
+
+BOTH_WAYS = pytest.mark.parametrize("flatten_struct", [through_python_api, from_wire_bytes])
 
 EQUIVALENCE = settings(
     max_examples=300,
@@ -252,13 +270,14 @@ def exact(result: Flattened) -> tuple[object, ...]:
     mode=NestedMode.FLATTEN,
     native_arrays=True,
 )
-def test_the_struct_walker_flattens_as_the_reference(
-    struct: struct_pb2.Struct, mode: NestedMode, native_arrays: bool
+@BOTH_WAYS
+def test_a_struct_flattens_as_the_reference(
+    flatten_struct: Any, struct: struct_pb2.Struct, mode: NestedMode, native_arrays: bool
 ) -> None:
     reference = flatten(struct_to_dict(struct), mode, "properties", native_arrays=native_arrays)
 
-    walked = StructProperties(struct).flatten(mode, "properties", native_arrays=native_arrays)
-    assert exact(walked) == exact(reference)
+    flat = flatten_struct(struct, mode, "properties", native_arrays=native_arrays)
+    assert exact(flat) == exact(reference)
 
 
 @EQUIVALENCE
@@ -353,8 +372,9 @@ def test_an_identify_request_is_prepared_as_from_plain_values(
 @pytest.mark.parametrize("levels", range(MAX_NESTING_DEPTH - 2, MAX_NESTING_DEPTH + 3))
 @pytest.mark.parametrize("is_list", [False, True])
 @pytest.mark.parametrize("native_arrays", [False, True])
+@BOTH_WAYS
 def test_values_nested_around_the_limit(
-    mode: NestedMode, levels: int, is_list: bool, native_arrays: bool
+    flatten_struct: Any, mode: NestedMode, levels: int, is_list: bool, native_arrays: bool
 ) -> None:
     """Around the limit, with values before the one too deep that the walk has reported
     by the time it meets it (a native array among them), and a collision with a key that
@@ -367,8 +387,8 @@ def test_values_nested_around_the_limit(
 
     reference = flatten(struct_to_dict(struct), mode, "properties", native_arrays=native_arrays)
 
-    walked = StructProperties(struct).flatten(mode, "properties", native_arrays=native_arrays)
-    assert exact(walked) == exact(reference)
+    flat = flatten_struct(struct, mode, "properties", native_arrays=native_arrays)
+    assert exact(flat) == exact(reference)
 
 
 def test_struct_properties_equal_their_plain_values() -> None:

@@ -20,7 +20,7 @@ from heap_destination.api.admin_servicer import DeliveryAdminServicer
 from heap_destination.api.deletion_servicer import UserDeletionServicer
 from heap_destination.api.in_flight import InFlightLimit
 from heap_destination.api.servicer import HeapDestinationServicer, StreamBounds
-from heap_destination.app.compiled_code import per_event_code_compiled
+from heap_destination.api.struct_flatten import WIRE_READER_COMPILED
 from heap_destination.app.durable_delivery import DurableDelivery
 from heap_destination.app.interceptors import CallerInterceptor
 from heap_destination.app.settings import ServiceSettings
@@ -206,13 +206,14 @@ async def serve(settings: ServiceSettings) -> None:
         extra={
             "tls": settings.tls is not None,
             "authentication": settings.tokens is not None,
-            "compiled": per_event_code_compiled(),
+            "compiled": WIRE_READER_COMPILED,
         },
     )
-    if not per_event_code_compiled():
+    if not WIRE_READER_COMPILED:
         log.warning(
             "the per-event modules run as pure Python (installed without a working C "
-            "compiler): the same behaviour at more CPU per event; see docs/operations.md"
+            "compiler, or with HEAP_DESTINATION_COMPILE=0): the same behaviour at more CPU "
+            "per event; see docs/operations.md"
         )
     if settings.tokens is None:
         log.warning(

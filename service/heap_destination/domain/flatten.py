@@ -13,7 +13,8 @@ and an array holding objects, arrays or nulls stays compact JSON with a warning.
 
 `flatten` walks plain values (a mapping of JSON-like values) and is the reference: a
 representation that flattens itself (see property_source.py) gives exactly what
-`flatten` gives for the same values.
+`flatten` gives for the same values, walking its own values through FlatOutput or
+turning them into plain values first.
 """
 
 import math
@@ -111,7 +112,8 @@ def _non_finite_paths(value: JsonValue, path: str, paths: list[str]) -> list[str
 class FlatOutput:
     """Where a walk over property values puts what it finds: flat properties, warnings and
     violations, with the rules every representation shares (control characters in keys,
-    collisions, empty values, the warnings' wording).
+    collisions, empty values, the warnings' wording). A walker calls these in the order the
+    reference walk (flatten) visits the values.
 
     `native_arrays` is whether arrays of scalars stay arrays (see emit_array): only in the
     FLATTEN mode."""
@@ -120,7 +122,29 @@ class FlatOutput:
         self.field_name = field_name
         self.native_arrays = native_arrays
         self.result = Flattened()
+        # Only ever added to, like the result, so that rollback can undo a walk.
         self.rejected_keys: dict[str, None] = {}
+
+    def mark(self) -> tuple[int, int, int, int]:
+        """Where the output stands now, for rollback."""
+        result = self.result
+        return (
+            len(result.properties),
+            len(result.warnings),
+            len(result.violations),
+            len(self.rejected_keys),
+        )
+
+    def rollback(self, mark: tuple[int, int, int, int]) -> None:
+        """Undoes everything reported since `mark` (the output is only ever added to)."""
+        properties, warnings, violations, rejected_keys = mark
+        result = self.result
+        while len(result.properties) > properties:
+            result.properties.popitem()
+        del result.warnings[warnings:]
+        del result.violations[violations:]
+        while len(self.rejected_keys) > rejected_keys:
+            self.rejected_keys.popitem()
 
     def emit(self, key: str, value: FlatValue) -> bool:
         """Sets the property `key`; False (with a violation or a warning) when its key has

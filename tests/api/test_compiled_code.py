@@ -6,7 +6,7 @@ import sysconfig
 
 import pytest
 
-from heap_destination.app.compiled_code import per_event_code_compiled
+from heap_destination.api import struct_flatten
 
 
 def test_the_per_event_modules_are_compiled_where_a_c_compiler_is_at_hand() -> None:
@@ -15,4 +15,4 @@ def test_the_per_event_modules_are_compiled_where_a_c_compiler_is_at_hand() -> N
         pytest.skip(f"no C compiler ({compiler}) here: the modules stay pure Python")
     if os.environ.get("HEAP_DESTINATION_COMPILE") == "0":
         pytest.skip("HEAP_DESTINATION_COMPILE=0 keeps the modules pure Python")
-    assert per_event_code_compiled()
+    assert struct_flatten.WIRE_READER_COMPILED
