@@ -19,7 +19,8 @@ $(VENV)/.installed: pyproject.toml constraints.txt setup.py
 	touch $@ $(VENV)/.compiled
 
 # ...and compiles them again whenever one changes: the compiled module is the one imported.
-COMPILED_SOURCES := $(wildcard service/heap_destination/domain/*.py) $(addprefix service/heap_destination/api/,struct_wire.py struct_flatten.py track_mapping.py)
+# (The modules of domain/ and api/: a superset of setup.py's COMPILED.)
+COMPILED_SOURCES := $(wildcard service/heap_destination/domain/*.py service/heap_destination/api/*.py)
 $(VENV)/.compiled: $(COMPILED_SOURCES) | $(VENV)/.installed
 	$(BIN)/python setup.py --quiet build_ext --inplace --force
 	touch $@
