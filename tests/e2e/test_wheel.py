@@ -1,10 +1,14 @@
 """The package as a user installs it: a wheel built from a clean checkout, in a fresh
-virtual environment, serving a TrackEvent to the simulator."""
+virtual environment, serving a TrackEvent to the simulator; built with the per-event
+code compiled (where a C compiler works) and as pure Python (HEAP_DESTINATION_COMPILE=0,
+as without a C compiler)."""
 
 import json
+import os
 import shutil
 import subprocess
 import sys
+import sysconfig
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,17 +21,34 @@ ROOT = Path(__file__).parents[2]
 GENERATED = "service/heap_destination/v1/"
 
 
-def _run(*args: str | Path, cwd: Path | None = None) -> str:
+def _run(*args: str | Path, cwd: Path | None = None, env: dict[str, str] | None = None) -> str:
     done = subprocess.run(
-        [str(a) for a in args], cwd=cwd, capture_output=True, text=True, timeout=300, check=False
+        [str(a) for a in args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
     assert done.returncode == 0, f"{args[:3]} failed:\n{done.stdout}\n{done.stderr}"
     return done.stdout
 
 
-@pytest.fixture(scope="module")
-def installed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """The `heap-destination` command of a fresh venv with only the built wheel in it."""
+def _compiler_works() -> bool:
+    compiler = (sysconfig.get_config_var("CC") or "cc").split()[0]
+    return shutil.which(compiler) is not None
+
+
+@pytest.fixture(scope="module", params=["compiled", "pure Python"])
+def installed(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Path, bool]]:
+    """The `heap-destination` command of a fresh venv with only the built wheel in it, and
+    whether its per-event code is compiled."""
+    compiled = request.param == "compiled"
+    if compiled and not _compiler_works():
+        pytest.skip("no C compiler here: the wheel would be pure Python")
     folder = tmp_path_factory.mktemp("wheel")
     checkout = folder / "checkout"
     # The files a clean checkout has (with this work tree's changes), and no generated code.
@@ -38,27 +59,43 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
             shutil.copy2(ROOT / name, checkout / name)
     assert not (checkout / GENERATED).exists()
 
-    _run(sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", folder / "dist", checkout)
+    env = {**os.environ, "HEAP_DESTINATION_COMPILE": "1" if compiled else "0"}
+    _run(
+        sys.executable,
+        "-m",
+        "pip",
+        "wheel",
+        "--no-deps",
+        "-q",
+        "-w",
+        folder / "dist",
+        checkout,
+        env=env,
+    )
     [wheel] = (folder / "dist").glob("heap_destination-*.whl")
     venv = folder / "venv"
     _run(sys.executable, "-m", "venv", venv)
     _run(venv / "bin" / "pip", "install", "-q", "-c", ROOT / "constraints.txt", wheel)
-    yield venv / "bin" / "heap-destination"
+    yield venv / "bin" / "heap-destination", compiled
 
 
-def test_the_installed_command_starts(installed: Path) -> None:
-    assert "serve" in _run(installed, "--help")
+def test_the_installed_command_starts(installed: tuple[Path, bool]) -> None:
+    command, _ = installed
+    assert "serve" in _run(command, "--help")
 
 
-def test_the_installed_service_delivers_a_track_to_the_simulator(installed: Path) -> None:
+def test_the_installed_service_delivers_a_track_to_the_simulator(
+    installed: tuple[Path, bool],
+) -> None:
+    command, compiled = installed
     simulator_address = free_address()
     simulator = Process(
-        [str(installed), "simulate", "--listen", simulator_address], "Heap simulator listening"
+        [str(command), "simulate", "--listen", simulator_address], "Heap simulator listening"
     )
     simulator_url = f"http://{simulator_address}"
     service = Process(
         [
-            str(installed),
+            str(command),
             "serve",
             "--listen",
             free_address(),
@@ -71,7 +108,7 @@ def test_the_installed_service_delivers_a_track_to_the_simulator(installed: Path
     )
     try:
         answer = _run(
-            installed,
+            command,
             "send",
             "track",
             "--target",
@@ -90,6 +127,8 @@ def test_the_installed_service_delivers_a_track_to_the_simulator(installed: Path
         service.stop()
         simulator.stop()
 
+    listening = next(json.loads(line) for line in service.lines if "service listening" in line)
+    assert listening["compiled"] is compiled
     assert json.loads(answer)["properties"] == {"foo.bar": "baz"}
     assert [(e["identity"], e["event"], e["properties"]) for e in delivered] == [
         ("u1", "Signed Up", {"foo.bar": "baz"})
