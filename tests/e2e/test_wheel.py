@@ -8,12 +8,12 @@ import os
 import shutil
 import subprocess
 import sys
-import sysconfig
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.support.c_compiler import c_compiler_missing
 from tests.support.processes import Process, free_address
 from tests.support.simulator_api import tracked_events
 
@@ -35,11 +35,6 @@ def _run(*args: str | Path, cwd: Path | None = None, env: dict[str, str] | None 
     return done.stdout
 
 
-def _compiler_works() -> bool:
-    compiler = (sysconfig.get_config_var("CC") or "cc").split()[0]
-    return shutil.which(compiler) is not None
-
-
 @pytest.fixture(scope="module", params=["compiled", "pure Python"])
 def installed(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
@@ -47,8 +42,8 @@ def installed(
     """The `heap-destination` command of a fresh venv with only the built wheel in it, and
     whether its per-event code is compiled."""
     compiled = request.param == "compiled"
-    if compiled and not _compiler_works():
-        pytest.skip("no C compiler here: the wheel would be pure Python")
+    if compiled and (missing := c_compiler_missing()) is not None:
+        pytest.skip(missing)
     folder = tmp_path_factory.mktemp("wheel")
     checkout = folder / "checkout"
     # The files a clean checkout has (with this work tree's changes), and no generated code.
