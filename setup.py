@@ -68,9 +68,8 @@ def generate() -> None:
     (GENERATED / "__init__.py").touch()
 
 
-# Left as Python: json_text, whose tests swap its reference encoder (compiled callers
-# would not see the swap), and destination, whose frozen settings are pickled for
-# --workers (compiled frozen dataclasses do not unpickle).
+# Left as Python: destination, whose frozen settings are pickled for --workers (compiled
+# frozen dataclasses do not unpickle).
 PACKAGE = ROOT / "service" / "heap_destination"
 COMPILED = sorted(
     str(path.relative_to(ROOT))
@@ -81,7 +80,7 @@ COMPILED = sorted(
             for name in ("struct_wire.py", "struct_flatten.py", "track_mapping.py")
         ),
     ]
-    if path.name not in ("__init__.py", "json_text.py", "destination.py")
+    if path.name not in ("__init__.py", "destination.py")
 )
 
 

@@ -22,13 +22,20 @@ import orjson
 
 def encode(value: Any, *, sort_keys: bool = False) -> bytes:
     """`value` as compact UTF-8 JSON with no ASCII escaping: what json_encode gives."""
+    encoded = orjson_encode(value, sort_keys=sort_keys)
+    if encoded is None:
+        return json_encode(value, sort_keys=sort_keys)
+    return encoded
+
+
+def orjson_encode(value: Any, *, sort_keys: bool = False) -> bytes | None:
+    """What orjson writes for `value`, when that is known to be what json_encode gives;
+    else None."""
     try:
         encoded = orjson.dumps(value, option=_SORTED_OPTIONS if sort_keys else _OPTIONS)
     except TypeError:  # orjson.JSONEncodeError is one
-        return json_encode(value, sort_keys=sort_keys)
-    if _may_differ(encoded):
-        return json_encode(value, sort_keys=sort_keys)
-    return encoded
+        return None
+    return None if _may_differ(encoded) else encoded
 
 
 def json_encode(value: Any, *, sort_keys: bool = False) -> bytes:
