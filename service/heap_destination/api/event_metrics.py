@@ -47,19 +47,24 @@ def settled(
 
 class StreamTally:
     """A stream's received and successful events, counted here and added to the metrics
-    by `add_up`: once per message read and per response written, not once per event."""
+    by `add_up`: once per message read and per response written, not once per event.
+    Once the stream has ended (`close`), an event still settling is counted at once."""
 
-    __slots__ = ("_received", "_succeeded")
+    __slots__ = ("_closed", "_received", "_succeeded")
 
     def __init__(self) -> None:
         self._received: dict[str, int] = {}
         self._succeeded: dict[tuple[str, bool], int] = {}
+        self._closed = False
 
     def received(self, kind: str) -> None:
         self._received[kind] = self._received.get(kind, 0) + 1
 
     def succeeded(self, kind: str, warnings: Iterable[PropertyWarning], stored: bool) -> None:
         """As settled(kind, None, warnings, stored)."""
+        if self._closed:
+            settled(kind, None, warnings, stored)
+            return
         key = (kind, stored)
         self._succeeded[key] = self._succeeded.get(key, 0) + 1
         for warning in warnings:
@@ -72,3 +77,8 @@ class StreamTally:
             (_stored if stored else _delivered)(kind).inc(count)
         self._received.clear()
         self._succeeded.clear()
+
+    def close(self) -> None:
+        """Adds up what is counted; later successes go to the metrics one by one."""
+        self.add_up()
+        self._closed = True

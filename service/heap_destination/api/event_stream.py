@@ -95,7 +95,7 @@ class EventStream:
                 await self._wakeup.wait()
         finally:
             reader.cancel()
-            self._tally.add_up()
+            self._tally.close()
 
     async def _read(self, requests: AsyncIterator[stream_pb2.StreamEventsRequest]) -> None:
         taken = 0
