@@ -2,9 +2,10 @@
 
 Whatever a caller sends, a unary call ends OK, INVALID_ARGUMENT or with a delivery error,
 never UNKNOWN or INTERNAL; bytes that do not decode are INVALID_ARGUMENT in the service's
-own words; a stream answers every event of every decodable message exactly once, and a
-message that cannot be decoded ends it with INVALID_ARGUMENT naming that message, after
-the results of the messages before it; the server stays up.
+own words; a stream answers every event of every decodable message exactly once (an
+event's Structs are decoded on their own: one that does not decode is that event's
+INVALID_ARGUMENT), and a message that cannot be decoded ends it with INVALID_ARGUMENT
+naming that message, after the results of the messages before it; the server stays up.
 
 The examples are the same on every run (derandomized) and nothing is saved to a
 .hypothesis folder. For a longer run, multiply the number of examples with FUZZ_SCALE
@@ -21,11 +22,13 @@ from typing import Any
 
 import grpc
 import pytest
-from google.protobuf.message import Message
+from google.protobuf import struct_pb2
+from google.protobuf.message import DecodeError, Message
 from google.rpc import code_pb2
 from hypothesis import HealthCheck, Phase, event, example, given, settings
 from hypothesis import strategies as st
 
+from heap_destination.api.struct_bytes_messages import StreamEventsRequestWithStructBytes
 from heap_destination.client import HeapDestinationClient, error_details
 from heap_destination.delivery.engine import EngineSettings
 from heap_destination.delivery.rate_limiter import RateLimitSettings
@@ -260,6 +263,22 @@ def raw_stream(
     return results, None
 
 
+def _structs_decode(streamed: Any) -> bool:
+    """Whether each Struct field of a streamed event (bytes, as the service decodes a
+    stream) decodes as a Struct."""
+    kind = streamed.WhichOneof("kind")
+    if kind is None:
+        return True
+    request = getattr(streamed, kind)
+    try:
+        for field in request.DESCRIPTOR.fields:
+            if field.type == field.TYPE_BYTES:
+                struct_pb2.Struct.FromString(getattr(request, field.name))
+    except DecodeError:
+        return False
+    return True
+
+
 def test_streams_of_random_and_mutated_messages_answer_every_decodable_event_once(
     fuzzed: BackgroundService, simulator: HeapSimulator
 ) -> None:
@@ -269,11 +288,11 @@ def test_streams_of_random_and_mutated_messages_answer_every_decodable_event_onc
     @given(messages=stream_messages(simulator.url))
     @example(messages=[STREAM_TO_UNPARSABLE_BASE_URL])
     def check(messages: list[bytes]) -> None:
-        decoded: list[stream_pb2.StreamEventsRequest] = []
+        decoded: list[Any] = []
         first_undecodable = None
         for number, data in enumerate(messages, start=1):
             try:
-                decoded.append(stream_pb2.StreamEventsRequest.FromString(data))
+                decoded.append(StreamEventsRequestWithStructBytes.FromString(data))
             except Exception:
                 first_undecodable = number
                 break
@@ -298,6 +317,13 @@ def test_streams_of_random_and_mutated_messages_answer_every_decodable_event_onc
             assert result.reason != "INTERNAL_ERROR", result
             outcomes[code_pb2.Code.Name(result.code)] += 1
         event(f"ended at message {first_undecodable}" if first_undecodable else "ended OK")
+        # An event whose properties or traits are bytes that are not a Struct is refused.
+        results_by_id = {r.id: r for r in results}
+        for message in decoded:
+            for streamed in message.events:
+                if sent[streamed.id] == 1 and not _structs_decode(streamed):
+                    event("an event whose Struct does not decode")
+                    assert results_by_id[streamed.id].code == code_pb2.INVALID_ARGUMENT
 
     check()
 

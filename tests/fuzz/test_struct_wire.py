@@ -14,6 +14,8 @@ from hypothesis import strategies as st
 from heap_destination.api.struct_flatten import StructProperties
 from heap_destination.api.struct_values import struct_to_dict
 from heap_destination.api.struct_wire import MAX_WIRE_DEPTH, NotPlainStruct, struct_from_wire
+from heap_destination.domain.nesting import too_deep_path
+from heap_destination.domain.violations import InvalidInput
 from tests.fuzz.strategies import json_values, merged, mutate, mutations, nest, structs, to_struct
 from tests.support.protobuf_bytes import field, nested_struct, varint
 
@@ -59,12 +61,21 @@ def test_a_struct_reads_from_its_bytes_as_through_the_python_api(
     )
 )
 def test_any_struct_protobuf_decodes_reads_as_through_the_python_api(data: bytes) -> None:
-    """Mutated and merged bytes: unknown fields, fields out of place, two kinds in one
-    Value, repeated keys. Whatever protobuf makes of them, the properties are its values."""
+    """Mutated and merged bytes, as a caller may send them in a stream: unknown fields,
+    fields out of place, two kinds in one Value, repeated keys. Whatever protobuf makes of
+    them, the properties are its values; bytes it cannot decode are a violation."""
     try:
         struct = struct_pb2.Struct.FromString(data)
     except DecodeError:
+        try:
+            values = StructProperties(data).values()
+        except InvalidInput:
+            return
+        # Nested past what protobuf decodes, not past what this reader reads: too deep
+        # for Heap's limit, which refuses them.
+        assert too_deep_path("properties", values) is not None
         return
+    assert exactly(StructProperties(data).values()) == exactly(struct_to_dict(struct))
     assert exactly(StructProperties(struct).values()) == exactly(struct_to_dict(struct))
 
 

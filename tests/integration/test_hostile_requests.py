@@ -87,10 +87,7 @@ def test_an_out_of_range_timestamp_fails_alone_and_the_stream_goes_on(
             field(1, b"\x0a\x01x" + field(2, INVALID_UTF8_USER_ID)),
             id="invalid UTF-8",
         ),
-        pytest.param(
-            field(1, field(1, b"deep") + field(2, deep_track(40))),
-            id="nested too deeply to decode",
-        ),
+        pytest.param(field(1, field(1, b"cut") + field(2, b""))[:-1], id="cut short"),
     ],
 )
 def test_a_message_that_cannot_be_decoded_ends_the_stream_after_every_earlier_result(
@@ -114,6 +111,50 @@ def test_a_message_that_cannot_be_decoded_ends_the_stream_after_every_earlier_re
     assert Counter(r.id for r in results) == Counter(e.id for e in earlier)
     assert {r.code for r in results} == {code_pb2.OK}
     assert len(tracked_events(simulator.url)) == 700
+
+
+def _event_bytes(event_id: str, kind: int, request: bytes) -> bytes:
+    """One event of a StreamEventsRequest, as bytes: kind 2 is a track, 3 an identify."""
+    return field(1, field(1, event_id.encode()) + field(kind, request))
+
+
+@pytest.mark.parametrize(
+    ("struct_bytes", "problem"),
+    [
+        (field(1, field(1, b"\xff\xfe") + field(2, field(3, b"x"))), "not valid UTF-8"),
+        (b"\x0a\x09\x0a\x01a", "cannot be decoded as a google.protobuf.Struct"),
+        (nested_struct(70), "nests too deeply"),
+        (nested_struct(40), "20 levels"),
+    ],
+    ids=["a key not UTF-8", "cut short", "nested past what protobuf decodes", "past the limit"],
+)
+def test_properties_or_traits_that_are_not_a_struct_fail_their_event_alone(
+    service: BackgroundService, simulator: HeapSimulator, struct_bytes: bytes, problem: str
+) -> None:
+    """A stream decodes each event's Structs on its own, so one that cannot be decoded
+    is its event's violation, not the end of the stream."""
+    track = field(2, b"u1") + field(4, b"Odd") + field(7, struct_bytes)  # properties
+    identify = field(2, b"u1") + field(4, struct_bytes)  # traits
+    message = (
+        _message_bytes(_good(0, 5), config=True)
+        + _event_bytes("bad track", 2, track)
+        + _event_bytes("bad identify", 3, identify)
+        + _message_bytes(_good(5, 10))
+    )
+
+    results, error = _raw_stream(service.target, [message, _message_bytes(_good(10, 20))])
+
+    assert error is None, error_details(error)
+    by_id = {r.id: r for r in results}
+    assert len(results) == 22
+    for event_id, field_name in (("bad track", "properties"), ("bad identify", "traits")):
+        assert by_id[event_id].code == code_pb2.INVALID_ARGUMENT, by_id[event_id]
+        [violation] = by_id[event_id].field_violations
+        assert violation.field.startswith(field_name)
+        assert problem in violation.description
+        assert not any(word in violation.description for word in INTERNAL_WORDS)
+    assert {r.code for r in results if not r.id.startswith("bad")} == {code_pb2.OK}
+    assert len(tracked_events(simulator.url)) == 20
 
 
 def test_a_value_nested_past_the_limit_but_decodable_fails_alone(

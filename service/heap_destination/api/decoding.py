@@ -10,8 +10,18 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from heap_destination.api.struct_bytes_messages import StreamEventsRequestWithStructBytes
 from heap_destination.domain.limits import MAX_NESTING_DEPTH
 from heap_destination.domain.violations import FieldViolation, InvalidInput
+from heap_destination.v1 import service_pb2
+
+_STRUCTS_AS_BYTES: dict[str, Callable[[bytes], Any]] = {
+    f"/{service_pb2.DESCRIPTOR.services_by_name['HeapDestinationService'].full_name}"
+    "/StreamEvents": StreamEventsRequestWithStructBytes.FromString,
+}
+
+REQUEST_TYPE = "a protobuf message of the method's request type"
+STRUCT_TYPE = "a google.protobuf.Struct"
 
 
 @dataclass(frozen=True)
@@ -19,6 +29,15 @@ class UndecodableMessage:
     """A request message that is not a valid protobuf message of its type."""
 
     problem: str
+
+
+def request_deserializer(
+    method: str, deserialize: Callable[[bytes], Any] | None
+) -> Callable[[bytes], Any] | None:
+    """How the service decodes `method`'s requests: as the contract's messages
+    (`deserialize`), except StreamEvents, whose events keep their Structs as the bytes the
+    caller sent (see struct_bytes_messages.py)."""
+    return _STRUCTS_AS_BYTES.get(method, deserialize)
 
 
 def safe_deserializer(deserialize: Callable[[bytes], Any] | None) -> Callable[[bytes], Any]:
@@ -30,7 +49,7 @@ def safe_deserializer(deserialize: Callable[[bytes], Any] | None) -> Callable[[b
         try:
             return deserialize(data)
         except Exception as error:  # the decoder raises DecodeError, and others for bad bytes
-            return UndecodableMessage(_problem(error))
+            return UndecodableMessage(decode_problem(error, REQUEST_TYPE))
 
     return decode
 
@@ -50,7 +69,9 @@ async def decoded_messages(requests: AsyncIterator[Any]) -> AsyncIterator[Any]:
         yield message
 
 
-def _problem(error: Exception) -> str:
+def decode_problem(error: Exception, message_type: str) -> str:
+    """What is wrong with bytes protobuf could not decode as `message_type` (REQUEST_TYPE
+    or STRUCT_TYPE), in the service's words."""
     text = str(error)
     if "UTF-8" in text:
         return "cannot be decoded: a string field is not valid UTF-8"
@@ -59,4 +80,4 @@ def _problem(error: Exception) -> str:
             "cannot be decoded: it nests too deeply (property and trait values may nest at "
             f"most {MAX_NESTING_DEPTH} levels)"
         )
-    return "cannot be decoded as a protobuf message of the method's request type"
+    return f"cannot be decoded as {message_type}"

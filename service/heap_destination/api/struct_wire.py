@@ -5,10 +5,11 @@ Struct and Value along the way: reading the bytes protobuf serializes a Struct t
 several times faster than reading the same values through protobuf's Python API (this
 module is compiled to C with the rest of the per-event code; see setup.py).
 
-It reads only what protobuf's own serializer writes for a valid Struct (each field once,
-in field-number order); anything else (an unknown field, a field out of place, nesting
-past MAX_WIRE_DEPTH) raises NotPlainStruct, and the caller reads the Struct through the
-Python API instead. tests/fuzz/test_struct_wire.py checks both agree over random values.
+It reads only what protobuf's serializers write for a valid Struct (each field once, in
+field-number order), as a stream's Structs come from callers; anything else (an unknown
+field, a field out of place, nesting past MAX_WIRE_DEPTH) raises NotPlainStruct, and the
+caller reads the Struct through the Python API instead. tests/fuzz/test_struct_wire.py
+checks both agree over random values and mutated bytes.
 """
 
 import struct as binary

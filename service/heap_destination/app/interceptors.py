@@ -19,6 +19,7 @@ from heap_destination.api.caller import CURRENT_CALLER, Caller, Unauthenticated
 from heap_destination.api.decoding import (
     UndecodableMessage,
     decoded_messages,
+    request_deserializer,
     safe_deserializer,
     undecodable_request,
 )
@@ -48,7 +49,7 @@ class CallerInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
         if handler is None:
             return handler
         if details.method.startswith(OPEN_METHODS_PREFIX):
-            return _guarded(handler, lambda: lambda _context, _error: None)
+            return _guarded(handler, details.method, lambda: lambda _context, _error: None)
         metadata = details.invocation_metadata or ()
         request_id = next((str(v) for k, v in metadata if k == "x-request-id"), uuid.uuid4().hex)
         caller: Caller | None = None
@@ -56,7 +57,7 @@ class CallerInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
             caller = self._tokens.caller(_bearer_token(metadata))
             if caller is None:
                 return _refusing(handler, details.method, request_id)
-        return _guarded(handler, _call_scope(details.method, caller, request_id))
+        return _guarded(handler, details.method, _call_scope(details.method, caller, request_id))
 
 
 def _bearer_token(metadata: Any) -> str:
@@ -99,10 +100,12 @@ def _call_scope(method: str, caller: Caller | None, request_id: str) -> Callable
     return enter
 
 
-def _guarded(handler: grpc.RpcMethodHandler, enter: Callable[[], Leave]) -> grpc.RpcMethodHandler:
+def _guarded(
+    handler: grpc.RpcMethodHandler, method: str, enter: Callable[[], Leave]
+) -> grpc.RpcMethodHandler:
     """`handler` with safe decoding, answers for bad requests and surprises, and `enter`
     run around each call."""
-    deserialize = safe_deserializer(handler.request_deserializer)
+    deserialize = safe_deserializer(request_deserializer(method, handler.request_deserializer))
     serialize = handler.response_serializer
 
     async def answer_unary(
