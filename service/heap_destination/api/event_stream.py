@@ -6,6 +6,10 @@ slows the producer. Results are written as events settle, packed into responses 
 most MAX_RESPONSE_BYTES. The stream ends once the client half-closed and every event it
 sent has its result; a message that cannot be decoded ends it with INVALID_ARGUMENT,
 after the results of every event before it.
+
+The messages come decoded with their events' Structs as bytes (struct_bytes_messages.py),
+the rest as the contract's StreamEventsRequest; each event's Structs are read when it is
+prepared, so one that does not decode is that event's violation.
 """
 
 import asyncio
