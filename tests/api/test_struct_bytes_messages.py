@@ -53,9 +53,11 @@ def test_a_stream_message_decodes_with_each_struct_as_the_bytes_sent() -> None:
 
     twin = StreamEventsRequestWithStructBytes.FromString(data)
 
-    assert twin.events[0].track.properties == track.track.properties.SerializeToString()
+    properties, traits = twin.events[0].track.properties, twin.events[1].identify.traits
+    assert struct_pb2.Struct.FromString(properties) == track.track.properties
+    assert struct_pb2.Struct.FromString(traits) == identify.identify.traits
+    assert properties in data and traits in data  # the bytes sent, as they were sent
     assert twin.events[0].track.traits == b""
-    assert twin.events[1].identify.traits == identify.identify.traits.SerializeToString()
     assert twin.events[0].track.user_id == "u1" and twin.events[1].id == "2"
     assert twin.config == message.config
 
