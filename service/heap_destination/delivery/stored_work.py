@@ -22,7 +22,7 @@ from heap_destination.domain.track import PreparedTrack
 from heap_destination.store.items import Endpoint, NewItem
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass
 class Origin:
     """Which call carried the work, and when the service accepted it."""
 

@@ -12,7 +12,7 @@ ENDPOINTS: tuple[Endpoint, ...] = ("track", "user_properties", "identify", "acco
 HEAP_BODY_LIMIT = 500
 
 
-@dataclass(frozen=True)
+@dataclass
 class NewItem:
     """One piece of accepted work, as a caller hands it to `Store.append`.
 
@@ -31,7 +31,7 @@ class NewItem:
     accepted_at: float = field(default_factory=time.time)
 
 
-@dataclass(frozen=True)
+@dataclass
 class StoredItem:
     id: int
     app_id: str
