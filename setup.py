@@ -8,8 +8,9 @@ protoc; mypy-protobuf writes the typed stubs (.pyi). Both are build requirements
 
 COMPILED lists the modules that every event goes through: the domain (validating and
 flattening), the reading of a request's protobuf Struct from its wire bytes, the
-mapping of a TrackEvent to the domain, and Heap's request bodies with the items the
-durable store keeps of them. mypyc (part of mypy, a build
+mapping of a TrackEvent to the domain, and Heap's request bodies. (Nothing that imports
+the store: type-checking it would need the PostgreSQL driver in the build's
+environment.) mypyc (part of mypy, a build
 requirement) compiles them to C extensions from the same type-annotated Python, which
 makes them two to three times faster. Without a working C compiler, or with
 HEAP_DESTINATION_COMPILE=0, they stay pure Python: the same behaviour, more CPU per event
@@ -80,7 +81,7 @@ COMPILED = sorted(
             PACKAGE / "api" / name
             for name in ("struct_wire.py", "struct_flatten.py", "track_mapping.py")
         ),
-        *(PACKAGE / "delivery" / name for name in ("heap_bodies.py", "stored_work.py")),
+        PACKAGE / "delivery" / "heap_bodies.py",
     ]
     if path.name not in ("__init__.py", "destination.py")
 )
