@@ -22,7 +22,7 @@ from heap_destination.sim import HeapSimulator
 from heap_destination.v1 import config_pb2, errors_pb2, stream_pb2, track_pb2
 from tests.conftest import APP_ID
 from tests.support.background_service import BackgroundService
-from tests.support.protobuf_bytes import deep_track, field, nested_struct
+from tests.support.protobuf_bytes import deep_track, field, nested_struct, stream_event
 from tests.support.simulator_api import accepted, tracked_events
 from tests.support.streaming import stream
 
@@ -113,20 +113,22 @@ def test_a_message_that_cannot_be_decoded_ends_the_stream_after_every_earlier_re
     assert len(tracked_events(simulator.url)) == 700
 
 
-def _event_bytes(event_id: str, kind: int, request: bytes) -> bytes:
-    """One event of a StreamEventsRequest, as bytes: kind 2 is a track, 3 an identify."""
-    return field(1, field(1, event_id.encode()) + field(kind, request))
-
-
 @pytest.mark.parametrize(
     ("struct_bytes", "problem"),
     [
         (field(1, field(1, b"\xff\xfe") + field(2, field(3, b"x"))), "not valid UTF-8"),
         (b"\x0a\x09\x0a\x01a", "cannot be decoded as a google.protobuf.Struct"),
         (nested_struct(70), "nests too deeply"),
+        (nested_struct(20_000), "nests too deeply"),
         (nested_struct(40), "20 levels"),
     ],
-    ids=["a key not UTF-8", "cut short", "nested past what protobuf decodes", "past the limit"],
+    ids=[
+        "a key not UTF-8",
+        "cut short",
+        "nested past what protobuf decodes",
+        "nested 20,000 levels",
+        "past the limit",
+    ],
 )
 def test_properties_or_traits_that_are_not_a_struct_fail_their_event_alone(
     service: BackgroundService, simulator: HeapSimulator, struct_bytes: bytes, problem: str
@@ -137,8 +139,8 @@ def test_properties_or_traits_that_are_not_a_struct_fail_their_event_alone(
     identify = field(2, b"u1") + field(4, struct_bytes)  # traits
     message = (
         _message_bytes(_good(0, 5), config=True)
-        + _event_bytes("bad track", 2, track)
-        + _event_bytes("bad identify", 3, identify)
+        + stream_event("bad track", 2, track)
+        + stream_event("bad identify", 3, identify)
         + _message_bytes(_good(5, 10))
     )
 

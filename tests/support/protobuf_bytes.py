@@ -33,6 +33,12 @@ def deep_track(levels: int) -> bytes:
     return config + field(2, b"u1") + field(4, b"Deep") + field(7, nested_struct(levels))
 
 
+def stream_event(event_id: str, kind: int, request: bytes) -> bytes:
+    """A StreamEventsRequest holding one event: `request` as its kind, field 2 for a track
+    and 3 for an identify. Concatenated, such messages are one message of their events."""
+    return field(1, field(1, event_id.encode()) + field(kind, request))
+
+
 def deep_stream_message(levels: int) -> bytes:
     """A StreamEventsRequest whose one event, "deep", is deep_track(levels)."""
-    return field(1, field(1, b"deep") + field(2, deep_track(levels)))
+    return stream_event("deep", 2, deep_track(levels))
