@@ -243,3 +243,40 @@ def test_a_flood_across_many_apps_in_stored_mode_meets_the_stores_bound_not_an_e
     assert codes[code_pb2.OK] == 300
     assert {r.reason for r in results if r.code != code_pb2.OK} == {"STORE_FULL"}
     wait_until(lambda: len(tracks_at(simulator)) == 300, timeout=30, interval=0.1)
+
+
+def test_an_app_at_its_bound_refuses_only_its_own_events_in_a_mixed_message(
+    simulator: HeapSimulator, start_service: Callable[..., BackgroundService], tmp_path: Path
+) -> None:
+    simulator.inject(Fault(status=503, seconds=5))
+    service = start_service(
+        base_url=simulator.url, store_url=store_url(tmp_path), max_stored_events_per_app=100
+    )
+    full, other = "111", "222"
+    apps = [full] * 100 + [(full, other)[n % 2] for n in range(200)]
+    events = [
+        stream_pb2.Event(
+            id=str(n),
+            track=track_pb2.TrackEventRequest(
+                config=config_pb2.DestinationConfig(app_id=app_id),
+                user_id="u",
+                event="E",
+                message_id=f"mixed-{n}",
+            ),
+        )
+        for n, app_id in enumerate(apps)
+    ]
+    messages = [
+        stream_pb2.StreamEventsRequest(events=events[i : i + 100]) for i in range(0, 300, 100)
+    ]
+    messages[0].config.CopyFrom(STORED)
+
+    with HeapDestinationClient(service.target, timeout=30) as client:
+        results = list(client.stream(messages, timeout=30))
+
+    outcomes = Counter((apps[int(r.id)], r.code, r.reason) for r in results)
+    assert outcomes == {
+        (full, code_pb2.OK, ""): 100,
+        (full, code_pb2.RESOURCE_EXHAUSTED, "STORE_FULL"): 100,
+        (other, code_pb2.OK, ""): 100,
+    }

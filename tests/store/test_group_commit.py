@@ -83,7 +83,7 @@ async def test_a_commit_takes_whole_groups_up_to_max_items(store: Store) -> None
     assert [len(ids) for ids in results] == [3, 3, 10, 1, 2, 2]
 
 
-async def test_store_full_fails_only_the_groups_that_do_not_fit(
+async def test_an_app_at_its_bound_fails_only_its_groups_and_the_rest_commit_together(
     open_test_store: OpenStore,
 ) -> None:
     store = await open_test_store(max_items=100, max_items_per_app=3)
@@ -96,10 +96,28 @@ async def test_store_full_fails_only_the_groups_that_do_not_fit(
     ]
     fits, too_many, fits_too = await asyncio.gather(*futures, return_exceptions=True)
 
-    assert recording.sizes == [7, 2, 4, 1]
+    assert recording.sizes == [7, 3]
     assert isinstance(too_many, StoreFull) and too_many.app_id == OTHER_APP
     assert isinstance(fits, list) and isinstance(fits_too, list)
     assert await _identities(store, fits + fits_too) == ["fits-0", "fits-1", "fits-too-0"]
+
+
+async def test_past_the_bound_on_all_items_groups_are_appended_one_by_one(
+    open_test_store: OpenStore,
+) -> None:
+    store = await open_test_store(max_items=3, max_items_per_app=100)
+    group_commit, recording = _group_commit(store)
+
+    futures = [
+        group_commit.submit(_group("fits", 2)),
+        group_commit.submit(_group("too-many", 2, app_id=OTHER_APP)),
+        group_commit.submit(_group("fits-too", 1, app_id=THIRD_APP)),
+    ]
+    fits, too_many, fits_too = await asyncio.gather(*futures, return_exceptions=True)
+
+    assert recording.sizes == [5, 2, 2, 1]
+    assert isinstance(too_many, StoreFull) and too_many.app_id is None
+    assert isinstance(fits, list) and isinstance(fits_too, list)
 
 
 async def test_a_lone_group_that_does_not_fit_gets_store_full(

@@ -1,7 +1,9 @@
 """The stored-mode events of one stream message, committed together.
 
 Each event is told its commit's outcome (an Answer), and all of them share one hand-over
-to the store, so a message of 500 events costs one commit request instead of 500.
+to the store, so a message of 500 events costs one commit request instead of 500. The
+events of each app are a group of their own in that commit: an app at its bound on
+stored events refuses its own events, not the other apps' in the same message.
 """
 
 import asyncio
@@ -18,25 +20,28 @@ MAX_BATCH_ITEMS = 1000
 class StoredBatch:
     def __init__(self, intake: StoredIntake) -> None:
         self._intake = intake
-        self._items: list[NewItem] = []
-        self._waiting: list[Answer] = []
+        self._items: dict[str, list[NewItem]] = {}
+        self._waiting: dict[str, list[Answer]] = {}
+        self._count = 0
 
     def add(self, work: Sequence[NewItem], answer: Answer) -> None:
-        """`answer` is told None once the batch holding `work` is committed, or why not
-        (CancelledError when the commit was cancelled)."""
-        self._items.extend(work)
-        self._waiting.append(answer)
-        if len(self._items) >= MAX_BATCH_ITEMS:
+        """`answer` is told None once the batch holding `work` (items of one app) is
+        committed, or why not (CancelledError when the commit was cancelled)."""
+        app_id = work[0].app_id if work else ""
+        self._items.setdefault(app_id, []).extend(work)
+        self._waiting.setdefault(app_id, []).append(answer)
+        self._count += len(work)
+        if self._count >= MAX_BATCH_ITEMS:
             self.flush()
 
     def flush(self) -> None:
         """Hands what was added to the store now."""
-        if not self._waiting:
-            return
-        waiting, self._waiting = self._waiting, []
-        committed = self._intake.submit(self._items)
-        self._items = []
-        committed.add_done_callback(lambda outcome: _settle(waiting, outcome))
+        items, self._items = self._items, {}
+        waiting, self._waiting = self._waiting, {}
+        self._count = 0
+        for app_id, answers in waiting.items():
+            committed = self._intake.submit(items[app_id])
+            committed.add_done_callback(lambda outcome, a=answers: _settle(a, outcome))
 
 
 def _settle(waiting: list[Answer], outcome: asyncio.Future[None]) -> None:

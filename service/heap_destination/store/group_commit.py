@@ -21,7 +21,9 @@ class GroupCommit:
     the next one (whole groups, at most `max_items` items unless one group alone is more).
 
     Each group gets its own ids, in order, or its own error: when the joint append raises
-    StoreFull, the groups are appended one by one, so those that fit are stored.
+    StoreFull for one app, the groups holding that app's items fail and the others are
+    committed together; at the bound on all items, the groups are appended one by one,
+    so those that fit are stored.
     """
 
     def __init__(self, store: Store, max_items: int = 5000) -> None:
@@ -82,23 +84,28 @@ class GroupCommit:
         return groups
 
     async def _commit(self, groups: list[_Group]) -> None:
-        try:
-            ids = await self._store.append([item for group in groups for item in group.items])
-        except StoreFull as full:
-            if len(groups) == 1:
-                _fail(groups[0], full)
-                return
-            for group in groups:
-                if not group.future.done():
-                    await self._commit_alone(group)
-        except Exception as error:
-            for group in groups:
-                _fail(group, error)
-        else:
-            start = 0
-            for group in groups:
-                _resolve(group, ids[start : start + len(group.items)])
-                start += len(group.items)
+        while groups:
+            try:
+                ids = await self._store.append([item for group in groups for item in group.items])
+            except StoreFull as full:
+                if full.app_id is not None and len(groups) > 1:
+                    groups = _without_app(groups, full)
+                    continue
+                if len(groups) == 1:
+                    _fail(groups[0], full)
+                    return
+                for group in groups:
+                    if not group.future.done():
+                        await self._commit_alone(group)
+            except Exception as error:
+                for group in groups:
+                    _fail(group, error)
+            else:
+                start = 0
+                for group in groups:
+                    _resolve(group, ids[start : start + len(group.items)])
+                    start += len(group.items)
+            return
 
     async def _commit_alone(self, group: _Group) -> None:
         try:
@@ -107,6 +114,17 @@ class GroupCommit:
             _fail(group, error)
         else:
             _resolve(group, ids)
+
+
+def _without_app(groups: list[_Group], full: StoreFull) -> list[_Group]:
+    """Fails the groups holding items of the app at its bound; the others, to commit."""
+    others: list[_Group] = []
+    for group in groups:
+        if any(item.app_id == full.app_id for item in group.items):
+            _fail(group, full)
+        else:
+            others.append(group)
+    return others
 
 
 def _resolve(group: _Group, ids: list[int]) -> None:
