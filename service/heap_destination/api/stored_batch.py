@@ -8,6 +8,7 @@ stored events refuses its own events, not the other apps' in the same message.
 
 import asyncio
 from collections.abc import Sequence
+from functools import partial
 
 from heap_destination.api.stored_intake import StoredIntake
 from heap_destination.delivery.answers import Answer, tell
@@ -41,7 +42,7 @@ class StoredBatch:
         self._count = 0
         for app_id, answers in waiting.items():
             committed = self._intake.submit(items[app_id])
-            committed.add_done_callback(lambda outcome, a=answers: _settle(a, outcome))
+            committed.add_done_callback(partial(_settle, answers))
 
 
 def _settle(waiting: list[Answer], outcome: asyncio.Future[None]) -> None:
