@@ -124,8 +124,38 @@ async def test_running_out_of_attempts_raises_heap_unavailable(
         )
 
     assert "503" in str(raised.value)
+    assert not raised.value.maybe_received, "Heap answered every attempt"
     assert [a.status for a in sim.attempts()] == [503, 503, 503]
     assert sim.accepted() == []
+
+
+async def test_an_attempt_that_timed_out_after_sending_may_have_reached_heap(
+    sim: HeapSimulator, http: aiohttp.ClientSession
+) -> None:
+    policy = RetryPolicy(max_attempts=2, initial_backoff=0.01, attempt_timeout=0.1)
+    sim.inject(Fault(latency_ms=300, count=1))
+    sim.inject(Fault(status=503, count=1))
+
+    with pytest.raises(HeapUnavailable) as raised:
+        await HeapClient(http, policy, RequestSlots(8)).post(
+            sim.url + TRACK_PATH, BODY, in_seconds(10)
+        )
+
+    assert raised.value.maybe_received, "the first attempt was sent and never answered"
+    await wait_until(lambda: len(sim.accepted()) == 1)
+
+
+async def test_a_dropped_connection_may_have_reached_heap(
+    sim: HeapSimulator, http: aiohttp.ClientSession
+) -> None:
+    sim.inject(Fault(drop_connection=True, count=1))
+
+    with pytest.raises(HeapUnavailable) as raised:
+        await HeapClient(http, FAST, RequestSlots(8)).post(
+            sim.url + TRACK_PATH, BODY, in_seconds(10), max_attempts=1
+        )
+
+    assert raised.value.maybe_received
 
 
 async def test_a_deadline_shorter_than_retry_after_gives_up_without_waiting_it_out(
@@ -192,6 +222,7 @@ async def test_an_unreachable_heap_raises_heap_unavailable_after_its_attempts(
 
     assert "could not reach Heap" in str(raised.value)
     assert "2 attempts" in str(raised.value)
+    assert not raised.value.maybe_received, "no connection was ever made"
 
 
 async def test_with_every_request_slot_held_a_short_deadline_fails_without_sending(
@@ -206,6 +237,7 @@ async def test_with_every_request_slot_held_a_short_deadline_fails_without_sendi
 
     assert time.monotonic() - started < 5  # it gave up at its deadline, not after retries
     assert "busy" in str(raised.value)
+    assert not raised.value.maybe_received
     assert sim.attempts() == []
     assert slots.in_use == 1  # the slot held by someone else is still theirs, and no more
 

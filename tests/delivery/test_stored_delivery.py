@@ -190,3 +190,24 @@ async def test_identifies_are_sent_one_request_each(
         if r.path == "/api/v1/identify"
     )
     assert bindings == [("user-0", "1000"), ("user-1", "1001"), ("user-2", "1002")]
+
+
+async def test_a_request_heap_may_have_received_unanswered_counts_against_the_budget(
+    sim: HeapSimulator, store: Store, destination: Destination, deliver: Callable[..., Any]
+) -> None:
+    budget = Budget(None, 10, 60.0)
+    await store.append(tracks(destination, 10, users=1))
+    sim.inject(Fault(latency_ms=1000, count=1))
+
+    async with deliver(budget=budget, attempt_timeout=0.3):
+        await wait_until(lambda: _failed_once(store, "m-0"))
+        room = await store.reserve(APP, {"user-0": 1}, budget)
+
+    assert room.granted == {"user-0": 0}, "the timed-out request's events were refunded"
+    await wait_until(lambda: len(sim.accepted()) == 1)
+    assert len(sent_events(sim)) == 10
+
+
+async def _failed_once(store: Store, message_id: str) -> bool:
+    [item] = await store.status(message_id)
+    return item.status == "stored" and item.attempts == 1 and bool(item.last_error)

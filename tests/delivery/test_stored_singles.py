@@ -1,12 +1,23 @@
 """Stored track events past the bulk budget, as single-event requests: from a real SQLite
 store to the real simulator over HTTP, which enforces Heap's documented limits."""
 
+import time
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
+import aiohttp
+
 from heap_destination.delivery.heap_bodies import TRACK_PATH
-from heap_destination.delivery.stored_singles import StoredSinglesSettings, ledger_key
+from heap_destination.delivery.heap_client import HeapClient
+from heap_destination.delivery.request_slots import RequestSlots
+from heap_destination.delivery.retry_policy import RetryPolicy
+from heap_destination.delivery.stored_singles import (
+    StoredSingles,
+    StoredSinglesSettings,
+    ledger_key,
+)
 from heap_destination.domain.destination import Destination
 from heap_destination.sim import HeapSimulator
 from heap_destination.sim.faults import Fault
@@ -120,3 +131,46 @@ async def test_single_event_requests_heap_throttles_are_retried_until_delivered(
     assert sorted(bulk + single) == sorted(f"m-{n}" for n in range(150))
     assert len(single) == 50
     assert len([a for a in sim.attempts() if a.status == 429]) == 5
+
+
+async def test_no_single_event_request_starts_after_the_batchs_start_deadline(
+    sim: HeapSimulator, store: Store, destination: Destination, http: aiohttp.ClientSession
+) -> None:
+    sim.inject(Fault(latency_ms=300, probability=1.0))
+    await store.append(tracks(destination, 3, users=3))
+    items = await store.claim("worker", 10, 60.0)
+    client = HeapClient(http, RetryPolicy(max_attempts=1), RequestSlots(8))
+    singles = StoredSingles(store, client, replace(SINGLES, max_in_flight=1), "test")
+
+    outcome = await singles.send(items, time.monotonic() + 0.1, request_time=5.0)
+    too_late = await singles.send(items, time.monotonic(), request_time=5.0)
+
+    assert [item.message_id for item, _ in outcome.delivered] == ["m-0"]
+    assert [item.message_id for item in outcome.unsent] == ["m-1", "m-2"]
+    assert [item.message_id for item in too_late.unsent] == ["m-0", "m-1", "m-2"]
+    assert len(sim.attempts()) == 1
+
+
+async def test_a_single_event_request_heap_may_have_received_counts_against_the_identity(
+    sim: HeapSimulator, store: Store, destination: Destination, http: aiohttp.ClientSession
+) -> None:
+    sim.inject(Fault(latency_ms=1000, count=1))
+    await store.append(tracks(destination, 1))
+    items = await store.claim("worker", 10, 60.0)
+    client = HeapClient(http, RetryPolicy(max_attempts=1), RequestSlots(8))
+    singles = StoredSingles(store, client, SINGLES, "test")
+    before = await _single_room(store, destination)
+
+    outcome = await singles.send(items, time.monotonic() + 5, request_time=0.2)
+
+    assert [failure.maybe_received for _, failure in outcome.failed] == [True]
+    assert await _single_room(store, destination) == before - 1
+
+
+async def _single_room(store: Store, destination: Destination) -> int:
+    """The single-event requests user-0 may still send in the window."""
+    reservation = await store.reserve(
+        ledger_key(destination.app_id), {"user-0": 30}, SINGLES.budget
+    )
+    await store.refund(reservation.id)
+    return reservation.granted["user-0"]

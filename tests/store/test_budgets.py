@@ -30,6 +30,7 @@ async def test_the_app_limit_holds_across_two_stores(
     assert (taken.granted, taken.retry_at) == ({"u1": 4, "u2": 4}, None)
     assert refused.granted == {"u3": 2, "u4": 0}
     assert refused.retry_at == clock.now + WINDOW
+    assert refused.app_exhausted
     other_app = await second.reserve(OTHER_APP, {"u1": 4}, BUDGET)
     assert (other_app.granted, other_app.retry_at) == ({"u1": 4}, None)
 
@@ -44,6 +45,7 @@ async def test_the_identity_limit_holds_across_two_stores(
 
     assert refused.granted == {"u1": 1, "u2": 1}
     assert refused.retry_at == clock.now + WINDOW
+    assert not refused.app_exhausted, "only u1's own limit refused it"
 
 
 async def test_identities_are_granted_in_order_partly_or_not_at_all(

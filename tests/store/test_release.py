@@ -60,3 +60,24 @@ async def test_release_takes_more_ids_than_one_statement_does(
     again = await clocked_store.claim("worker-b", 1200, 30.0)
     assert [item.id for item in again] == ids
     assert {item.attempts for item in again} == {1}
+
+
+async def test_a_lease_is_renewed_only_by_the_worker_that_still_holds_it(
+    clocked_store: Store, clock: Clock
+) -> None:
+    kept, taken_over, finished = await clocked_store.append(
+        [new_item("kept"), new_item("taken-over"), new_item("finished")]
+    )
+    await clocked_store.claim("worker-a", 10, 30.0)
+    await clocked_store.mark_delivered([finished], 200)
+    await clocked_store.release([taken_over], clock.now)
+    await clocked_store.claim("worker-b", 10, 30.0)
+    clock.advance(20)
+
+    renewed = await clocked_store.renew_leases([kept, taken_over, finished], "worker-a", 30.0)
+
+    assert renewed == 1
+    clock.advance(20)
+    assert [item.id for item in await clocked_store.claim("worker-c", 10, 30.0)] == [taken_over]
+    clock.advance(20)
+    assert [item.id for item in await clocked_store.claim("worker-c", 10, 30.0)] == [kept]

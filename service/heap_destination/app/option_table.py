@@ -163,6 +163,14 @@ OPTIONS = [
         _positive(float),
     ),
     Option(
+        "split_after_failures",
+        "HEAP_SPLIT_AFTER_FAILURES",
+        _STORED.split_after_failures,
+        "failures (5xx, unreachable) after which a stored batch is split in halves to find "
+        "the events that keep failing",
+        _positive(int),
+    ),
+    Option(
         "history_retention",
         "HEAP_HISTORY_RETENTION",
         DEFAULT_HISTORY_RETENTION,

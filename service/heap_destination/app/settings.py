@@ -161,6 +161,7 @@ def service_settings(
         stored_delivery=StoredDeliverySettings(
             max_retry_age=values["max_retry_age"],
             lease_seconds=values["store_lease"],
+            split_after_failures=values["split_after_failures"],
             budget=Budget(
                 rate_limits.events_per_window_per_app,
                 rate_limits.events_per_window_per_identity,

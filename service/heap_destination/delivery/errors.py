@@ -6,15 +6,23 @@ class HeapUnavailable(DeliveryError):
     """Heap could not be reached, or kept answering 429/5xx, until time ran out.
 
     Safe to retry with the same idempotency keys; `retry_after` is Heap's last hint and
-    `status` its last HTTP status (None when Heap was not reached).
+    `status` its last HTTP status (None when Heap was not reached). `maybe_received`: an
+    attempt was sent and never answered (a timeout, a dropped connection), so Heap may
+    have accepted it.
     """
 
     def __init__(
-        self, message: str, retry_after: float | None = None, status: int | None = None
+        self,
+        message: str,
+        retry_after: float | None = None,
+        status: int | None = None,
+        *,
+        maybe_received: bool = False,
     ) -> None:
         super().__init__(message)
         self.retry_after = retry_after
         self.status = status
+        self.maybe_received = maybe_received
 
 
 class HeapRejected(DeliveryError):

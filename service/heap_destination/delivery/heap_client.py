@@ -106,19 +106,26 @@ class HeapClient:
     ) -> int:
         endpoint = _endpoint(url)
         attempt = 0
+        unanswered = False
         while True:
             attempt += 1
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise HeapUnavailable(f"no time left to deliver to {url}")
+                raise HeapUnavailable(
+                    f"no time left to deliver to {url}", maybe_received=unanswered
+                )
             retry_after: float | None = None
             status: int | None = None
             sent_at = time.monotonic()
             try:
                 response = await self._attempt(url, body, deadline, caller, endpoint)
+            except HeapUnavailable as unsent:
+                unsent.maybe_received = unanswered
+                raise
             except (aiohttp.ClientError, TimeoutError) as error:
                 _responses(endpoint, "network_error").inc()
                 failure = f"could not reach Heap at {url}: {type(error).__name__} {error}".strip()
+                unanswered = unanswered or _maybe_sent(error)
             else:
                 _responses(endpoint, str(response.status)).inc()
                 if 200 <= response.status < 300:
@@ -131,11 +138,19 @@ class HeapClient:
                 if status == 429 and on_throttled is not None:
                     on_throttled(sent_at, retry_after)
             if attempt >= max_attempts:
-                raise HeapUnavailable(f"{failure} ({attempt} attempts)", retry_after, status)
+                raise HeapUnavailable(
+                    f"{failure} ({attempt} attempts)",
+                    retry_after,
+                    status,
+                    maybe_received=unanswered,
+                )
             delay = max(self.policy.backoff(attempt), retry_after or 0.0)
             if time.monotonic() + delay >= deadline:
                 raise HeapUnavailable(
-                    f"{failure} (gave up after {attempt} attempts)", delay, status
+                    f"{failure} (gave up after {attempt} attempts)",
+                    delay,
+                    status,
+                    maybe_received=unanswered,
                 )
             _retries(endpoint).inc()
             log.info(
@@ -190,6 +205,14 @@ async def _start_of(content: aiohttp.StreamReader, limit: int) -> bytes:
             break
         read += chunk
     return read
+
+
+def _maybe_sent(error: BaseException) -> bool:
+    """Whether an attempt that failed so may have reached Heap: all but a connection that
+    was never made."""
+    return not isinstance(
+        error, aiohttp.ClientConnectorError | aiohttp.ConnectionTimeoutError | aiohttp.InvalidURL
+    )
 
 
 @lru_cache(maxsize=1024)

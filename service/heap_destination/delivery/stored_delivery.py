@@ -11,9 +11,14 @@ stored_singles.py), and records the outcome:
 - rejected for the app (401, 403, 404): the app is paused, its items wait unattempted;
 - any other 4xx: dead-lettered;
 - 429, 5xx or unreachable: retried with backoff (a 429 holds the whole app for its
-  Retry-After) until --max-retry-age, then dead-lettered.
+  Retry-After) until --max-retry-age, then dead-lettered. A batch that has failed
+  `split_after_failures` times is split in halves, level by level, until the failing
+  items stand alone (while Heap accepts the app's other requests): only they go on
+  retrying.
 
-Whatever a crashed worker had leased is claimed again once its lease expires.
+Items being retried never share a request with items on their first attempt, so an item
+that keeps failing cannot hold back new ones. The lease of a batch is renewed while it is
+worked on; whatever a crashed worker had leased is claimed again once its lease expires.
 """
 
 import asyncio
@@ -25,6 +30,7 @@ from contextlib import suppress
 from dataclasses import dataclass, field
 from functools import partial
 
+from heap_destination.delivery.app_acceptances import AppAcceptances
 from heap_destination.delivery.errors import HeapRejected, HeapUnavailable
 from heap_destination.delivery.heap_bodies import (
     ADD_ACCOUNT_PROPERTIES_PATH,
@@ -34,6 +40,7 @@ from heap_destination.delivery.heap_bodies import (
     bulk_body,
 )
 from heap_destination.delivery.heap_client import HeapClient, OnThrottled
+from heap_destination.delivery.lease_renewal import leases_renewed
 from heap_destination.delivery.stored_singles import (
     SinglesOutcome,
     StoredSingles,
@@ -54,6 +61,9 @@ _ABOUT_THE_APP = frozenset({401, 403, 404})
 # Fairness key of background requests among callers' own (see RequestSlots).
 STORED_CALLER = "stored delivery"
 _IDENTIFIES_AT_ONCE = 8
+# Levels a split of a failing batch goes down before it needs Heap to accept something
+# of the app: enough to tell one or two failing items from an outage.
+_LEVELS_WITHOUT_ACCEPTANCE = 2
 _KIND = {
     "track": "track",
     "user_properties": "user_properties",
@@ -77,6 +87,9 @@ class StoredDeliverySettings:
     a steady trickle of calls then fills requests instead of sending a few events each."""
     initial_backoff: float = 1.0
     max_backoff: float = 300.0
+    split_after_failures: int = 3
+    """Failures (5xx, unreachable) after which a batch is split to find the items that
+    fail (see `_split_failing`)."""
     attempt_timeout: float = 10.0
     budget: Budget = field(default_factory=lambda: Budget(15_000, 1_000, 60.0))
     single_events: StoredSinglesSettings | None = None
@@ -108,6 +121,7 @@ class StoredDelivery:
             if settings.single_events is not None
             else None
         )
+        self._acceptances = AppAcceptances(settings.max_backoff)
         self._wakeup = asyncio.Event()
         self._tasks: set[asyncio.Task[None]] = set()
         self._stopping = False
@@ -162,13 +176,16 @@ class StoredDelivery:
             log.error("delivering stored events failed unexpectedly", exc_info=error)
 
     async def _deliver_batch(self, items: list[StoredItem]) -> None:
+        ids = [item.id for item in items]
+        lease = self._settings.lease_seconds
         try:
-            if items[0].endpoint == "identify":
-                await self._send_each(items)
-            elif items[0].endpoint == "track" and self._budget_applies():
-                await self._send_within_budget(items)
-            else:
-                await self._send(items)
+            async with leases_renewed(self._store, ids, self._worker, lease):
+                if items[0].endpoint == "identify":
+                    await self._send_each(items)
+                elif items[0].endpoint == "track" and self._budget_applies():
+                    await self._send_within_budget(items)
+                else:
+                    await self._send_apart(items)
         except asyncio.CancelledError:
             # Stopping: what was not answered goes back, so a restart need not wait for
             # the lease. Heap may have it already; its idempotency keys make that safe.
@@ -209,21 +226,26 @@ class StoredDelivery:
         if waiting and not singles:
             await self._store.release([i.id for i in waiting], retry_at)
         if not sending and not singles:
-            await self._store.hold_app(app_id, retry_at, "waiting for Heap's rate limit budget")
+            # Only the app's own limit holds all of it back: an identity at its limit
+            # waits alone, so that the app's other identities are claimed meanwhile.
+            if reservation.app_exhausted:
+                reason = "waiting for Heap's rate limit budget"
+                await self._store.hold_app(app_id, retry_at, reason)
             return
         if not sending:
             await self._send_singles(waiting, retry_at)
             return
-        delivered = 0
+        sent = _Sent()
         try:
-            bulk = self._send(sending)
+            bulk = self._send_apart(sending)
             if singles:
-                delivered, _ = await asyncio.gather(bulk, self._send_singles(waiting, retry_at))
+                sent, _ = await asyncio.gather(bulk, self._send_singles(waiting, retry_at))
             else:
-                delivered = await bulk
+                sent = await bulk
         finally:
-            # Heap counts only what it accepted; a request it refused takes no room.
-            if delivered:
+            # Heap counts only what it accepted; a request it answered with a refusal takes
+            # no room, while one it may have received unanswered counts as sent.
+            if sent.accepted or sent.unanswered:
                 await self._store.settle(reservation.id)
             else:
                 await self._store.refund(reservation.id)
@@ -259,12 +281,31 @@ class StoredDelivery:
         if outcome.unsent:
             await self._store.release([i.id for i in outcome.unsent], self._clock())
 
-    async def _send(self, items: list[StoredItem]) -> int:
-        """Sends `items` in one request (halves, when Heap rejects its content) and records
-        the outcome; returns how many Heap accepted."""
+    async def _send_apart(self, items: list[StoredItem]) -> "_Sent":
+        """Sends items on their first attempt and items being retried in requests apart."""
+        first_tries = [item for item in items if item.attempts <= 1]
+        retries = [item for item in items if item.attempts > 1]
+        if not first_tries or not retries:
+            return await self._send(items)
+        first, again = await asyncio.gather(self._send(first_tries), self._send(retries))
+        return first + again
+
+    async def _send(self, items: list[StoredItem]) -> "_Sent":
+        """Sends `items` in one request (halves, when Heap rejects their content or they
+        keep failing) and records the outcome."""
+        sent, failure = await self._request(items)
+        if failure is None:
+            return sent
+        if self._keeps_failing(items, failure):
+            return sent + await self._split_failing(items, failure)
+        await self._retry_later(items, failure)
+        return sent
+
+    async def _request(self, items: list[StoredItem]) -> tuple["_Sent", HeapUnavailable | None]:
+        """One request for `items`, its outcome recorded but for a failure (429, 5xx,
+        unreachable), which is returned for the caller to record."""
         first = items[0]
         url, body = _request(items)
-        ids = [item.id for item in items]
         if first.endpoint != "identify":
             BULK_REQUEST_SIZE.labels(url.removeprefix(first.base_url)).observe(len(items))
         try:
@@ -276,13 +317,58 @@ class StoredDelivery:
                 on_throttled=self._bulk_throttled(first),
             )
         except HeapRejected as rejection:
-            return await self._rejected(items, rejection)
+            return await self._rejected(items, rejection), None
         except HeapUnavailable as failure:
-            await self._retry_later(items, failure)
-            return 0
-        await self._store.mark_delivered(ids, status)
+            return _Sent(unanswered=failure.maybe_received), failure
+        self._acceptances.accepted(first.app_id)
+        await self._store.mark_delivered([item.id for item in items], status)
         EVENTS_DELIVERED.labels(_KIND[first.endpoint]).inc(len(items))
-        return len(items)
+        return _Sent(accepted=len(items)), None
+
+    def _keeps_failing(self, items: list[StoredItem], failure: HeapUnavailable) -> bool:
+        """Whether to split a failed request: it failed as often as splitting waits for,
+        and not for Heap's rate limit."""
+        return (
+            len(items) > 1
+            and failure.status != 429
+            and max(item.attempts for item in items) >= self._settings.split_after_failures
+        )
+
+    async def _split_failing(self, items: list[StoredItem], failure: HeapUnavailable) -> "_Sent":
+        """Splits a request that keeps failing in halves, level by level, until the items
+        that fail stand alone, and records each part's outcome.
+
+        Past the second level, splitting goes on only once Heap has accepted a request of
+        the app since the split began (one of its parts, or another batch): when Heap
+        fails the app as a whole, a split costs six requests. What failed is retried
+        together, so that the next attempt finds it in one batch again."""
+        app_id = items[0].app_id
+        started = self._acceptances.now()
+        failing = [items]
+        failed: list[StoredItem] = []
+        sent = _Sent()
+        level = 0
+        while failing:
+            level += 1
+            halves = [half for part in failing for half in _halves(part)]
+            outcomes = await asyncio.gather(*(self._request(half) for half in halves))
+            failing = []
+            for half, (half_sent, half_failure) in zip(halves, outcomes, strict=True):
+                sent += half_sent
+                if half_failure is None:
+                    continue
+                if failure.status != 429:
+                    failure = half_failure
+                if len(half) == 1 or half_failure.status == 429:
+                    failed += half
+                else:
+                    failing.append(half)
+            if level >= _LEVELS_WITHOUT_ACCEPTANCE and not self._acceptances.since(app_id, started):
+                failed += [item for part in failing for item in part]
+                failing = []
+        if failed:
+            await self._retry_later(failed, failure)
+        return sent
 
     def _bulk_throttled(self, first: StoredItem) -> OnThrottled | None:
         """Who hears of a 429 to a bulk track request the shared budget had room for."""
@@ -290,11 +376,10 @@ class StoredDelivery:
             return None
         return partial(self._singles.bulk_throttled, first.app_id)
 
-    async def _rejected(self, items: list[StoredItem], rejection: HeapRejected) -> int:
+    async def _rejected(self, items: list[StoredItem], rejection: HeapRejected) -> "_Sent":
         if rejection.status in _ABOUT_THE_CONTENT and len(items) > 1:
-            middle = len(items) // 2
-            halves = await asyncio.gather(self._send(items[:middle]), self._send(items[middle:]))
-            return sum(halves)
+            first, second = await asyncio.gather(*(self._send(half) for half in _halves(items)))
+            return first + second
         app_id = items[0].app_id
         if rejection.status in _ABOUT_THE_APP:
             reason = f"Heap answered {rejection.status} for app {app_id}; resume it once fixed"
@@ -305,10 +390,10 @@ class StoredDelivery:
                 "paused delivery to an app Heap refuses",
                 extra={"app_id": app_id, "heap_status": rejection.status},
             )
-            return 0
+            return _Sent()
         reason = f"Heap rejected it: {rejection.status}"
         await self._dead(items, reason, rejection.status, rejection.body)
-        return 0
+        return _Sent()
 
     async def _dead(
         self, items: Sequence[StoredItem], reason: str, status: int | None, body: str
@@ -337,6 +422,23 @@ class StoredDelivery:
         retrying = [i.id for i in items if i.id not in dead]
         if retrying:
             await self._store.mark_failed(retrying, str(failure), failure.status, "", now + delay)
+
+
+@dataclass(frozen=True)
+class _Sent:
+    """What became of requests: items Heap accepted, and whether any request was sent
+    and never answered (Heap may have it)."""
+
+    accepted: int = 0
+    unanswered: bool = False
+
+    def __add__(self, other: "_Sent") -> "_Sent":
+        return _Sent(self.accepted + other.accepted, self.unanswered or other.unanswered)
+
+
+def _halves(items: list[StoredItem]) -> tuple[list[StoredItem], list[StoredItem]]:
+    middle = len(items) // 2
+    return items[:middle], items[middle:]
 
 
 def _request(items: list[StoredItem]) -> tuple[str, bytes]:

@@ -10,7 +10,8 @@ for holds it for `max_hold`, as single events then count against the app after a
 
 A request gets one attempt. Heap's 2xx delivers the event; a rejection is handled as a
 bulk request's; any other answer leaves the event to the store's retries, as a bulk
-request's failure would.
+request's failure would. None starts after the batch's `start_until`, so that every
+request is answered or abandoned well within the batch's lease.
 """
 
 import asyncio
@@ -102,6 +103,8 @@ class StoredSingles:
         outcome.retry_at = reservation.retry_at
         in_flight = asyncio.Semaphore(self._settings.max_in_flight)
         sending: list[asyncio.Task[None]] = []
+        # Whether Heap answered a request, or may have received one it never answered:
+        # either way the request counts against the identity's room.
         answered = False
 
         async def one(item: StoredItem) -> None:
@@ -120,6 +123,7 @@ class StoredSingles:
                     outcome.rejected.append((item, rejection))
                 except HeapUnavailable as failure:
                     answered = answered or failure.status not in (None, 429)
+                    answered = answered or failure.maybe_received
                     if failure.status == 429:
                         rate.throttled(sent_at, failure.retry_after, self._clock())
                     outcome.failed.append((item, failure))
@@ -135,13 +139,17 @@ class StoredSingles:
             for item in items:
                 if room.get(item.identity, 0) <= 0:
                     outcome.refused.append(item)
-                elif out_of_time or not await self._room_in_rate(rate, start_until):
-                    out_of_time = True
-                    outcome.unsent.append(item)
-                else:
-                    room[item.identity] -= 1
+                    continue
+                if not out_of_time and await self._room_in_rate(rate, start_until):
                     await in_flight.acquire()
-                    sending.append(asyncio.create_task(one(item)))
+                    out_of_time = self._clock() >= start_until
+                    if not out_of_time:
+                        room[item.identity] -= 1
+                        sending.append(asyncio.create_task(one(item)))
+                        continue
+                    in_flight.release()
+                out_of_time = True
+                outcome.unsent.append(item)
             if sending:
                 await asyncio.gather(*sending)
         finally:
@@ -159,6 +167,8 @@ class StoredSingles:
         not before `until`."""
         while True:
             now = self._clock()
+            if now >= until:
+                return False
             if rate.try_acquire(now):
                 return True
             wait = max(rate.hold(now), 1.0 / max(rate.rate, 1.0))

@@ -32,6 +32,9 @@ class Reservation:
     """Per wanted identity, the events it may send now; 0 when refused."""
     retry_at: float | None
     """None when everything wanted was granted; else when what was refused fits."""
+    app_exhausted: bool = False
+    """The app's own limit has no room left in the window: what was refused waits for
+    the app, not only for its identities."""
 
 
 @dataclass(frozen=True)
@@ -57,6 +60,12 @@ def grants(
         granted[identity] = grant
         app_room -= grant
     return granted
+
+
+def app_exhausted(app_used: int, granted: Mapping[str, int], budget: Budget) -> bool:
+    """Whether the app's limit has no room left once `granted` counts too."""
+    limit = budget.events_per_window_per_app
+    return limit is not None and app_used + sum(granted.values()) >= limit
 
 
 def shortfall(

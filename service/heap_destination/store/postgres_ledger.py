@@ -8,7 +8,14 @@ from typing import Any
 from psycopg import AsyncCursor
 
 from heap_destination.store import queries
-from heap_destination.store.budgets import Budget, Reservation, grants, retry_at, shortfall
+from heap_destination.store.budgets import (
+    Budget,
+    Reservation,
+    app_exhausted,
+    grants,
+    retry_at,
+    shortfall,
+)
 from heap_destination.store.postgres_cursor import execute, one
 
 _INSERT_LEDGER = queries.postgres_sql(queries.INSERT_LEDGER).encode()
@@ -36,4 +43,9 @@ async def reserve(
     for query in queries.ledger_expirings(app_id, cutoff, missing.app, missing.identities):
         (counted_at,) = await one(await execute(cursor, query))
         expiring.append(counted_at)
-    return Reservation(id=reservation, granted=granted, retry_at=retry_at(now, budget, expiring))
+    return Reservation(
+        id=reservation,
+        granted=granted,
+        retry_at=retry_at(now, budget, expiring),
+        app_exhausted=app_exhausted(int(app_used), granted, budget),
+    )

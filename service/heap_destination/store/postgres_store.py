@@ -157,6 +157,12 @@ class PostgresStore:
             ids, lambda chunk: queries.mark_failed(chunk, error, heap_status, heap_body, retry_at)
         )
 
+    async def renew_leases(self, ids: Sequence[int], worker: str, lease_seconds: float) -> int:
+        until = self._clock() + lease_seconds
+        return await self._update_chunks(
+            ids, lambda chunk: queries.renew_leases(chunk, worker, until)
+        )
+
     async def release(self, ids: Sequence[int], due_at: float) -> None:
         await self._update_chunks(ids, lambda chunk: queries.release(chunk, due_at))
 
@@ -244,10 +250,13 @@ class PostgresStore:
 
     async def _update_chunks(
         self, ids: Sequence[int], query: Callable[[Sequence[int]], queries.Query]
-    ) -> None:
+    ) -> int:
+        """Runs `query` on each chunk of `ids` in one transaction; the rows changed."""
+        changed = 0
         async with self._pool.connection() as db, db.transaction(), db.cursor() as cursor:
             for chunk in queries.chunks(ids):
-                await execute(cursor, query(chunk))
+                changed += (await execute(cursor, query(chunk))).rowcount
+        return changed
 
     async def _change(self, query: queries.Query) -> int:
         async with self._pool.connection() as db, db.transaction(), db.cursor() as cursor:

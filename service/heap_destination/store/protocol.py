@@ -25,6 +25,11 @@ class Store(Protocol):
         """
         ...
 
+    async def renew_leases(self, ids: Sequence[int], worker: str, lease_seconds: float) -> int:
+        """Extends to `lease_seconds` from now the lease of those of `ids` that `worker`
+        still holds (delivering, not taken over after an expiry); their count."""
+        ...
+
     async def release(self, ids: Sequence[int], due_at: float) -> None:
         """Gives claimed items back without counting the attempt: "stored" with attempts - 1
         (never below 0), claimable from `due_at`. Items already delivered or dead are left

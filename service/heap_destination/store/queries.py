@@ -98,6 +98,14 @@ def mark_failed(
     )
 
 
+def renew_leases(ids: Sequence[int], worker: str, until: float) -> Query:
+    return (
+        "UPDATE items SET due_at = ? "
+        f"WHERE status = 'delivering' AND lease_owner = ? AND id IN ({_in(ids)})",
+        (until, worker, *ids),
+    )
+
+
 def release(ids: Sequence[int], due_at: float) -> Query:
     return (
         "UPDATE items SET status = 'stored', "

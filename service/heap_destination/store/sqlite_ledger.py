@@ -6,7 +6,14 @@ import uuid
 from collections.abc import Mapping
 
 from heap_destination.store import queries
-from heap_destination.store.budgets import Budget, Reservation, grants, retry_at, shortfall
+from heap_destination.store.budgets import (
+    Budget,
+    Reservation,
+    app_exhausted,
+    grants,
+    retry_at,
+    shortfall,
+)
 
 
 def reserve(
@@ -27,4 +34,9 @@ def reserve(
     missing = shortfall(wanted, granted, int(app_used), identity_used, budget)
     expirings = queries.ledger_expirings(app_id, cutoff, missing.app, missing.identities)
     expiring = [db.execute(*query).fetchone()[0] for query in expirings]
-    return Reservation(id=reservation, granted=granted, retry_at=retry_at(now, budget, expiring))
+    return Reservation(
+        id=reservation,
+        granted=granted,
+        retry_at=retry_at(now, budget, expiring),
+        app_exhausted=app_exhausted(int(app_used), granted, budget),
+    )

@@ -96,6 +96,12 @@ class SqliteStore:
             lambda chunk: queries.mark_failed(chunk, error, heap_status, heap_body, retry_at),
         )
 
+    async def renew_leases(self, ids: Sequence[int], worker: str, lease_seconds: float) -> int:
+        until = self._clock() + lease_seconds
+        return await self._run(
+            self._update_chunks, ids, lambda chunk: queries.renew_leases(chunk, worker, until)
+        )
+
     async def release(self, ids: Sequence[int], due_at: float) -> None:
         await self._run(self._update_chunks, ids, lambda chunk: queries.release(chunk, due_at))
 
@@ -277,10 +283,13 @@ class SqliteStore:
 
     def _update_chunks(
         self, ids: Sequence[int], query: Callable[[Sequence[int]], queries.Query]
-    ) -> None:
+    ) -> int:
+        """Runs `query` on each chunk of `ids` in one transaction; the rows changed."""
+        changed = 0
         with self._write() as db:
             for chunk in queries.chunks(ids):
-                db.execute(*query(chunk))
+                changed += db.execute(*query(chunk)).rowcount
+        return changed
 
     def _change(self, query: queries.Query) -> int:
         with self._write() as db:
