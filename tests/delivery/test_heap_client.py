@@ -261,6 +261,21 @@ async def test_a_request_waiting_for_a_slot_goes_out_once_one_is_released(
     assert slots.in_use == 0
 
 
+async def test_an_answer_timeout_gives_a_request_its_full_wait_for_heap_past_the_deadline(
+    sim: HeapSimulator, http: aiohttp.ClientSession
+) -> None:
+    sim.inject(Fault(latency_ms=400, count=2))
+    client = HeapClient(http, FAST, RequestSlots(8))
+
+    with pytest.raises(HeapUnavailable):
+        await client.post(sim.url + TRACK_PATH, BODY, in_seconds(0.1), max_attempts=1)
+    status = await client.post(
+        sim.url + TRACK_PATH, BODY, in_seconds(0.1), max_attempts=1, answer_timeout=2.0
+    )
+
+    assert status == 200
+
+
 async def test_each_429_is_told_with_its_send_time_and_retry_after(
     sim: HeapSimulator, http: aiohttp.ClientSession
 ) -> None:

@@ -73,10 +73,14 @@ class HeapClient:
         *,
         max_attempts: int | None = None,
         on_throttled: OnThrottled | None = None,
+        answer_timeout: float | None = None,
     ) -> int:
         """POSTs `body` to `url`; returns Heap's status once Heap answered 2xx.
 
-        `deadline` is a time.monotonic() value. Each attempt waits for one of the
+        `deadline` is a time.monotonic() value: no attempt starts after it, and an
+        attempt's wait for Heap's answer ends at it, unless `answer_timeout` gives every
+        attempt sent that many seconds, whatever the deadline (so that an answer Heap
+        sends in time is never abandoned). Each attempt waits for one of the
         service's request slots in `caller`'s turn (see RequestSlots). Raises
         HeapRejected for a permanent 4xx answer, HeapUnavailable when attempts (the
         policy's, or `max_attempts`) or time run out. `on_throttled` hears of each 429.
@@ -85,7 +89,9 @@ class HeapClient:
         """
         attempts = max_attempts or self.policy.max_attempts
         if self._tracer is None:
-            return await self._post(url, body, deadline, caller, attempts, on_throttled)
+            return await self._post(
+                url, body, deadline, caller, attempts, on_throttled, answer_timeout
+            )
         endpoint = _endpoint(url)
         links = [Link(context) for context in carried()]
         # A request of its own trace: it serves many calls, none of them its parent.
@@ -93,7 +99,9 @@ class HeapClient:
             f"Heap {endpoint}", context=Context(), links=links
         ) as span:
             span.set_attribute("heap.calls_carried", len(links))
-            return await self._post(url, body, deadline, caller, attempts, on_throttled)
+            return await self._post(
+                url, body, deadline, caller, attempts, on_throttled, answer_timeout
+            )
 
     async def _post(
         self,
@@ -103,6 +111,7 @@ class HeapClient:
         caller: str,
         max_attempts: int,
         on_throttled: OnThrottled | None,
+        answer_timeout: float | None,
     ) -> int:
         endpoint = _endpoint(url)
         attempt = 0
@@ -118,7 +127,9 @@ class HeapClient:
             status: int | None = None
             sent_at = time.monotonic()
             try:
-                response = await self._attempt(url, body, deadline, caller, endpoint)
+                response = await self._attempt(
+                    url, body, deadline, caller, endpoint, answer_timeout
+                )
             except HeapUnavailable as unsent:
                 unsent.maybe_received = unanswered
                 raise
@@ -160,7 +171,13 @@ class HeapClient:
             await asyncio.sleep(delay)
 
     async def _attempt(
-        self, url: str, body: bytes, deadline: float, caller: str, endpoint: str
+        self,
+        url: str,
+        body: bytes,
+        deadline: float,
+        caller: str,
+        endpoint: str,
+        answer_timeout: float | None,
     ) -> _Answer:
         if not self._slots.try_acquire():
             try:
@@ -173,7 +190,9 @@ class HeapClient:
                 ) from None
         try:
             started = time.monotonic()
-            timeout = max(0.001, min(self.policy.attempt_timeout, deadline - started))
+            timeout = answer_timeout or max(
+                0.001, min(self.policy.attempt_timeout, deadline - started)
+            )
             if self._tracer is None:
                 answer = await self._exchange(url, body, timeout)
             else:

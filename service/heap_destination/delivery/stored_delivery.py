@@ -97,7 +97,8 @@ class StoredDeliverySettings:
 
     @property
     def request_time(self) -> float:
-        """Seconds one request may take, slot wait included: well inside the lease."""
+        """Seconds one request may wait for its turn to be sent (then it gets
+        `attempt_timeout` for Heap's answer): well inside the lease."""
         return min(self.attempt_timeout, self.lease_seconds / 2)
 
 
@@ -256,7 +257,10 @@ class StoredDelivery:
         assert self._singles is not None
         settings = self._settings
         outcome = await self._singles.send(
-            items, time.monotonic() + settings.lease_seconds / 2, settings.request_time
+            items,
+            time.monotonic() + settings.lease_seconds / 2,
+            settings.request_time,
+            settings.attempt_timeout,
         )
         await self._record_singles(outcome, bulk_retry_at)
 
@@ -315,6 +319,7 @@ class StoredDelivery:
                 time.monotonic() + self._settings.request_time,
                 STORED_CALLER,
                 on_throttled=self._bulk_throttled(first),
+                answer_timeout=self._settings.attempt_timeout,
             )
         except HeapRejected as rejection:
             return await self._rejected(items, rejection), None

@@ -89,11 +89,16 @@ class StoredSingles:
         return self._rates.of(app_id).hold(self._clock()) > 0
 
     async def send(
-        self, items: list[StoredItem], start_until: float, request_time: float
+        self,
+        items: list[StoredItem],
+        start_until: float,
+        request_time: float,
+        answer_timeout: float | None = None,
     ) -> SinglesOutcome:
         """Sends track `items` of one app one per request, as the identities' room in the
         ledger and the app's rate allow, starting none after `start_until` (monotonic);
-        each request may take `request_time` seconds."""
+        each request may wait `request_time` seconds to be sent, and then, when given,
+        `answer_timeout` seconds for Heap's answer (see HeapClient.post)."""
         outcome = SinglesOutcome()
         app_id = items[0].app_id
         rate = self._rates.of(app_id)
@@ -116,7 +121,12 @@ class StoredSingles:
                 deadline = time.monotonic() + request_time
                 try:
                     status = await self._client.post(
-                        url, body, deadline, self._caller, max_attempts=1
+                        url,
+                        body,
+                        deadline,
+                        self._caller,
+                        max_attempts=1,
+                        answer_timeout=answer_timeout,
                     )
                 except HeapRejected as rejection:
                     answered = True
