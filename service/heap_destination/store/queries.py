@@ -215,8 +215,8 @@ def _dead(
     message_id: str | None,
     item_id: int | None,
 ) -> tuple[str, list[object]]:
-    """`statement` for the dead items a filter selects: each condition given (None or
-    empty for any)."""
+    """`statement` for the dead items a filter selects: every condition not None (an
+    empty message_id or reason_contains is none either)."""
     sql = f"{statement} WHERE status = 'dead'"
     parameters = list(parameters)
     for condition, value in (
