@@ -12,11 +12,12 @@ from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
 from heap_destination.api.admin_mapping import page_token
-from heap_destination.store import Store, open_store
+from heap_destination.store import NewItem, Store, open_store
 from heap_destination.v1 import admin_pb2, admin_pb2_grpc
 from tests.api.admin_support import (
     ADMIN_TOKEN,
     APP,
+    BASE_URL,
     BILLING_TOKEN,
     ENGINES,
     OTHER_APP,
@@ -436,3 +437,192 @@ async def test_a_failing_store_is_unavailable(store: Store, url: str, connect: C
 
     assert (code, reason) == (grpc.StatusCode.UNAVAILABLE, "STORE_UNAVAILABLE")
     assert message == "the store cannot be reached"
+
+
+async def test_status_comes_a_page_at_a_time_by_id(store: Store, connect: Connect) -> None:
+    ids = await store.append([new_item(f"user-{n}", message_id="0") for n in range(5)])
+    await store.append([new_item(message_id="1")])
+    stub = await connect(store)
+
+    pages: list[list[int]] = []
+    token = ""
+    while True:
+        response = await stub.GetEventStatus(
+            admin_pb2.GetEventStatusRequest(message_id="0", page_size=2, page_token=token)
+        )
+        pages.append([event.id for event in response.events])
+        token = response.next_page_token
+        if not token:
+            break
+
+    assert pages == [ids[0:2], ids[2:4], ids[4:5]]
+
+
+async def test_status_pages_hold_100_by_default_and_1000_at_most(
+    store: Store, connect: Connect
+) -> None:
+    ids = await store.append([new_item(f"user-{n}", message_id="0") for n in range(1001)])
+    stub = await connect(store)
+
+    default = await stub.GetEventStatus(admin_pb2.GetEventStatusRequest(message_id="0"))
+    largest = await stub.GetEventStatus(
+        admin_pb2.GetEventStatusRequest(message_id="0", page_size=1000)
+    )
+    last = await stub.GetEventStatus(
+        admin_pb2.GetEventStatusRequest(
+            message_id="0", page_size=1000, page_token=largest.next_page_token
+        )
+    )
+
+    assert [event.id for event in default.events] == ids[:100]
+    assert default.next_page_token == page_token(ids[99])
+    assert [event.id for event in largest.events] == ids[:1000]
+    assert ([event.id for event in last.events], last.next_page_token) == ([ids[1000]], "")
+
+
+@pytest.mark.parametrize(
+    ("request_fields", "field"),
+    [
+        ({"page_token": "not a token"}, "page_token"),
+        ({"page_token": page_token(1) + "x"}, "page_token"),
+        ({"page_size": -1}, "page_size"),
+        ({"page_size": 1001}, "page_size"),
+    ],
+)
+async def test_a_bad_status_page_token_or_size_is_invalid(
+    store: Store, connect: Connect, request_fields: dict[str, Any], field: str
+) -> None:
+    stub = await connect(store)
+
+    code, _, _, fields = await failure(
+        stub.GetEventStatus(admin_pb2.GetEventStatusRequest(message_id="m1", **request_fields))
+    )
+
+    assert code == grpc.StatusCode.INVALID_ARGUMENT
+    assert list(fields) == [field]
+
+
+async def test_a_limited_tokens_status_pages_hold_only_its_apps(
+    store: Store, connect: Connect
+) -> None:
+    ids = await store.append(
+        [new_item(f"user-{n}", (APP, OTHER_APP)[n % 2], message_id="0") for n in range(8)]
+    )
+    stub = await connect(store, TOKENS, BILLING_TOKEN)
+
+    first = await stub.GetEventStatus(admin_pb2.GetEventStatusRequest(message_id="0", page_size=3))
+    rest = await stub.GetEventStatus(
+        admin_pb2.GetEventStatusRequest(message_id="0", page_token=first.next_page_token)
+    )
+    theirs = await stub.GetEventStatus(admin_pb2.GetEventStatusRequest(message_id="1"))
+
+    assert [event.id for event in first.events] == ids[0:6:2]
+    assert ([event.id for event in rest.events], rest.next_page_token) == ([ids[6]], "")
+    assert list(theirs.events) == []
+
+
+async def test_a_message_id_shared_by_100_000_events_answers_a_bounded_first_page(
+    store: Store, connect: Connect
+) -> None:
+    third_app = "3333333333"
+    body = b'{"identity":"user-1","event":"Signed Up"}'
+    accepted = time.time()
+    items = [
+        NewItem(
+            (OTHER_APP, third_app)[n % 2], BASE_URL, "track", "u", body, None, "0", "", accepted
+        )
+        for n in range(100_000)
+    ]
+    ids = [*await store.append(items[:50_000]), *await store.append(items[50_000:])]
+    admin = await connect(store, TOKENS, ADMIN_TOKEN)
+    limited = await connect(store, TOKENS, BILLING_TOKEN)
+
+    started = time.perf_counter()
+    first = await admin.GetEventStatus(admin_pb2.GetEventStatusRequest(message_id="0"))
+    elapsed = time.perf_counter() - started
+    none = await limited.GetEventStatus(
+        admin_pb2.GetEventStatusRequest(message_id="0", page_size=1000)
+    )
+
+    assert [event.id for event in first.events] == ids[:100]
+    assert first.next_page_token == page_token(ids[99])
+    assert first.ByteSize() < 20_000
+    assert elapsed < 1.0
+    assert (list(none.events), none.next_page_token) == ([], "")
+
+
+async def test_dead_letters_are_listed_replayed_and_purged_by_message_id_or_id(
+    store: Store, connect: Connect
+) -> None:
+    ids = await dead_letters(store, ["a", "b", "c"])
+    [other] = await dead_letters(store, ["a"], app_id=OTHER_APP)
+    stub = await connect(store)
+
+    def by(**fields: Any) -> admin_pb2.DeadLetterFilter:
+        return admin_pb2.DeadLetterFilter(**fields)
+
+    listed = await stub.ListDeadLetters(admin_pb2.ListDeadLettersRequest(filter=by(id=ids[1])))
+    by_message = await stub.ListDeadLetters(
+        admin_pb2.ListDeadLettersRequest(filter=by(message_id="dead-0"))
+    )
+    replayed = await stub.ReplayDeadLetters(
+        admin_pb2.ReplayDeadLettersRequest(filter=by(id=ids[1]))
+    )
+    purged = await stub.PurgeDeadLetters(
+        admin_pb2.PurgeDeadLettersRequest(filter=by(app_id=APP, message_id="dead-0"))
+    )
+
+    assert [event.id for event in listed.dead_letters] == [ids[1]]
+    assert [event.id for event in by_message.dead_letters] == [ids[0], other]
+    assert (replayed.replayed, purged.purged) == (1, 1)
+    left = await stub.ListDeadLetters(admin_pb2.ListDeadLettersRequest())
+    assert [event.id for event in left.dead_letters] == [ids[2], other]
+    [again] = (
+        await stub.GetEventStatus(admin_pb2.GetEventStatusRequest(message_id="dead-1"))
+    ).events
+    assert (again.status, again.attempts) == (admin_pb2.DELIVERY_STATUS_STORED, 0)
+    assert abs(again.replayed_at.ToNanoseconds() / 1e9 - time.time()) < 10
+    assert not left.dead_letters[0].HasField("replayed_at")
+
+
+async def test_a_limited_token_cannot_pick_another_apps_dead_letter_by_id(
+    store: Store, connect: Connect
+) -> None:
+    [theirs] = await dead_letters(store, ["a"], app_id=OTHER_APP)
+    stub = await connect(store, TOKENS, BILLING_TOKEN)
+    mine_by_their_id = admin_pb2.DeadLetterFilter(app_id=APP, id=theirs)
+
+    replayed = await stub.ReplayDeadLetters(
+        admin_pb2.ReplayDeadLettersRequest(filter=mine_by_their_id)
+    )
+    purged = await stub.PurgeDeadLetters(admin_pb2.PurgeDeadLettersRequest(filter=mine_by_their_id))
+    unnamed = await failure(
+        stub.ReplayDeadLetters(
+            admin_pb2.ReplayDeadLettersRequest(filter=admin_pb2.DeadLetterFilter(id=theirs))
+        )
+    )
+
+    assert (replayed.replayed, purged.purged) == (0, 0)
+    assert (unnamed[0], list(unnamed[3])) == (grpc.StatusCode.INVALID_ARGUMENT, ["filter.app_id"])
+    assert [item.status for item in await store.status(item_id=theirs)] == ["dead"]
+
+
+@pytest.mark.parametrize(
+    ("filter_fields", "field"),
+    [({"id": -1}, "filter.id"), ({"message_id": "m" * 1025}, "filter.message_id")],
+)
+async def test_a_bad_dead_letter_pick_is_invalid(
+    store: Store, connect: Connect, filter_fields: dict[str, Any], field: str
+) -> None:
+    stub = await connect(store)
+    chosen = admin_pb2.DeadLetterFilter(**filter_fields)
+
+    failures = [
+        await failure(stub.ListDeadLetters(admin_pb2.ListDeadLettersRequest(filter=chosen))),
+        await failure(stub.ReplayDeadLetters(admin_pb2.ReplayDeadLettersRequest(filter=chosen))),
+        await failure(stub.PurgeDeadLetters(admin_pb2.PurgeDeadLettersRequest(filter=chosen))),
+    ]
+
+    assert [(code, list(fields)) for code, _, _, fields in failures] == [
+        (grpc.StatusCode.INVALID_ARGUMENT, [field])
+    ] * 3

@@ -77,6 +77,39 @@ async def test_status_prints_a_line_per_stored_event_and_no_property_values(
     assert SECRET not in "\n".join(lines) + json.dumps(answer)
 
 
+async def test_status_pages_through_every_event_of_a_shared_id(
+    store: Store, run: Run, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ids = await store.append([new_item(f"user-{n}", message_id="0") for n in range(2345)])
+    await store.append([new_item(message_id="1")])
+
+    assert await run("status", "--message-id", "0", token=ADMIN_TOKEN) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert await run("status", "--message-id", "0", "--json", token=ADMIN_TOKEN) == 0
+    answer = json.loads(capsys.readouterr().out)
+
+    assert [line.split()[0] for line in lines] == [f"#{item_id}" for item_id in ids]
+    assert [event["id"] for event in answer["events"]] == ids
+    assert answer["next_page_token"] == ""
+
+
+async def test_status_stops_at_the_limit_and_continues_from_the_page_token(
+    store: Store, run: Run, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ids = await store.append([new_item(f"user-{n}", message_id="0") for n in range(5)])
+
+    assert await run("status", "--message-id", "0", "--limit", "3", token=ADMIN_TOKEN) == 0
+    *first, more = capsys.readouterr().out.splitlines()
+    token = more.removeprefix("more: --page-token ")
+    assert await run("status", "--message-id", "0", "--page-token", token, token=ADMIN_TOKEN) == 0
+    rest = capsys.readouterr().out.splitlines()
+
+    assert [line.split()[0] for line in first] == [f"#{item_id}" for item_id in ids[:3]]
+    assert [line.split()[0] for line in rest] == [f"#{item_id}" for item_id in ids[3:]]
+    with pytest.raises(SettingsError, match="--limit"):
+        await run("status", "--message-id", "0", "--limit", "-1", token=ADMIN_TOKEN)
+
+
 async def test_status_needs_an_id(run: Run) -> None:
     with pytest.raises(SettingsError):
         await run("status", token=ADMIN_TOKEN)
@@ -111,6 +144,47 @@ async def test_replay_and_purge_print_counts(
 
     assert replayed == "replayed 2 dead letters"
     assert json.loads("\n".join(purged)) == {"purged": 1}
+
+
+async def test_one_dead_letter_is_listed_replayed_and_purged_by_message_id_or_id(
+    store: Store, run: Run, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ids = await dead_letters(store, ["a", "b", "c"])
+    [other] = await dead_letters(store, ["a"], app_id=OTHER_APP)
+
+    assert await run("dead-letters", "--message-id", "dead-0", token=ADMIN_TOKEN) == 0
+    listed = capsys.readouterr().out.splitlines()
+    assert await run("replay", "--id", str(ids[1]), token=ADMIN_TOKEN) == 0
+    assert (
+        await run("purge", "--app-id", OTHER_APP, "--message-id", "dead-0", token=ADMIN_TOKEN) == 0
+    )
+    assert await run("purge", "--id", str(ids[2]), token=ADMIN_TOKEN) == 0
+    assert await run("status", "--message-id", "dead-1", token=ADMIN_TOKEN) == 0
+    replayed, purged, purged_by_id, status = capsys.readouterr().out.splitlines()
+
+    assert [line.split()[0] for line in listed] == [f"#{ids[0]}", f"#{other}"]
+    assert (replayed, purged, purged_by_id) == (
+        "replayed 1 dead letters",
+        "purged 1 dead letters",
+        "purged 1 dead letters",
+    )
+    assert status.startswith(f"#{ids[1]} stored ") and " replayed=" in status
+    assert [item.id for item in await store.dead_letters(None, None, 10, None)] == [ids[0]]
+
+
+async def test_a_limited_token_cannot_replay_another_apps_dead_letter_by_id(
+    store: Store, run: Run, capsys: pytest.CaptureFixture[str]
+) -> None:
+    [theirs] = await dead_letters(store, ["a"], app_id=OTHER_APP)
+
+    assert await run("replay", "--id", str(theirs), token=BILLING_TOKEN) == 1
+    unnamed = capsys.readouterr().err
+    assert await run("replay", "--app-id", APP, "--id", str(theirs), token=BILLING_TOKEN) == 0
+    mine = capsys.readouterr().out
+
+    assert "INVALID_ARGUMENT" in unnamed and "filter.app_id" in unnamed
+    assert mine == "replayed 0 dead letters\n"
+    assert [item.status for item in await store.status(item_id=theirs)] == ["dead"]
 
 
 async def test_purging_every_dead_letter_needs_yes(store: Store, run: Run) -> None:

@@ -1,9 +1,10 @@
 """One event Heap rejects (400) among 10,000 stored ones: it alone becomes a dead letter,
-with Heap's status and body, which the operator can list, replay and follow by its
+with Heap's status and body, which the operator can list, replay alone and follow by its
 message id with `heap-destination deliveries`."""
 
 import math
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
 from heap_destination.client import in_messages, track_event
@@ -44,7 +45,7 @@ def test_a_poison_event_is_dead_lettered_alone_and_delivered_after_a_replay(
         rejections = attempt_statuses(simulator)[400]
 
         clear_faults(simulator)
-        replayed = deliveries(target, "replay")
+        replayed = deliveries(target, "replay", "--message-id", "poison")
         wait_until(lambda: "poison" in delivered_keys(simulator), timeout=20, interval=0.2)
         (status,) = deliveries(target, "status", "--message-id", "poison")["events"]
     finally:
@@ -65,6 +66,9 @@ def test_a_poison_event_is_dead_lettered_alone_and_delivered_after_a_replay(
     assert rejections <= 1 + math.ceil(math.log2(MAX_BATCH)), "not isolated by halving"
     assert replayed == {"replayed": 1}
     assert status["status"] == "DELIVERY_STATUS_DELIVERED"
+    assert datetime.fromisoformat(status["replayed_at"]) > datetime.fromisoformat(
+        status["accepted_at"]
+    )
     assert delivered_keys(simulator)["poison"] == 1
 
 

@@ -16,7 +16,7 @@ from heap_destination.store.migrations import (
     schema_version_table,
 )
 from tests.store.conftest import OpenStore
-from tests.store.helpers import new_item
+from tests.store.helpers import APP, OTHER_APP, new_item
 
 
 def _schema(store_url: str) -> tuple[list[int], list[str]]:
@@ -125,6 +125,22 @@ async def test_a_version_2_store_takes_account_updates_keeping_its_items_and_ids
         (kept.id, "track"),
         (account_id, "account_properties"),
     }
+
+
+async def test_a_version_3_store_gains_the_replay_time_and_pages_its_ids_per_app(
+    open_test_store: OpenStore, store_url: str
+) -> None:
+    _create_version(store_url, 3, "UPDATE items SET status = 'dead', last_error = 'gave up'")
+
+    store = await open_test_store()
+
+    assert _schema(store_url)[0] == list(range(1, LATEST_VERSION + 1))
+    [dead] = await store.status(stream_event_id="stream-1", app_ids=[APP])
+    assert (dead.status, dead.replayed_at) == ("dead", None)
+    assert await store.status(stream_event_id="stream-1", app_ids=[OTHER_APP]) == []
+    assert await store.replay_dead(None, item_id=dead.id) == 1
+    [replayed] = await store.status(stream_event_id="stream-1")
+    assert replayed.replayed_at is not None and replayed.retry_age_from > dead.accepted_at
 
 
 async def test_an_unknown_endpoint_is_refused_by_the_schema(

@@ -50,6 +50,8 @@ def stored_event(item: StoredItem) -> admin_pb2.StoredEvent:
     )
     if item.delivered_at is not None:
         event.delivered_at.CopyFrom(timestamp(item.delivered_at))
+    if item.replayed_at is not None:
+        event.replayed_at.CopyFrom(timestamp(item.replayed_at))
     return event
 
 

@@ -4,6 +4,7 @@ caller's token."""
 import logging
 import sqlite3
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import NoReturn, TypeVar
 
 import grpc
@@ -17,7 +18,7 @@ from heap_destination.api.caller import CURRENT_CALLER, PermissionDenied, ensure
 from heap_destination.api.error_status import ERROR_DOMAIN, grpc_status
 from heap_destination.domain.limits import MAX_MESSAGE_ID_LENGTH
 from heap_destination.domain.violations import FieldViolation, InvalidInput, raise_if_any
-from heap_destination.store import Store
+from heap_destination.store import Store, StoredItem
 from heap_destination.v1 import admin_pb2, admin_pb2_grpc
 
 log = logging.getLogger(__name__)
@@ -48,8 +49,13 @@ class DeliveryAdminServicer(admin_pb2_grpc.DeliveryAdminServiceServicer):
         self, request: admin_pb2.ReplayDeadLettersRequest, context: grpc.aio.ServicerContext
     ) -> admin_pb2.ReplayDeadLettersResponse:
         async def replay(store: Store) -> admin_pb2.ReplayDeadLettersResponse:
-            app_id, reason = _filter(request.filter)
-            replayed = await store.replay_dead(app_id, reason)
+            chosen = _filter(request.filter)
+            replayed = await store.replay_dead(
+                chosen.app_id,
+                chosen.reason_contains,
+                message_id=chosen.message_id,
+                item_id=chosen.item_id,
+            )
             return admin_pb2.ReplayDeadLettersResponse(replayed=replayed)
 
         return await self._answer(context, replay)
@@ -58,8 +64,14 @@ class DeliveryAdminServicer(admin_pb2_grpc.DeliveryAdminServiceServicer):
         self, request: admin_pb2.PurgeDeadLettersRequest, context: grpc.aio.ServicerContext
     ) -> admin_pb2.PurgeDeadLettersResponse:
         async def purge(store: Store) -> admin_pb2.PurgeDeadLettersResponse:
-            app_id, reason = _filter(request.filter)
-            return admin_pb2.PurgeDeadLettersResponse(purged=await store.purge_dead(app_id, reason))
+            chosen = _filter(request.filter)
+            purged = await store.purge_dead(
+                chosen.app_id,
+                chosen.reason_contains,
+                message_id=chosen.message_id,
+                item_id=chosen.item_id,
+            )
+            return admin_pb2.PurgeDeadLettersResponse(purged=purged)
 
         return await self._answer(context, purge)
 
@@ -114,38 +126,55 @@ async def _event_status(
     if not request.message_id and not request.stream_event_id:
         violations.append(FieldViolation("message_id", "set message_id or stream_event_id"))
     raise_if_any(violations)
-    items = await store.status(
-        request.message_id or None, stream_event_id=request.stream_event_id or None
-    )
+    page_size = _page_size(request.page_size)
+    after = after_id(request.page_token)
     caller = CURRENT_CALLER.get()
+    items = await store.status(
+        request.message_id or None,
+        stream_event_id=request.stream_event_id or None,
+        app_ids=None if caller is None else caller.app_ids,
+        limit=page_size + 1,
+        after_id=after,
+    )
+    page, next_page_token = _page(items, page_size)
     return admin_pb2.GetEventStatusResponse(
-        events=[
-            stored_event(item)
-            for item in sorted(items, key=lambda item: item.id)
-            if (not request.message_id or item.message_id == request.message_id)
-            and (not request.stream_event_id or item.stream_event_id == request.stream_event_id)
-            and (caller is None or caller.may_use(item.app_id))
-        ]
+        events=[stored_event(item) for item in page], next_page_token=next_page_token
     )
 
 
 async def _dead_letters(
     store: Store, request: admin_pb2.ListDeadLettersRequest
 ) -> admin_pb2.ListDeadLettersResponse:
-    page_size = request.page_size or DEFAULT_PAGE_SIZE
+    page_size = _page_size(request.page_size)
+    after = after_id(request.page_token)
+    chosen = _filter(request.filter)
+    items = await store.dead_letters(
+        chosen.app_id,
+        chosen.reason_contains,
+        page_size + 1,
+        after,
+        message_id=chosen.message_id,
+        item_id=chosen.item_id,
+    )
+    page, next_page_token = _page(items, page_size)
+    return admin_pb2.ListDeadLettersResponse(
+        dead_letters=[stored_event(item) for item in page], next_page_token=next_page_token
+    )
+
+
+def _page_size(requested: int) -> int:
+    page_size = requested or DEFAULT_PAGE_SIZE
     if not 1 <= page_size <= MAX_PAGE_SIZE:
         raise InvalidInput(
             [FieldViolation("page_size", f"must be from 1 to {MAX_PAGE_SIZE}, or 0 for 100")]
         )
-    after = after_id(request.page_token)
-    app_id, reason = _filter(request.filter)
-    items = await store.dead_letters(app_id, reason, page_size + 1, after)
+    return page_size
+
+
+def _page(items: list[StoredItem], page_size: int) -> tuple[list[StoredItem], str]:
+    """The page of `items` (up to page_size + 1 asked for) and its next_page_token."""
     page = items[:page_size]
-    more = len(items) > page_size
-    return admin_pb2.ListDeadLettersResponse(
-        dead_letters=[stored_event(item) for item in page],
-        next_page_token=page_token(page[-1].id) if more else "",
-    )
+    return page, page_token(page[-1].id) if len(items) > page_size else ""
 
 
 async def _backlog(store: Store) -> admin_pb2.GetBacklogResponse:
@@ -179,10 +208,25 @@ async def _resume(
     return admin_pb2.ResumeAppsResponse(resumed_app_ids=sorted(resumed))
 
 
-def _filter(dead_letters: admin_pb2.DeadLetterFilter) -> tuple[str | None, str | None]:
-    """The store's (app_id, reason_contains) for a filter the caller may use."""
+@dataclass(frozen=True)
+class _DeadLetterFilter:
+    """A DeadLetterFilter as the store takes it: None for any."""
+
+    app_id: str | None
+    reason_contains: str | None
+    message_id: str | None
+    item_id: int | None
+
+
+def _filter(dead_letters: admin_pb2.DeadLetterFilter) -> _DeadLetterFilter:
+    """The store's filter for a DeadLetterFilter the caller may use."""
     _check_length("filter.app_id", dead_letters.app_id)
     _check_length("filter.reason_contains", dead_letters.reason_contains)
+    _check_length("filter.message_id", dead_letters.message_id)
+    if dead_letters.id < 0:
+        raise InvalidInput(
+            [FieldViolation("filter.id", "must be a stored event's id (positive), or 0 for any")]
+        )
     if dead_letters.app_id:
         ensure_caller_may_use(dead_letters.app_id)
     else:
@@ -191,7 +235,12 @@ def _filter(dead_letters: admin_pb2.DeadLetterFilter) -> tuple[str | None, str |
             raise InvalidInput(
                 [FieldViolation("filter.app_id", "required for a token limited to some app_ids")]
             )
-    return dead_letters.app_id or None, dead_letters.reason_contains or None
+    return _DeadLetterFilter(
+        app_id=dead_letters.app_id or None,
+        reason_contains=dead_letters.reason_contains or None,
+        message_id=dead_letters.message_id or None,
+        item_id=dead_letters.id or None,
+    )
 
 
 def _check_length(field: str, value: str) -> None:

@@ -1,7 +1,8 @@
 """`heap-destination deliveries`: looks into a running service's durable store.
 
-Prints one line per event or app, or with --json the response as JSON. The bearer token,
-if any, comes from HEAP_DESTINATION_TOKEN.
+Prints one line per event or app, or with --json the response as JSON (`status`: every
+page's events in one response). The bearer token, if any, comes from
+HEAP_DESTINATION_TOKEN.
 """
 
 import argparse
@@ -20,6 +21,8 @@ from heap_destination.v1 import admin_pb2, admin_pb2_grpc
 
 Stub = admin_pb2_grpc.DeliveryAdminServiceStub
 
+STATUS_PAGE_SIZE = 1000
+
 
 def add_deliveries_command(commands: Any) -> None:
     deliveries = commands.add_parser(
@@ -32,6 +35,10 @@ def add_deliveries_command(commands: Any) -> None:
     status = _action(actions, "status", "the stored events of a message_id or stream event id")
     status.add_argument("--message-id", default="")
     status.add_argument("--stream-event-id", default="")
+    status.add_argument(
+        "--limit", type=int, default=0, help="stop after this many events (default: all)"
+    )
+    status.add_argument("--page-token", default="", help="the next page token a run printed")
     status.set_defaults(command=_command_for(_status, _print_events))
 
     dead = _action(actions, "dead-letters", "list dead letters, oldest first, a page at a time")
@@ -74,18 +81,33 @@ def _action(actions: Any, name: str, help_text: str) -> argparse.ArgumentParser:
 def _filter_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--app-id", default="", help="only this app's (default: every app's)")
     parser.add_argument("--reason", default="", help="only those whose reason contains this")
+    parser.add_argument("--message-id", default="", help="only those of this message_id")
+    parser.add_argument("--id", type=int, default=0, help="only the one with this id")
 
 
 def _status(stub: Stub, args: argparse.Namespace, metadata: Any) -> Message:
     if not args.message_id and not args.stream_event_id:
         raise SettingsError("deliveries status: --message-id or --stream-event-id is required")
-    request = admin_pb2.GetEventStatusRequest(
-        message_id=args.message_id, stream_event_id=args.stream_event_id
-    )
-    response: admin_pb2.GetEventStatusResponse = stub.GetEventStatus(
-        request, timeout=args.timeout, metadata=metadata
-    )
-    return response
+    if args.limit < 0:
+        raise SettingsError("deliveries status: --limit must be 0 (all) or more")
+    found = admin_pb2.GetEventStatusResponse(next_page_token=args.page_token)
+    while True:
+        wanted = STATUS_PAGE_SIZE
+        if args.limit:
+            wanted = min(wanted, args.limit - len(found.events))
+        request = admin_pb2.GetEventStatusRequest(
+            message_id=args.message_id,
+            stream_event_id=args.stream_event_id,
+            page_size=wanted,
+            page_token=found.next_page_token,
+        )
+        page: admin_pb2.GetEventStatusResponse = stub.GetEventStatus(
+            request, timeout=args.timeout, metadata=metadata
+        )
+        found.events.extend(page.events)
+        found.next_page_token = page.next_page_token
+        if not page.next_page_token or (args.limit and len(found.events) >= args.limit):
+            return found
 
 
 def _dead_letters(stub: Stub, args: argparse.Namespace, metadata: Any) -> Message:
@@ -107,10 +129,10 @@ def _replay(stub: Stub, args: argparse.Namespace, metadata: Any) -> Message:
 
 
 def _purge(stub: Stub, args: argparse.Namespace, metadata: Any) -> Message:
-    if not args.app_id and not args.reason and not args.yes:
+    if not (args.app_id or args.reason or args.message_id or args.id or args.yes):
         raise SettingsError(
-            "deliveries purge: without --app-id or --reason this deletes every dead letter; "
-            "add --yes to confirm"
+            "deliveries purge: without --app-id, --reason, --message-id or --id this deletes "
+            "every dead letter; add --yes to confirm"
         )
     request = admin_pb2.PurgeDeadLettersRequest(filter=_filter(args))
     response: admin_pb2.PurgeDeadLettersResponse = stub.PurgeDeadLetters(
@@ -138,7 +160,9 @@ def _resume(stub: Stub, args: argparse.Namespace, metadata: Any) -> Message:
 
 
 def _filter(args: argparse.Namespace) -> admin_pb2.DeadLetterFilter:
-    return admin_pb2.DeadLetterFilter(app_id=args.app_id, reason_contains=args.reason)
+    return admin_pb2.DeadLetterFilter(
+        app_id=args.app_id, reason_contains=args.reason, message_id=args.message_id, id=args.id
+    )
 
 
 def _print_events(response: admin_pb2.GetEventStatusResponse) -> None:
@@ -146,6 +170,8 @@ def _print_events(response: admin_pb2.GetEventStatusResponse) -> None:
         print("no stored events found")
     for event in response.events:
         print(event_line(event))
+    if response.next_page_token:
+        print(f"more: --page-token {response.next_page_token}")
 
 
 def _print_dead_letters(response: admin_pb2.ListDeadLettersResponse) -> None:
@@ -192,6 +218,8 @@ def event_line(event: admin_pb2.StoredEvent) -> str:
     parts += [f"accepted={_time(event.accepted_at)}", f"attempts={event.attempts}"]
     if event.HasField("delivered_at"):
         parts.append(f"delivered={_time(event.delivered_at)}")
+    if event.HasField("replayed_at"):
+        parts.append(f"replayed={_time(event.replayed_at)}")
     if event.heap_status:
         parts.append(f"heap_status={event.heap_status}")
     if event.last_error:

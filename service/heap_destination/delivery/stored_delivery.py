@@ -419,7 +419,7 @@ class StoredDelivery:
         delay = max(random.uniform(ceiling / 2, ceiling), failure.retry_after or 0.0)
         if failure.status == 429:
             await self._store.hold_app(items[0].app_id, now + delay, "Heap answered 429")
-        too_old = [i for i in items if now - i.accepted_at >= self._settings.max_retry_age]
+        too_old = [i for i in items if now - i.retry_age_from >= self._settings.max_retry_age]
         if too_old:
             reason = f"not delivered within {_hours(self._settings.max_retry_age)}: {failure}"
             await self._dead(too_old, reason, failure.status, "")

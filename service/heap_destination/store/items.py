@@ -49,6 +49,14 @@ class StoredItem:
     heap_status: int | None
     heap_body: str
     delivered_at: float | None
+    replayed_at: float | None = None
+    """When an operator last replayed it as a dead letter; None if never."""
+
+    @property
+    def retry_age_from(self) -> float:
+        """When its retries started: its last replay, else its acceptance. Delivery gives
+        up on it --max-retry-age after this."""
+        return self.accepted_at if self.replayed_at is None else self.replayed_at
 
 
 @dataclass(frozen=True)
@@ -79,7 +87,7 @@ class AppHold:
 ITEM_COLUMNS = (
     "id, app_id, base_url, endpoint, identity, idempotency_key, body, message_id, "
     "stream_event_id, accepted_at, attempts, status, last_error, heap_status, heap_body, "
-    "delivered_at"
+    "delivered_at, replayed_at"
 )
 
 
@@ -101,6 +109,7 @@ def stored_item(row: Sequence[Any]) -> StoredItem:
         heap_status,
         heap_body,
         delivered_at,
+        replayed_at,
     ) = row
     return StoredItem(
         id=int(item_id),
@@ -119,6 +128,7 @@ def stored_item(row: Sequence[Any]) -> StoredItem:
         heap_status=None if heap_status is None else int(heap_status),
         heap_body=heap_body,
         delivered_at=None if delivered_at is None else float(delivered_at),
+        replayed_at=None if replayed_at is None else float(replayed_at),
     )
 
 

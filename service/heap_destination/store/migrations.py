@@ -89,6 +89,20 @@ _V3_POSTGRESQL = (
     f"ALTER TABLE items ADD CONSTRAINT items_endpoint_check {_ENDPOINTS_V3}",
 )
 
+# Callers choose message ids and stream event ids, so one may be shared by any number of
+# events of any number of apps. Version 4 indexes each with the app_id and the item's id
+# after it: one app's items of a shared id come in id order, so a page of them costs its
+# own size, not the number of items sharing the id. A replayed dead letter keeps the time
+# of its replay (replayed_at), from which its retry age counts.
+_V4 = (
+    "ALTER TABLE items ADD COLUMN replayed_at {float}",
+    "DROP INDEX items_message",
+    "CREATE INDEX items_message ON items (message_id, app_id, id) WHERE message_id <> ''",
+    "DROP INDEX items_stream_event",
+    "CREATE INDEX items_stream_event ON items (stream_event_id, app_id, id) "
+    "WHERE stream_event_id <> ''",
+)
+
 Statements = tuple[str, ...] | dict[Engine, tuple[str, ...]]
 """A version's statements: the same for both engines, or each engine's own."""
 
@@ -127,6 +141,8 @@ MIGRATIONS: list[tuple[int, Statements]] = [
     ),
     # Heap's add_account_properties as a fourth endpoint.
     (3, {"sqlite": _V3_SQLITE, "postgresql": _V3_POSTGRESQL}),
+    # Status pages per app, and the retry age of a replayed dead letter.
+    (4, _V4),
 ]
 
 LATEST_VERSION = MIGRATIONS[-1][0]

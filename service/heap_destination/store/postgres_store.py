@@ -3,13 +3,13 @@ several workers and processes share the queue without waiting on each other."""
 
 import time
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any
 
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
-from heap_destination.store import postgres_ledger, queries
+from heap_destination.store import postgres_ledger, queries, status_queries
 from heap_destination.store.bounds import check_bounds
 from heap_destination.store.budgets import Budget, Reservation
 from heap_destination.store.items import (
@@ -25,6 +25,7 @@ from heap_destination.store.items import (
 )
 from heap_destination.store.migrations import pending_migrations, schema_version_table
 from heap_destination.store.postgres_cursor import execute, one
+from heap_destination.store.status_queries import DEFAULT_LIMIT, StatusKeys
 
 SKIP_LOCKED = " FOR UPDATE SKIP LOCKED"
 
@@ -186,9 +187,18 @@ class PostgresStore:
         item_id: int | None = None,
         *,
         stream_event_id: str | None = None,
+        app_ids: Collection[str] | None = None,
+        limit: int = DEFAULT_LIMIT,
+        after_id: int | None = None,
     ) -> list[StoredItem]:
-        rows = await self._rows(queries.status(message_id, item_id, stream_event_id))
-        return [stored_item(row) for row in rows]
+        keys = StatusKeys(message_id, item_id, stream_event_id)
+        apps = None if app_ids is None else sorted(set(app_ids))
+        if apps is None and keys.shared_key is not None:
+            apps = [str(app_id) for (app_id,) in await self._rows(status_queries.key_apps(keys))]
+        found: list[StoredItem] = []
+        for query in status_queries.page_queries(keys, apps, limit, after_id, limit_each_app=True):
+            found += [stored_item(row) for row in await self._rows(query)]
+        return status_queries.page(found, limit)
 
     async def dead_letters(
         self,
@@ -196,15 +206,34 @@ class PostgresStore:
         reason_contains: str | None,
         limit: int,
         after_id: int | None,
+        *,
+        message_id: str | None = None,
+        item_id: int | None = None,
     ) -> list[StoredItem]:
-        rows = await self._rows(queries.dead_letters(app_id, reason_contains, limit, after_id))
-        return [stored_item(row) for row in rows]
+        query = queries.dead_letters(app_id, reason_contains, limit, after_id, message_id, item_id)
+        return [stored_item(row) for row in await self._rows(query)]
 
-    async def replay_dead(self, app_id: str | None, reason_contains: str | None = None) -> int:
-        return await self._change(queries.replay_dead(app_id, reason_contains, self._clock()))
+    async def replay_dead(
+        self,
+        app_id: str | None,
+        reason_contains: str | None = None,
+        *,
+        message_id: str | None = None,
+        item_id: int | None = None,
+    ) -> int:
+        return await self._change(
+            queries.replay_dead(app_id, reason_contains, self._clock(), message_id, item_id)
+        )
 
-    async def purge_dead(self, app_id: str | None, reason_contains: str | None = None) -> int:
-        return await self._change(queries.purge_dead(app_id, reason_contains))
+    async def purge_dead(
+        self,
+        app_id: str | None,
+        reason_contains: str | None = None,
+        *,
+        message_id: str | None = None,
+        item_id: int | None = None,
+    ) -> int:
+        return await self._change(queries.purge_dead(app_id, reason_contains, message_id, item_id))
 
     async def backlog(self) -> list[AppBacklog]:
         now = self._clock()

@@ -1,10 +1,11 @@
 """The interface delivery and the API use; both engines implement it."""
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Protocol
 
 from heap_destination.store.budgets import Budget, Reservation
 from heap_destination.store.items import AppBacklog, AppHold, NewItem, StoredItem
+from heap_destination.store.status_queries import DEFAULT_LIMIT
 
 
 class Store(Protocol):
@@ -74,9 +75,16 @@ class Store(Protocol):
         item_id: int | None = None,
         *,
         stream_event_id: str | None = None,
+        app_ids: Collection[str] | None = None,
+        limit: int = DEFAULT_LIMIT,
+        after_id: int | None = None,
     ) -> list[StoredItem]:
-        """The items that match every key given (message id, item id, stream event id), by
-        id; ValueError when given none."""
+        """The items that match every key given (message id, item id, stream event id), of
+        `app_ids` (every app when None), by id: the first `limit` after `after_id`.
+        ValueError when given no key.
+
+        A page costs about `limit` items per app holding the key, however many items
+        share it."""
         ...
 
     async def dead_letters(
@@ -85,18 +93,35 @@ class Store(Protocol):
         reason_contains: str | None,
         limit: int,
         after_id: int | None,
+        *,
+        message_id: str | None = None,
+        item_id: int | None = None,
     ) -> list[StoredItem]:
-        """Dead items by id, after `after_id`; `reason_contains` ignores case."""
+        """Dead items by id, after `after_id`; `reason_contains` ignores case. Each filter
+        (app_id, reason_contains, message_id, item_id) given narrows them; None for any."""
         ...
 
-    async def replay_dead(self, app_id: str | None, reason_contains: str | None = None) -> int:
-        """Dead items (of one app, or all; whose reason contains `reason_contains`, ignoring
-        case) become "stored" with attempts 0; their count."""
+    async def replay_dead(
+        self,
+        app_id: str | None,
+        reason_contains: str | None = None,
+        *,
+        message_id: str | None = None,
+        item_id: int | None = None,
+    ) -> int:
+        """Dead items (filtered as by `dead_letters`) become "stored" with attempts 0,
+        claimable now, and their retry age counts from now (replayed_at); their count."""
         ...
 
-    async def purge_dead(self, app_id: str | None, reason_contains: str | None = None) -> int:
-        """Deletes dead items (of one app, or all; whose reason contains `reason_contains`,
-        ignoring case); their count."""
+    async def purge_dead(
+        self,
+        app_id: str | None,
+        reason_contains: str | None = None,
+        *,
+        message_id: str | None = None,
+        item_id: int | None = None,
+    ) -> int:
+        """Deletes dead items (filtered as by `dead_letters`); their count."""
         ...
 
     async def backlog(self) -> list[AppBacklog]:

@@ -147,33 +147,17 @@ def purge_finished(app_id: str, identities: Sequence[str], reason: str, identity
     )
 
 
-def status(message_id: str | None, item_id: int | None, stream_event_id: str | None) -> Query:
-    if not message_id and item_id is None and not stream_event_id:
-        raise ValueError("status needs a stream_event_id, a message_id or an item_id")
-    conditions: list[str] = []
-    parameters: list[object] = []
-    if message_id:
-        conditions.append("message_id = ?")
-        parameters.append(message_id)
-    if stream_event_id:
-        conditions.append("stream_event_id = ?")
-        parameters.append(stream_event_id)
-    if item_id is not None:
-        conditions.append("id = ?")
-        parameters.append(item_id)
-    where = " AND ".join(conditions)
-    return f"SELECT {ITEM_COLUMNS} FROM items WHERE {where} ORDER BY id", tuple(parameters)
-
-
 def dead_letters(
-    app_id: str | None, reason_contains: str | None, limit: int, after_id: int | None
+    app_id: str | None,
+    reason_contains: str | None,
+    limit: int,
+    after_id: int | None,
+    message_id: str | None = None,
+    item_id: int | None = None,
 ) -> Query:
-    sql = f"SELECT {ITEM_COLUMNS} FROM items WHERE status = 'dead'"
-    parameters: list[object] = []
-    if app_id is not None:
-        sql += " AND app_id = ?"
-        parameters.append(app_id)
-    sql, parameters = _with_reason(sql, parameters, reason_contains)
+    sql, parameters = _dead(
+        f"SELECT {ITEM_COLUMNS} FROM items", [], app_id, reason_contains, message_id, item_id
+    )
     if after_id is not None:
         sql += " AND id > ?"
         parameters.append(after_id)
@@ -182,18 +166,34 @@ def dead_letters(
     return sql, tuple(parameters)
 
 
-def replay_dead(app_id: str | None, reason_contains: str | None, now: float) -> Query:
-    sql = (
-        "UPDATE items SET status = 'stored', attempts = 0, due_at = ?, lease_owner = NULL "
-        "WHERE status = 'dead'"
+def replay_dead(
+    app_id: str | None,
+    reason_contains: str | None,
+    now: float,
+    message_id: str | None = None,
+    item_id: int | None = None,
+) -> Query:
+    """The dead items become "stored" with fresh attempts and a fresh retry age."""
+    sql, parameters = _dead(
+        "UPDATE items SET status = 'stored', attempts = 0, due_at = ?, replayed_at = ?, "
+        "lease_owner = NULL",
+        [now, now],
+        app_id,
+        reason_contains,
+        message_id,
+        item_id,
     )
-    sql, parameters = _with_reason(sql, [now], reason_contains)
-    return _for_app(sql, tuple(parameters), app_id)
+    return sql, tuple(parameters)
 
 
-def purge_dead(app_id: str | None, reason_contains: str | None) -> Query:
-    sql, parameters = _with_reason("DELETE FROM items WHERE status = 'dead'", [], reason_contains)
-    return _for_app(sql, tuple(parameters), app_id)
+def purge_dead(
+    app_id: str | None,
+    reason_contains: str | None,
+    message_id: str | None = None,
+    item_id: int | None = None,
+) -> Query:
+    sql, parameters = _dead("DELETE FROM items", [], app_id, reason_contains, message_id, item_id)
+    return sql, tuple(parameters)
 
 
 def backlog(delivered_since: float) -> Query:
@@ -215,10 +215,27 @@ def prune(older_than: float) -> Query:
     )
 
 
-def _for_app(sql: str, parameters: tuple[object, ...], app_id: str | None) -> Query:
-    if app_id is None:
-        return sql, parameters
-    return f"{sql} AND app_id = ?", (*parameters, app_id)
+def _dead(
+    statement: str,
+    parameters: list[object],
+    app_id: str | None,
+    reason_contains: str | None,
+    message_id: str | None,
+    item_id: int | None,
+) -> tuple[str, list[object]]:
+    """`statement` for the dead items a filter selects: every condition not None (an
+    empty message_id or reason_contains is none either)."""
+    sql = f"{statement} WHERE status = 'dead'"
+    parameters = list(parameters)
+    for condition, value in (
+        ("app_id = ?", app_id),
+        ("message_id = ? AND message_id <> ''", message_id or None),
+        ("id = ?", item_id),
+    ):
+        if value is not None:
+            sql += f" AND {condition}"
+            parameters.append(value)
+    return _with_reason(sql, parameters, reason_contains)
 
 
 def _with_reason(

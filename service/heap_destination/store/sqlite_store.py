@@ -9,13 +9,13 @@ import functools
 import sqlite3
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TypeVar
 
-from heap_destination.store import queries, sqlite_ledger
+from heap_destination.store import queries, sqlite_ledger, status_queries
 from heap_destination.store.bounds import check_bounds
 from heap_destination.store.budgets import Budget, Reservation
 from heap_destination.store.items import (
@@ -29,6 +29,7 @@ from heap_destination.store.items import (
     stored_item,
 )
 from heap_destination.store.migrations import pending_migrations, schema_version_table
+from heap_destination.store.status_queries import DEFAULT_LIMIT, StatusKeys
 
 T = TypeVar("T")
 
@@ -123,8 +124,13 @@ class SqliteStore:
         item_id: int | None = None,
         *,
         stream_event_id: str | None = None,
+        app_ids: Collection[str] | None = None,
+        limit: int = DEFAULT_LIMIT,
+        after_id: int | None = None,
     ) -> list[StoredItem]:
-        return await self._run(self._items, queries.status(message_id, item_id, stream_event_id))
+        keys = StatusKeys(message_id, item_id, stream_event_id)
+        apps = None if app_ids is None else sorted(set(app_ids))
+        return await self._run(self._status, keys, apps, limit, after_id)
 
     async def dead_letters(
         self,
@@ -132,16 +138,34 @@ class SqliteStore:
         reason_contains: str | None,
         limit: int,
         after_id: int | None,
+        *,
+        message_id: str | None = None,
+        item_id: int | None = None,
     ) -> list[StoredItem]:
-        query = queries.dead_letters(app_id, reason_contains, limit, after_id)
+        query = queries.dead_letters(app_id, reason_contains, limit, after_id, message_id, item_id)
         return await self._run(self._items, query)
 
-    async def replay_dead(self, app_id: str | None, reason_contains: str | None = None) -> int:
-        query = queries.replay_dead(app_id, reason_contains, self._clock())
+    async def replay_dead(
+        self,
+        app_id: str | None,
+        reason_contains: str | None = None,
+        *,
+        message_id: str | None = None,
+        item_id: int | None = None,
+    ) -> int:
+        query = queries.replay_dead(app_id, reason_contains, self._clock(), message_id, item_id)
         return await self._run(self._change, query)
 
-    async def purge_dead(self, app_id: str | None, reason_contains: str | None = None) -> int:
-        return await self._run(self._change, queries.purge_dead(app_id, reason_contains))
+    async def purge_dead(
+        self,
+        app_id: str | None,
+        reason_contains: str | None = None,
+        *,
+        message_id: str | None = None,
+        item_id: int | None = None,
+    ) -> int:
+        query = queries.purge_dead(app_id, reason_contains, message_id, item_id)
+        return await self._run(self._change, query)
 
     async def backlog(self) -> list[AppBacklog]:
         now = self._clock()
@@ -280,6 +304,20 @@ class SqliteStore:
             db.execute(*queries.purge_finished(app_id, identities, reason, identity_set))
             query = queries.purge_pending(app_id, identities, reason, identity_set)
             return db.execute(*query).rowcount
+
+    def _status(
+        self, keys: StatusKeys, app_ids: list[str] | None, limit: int, after_id: int | None
+    ) -> list[StoredItem]:
+        if app_ids is None and keys.shared_key is not None:
+            app_ids = [str(app_id) for (app_id,) in self._rows(status_queries.key_apps(keys))]
+        found = [
+            item
+            for query in status_queries.page_queries(
+                keys, app_ids, limit, after_id, limit_each_app=False
+            )
+            for item in self._items(query)
+        ]
+        return status_queries.page(found, limit)
 
     def _update_chunks(
         self, ids: Sequence[int], query: Callable[[Sequence[int]], queries.Query]
