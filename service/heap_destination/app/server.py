@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import aiohttp
 import grpc
 import httpx
-from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_health.v1 import health, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from opentelemetry.instrumentation.grpc import aio_server_interceptor
 from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
@@ -22,6 +22,7 @@ from heap_destination.api.in_flight import InFlightLimit
 from heap_destination.api.servicer import HeapDestinationServicer, StreamBounds
 from heap_destination.api.struct_flatten import WIRE_READER_COMPILED
 from heap_destination.app.durable_delivery import DurableDelivery
+from heap_destination.app.health_reasons import STARTING, HealthReasons
 from heap_destination.app.interceptors import CallerInterceptor
 from heap_destination.app.settings import ServiceSettings
 from heap_destination.app.tls import server_credentials
@@ -116,11 +117,12 @@ async def start_service(
         interceptors.insert(0, aio_server_interceptor(tracer_provider=tracing))  # type: ignore[no-untyped-call]
     engine = DeliveryEngine(HeapClient(http, settings.retry, slots, tracer), settings.engine)
     health_servicer = health.aio.HealthServicer()
+    health_reasons = HealthReasons(health_servicer, _HEALTH_NAMES)
     durable = None
     if settings.store_url is not None:
         try:
             durable = await DurableDelivery.start(
-                settings, settings.store_url, http, slots, tracer, health_servicer, _HEALTH_NAMES
+                settings, settings.store_url, http, slots, tracer, health_reasons
             )
         except BaseException:
             await _close(http, deletion_http)
@@ -172,8 +174,7 @@ async def start_service(
         await _close(http, deletion_http)
         raise OSError(f"cannot listen on {settings.listen}: {error}") from error
     await server.start()
-    for name in _HEALTH_NAMES:
-        await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+    await health_reasons.update(STARTING, holds=False)
     return RunningService(server, engine, health_servicer, http, deletion_http, port, durable)
 
 
