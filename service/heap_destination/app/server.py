@@ -1,6 +1,7 @@
 """The gRPC server, its delivery engine, health and reflection, started and stopped as one."""
 
 import asyncio
+import contextlib
 import logging
 import os
 import signal
@@ -24,6 +25,7 @@ from heap_destination.api.struct_flatten import WIRE_READER_COMPILED
 from heap_destination.app.durable_delivery import DurableDelivery
 from heap_destination.app.health_reasons import STARTING, HealthReasons
 from heap_destination.app.interceptors import CallerInterceptor
+from heap_destination.app.serving_workers import WorkerPlace
 from heap_destination.app.settings import ServiceSettings
 from heap_destination.app.tls import server_credentials
 from heap_destination.app.tracing import tracer_provider_from_env
@@ -84,6 +86,7 @@ class RunningService:
     deletion_http: httpx.AsyncClient
     port: int
     durable: DurableDelivery | None
+    following_workers: asyncio.Task[None] | None = None
 
     async def stop(self, grace: float) -> None:
         """Reports NOT_SERVING, takes no new events, gives pending ones `grace` seconds to
@@ -91,6 +94,10 @@ class RunningService:
         then stops."""
         started = time.monotonic()
         await self.health.enter_graceful_shutdown()
+        if self.following_workers is not None:
+            self.following_workers.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.following_workers
         draining = [self.engine.drain(grace)]
         if self.durable is not None:
             draining.append(self.durable.stop_delivering(grace))
@@ -102,10 +109,13 @@ class RunningService:
 
 
 async def start_service(
-    settings: ServiceSettings, tracing: TracerProvider | None = None
+    settings: ServiceSettings,
+    tracing: TracerProvider | None = None,
+    worker: WorkerPlace | None = None,
 ) -> RunningService:
     """Starts serving on settings.listen (port 0 picks a free port); with `tracing`, each
-    call and each request to Heap is a span."""
+    call and each request to Heap is a span; as one of several `worker`s, health is
+    NOT_SERVING while any of them does not serve."""
     http = new_http_client(settings.engine.max_requests)
     deletion_http = new_deletion_http_client()
     slots = RequestSlots(settings.engine.max_requests)
@@ -174,8 +184,15 @@ async def start_service(
         await _close(http, deletion_http)
         raise OSError(f"cannot listen on {settings.listen}: {error}") from error
     await server.start()
+    following_workers = None
+    if worker is not None:
+        worker.mark_serving()
+        await worker.show_in_health(health_reasons)
+        following_workers = asyncio.create_task(worker.follow_in_health(health_reasons))
     await health_reasons.update(STARTING, holds=False)
-    return RunningService(server, engine, health_servicer, http, deletion_http, port, durable)
+    return RunningService(
+        server, engine, health_servicer, http, deletion_http, port, durable, following_workers
+    )
 
 
 async def _close(http: aiohttp.ClientSession, deletion_http: httpx.AsyncClient) -> None:
@@ -196,10 +213,10 @@ def _deletion_servicer(
     )
 
 
-async def serve(settings: ServiceSettings) -> None:
+async def serve(settings: ServiceSettings, worker: WorkerPlace | None = None) -> None:
     """Serves until SIGINT or SIGTERM, then drains (see RunningService.stop)."""
     tracing = tracer_provider_from_env(os.environ)
-    service = await start_service(settings, tracing)
+    service = await start_service(settings, tracing, worker)
     log.info(
         "Heap destination service listening on %s:%d",
         settings.listen_host,
