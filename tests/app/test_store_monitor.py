@@ -9,6 +9,7 @@ import pytest
 from grpc_health.v1 import health, health_pb2
 from prometheus_client import REGISTRY
 
+from heap_destination.app.health_reasons import WORKERS_MISSING, HealthReasons
 from heap_destination.app.store_monitor import StoreMonitor
 from heap_destination.store import AppBacklog, NewItem, Store, open_store
 
@@ -50,9 +51,9 @@ async def test_health_is_not_serving_while_the_store_is_unreachable_and_serving_
     store: Store,
 ) -> None:
     servicer = health.aio.HealthServicer()
-    await servicer.set("svc", SERVING)
+    reasons = HealthReasons(servicer, ("svc",), held=())
     outage = Outage(store)
-    monitor = StoreMonitor(outage, servicer, ("svc",), history_retention=3600)  # type: ignore[arg-type]
+    monitor = StoreMonitor(outage, reasons, history_retention=3600)  # type: ignore[arg-type]
 
     outage.down = True
     await monitor.check()
@@ -69,7 +70,8 @@ async def test_backlog_and_paused_apps_are_metrics(store: Store) -> None:
     item = NewItem("111", "http://h", "track", "u", b"{}", accepted_at=time.time() - 30)
     await store.append([item, item])
     await store.pause_app("222", "Heap answered 401")
-    monitor = StoreMonitor(store, health.aio.HealthServicer(), (), history_retention=3600)
+    reasons = HealthReasons(health.aio.HealthServicer(), ())
+    monitor = StoreMonitor(store, reasons, history_retention=3600)
 
     await monitor.check()
 
@@ -78,3 +80,22 @@ async def test_backlog_and_paused_apps_are_metrics(store: Store) -> None:
     age = REGISTRY.get_sample_value("heap_destination_stored_oldest_age_seconds", {"app_id": "111"})
     assert age is not None and age >= 30
     assert REGISTRY.get_sample_value("heap_destination_paused_apps") == 1
+
+
+async def test_the_store_back_does_not_mean_serving_while_another_reason_holds(
+    store: Store,
+) -> None:
+    servicer = health.aio.HealthServicer()
+    reasons = HealthReasons(servicer, ("", "svc"), held=())
+    outage = Outage(store)
+    monitor = StoreMonitor(outage, reasons, history_retention=3600)  # type: ignore[arg-type]
+
+    outage.down = True
+    await monitor.check()
+    await reasons.update(WORKERS_MISSING, holds=True)
+    outage.down = False
+    await monitor.check()
+    assert [await status_of(servicer, name) for name in ("", "svc")] == [NOT_SERVING] * 2
+
+    await reasons.update(WORKERS_MISSING, holds=False)
+    assert [await status_of(servicer, name) for name in ("", "svc")] == [SERVING] * 2

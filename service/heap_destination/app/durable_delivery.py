@@ -11,10 +11,10 @@ from dataclasses import dataclass
 
 import aiohttp
 import psycopg
-from grpc_health.v1 import health
 from opentelemetry.trace import Tracer
 
 from heap_destination.api.stored_intake import StoredIntake
+from heap_destination.app.health_reasons import HealthReasons
 from heap_destination.app.settings import ServiceSettings, SettingsError
 from heap_destination.app.store_monitor import StoreMonitor
 from heap_destination.delivery.heap_client import HeapClient
@@ -42,8 +42,7 @@ class DurableDelivery:
         http: aiohttp.ClientSession,
         slots: RequestSlots,
         tracer: Tracer | None,
-        health_servicer: health.aio.HealthServicer,
-        service_names: tuple[str, ...],
+        health: HealthReasons,
     ) -> "DurableDelivery":
         """Opens (and migrates) the store, resumes paused apps, and starts delivering."""
         try:
@@ -69,7 +68,7 @@ class DurableDelivery:
             worker=f"{socket.gethostname()}:{os.getpid()}",
         )
         commits = GroupCommit(store)
-        monitor = StoreMonitor(store, health_servicer, service_names, settings.history_retention)
+        monitor = StoreMonitor(store, health, settings.history_retention)
         tasks = [asyncio.create_task(delivery.run()), asyncio.create_task(monitor.run())]
         return cls(store, commits, StoredIntake(commits, delivery.wake), delivery, tasks)
 

@@ -1,6 +1,7 @@
 """The gRPC server, its delivery engine, health and reflection, started and stopped as one."""
 
 import asyncio
+import contextlib
 import logging
 import os
 import signal
@@ -10,7 +11,7 @@ from dataclasses import dataclass
 import aiohttp
 import grpc
 import httpx
-from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_health.v1 import health, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from opentelemetry.instrumentation.grpc import aio_server_interceptor
 from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
@@ -22,7 +23,9 @@ from heap_destination.api.in_flight import InFlightLimit
 from heap_destination.api.servicer import HeapDestinationServicer, StreamBounds
 from heap_destination.api.struct_flatten import WIRE_READER_COMPILED
 from heap_destination.app.durable_delivery import DurableDelivery
+from heap_destination.app.health_reasons import STARTING, HealthReasons
 from heap_destination.app.interceptors import CallerInterceptor
+from heap_destination.app.serving_workers import WorkerPlace
 from heap_destination.app.settings import ServiceSettings
 from heap_destination.app.tls import server_credentials
 from heap_destination.app.tracing import tracer_provider_from_env
@@ -83,6 +86,7 @@ class RunningService:
     deletion_http: httpx.AsyncClient
     port: int
     durable: DurableDelivery | None
+    following_workers: asyncio.Task[None] | None = None
 
     async def stop(self, grace: float) -> None:
         """Reports NOT_SERVING, takes no new events, gives pending ones `grace` seconds to
@@ -90,6 +94,10 @@ class RunningService:
         then stops."""
         started = time.monotonic()
         await self.health.enter_graceful_shutdown()
+        if self.following_workers is not None:
+            self.following_workers.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.following_workers
         draining = [self.engine.drain(grace)]
         if self.durable is not None:
             draining.append(self.durable.stop_delivering(grace))
@@ -101,10 +109,13 @@ class RunningService:
 
 
 async def start_service(
-    settings: ServiceSettings, tracing: TracerProvider | None = None
+    settings: ServiceSettings,
+    tracing: TracerProvider | None = None,
+    worker: WorkerPlace | None = None,
 ) -> RunningService:
     """Starts serving on settings.listen (port 0 picks a free port); with `tracing`, each
-    call and each request to Heap is a span."""
+    call and each request to Heap is a span; as one of several `worker`s, health is
+    NOT_SERVING while any of them does not serve."""
     http = new_http_client(settings.engine.max_requests)
     deletion_http = new_deletion_http_client()
     slots = RequestSlots(settings.engine.max_requests)
@@ -116,11 +127,12 @@ async def start_service(
         interceptors.insert(0, aio_server_interceptor(tracer_provider=tracing))  # type: ignore[no-untyped-call]
     engine = DeliveryEngine(HeapClient(http, settings.retry, slots, tracer), settings.engine)
     health_servicer = health.aio.HealthServicer()
+    health_reasons = HealthReasons(health_servicer, _HEALTH_NAMES)
     durable = None
     if settings.store_url is not None:
         try:
             durable = await DurableDelivery.start(
-                settings, settings.store_url, http, slots, tracer, health_servicer, _HEALTH_NAMES
+                settings, settings.store_url, http, slots, tracer, health_reasons
             )
         except BaseException:
             await _close(http, deletion_http)
@@ -172,9 +184,15 @@ async def start_service(
         await _close(http, deletion_http)
         raise OSError(f"cannot listen on {settings.listen}: {error}") from error
     await server.start()
-    for name in _HEALTH_NAMES:
-        await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
-    return RunningService(server, engine, health_servicer, http, deletion_http, port, durable)
+    following_workers = None
+    if worker is not None:
+        worker.mark_serving()
+        await worker.show_in_health(health_reasons)
+        following_workers = asyncio.create_task(worker.follow_in_health(health_reasons))
+    await health_reasons.update(STARTING, holds=False)
+    return RunningService(
+        server, engine, health_servicer, http, deletion_http, port, durable, following_workers
+    )
 
 
 async def _close(http: aiohttp.ClientSession, deletion_http: httpx.AsyncClient) -> None:
@@ -195,10 +213,10 @@ def _deletion_servicer(
     )
 
 
-async def serve(settings: ServiceSettings) -> None:
+async def serve(settings: ServiceSettings, worker: WorkerPlace | None = None) -> None:
     """Serves until SIGINT or SIGTERM, then drains (see RunningService.stop)."""
     tracing = tracer_provider_from_env(os.environ)
-    service = await start_service(settings, tracing)
+    service = await start_service(settings, tracing, worker)
     log.info(
         "Heap destination service listening on %s:%d",
         settings.listen_host,

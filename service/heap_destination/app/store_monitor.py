@@ -4,8 +4,7 @@ import asyncio
 import logging
 import time
 
-from grpc_health.v1 import health, health_pb2
-
+from heap_destination.app.health_reasons import STORE_UNREACHABLE, HealthReasons
 from heap_destination.metrics import (
     PAUSED_APPS,
     STORE_REACHABLE,
@@ -25,14 +24,12 @@ class StoreMonitor:
     def __init__(
         self,
         store: Store,
-        health_servicer: health.aio.HealthServicer,
-        service_names: tuple[str, ...],
+        health: HealthReasons,
         history_retention: float,
         check_interval: float = CHECK_INTERVAL,
     ) -> None:
         self._store = store
-        self._health = health_servicer
-        self._service_names = service_names
+        self._health = health
         self._history_retention = history_retention
         self._check_interval = check_interval
         self._reachable = True
@@ -71,13 +68,7 @@ class StoreMonitor:
             return
         self._reachable = reachable
         if reachable:
-            log.info("the store can be reached again; serving")
+            log.info("the store can be reached again")
         else:
             log.error("the store cannot be reached; health is NOT_SERVING: %s", error)
-        status = (
-            health_pb2.HealthCheckResponse.SERVING
-            if reachable
-            else health_pb2.HealthCheckResponse.NOT_SERVING
-        )
-        for name in self._service_names:
-            await self._health.set(name, status)
+        await self._health.update(STORE_UNREACHABLE, holds=not reachable)
