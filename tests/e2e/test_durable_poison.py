@@ -3,6 +3,7 @@ with Heap's status and body, which the operator can list, replay alone and follo
 message id with `heap-destination deliveries`."""
 
 import math
+import time
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -22,7 +23,7 @@ from tests.support.durable import (
     stream_stored,
     wait_for_backlog,
 )
-from tests.support.simulator_api import inject_fault
+from tests.support.simulator_api import attempts, inject_fault
 from tests.support.wait import wait_until
 
 EVENTS = 10_000
@@ -70,6 +71,60 @@ def test_a_poison_event_is_dead_lettered_alone_and_delivered_after_a_replay(
         status["accepted_at"]
     )
     assert delivered_keys(simulator)["poison"] == 1
+
+
+def test_an_event_heap_answers_500_forever_is_retried_alone_and_the_rest_delivered(
+    simulator: str, tmp_path: Path
+) -> None:
+    retry_age = 20.0
+    inject_fault(simulator, status=500, probability=1.0, body_contains=POISON_USER)
+    service = start_stored_service(
+        simulator, f"sqlite:{tmp_path / 'store.db'}", "--max-retry-age", str(retry_age)
+    )
+    target = service.address()
+    try:
+        acks = stream_stored(target, _events_with_one_poison())
+        started = time.monotonic()
+        wait_for_backlog(target, at_most=1, timeout=120)
+        others_took = time.monotonic() - started
+        delivered = delivered_keys(simulator)
+        (waiting,) = deliveries(target, "status", "--message-id", "poison")["events"]
+        wait_until(lambda: deliveries(target, "dead-letters")["dead_letters"], timeout=60)
+        dead = deliveries(target, "dead-letters")["dead_letters"]
+        with_poison = _track_requests_holding(simulator, POISON_USER)
+
+        clear_faults(simulator)
+        replayed = deliveries(target, "replay", "--message-id", "poison")
+        wait_until(lambda: "poison" in delivered_keys(simulator), timeout=20, interval=0.2)
+    finally:
+        service.stop()
+
+    alone = [events for events in with_poison if events == 1]
+    print(
+        f"\n500 poison: the others delivered after {others_took:.1f} s; it was sent "
+        f"{len(with_poison)} times, {len(alone)} alone"
+    )
+    assert acks.codes == {0: EVENTS}
+    others = [key for key in message_ids("e", EVENTS) if key != f"e-{POISON_AT}"]
+    assert sorted(delivered) == sorted(others)
+    assert duplicates(delivered) == 0
+    assert others_took < retry_age, "delivered by the retry age, not by splitting"
+    assert waiting["status"] in ("DELIVERY_STATUS_STORED", "DELIVERY_STATUS_DELIVERING")
+    (letter,) = dead
+    assert (letter["message_id"], letter["heap_status"]) == ("poison", 500)
+    assert len(alone) >= 2, "the poison event was not retried alone"
+    assert with_poison[-len(alone) :] == alone, "retried with others after it stood alone"
+    assert replayed == {"replayed": 1}
+    assert delivered_keys(simulator)["poison"] == 1
+
+
+def _track_requests_holding(simulator: str, text: str) -> list[int]:
+    """The number of events of each bulk track request whose body held `text`."""
+    return [
+        len(attempt["body"]["events"])
+        for attempt in attempts(simulator)
+        if attempt["path"] == "/api/track" and text in str(attempt["body"])
+    ]
 
 
 def _events_with_one_poison() -> Iterator[stream_pb2.StreamEventsRequest]:
