@@ -11,12 +11,13 @@ import multiprocessing
 import os
 import signal
 import socket
+import sys
 from types import FrameType
 
 from heap_destination.app.logs import configure_logging
 from heap_destination.app.metrics_endpoint import start_metrics_server
 from heap_destination.app.server import serve
-from heap_destination.app.settings import ServiceSettings
+from heap_destination.app.settings import ServiceSettings, SettingsError
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +54,15 @@ def run_workers(settings: ServiceSettings) -> int:
 def _worker(settings: ServiceSettings) -> None:
     configure_logging(settings.log_format, settings.log_level)
     start_metrics_server(settings.metrics_listen)
-    asyncio.run(serve(settings))
+    # The exit codes of `heap-destination serve` (see cli.main), with its one-line reasons.
+    try:
+        asyncio.run(serve(settings))
+    except SettingsError as error:
+        print(f"heap-destination: {error}", file=sys.stderr)
+        sys.exit(2)
+    except OSError as error:
+        print(f"heap-destination: {error}", file=sys.stderr)
+        sys.exit(1)
 
 
 def _with_fixed_port(settings: ServiceSettings) -> ServiceSettings:
