@@ -261,6 +261,20 @@ def test_run_keeps_a_store_under_data_unless_told_otherwise() -> None:
     assert service_settings(args, {"HEAP_STORE": "none"}, store_default=RUN_STORE).store_url is None
 
 
+def test_a_new_store_is_made_in_an_empty_file_only_when_asked_or_for_runs_own_store() -> None:
+    parser = argparse.ArgumentParser()
+    add_service_arguments(parser)
+    named = ["--store", "sqlite:/tmp/x.db"]
+
+    assert settings(named).store_create is False
+    assert settings([*named, "--store-create", "true"]).store_create is True
+    assert settings(named, {"HEAP_STORE_CREATE": "1"}).store_create is True
+    assert service_settings(parser.parse_args([]), {}, store_default=RUN_STORE).store_create
+    assert not service_settings(parser.parse_args(named), {}, store_default=RUN_STORE).store_create
+    with pytest.raises(SettingsError, match="--store-create='maybe': must be true or false"):
+        settings([*named, "--store-create", "maybe"])
+
+
 def test_stored_as_the_default_ack_mode_needs_a_store() -> None:
     with pytest.raises(SettingsError, match="--ack-mode stored needs a store"):
         settings(["--ack-mode", "stored"])

@@ -1,5 +1,7 @@
-"""Health follows whether the store can be reached; metrics follow its backlog."""
+"""Health follows whether the store can be reached and take commits; metrics follow its
+backlog."""
 
+import asyncio
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -12,6 +14,7 @@ from prometheus_client import REGISTRY
 from heap_destination.app.health_reasons import WORKERS_MISSING, HealthReasons
 from heap_destination.app.store_monitor import StoreMonitor
 from heap_destination.store import AppBacklog, NewItem, Store, open_store
+from tests.support.damaged_store import damage_items
 
 SERVING = health_pb2.HealthCheckResponse.SERVING
 NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
@@ -24,21 +27,34 @@ class Outage:
     def __init__(self, store: Store) -> None:
         self.store = store
         self.down = False
+        self.checks = 0
 
     async def backlog(self) -> list[AppBacklog]:
         if self.down:
             raise ConnectionError("the store's server went away")
-        return await self.store.backlog()
+        backlog = await self.store.backlog()
+        self.checks += 1
+        return backlog
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.store, name)
 
 
 @pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    opened = await open_store(f"sqlite:{tmp_path / 'store.db'}")
+def path(tmp_path: Path) -> Path:
+    return tmp_path / "store.db"
+
+
+@pytest.fixture
+async def store(path: Path) -> AsyncIterator[Store]:
+    opened = await open_store(f"sqlite:{path}")
     yield opened
     await opened.close()
+
+
+async def _with_items(store: Store) -> Store:
+    await store.append([NewItem("111", "http://h", "track", f"u{n}", b"{}") for n in range(2000)])
+    return store
 
 
 async def status_of(servicer: health.aio.HealthServicer, name: str) -> int:
@@ -99,3 +115,51 @@ async def test_the_store_back_does_not_mean_serving_while_another_reason_holds(
 
     await reasons.update(WORKERS_MISSING, holds=False)
     assert [await status_of(servicer, name) for name in ("", "svc")] == [SERVING] * 2
+
+
+async def test_health_is_not_serving_while_the_store_is_damaged_and_serving_once_it_passes(
+    store: Store, path: Path
+) -> None:
+    servicer = health.aio.HealthServicer()
+    reasons = HealthReasons(servicer, ("svc",), held=())
+    monitor = StoreMonitor(await _with_items(store), reasons, history_retention=3600)
+    damage = damage_items(path)
+
+    await monitor.check()
+    assert await status_of(servicer, "svc") == NOT_SERVING
+    assert REGISTRY.get_sample_value("heap_destination_store_reachable") == 0
+
+    damage.repair()
+    async with asyncio.timeout(10):  # checking again waits in proportion to the last check
+        while await status_of(servicer, "svc") != SERVING:
+            await monitor.check()
+            await asyncio.sleep(0.01)
+
+
+async def test_a_wake_checks_at_once_instead_of_at_the_next_interval(
+    store: Store, path: Path
+) -> None:
+    servicer = health.aio.HealthServicer()
+    await servicer.set("svc", SERVING)
+    reasons = HealthReasons(servicer, ("svc",), held=())
+    watched = Outage(await _with_items(store))  # never down: it counts the checks
+    monitor = StoreMonitor(
+        watched,  # type: ignore[arg-type]
+        reasons,
+        history_retention=3600,
+        check_interval=60,
+    )
+    running = asyncio.create_task(monitor.run())
+    try:
+        async with asyncio.timeout(5):  # its first check, on a sound store
+            while watched.checks == 0:
+                await asyncio.sleep(0.01)
+        damage_items(path)
+
+        monitor.wake()
+
+        async with asyncio.timeout(5):
+            while await status_of(servicer, "svc") != NOT_SERVING:
+                await asyncio.sleep(0.01)
+    finally:
+        running.cancel()

@@ -7,7 +7,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from heap_destination.store import open_store, queries
+from heap_destination.store import StoreUnusable, open_store, queries
 from heap_destination.store.items import new_item_row
 from heap_destination.store.migrations import (
     LATEST_VERSION,
@@ -141,6 +141,28 @@ async def test_a_version_3_store_gains_the_replay_time_and_pages_its_ids_per_app
     assert await store.replay_dead(None, item_id=dead.id) == 1
     [replayed] = await store.status(stream_event_id="stream-1")
     assert replayed.replayed_at is not None and replayed.retry_age_from > dead.accepted_at
+
+
+async def test_a_schema_newer_than_the_code_is_refused_and_left_as_it_is(
+    open_test_store: OpenStore, store_url: str
+) -> None:
+    newer = LATEST_VERSION + 1
+    _create_version(
+        store_url,
+        LATEST_VERSION,
+        f"INSERT INTO schema_version (version, applied_at) VALUES ({newer}, 0)",
+    )
+    before = _schema(store_url)
+
+    with pytest.raises(StoreUnusable) as refused:
+        await open_test_store()
+
+    assert str(refused.value).startswith("store ")
+    assert (
+        f"its schema is at version {newer}, newer than this heap-destination knows "
+        f"(version {LATEST_VERSION})"
+    ) in str(refused.value)
+    assert _schema(store_url) == before
 
 
 async def test_an_unknown_endpoint_is_refused_by_the_schema(

@@ -28,6 +28,7 @@ class Process:
         ready_line: str,
         timeout: float = 30,
         env: dict[str, str] | None = None,
+        cwd: Path | None = None,
     ) -> None:
         self._process = subprocess.Popen(
             args,
@@ -35,6 +36,7 @@ class Process:
             stderr=subprocess.STDOUT,
             text=True,
             env={**os.environ, **(env or {})},
+            cwd=cwd,
         )
         self.lines: list[str] = []
         self._reader = threading.Thread(target=self._read, daemon=True)

@@ -13,7 +13,7 @@ from heap_destination.delivery.errors import DeliveryError, StoreFull, StoreUnav
 from heap_destination.delivery.futures import mark_retrieved
 from heap_destination.domain.violations import FieldViolation, InvalidInput
 from heap_destination.metrics import STORE_COMMIT_DURATION
-from heap_destination.store import GroupCommit, NewItem
+from heap_destination.store import GroupCommit, NewItem, StoreDamaged
 from heap_destination.store import StoreFull as StoreAtBound
 
 log = logging.getLogger(__name__)
@@ -24,13 +24,21 @@ STORE_FULL_RETRY_AFTER = 5.0
 
 
 class StoredIntake:
-    def __init__(self, commits: GroupCommit, committed: Callable[[], None]) -> None:
+    def __init__(
+        self,
+        commits: GroupCommit,
+        committed: Callable[[], None],
+        damaged: Callable[[], None] = lambda: None,
+    ) -> None:
+        """`committed` is called after each commit, `damaged` after each commit refused
+        because the store is damaged."""
         self._commits = commits
         self._committed = committed
+        self._damaged = damaged
 
     def submit(self, items: Sequence[NewItem]) -> asyncio.Future[None]:
         """Resolves once `items` are committed; fails with StoreFull or StoreUnavailable
-        (nothing of them stored)."""
+        (nothing of them stored). Only a commit that succeeded resolves it."""
         started = time.monotonic()
         outcome: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         outcome.add_done_callback(mark_retrieved)
@@ -41,6 +49,8 @@ class StoredIntake:
             error = _commit_error(commit)
             if error is not None:
                 outcome.set_exception(error)
+                if not commit.cancelled() and isinstance(commit.exception(), StoreDamaged):
+                    self._damaged()
                 return
             STORE_COMMIT_DURATION.observe(time.monotonic() - started)
             outcome.set_result(None)
@@ -88,5 +98,10 @@ def _commit_error(commit: asyncio.Future[list[int]]) -> DeliveryError | None:
         return None
     if isinstance(error, StoreAtBound):
         return StoreFull(str(error), STORE_FULL_RETRY_AFTER)
+    if isinstance(error, StoreDamaged):  # the store logged it once, when it found it
+        return StoreUnavailable(
+            "the store is damaged and takes no events until it is repaired; nothing of this "
+            "was stored: send it again with the same message_id"
+        )
     log.error("committing to the store failed", exc_info=error)
     return StoreUnavailable(f"the store cannot be reached ({type(error).__name__})")

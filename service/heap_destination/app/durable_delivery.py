@@ -21,7 +21,14 @@ from heap_destination.delivery.heap_client import HeapClient
 from heap_destination.delivery.request_slots import RequestSlots
 from heap_destination.delivery.retry_policy import RetryPolicy
 from heap_destination.delivery.stored_delivery import StoredDelivery
-from heap_destination.store import GroupCommit, Store, open_store
+from heap_destination.store import (
+    GroupCommit,
+    Store,
+    StoreDamaged,
+    StoreFileEmpty,
+    StoreUnusable,
+    open_store,
+)
 
 log = logging.getLogger(__name__)
 
@@ -44,18 +51,16 @@ class DurableDelivery:
         tracer: Tracer | None,
         health: HealthReasons,
     ) -> "DurableDelivery":
-        """Opens (and migrates) the store, resumes paused apps, and starts delivering."""
+        """Opens (and migrates) the store, resumes paused apps, and starts delivering.
+
+        Raises SettingsError for a store refused as it is (see open_store), OSError for
+        one that cannot be reached or written."""
+        store = await _open(settings, url)
         try:
-            store = await open_store(
-                url,
-                max_items=settings.max_stored_events,
-                max_items_per_app=settings.max_stored_events_per_app,
-            )
-        except ValueError as error:
-            raise SettingsError(f"--store: {error}") from None
-        except (psycopg.Error, sqlite3.Error) as error:
-            raise OSError(f"the store cannot be opened: {error}".strip()) from None
-        resumed = await store.resume_apps(None)
+            resumed = await store.resume_apps(None)
+        except (psycopg.Error, sqlite3.Error, StoreDamaged) as error:
+            await store.close()
+            raise OSError(f"the store cannot be written: {error}".strip()) from None
         if resumed:
             log.info("resumed delivery to paused apps at start-up", extra={"app_ids": resumed})
         stored = settings.stored_delivery
@@ -70,7 +75,8 @@ class DurableDelivery:
         commits = GroupCommit(store)
         monitor = StoreMonitor(store, health, settings.history_retention)
         tasks = [asyncio.create_task(delivery.run()), asyncio.create_task(monitor.run())]
-        return cls(store, commits, StoredIntake(commits, delivery.wake), delivery, tasks)
+        intake = StoredIntake(commits, delivery.wake, monitor.wake)
+        return cls(store, commits, intake, delivery, tasks)
 
     async def stop_delivering(self, grace: float) -> None:
         """Commits what was handed over and gives batches on their way `grace` seconds;
@@ -87,3 +93,21 @@ class DurableDelivery:
         """Closes the store, once no call can reach it any more."""
         await self.commits.close()
         await self.store.close()
+
+
+async def _open(settings: ServiceSettings, url: str) -> Store:
+    try:
+        return await open_store(
+            url,
+            max_items=settings.max_stored_events,
+            max_items_per_app=settings.max_stored_events_per_app,
+            create_empty=settings.store_create,
+        )
+    except StoreFileEmpty as error:
+        raise SettingsError(f"{error}; --store-create true makes a new store in it") from None
+    except StoreUnusable as error:
+        raise SettingsError(str(error)) from None
+    except ValueError as error:
+        raise SettingsError(f"--store: {error}") from None
+    except (psycopg.Error, sqlite3.Error) as error:
+        raise OSError(f"the store cannot be opened: {error}".strip()) from None

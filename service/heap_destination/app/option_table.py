@@ -156,6 +156,14 @@ OPTIONS = [
         "sqlite:data/heap-destination.db)",
     ),
     Option(
+        "store_create",
+        "HEAP_STORE_CREATE",
+        False,
+        "make a new store in an empty (0-byte) SQLite file instead of refusing to start "
+        "(run's own store: true)",
+        boolean,
+    ),
+    Option(
         "max_retry_age",
         "HEAP_MAX_RETRY_AGE",
         _STORED.max_retry_age,

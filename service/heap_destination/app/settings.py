@@ -74,6 +74,8 @@ class ServiceSettings:
     log_level: str = "info"
     store_url: str | None = None
     """The durable store (ack mode STORED); None: the server has none."""
+    store_create: bool = False
+    """Make a new store in an empty SQLite file rather than refuse it."""
     stored_delivery: StoredDeliverySettings = field(default_factory=StoredDeliverySettings)
     max_stored_events: int = DEFAULT_MAX_STORED_EVENTS
     max_stored_events_per_app: int = DEFAULT_MAX_STORED_EVENTS_PER_APP
@@ -158,6 +160,8 @@ def service_settings(
         log_format=values["log_format"],
         log_level=values["log_level"],
         store_url=_store_url(values["store"], store_default),
+        # The default store is the command's own, made where it likes.
+        store_create=values["store_create"] or (values["store"] is None and bool(store_default)),
         stored_delivery=StoredDeliverySettings(
             max_retry_age=values["max_retry_age"],
             lease_seconds=values["store_lease"],

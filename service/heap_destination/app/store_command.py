@@ -2,18 +2,20 @@
 
 import argparse
 import asyncio
+import sqlite3
 import sys
 from collections.abc import Mapping
 from typing import Any
 
 import psycopg
 
-from heap_destination.app.options import SettingsError
-from heap_destination.store import open_store
+from heap_destination.app.options import SettingsError, boolean
+from heap_destination.store import StoreFileEmpty, StoreUnusable, open_store
 from heap_destination.store.migrations import LATEST_VERSION
 from heap_destination.store.opening import URL_FORMS
 
 STORE_ENV = "HEAP_STORE"
+STORE_CREATE_ENV = "HEAP_STORE_CREATE"
 
 
 def add_store_command(commands: Any) -> None:
@@ -23,6 +25,11 @@ def add_store_command(commands: Any) -> None:
         "migrate", help="apply the store's schema migrations (also done at start-up)"
     )
     migrate.add_argument("--store", help=f"{URL_FORMS} (env {STORE_ENV})")
+    migrate.add_argument(
+        "--store-create",
+        help="true: make a new store in an empty (0-byte) SQLite file instead of refusing "
+        f"it (env {STORE_CREATE_ENV}; default false)",
+    )
     migrate.set_defaults(command=_migrate)
 
 
@@ -30,16 +37,32 @@ def _migrate(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     url = args.store or env.get(STORE_ENV)
     if not url:
         raise SettingsError(f"--store or {STORE_ENV} is required: {URL_FORMS}")
+    create_empty = _store_create(args.store_create, env)
     try:
-        asyncio.run(_open_and_close(url))
+        asyncio.run(_open_and_close(url, create_empty))
+    except StoreFileEmpty as error:
+        raise SettingsError(f"{error}; --store-create true makes a new store in it") from None
+    except StoreUnusable as error:
+        raise SettingsError(str(error)) from None
     except ValueError as error:
         raise SettingsError(f"--store: {error}") from None
-    except psycopg.Error as error:
+    except (psycopg.Error, sqlite3.Error) as error:
         raise OSError(f"the store cannot be reached: {error}".strip()) from None
     print(f"store schema at version {LATEST_VERSION}", file=sys.stderr)
     return 0
 
 
-async def _open_and_close(url: str) -> None:
-    store = await open_store(url)
+def _store_create(flag: str | None, env: Mapping[str, str]) -> bool:
+    source = "--store-create" if flag is not None else STORE_CREATE_ENV
+    text = flag if flag is not None else env.get(STORE_CREATE_ENV)
+    if text is None:
+        return False
+    try:
+        return boolean(text)
+    except ValueError as error:
+        raise SettingsError(f"{source}={text!r}: {error}") from None
+
+
+async def _open_and_close(url: str, create_empty: bool) -> None:
+    store = await open_store(url, create_empty=create_empty)
     await store.close()

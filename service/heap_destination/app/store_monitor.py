@@ -3,6 +3,7 @@
 import asyncio
 import logging
 import time
+from contextlib import suppress
 
 from heap_destination.app.health_reasons import STORE_UNREACHABLE, HealthReasons
 from heap_destination.metrics import (
@@ -34,17 +35,28 @@ class StoreMonitor:
         self._check_interval = check_interval
         self._reachable = True
         self._last_prune = 0.0
+        self._wakeup = asyncio.Event()
 
     async def run(self) -> None:
-        """Checks until cancelled. While the store cannot be reached, health is NOT_SERVING,
-        so load balancers send callers elsewhere."""
+        """Checks until cancelled. While the store cannot be reached or take commits (a
+        damaged file), health is NOT_SERVING, so load balancers send callers elsewhere."""
         while True:
             await self.check()
-            await asyncio.sleep(self._check_interval)
+            with suppress(TimeoutError):
+                await asyncio.wait_for(self._wakeup.wait(), self._check_interval)
+            self._wakeup.clear()
+
+    def wake(self) -> None:
+        """A commit failed in a way the next check will see: check now, not in up to
+        `check_interval` seconds. Only while serving: once NOT_SERVING, the regular checks
+        find when it can serve again."""
+        if self._reachable:
+            self._wakeup.set()
 
     async def check(self) -> None:
         try:
             async with asyncio.timeout(self._check_interval):
+                await self._store.check()
                 backlog = await self._store.backlog()
                 if time.monotonic() - self._last_prune >= PRUNE_INTERVAL:
                     pruned = await self._store.prune(time.time() - self._history_retention)
@@ -68,7 +80,7 @@ class StoreMonitor:
             return
         self._reachable = reachable
         if reachable:
-            log.info("the store can be reached again")
+            log.info("the store takes events again")
         else:
-            log.error("the store cannot be reached; health is NOT_SERVING: %s", error)
+            log.error("the store cannot take events; health is NOT_SERVING: %s", error)
         await self._health.update(STORE_UNREACHABLE, holds=not reachable)

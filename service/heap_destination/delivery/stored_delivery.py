@@ -52,7 +52,7 @@ from heap_destination.metrics import (
     DEAD_LETTERS,
     EVENTS_DELIVERED,
 )
-from heap_destination.store import Budget, Store, StoredItem
+from heap_destination.store import Budget, Store, StoreDamaged, StoredItem
 
 log = logging.getLogger(__name__)
 
@@ -173,8 +173,15 @@ class StoredDelivery:
     def _batch_done(self, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
         self._slots.release()
-        if not task.cancelled() and (error := task.exception()) is not None:
-            log.error("delivering stored events failed unexpectedly", exc_info=error)
+        if task.cancelled() or (error := task.exception()) is None:
+            return
+        if isinstance(error, StoreDamaged):  # the store logged the damage when it found it
+            log.warning(
+                "a stored batch's outcome was not recorded, as the store is damaged: its "
+                "events are sent again, with the same idempotency keys, from a recovered store"
+            )
+            return
+        log.error("delivering stored events failed unexpectedly", exc_info=error)
 
     async def _deliver_batch(self, items: list[StoredItem]) -> None:
         ids = [item.id for item in items]

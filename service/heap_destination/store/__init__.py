@@ -4,7 +4,12 @@ The store knows the domain (apps, endpoints, bodies) and nothing of gRPC or HTTP
 """
 
 from heap_destination.store.budgets import Budget, Reservation
-from heap_destination.store.errors import StoreFull
+from heap_destination.store.errors import (
+    StoreDamaged,
+    StoreFileEmpty,
+    StoreFull,
+    StoreUnusable,
+)
 from heap_destination.store.group_commit import GroupCommit
 from heap_destination.store.items import (
     AppBacklog,
@@ -31,7 +36,10 @@ __all__ = [
     "SqliteStore",
     "Status",
     "Store",
+    "StoreDamaged",
+    "StoreFileEmpty",
     "StoreFull",
+    "StoreUnusable",
     "StoredItem",
     "open_store",
 ]

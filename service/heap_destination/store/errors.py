@@ -7,3 +7,20 @@ class StoreFull(Exception):
     def __init__(self, message: str, app_id: str | None = None) -> None:
         super().__init__(message)
         self.app_id = app_id
+
+
+class StoreDamaged(Exception):
+    """SQLite found the store's file damaged (malformed, not a database) or could not read
+    or write it (an I/O error). Nothing is committed from then on until the file passes
+    an integrity check: an OK must never rest on a file that may lose what it took."""
+
+
+class StoreUnusable(Exception):
+    """Opening is refused and nothing was changed: the store is damaged, is an empty file,
+    has a schema newer than this code knows, or cannot be written. The message names the
+    store and what to do."""
+
+
+class StoreFileEmpty(StoreUnusable):
+    """The SQLite file exists but holds nothing (0 bytes): a store that lost its contents
+    looks exactly like this, so a new store is made in it only when asked to."""

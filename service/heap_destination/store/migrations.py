@@ -6,6 +6,8 @@ filled in per engine. A version, once released, is never edited: add a new one.
 
 from typing import Literal
 
+from heap_destination.store.errors import StoreUnusable
+
 Engine = Literal["sqlite", "postgresql"]
 
 _TYPES: dict[Engine, dict[str, str]] = {
@@ -146,6 +148,16 @@ MIGRATIONS: list[tuple[int, Statements]] = [
 ]
 
 LATEST_VERSION = MIGRATIONS[-1][0]
+
+
+def refuse_newer(current: int) -> None:
+    """Raises StoreUnusable for a schema newer than this code: an older version (a rollback
+    after an upgrade) must not write its layout into a newer store."""
+    if current > LATEST_VERSION:
+        raise StoreUnusable(
+            f"its schema is at version {current}, newer than this heap-destination knows "
+            f"(version {LATEST_VERSION}): run the version that migrated it, or a later one"
+        )
 
 
 def schema_version_table(engine: Engine) -> str:

@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 from psycopg import ProgrammingError
 from psycopg.conninfo import conninfo_to_dict
 
+from heap_destination.store.errors import StoreUnusable
 from heap_destination.store.postgres_store import PostgresStore
 from heap_destination.store.protocol import Store
 from heap_destination.store.sqlite_store import SqliteStore
@@ -26,11 +27,27 @@ async def open_store(
     max_items: int = DEFAULT_MAX_ITEMS,
     max_items_per_app: int = DEFAULT_MAX_ITEMS_PER_APP,
     clock: Callable[[], float] = time.time,
+    create_empty: bool = False,
 ) -> Store:
     """Opens the store at `url` and applies any migration it lacks.
 
-    Raises ValueError naming what is wrong with a malformed URL or bound.
+    Raises ValueError naming what is wrong with a malformed URL or bound, and
+    StoreUnusable (naming the store) for one that cannot be used as it is: damaged, an
+    empty SQLite file (unless `create_empty`), newer than this code, or not writable.
     """
+    try:
+        return await _open(url, max_items, max_items_per_app, clock, create_empty)
+    except StoreUnusable as refused:
+        raise type(refused)(f"store {_shown(url)}: {refused}") from None
+
+
+async def _open(
+    url: str,
+    max_items: int,
+    max_items_per_app: int,
+    clock: Callable[[], float],
+    create_empty: bool,
+) -> Store:
     if max_items < 1 or max_items_per_app < 1:
         raise ValueError("the store's bounds (max_items, max_items_per_app) must be at least 1")
     scheme, colon, _ = url.partition(":")
@@ -43,6 +60,7 @@ async def open_store(
             max_items=max_items,
             max_items_per_app=max_items_per_app,
             clock=clock,
+            create_empty=create_empty,
         )
     if scheme in ("postgresql", "postgres"):
         return await PostgresStore.open(

@@ -23,7 +23,11 @@ from heap_destination.store.items import (
     new_item_row,
     stored_item,
 )
-from heap_destination.store.migrations import pending_migrations, schema_version_table
+from heap_destination.store.migrations import (
+    pending_migrations,
+    refuse_newer,
+    schema_version_table,
+)
 from heap_destination.store.postgres_cursor import execute, one
 from heap_destination.store.status_queries import DEFAULT_LIMIT, StatusKeys
 
@@ -103,6 +107,7 @@ class PostgresStore:
             await db.execute(schema_version_table("postgresql").encode())
             cursor = await db.execute("SELECT COALESCE(MAX(version), 0) FROM schema_version")
             (current,) = await one(cursor)
+            refuse_newer(current)
             for version, statements in pending_migrations("postgresql", current):
                 for statement in statements:
                     await db.execute(statement.encode())
@@ -270,6 +275,10 @@ class PostgresStore:
     async def ping(self) -> None:
         async with self._pool.connection(timeout=PING_TIMEOUT_SECONDS) as db:
             await db.execute(queries.PING.encode())
+
+    async def check(self) -> None:
+        # The server keeps its own files sound; reaching it is what can fail here.
+        await self.ping()
 
     async def prune(self, older_than: float) -> int:
         return await self._change(queries.prune(older_than))

@@ -13,7 +13,7 @@ class Store(Protocol):
         """Stores all items in one transaction and returns their ids, in order.
 
         Raises StoreFull, storing nothing, when the bound on undelivered items in total or
-        for one app_id would be exceeded.
+        for one app_id would be exceeded; any other error means nothing was stored either.
         """
         ...
 
@@ -172,6 +172,12 @@ class Store(Protocol):
 
     async def ping(self) -> None:
         """A cheap round trip to the database; raises when it cannot be reached."""
+        ...
+
+    async def check(self) -> None:
+        """Raises when the store cannot take commits now: it cannot be reached, or its file
+        was found damaged and does not pass an integrity check yet (StoreDamaged, SQLite
+        only). While it is damaged, every commit raises StoreDamaged at once."""
         ...
 
     async def prune(self, older_than: float) -> int:

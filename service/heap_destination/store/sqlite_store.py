@@ -2,10 +2,15 @@
 
 Every call runs on one dedicated thread that owns the connection, so calls are
 serialized and the event loop never waits on the disk.
+
+A file found damaged, by any call, takes no commit until it passes SQLite's integrity
+check again (see `check`): commits that touch only sound pages would still succeed, and
+their OKs would rest on a file that delivery can no longer read.
 """
 
 import asyncio
 import functools
+import logging
 import sqlite3
 import time
 import uuid
@@ -18,6 +23,7 @@ from typing import TypeVar
 from heap_destination.store import queries, sqlite_ledger, status_queries
 from heap_destination.store.bounds import check_bounds
 from heap_destination.store.budgets import Budget, Reservation
+from heap_destination.store.errors import StoreDamaged, StoreUnusable
 from heap_destination.store.items import (
     AppBacklog,
     AppHold,
@@ -28,12 +34,31 @@ from heap_destination.store.items import (
     new_item_row,
     stored_item,
 )
-from heap_destination.store.migrations import pending_migrations, schema_version_table
+from heap_destination.store.migrations import (
+    pending_migrations,
+    refuse_newer,
+    schema_version_table,
+)
+from heap_destination.store.sqlite_damage import (
+    RECOVERY_DOCS,
+    cannot_write,
+    integrity_problem,
+    is_damage,
+)
+from heap_destination.store.sqlite_file import prepare_file
 from heap_destination.store.status_queries import DEFAULT_LIMIT, StatusKeys
 
 T = TypeVar("T")
 
+log = logging.getLogger(__name__)
+
 BUSY_TIMEOUT_SECONDS = 30.0
+# SQLite opens a file it may not write read-only without a word; a write that changes
+# nothing fails at once then, instead of at the first real write.
+_WRITE_PROBE = "UPDATE schema_version SET version = version WHERE 0"
+# While damaged, the next check waits nine times as long as the last one took: checking
+# a large file takes seconds, and should take at most a tenth of the store's thread.
+_RECHECK_SPACING = 9.0
 
 
 class SqliteStore:
@@ -44,15 +69,20 @@ class SqliteStore:
         max_items: int,
         max_items_per_app: int,
         clock: Callable[[], float] = time.time,
+        create_empty: bool = False,
     ) -> None:
         """Use `open`, which also connects and migrates."""
         self.path = path
         self._max_items = max_items
         self._max_items_per_app = max_items_per_app
         self._clock = clock
+        self._create_empty = create_empty
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-store")
         self._connection: sqlite3.Connection | None = None
         self._closed = False
+        self._damage: str | None = None
+        """What SQLite said when it found the file damaged; None while it is sound."""
+        self._next_integrity_check = 0.0
 
     @classmethod
     async def open(
@@ -62,13 +92,29 @@ class SqliteStore:
         max_items: int,
         max_items_per_app: int,
         clock: Callable[[], float] = time.time,
+        create_empty: bool = False,
     ) -> "SqliteStore":
-        store = cls(path, max_items=max_items, max_items_per_app=max_items_per_app, clock=clock)
+        """Opens the file (made when missing), checks its integrity and migrates it.
+
+        Raises StoreUnusable, changing nothing, for a file that is damaged, empty (unless
+        `create_empty`), newer than this code or not writable.
+        """
+        store = cls(
+            path,
+            max_items=max_items,
+            max_items_per_app=max_items_per_app,
+            clock=clock,
+            create_empty=create_empty,
+        )
         try:
-            await store._run(store._connect)
-        except BaseException:
+            # Not through _run: a file damaged at open is refused, not noted as damaged.
+            await asyncio.get_running_loop().run_in_executor(store._executor, store._connect)
+        except BaseException as error:
             await store.close()
-            raise
+            refusal = _refusal(error)
+            if refusal is None:
+                raise
+            raise refusal from None
         return store
 
     async def append(self, items: Sequence[NewItem]) -> list[int]:
@@ -199,6 +245,9 @@ class SqliteStore:
     async def ping(self) -> None:
         await self._run(self._rows, (queries.PING, ()))
 
+    async def check(self) -> None:
+        await self._run(self._check)
+
     async def prune(self, older_than: float) -> int:
         return await self._run(self._change, queries.prune(older_than))
 
@@ -213,7 +262,26 @@ class SqliteStore:
 
     async def _run(self, function: Callable[..., T], *args: object) -> T:
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, functools.partial(function, *args))
+        call = functools.partial(self._noting_damage, function, *args)
+        return await loop.run_in_executor(self._executor, call)
+
+    def _noting_damage(self, function: Callable[..., T], *args: object) -> T:
+        try:
+            return function(*args)
+        except sqlite3.DatabaseError as error:
+            if not is_damage(error):
+                raise
+            if self._damage is None:
+                self._damage = str(error)
+                self._next_integrity_check = 0.0
+                log.error(
+                    "the store %s is damaged (%s): it takes no events until it passes an "
+                    "integrity check; see %s",
+                    self.path,
+                    error,
+                    RECOVERY_DOCS,
+                )
+            raise StoreDamaged(str(error)) from error
 
     @property
     def _db(self) -> sqlite3.Connection:
@@ -222,7 +290,7 @@ class SqliteStore:
         return self._connection
 
     def _connect(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        prepare_file(self.path, self._create_empty)
         connection = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None)
         self._connection = connection
         connection.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_SECONDS * 1000)}")
@@ -230,7 +298,34 @@ class SqliteStore:
         # An OK in ack mode STORED promises the commit: FULL makes WAL commits reach the disk
         # before they return, so they survive the machine, not only the process.
         connection.execute("PRAGMA synchronous = FULL")
+        self._check_integrity()
         self._migrate()
+
+    def _check_integrity(self) -> None:
+        started = time.monotonic()
+        problem = integrity_problem(self._db)
+        if problem is not None:
+            raise StoreDamaged(problem)
+        took = time.monotonic() - started
+        if took >= 1.0:
+            log.info("the store %s passed its integrity check in %.1f s", self.path, took)
+
+    def _check(self) -> None:
+        if self._damage is None:
+            self._db.execute(queries.PING).fetchall()
+            return
+        if time.monotonic() < self._next_integrity_check:
+            raise StoreDamaged(self._damage)
+        started = time.monotonic()
+        # From the disk, not from pages cached when they read as damaged.
+        self._db.execute("PRAGMA shrink_memory")
+        problem = integrity_problem(self._db)
+        took = time.monotonic() - started
+        self._next_integrity_check = time.monotonic() + _RECHECK_SPACING * took
+        if problem is not None:
+            raise StoreDamaged(problem)
+        self._damage = None
+        log.info("the store %s passes its integrity check again: taking events", self.path)
 
     def _disconnect(self) -> None:
         if self._connection is not None:
@@ -240,9 +335,11 @@ class SqliteStore:
     def _migrate(self) -> None:
         with self._write() as db:
             db.execute(schema_version_table("sqlite"))
+            db.execute(_WRITE_PROBE)
             (current,) = db.execute(
                 "SELECT COALESCE(MAX(version), 0) FROM schema_version"
             ).fetchone()
+            refuse_newer(current)
             for version, statements in pending_migrations("sqlite", current):
                 for statement in statements:
                     db.execute(statement)
@@ -253,15 +350,23 @@ class SqliteStore:
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction, holding SQLite's write lock from its start."""
+        """One write transaction, holding SQLite's write lock from its start; StoreDamaged
+        at once while the file is damaged."""
+        if self._damage is not None:
+            raise StoreDamaged(
+                f"the store is damaged ({self._damage}): nothing is committed until it "
+                "passes an integrity check"
+            )
         db = self._db
         db.execute("BEGIN IMMEDIATE")
         try:
             yield db
+            db.execute("COMMIT")
         except BaseException:
-            db.execute("ROLLBACK")
+            # SQLite rolls back by itself after some errors (an I/O error, a full disk).
+            if db.in_transaction:
+                db.execute("ROLLBACK")
             raise
-        db.execute("COMMIT")
 
     def _append(self, items: list[NewItem]) -> list[int]:
         if not items:
@@ -338,3 +443,20 @@ class SqliteStore:
 
     def _items(self, query: queries.Query) -> list[StoredItem]:
         return [stored_item(row) for row in self._rows(query)]
+
+
+def _refusal(error: BaseException) -> StoreUnusable | None:
+    """What opening answers for an error that says the file cannot be used as it is."""
+    if isinstance(error, StoreUnusable):
+        return error
+    if isinstance(error, StoreDamaged) or is_damage(error):
+        return StoreUnusable(
+            f"the file is damaged ({error}): it is not used as it is; recover what it holds "
+            f"into a new file and start on that ({RECOVERY_DOCS})"
+        )
+    if cannot_write(error):
+        return StoreUnusable(
+            f"cannot write the file ({error}): the service needs to write it and to make "
+            "its -wal and -shm files beside it"
+        )
+    return None
