@@ -20,8 +20,8 @@ $(VENV)/.installed: pyproject.toml constraints.txt setup.py
 
 # ...and compiles them again whenever one changes: the compiled module is the one imported.
 # (The modules of domain/ and api/, and Heap's bodies: a superset of setup.py's COMPILED.)
-COMPILED_SOURCES := $(wildcard service/heap_destination/domain/*.py service/heap_destination/api/*.py) \
-	service/heap_destination/delivery/heap_bodies.py
+COMPILED_SOURCES := $(wildcard service/heap_destination/domain/*.py service/heap_destination/api/structs/*.py) \
+	service/heap_destination/api/mapping/track.py service/heap_destination/delivery/heap/bodies.py
 $(VENV)/.compiled: $(COMPILED_SOURCES) | $(VENV)/.installed
 	$(BIN)/python setup.py --quiet build_ext --inplace --force
 	touch $@

@@ -77,11 +77,10 @@ COMPILED = sorted(
     str(path.relative_to(ROOT))
     for path in [
         *(PACKAGE / "domain").glob("*.py"),
-        *(
-            PACKAGE / "api" / name
-            for name in ("struct_wire.py", "struct_flatten.py", "track_mapping.py")
-        ),
-        PACKAGE / "delivery" / "heap_bodies.py",
+        PACKAGE / "api" / "structs" / "wire.py",
+        PACKAGE / "api" / "structs" / "properties.py",
+        PACKAGE / "api" / "mapping" / "track.py",
+        PACKAGE / "delivery" / "heap" / "bodies.py",
     ]
     if path.name not in ("__init__.py", "destination.py")
 )

@@ -9,11 +9,11 @@ from heap_destination.app.settings import ServiceSettings
 from heap_destination.app.tls import TlsFiles
 from heap_destination.app.tokens import TokenStore
 from heap_destination.client import HeapDestinationClient
+from heap_destination.delivery.deletion.api_key import HeapApiKey
 from heap_destination.delivery.engine import EngineSettings
-from heap_destination.delivery.heap_api_key import HeapApiKey
-from heap_destination.delivery.retry_policy import RetryPolicy
-from heap_destination.delivery.stored_delivery import StoredDeliverySettings
+from heap_destination.delivery.heap.retry_policy import RetryPolicy
 from heap_destination.domain.destination import DestinationSettings
+from heap_destination.durable.delivery import StoredDeliverySettings
 from heap_destination.sim import HeapSimulator
 from tests.support.background_service import BackgroundService
 

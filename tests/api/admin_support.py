@@ -16,7 +16,7 @@ from typing import Any
 import grpc
 import psycopg
 
-from heap_destination.api.admin_servicer import DeliveryAdminServicer
+from heap_destination.api.admin.servicer import DeliveryAdminServicer
 from heap_destination.api.caller import Caller
 from heap_destination.app.interceptors import CallerInterceptor
 from heap_destination.app.tokens import TokenStore

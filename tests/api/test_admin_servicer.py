@@ -11,7 +11,7 @@ import pytest
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
-from heap_destination.api.admin_mapping import page_token
+from heap_destination.api.admin.mapping import page_token
 from heap_destination.store import NewItem, Store, open_store
 from heap_destination.v1 import admin_pb2, admin_pb2_grpc
 from tests.api.admin_support import (

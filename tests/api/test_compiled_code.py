@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from heap_destination.api import struct_flatten
+from heap_destination.api.structs import properties
 from tests.support.c_compiler import c_compiler_missing
 
 
@@ -13,4 +13,4 @@ def test_the_per_event_modules_are_compiled_where_a_c_compiler_is_at_hand() -> N
         pytest.skip(missing)
     if os.environ.get("HEAP_DESTINATION_COMPILE") == "0":
         pytest.skip("HEAP_DESTINATION_COMPILE=0 keeps the modules pure Python")
-    assert struct_flatten.WIRE_READER_COMPILED
+    assert properties.WIRE_READER_COMPILED

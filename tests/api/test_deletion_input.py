@@ -2,7 +2,7 @@
 
 import pytest
 
-from heap_destination.api.deletion_input import (
+from heap_destination.api.deletion.input import (
     MAX_USERS_PER_CALL,
     UsersToDelete,
     status_query,

@@ -3,15 +3,15 @@ from datetime import UTC, datetime
 import pytest
 from google.protobuf import struct_pb2, timestamp_pb2
 
-from heap_destination.api.config_mapping import settings_from_config
-from heap_destination.api.identify_mapping import identify_input
-from heap_destination.api.struct_values import MAX_ECHO_BYTES, fits_echo
-from heap_destination.api.track_mapping import track_input, track_response
-from heap_destination.api.warning_mapping import (
+from heap_destination.api.mapping.config import settings_from_config
+from heap_destination.api.mapping.identify import identify_input
+from heap_destination.api.mapping.track import track_input, track_response
+from heap_destination.api.mapping.warnings import (
     MAX_LISTED_WARNINGS,
     unlisted_warnings,
     warnings_to_proto,
 )
+from heap_destination.api.structs.values import MAX_ECHO_BYTES, fits_echo
 from heap_destination.domain.destination import DestinationSettings, Region
 from heap_destination.domain.heap_calls import HeapEvent, HeapUserProperties
 from heap_destination.domain.json_value import FlatProperties

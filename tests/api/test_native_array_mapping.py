@@ -2,9 +2,9 @@
 
 from google.protobuf import json_format
 
-from heap_destination.api.config_mapping import settings_from_config
-from heap_destination.api.struct_values import MAX_ECHO_BYTES, fits_echo, flat_to_struct
-from heap_destination.api.warning_mapping import warnings_to_proto
+from heap_destination.api.mapping.config import settings_from_config
+from heap_destination.api.mapping.warnings import warnings_to_proto
+from heap_destination.api.structs.values import MAX_ECHO_BYTES, fits_echo, flat_to_struct
 from heap_destination.domain.json_value import FlatProperties
 from heap_destination.domain.property_warnings import PropertyWarning, WarningReason
 from heap_destination.v1 import config_pb2, warnings_pb2

@@ -4,7 +4,7 @@ fields, and each Struct exactly the bytes the caller sent."""
 from google.protobuf import struct_pb2
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 
-from heap_destination.api.struct_bytes_messages import (
+from heap_destination.api.structs.bytes_messages import (
     StreamEventsRequestWithStructBytes,
     structs_as_bytes,
 )

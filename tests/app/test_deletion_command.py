@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from heap_destination.app.deletion_command import add_deletion_commands
+from heap_destination.app.commands.deletion import add_deletion_commands
 from heap_destination.app.options import SettingsError
 from heap_destination.sim import HeapSimulator
 from tests.conftest import APP_ID

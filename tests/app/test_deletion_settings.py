@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from heap_destination.api.deletion_rights import UserDeleter
+from heap_destination.api.deletion.rights import UserDeleter
 from heap_destination.app.settings import (
     ServiceSettings,
     SettingsError,

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from heap_destination.app.deliveries_command import add_deliveries_command
+from heap_destination.app.commands.deliveries import add_deliveries_command
 from heap_destination.app.options import SettingsError
 from heap_destination.store import Store, open_store
 from tests.api.admin_support import (

@@ -6,7 +6,7 @@ import aiohttp
 import pytest
 
 from heap_destination.delivery.engine import DeliveryEngine, EngineSettings
-from heap_destination.delivery.heap_client import HeapClient, new_http_client
+from heap_destination.delivery.heap.client import HeapClient, new_http_client
 from heap_destination.delivery.request_slots import RequestSlots
 from heap_destination.domain.destination import Destination
 from heap_destination.domain.nested_mode import NestedMode

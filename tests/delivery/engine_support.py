@@ -1,8 +1,8 @@
 """Settings the delivery engine's tests share (their engines come from the make_engine
 fixture in conftest.py)."""
 
-from heap_destination.delivery.rate_limiter import RateLimitSettings
-from heap_destination.delivery.retry_policy import RetryPolicy
+from heap_destination.delivery.heap.retry_policy import RetryPolicy
+from heap_destination.delivery.limits.rate_limiter import RateLimitSettings
 
 FAST = RetryPolicy(max_attempts=5, initial_backoff=0.01, max_backoff=0.05, attempt_timeout=5.0)
 MAX_REQUESTS = 32

@@ -10,13 +10,13 @@ from typing import Any
 
 import aiohttp
 
-from heap_destination.delivery.heap_client import HeapClient
+from heap_destination.delivery.heap.client import HeapClient
+from heap_destination.delivery.heap.retry_policy import RetryPolicy
 from heap_destination.delivery.request_slots import RequestSlots
-from heap_destination.delivery.retry_policy import RetryPolicy
-from heap_destination.delivery.stored_delivery import StoredDelivery, StoredDeliverySettings
-from heap_destination.delivery.stored_work import Origin, track_work
 from heap_destination.domain.destination import Destination
 from heap_destination.domain.track import TrackInput, prepare_track
+from heap_destination.durable.delivery import StoredDelivery, StoredDeliverySettings
+from heap_destination.durable.work import Origin, track_work
 from heap_destination.sim import HeapSimulator
 from heap_destination.store import Budget, NewItem, Store
 

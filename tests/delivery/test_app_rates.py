@@ -1,6 +1,6 @@
 """AppRates: each app's single path rate, bounded in apps."""
 
-from heap_destination.delivery.single_path_rate import AppRates, SinglePathRateSettings
+from heap_destination.delivery.limits.adaptive_rate import AppRates, SinglePathRateSettings
 
 MAX_APPS = 10_000
 

@@ -2,9 +2,13 @@
 
 import pytest
 
-from heap_destination.delivery.budget_scheduler import BudgetScheduler, Route, SingleEventSettings
-from heap_destination.delivery.rate_limiter import RateLimiter, RateLimitSettings
-from heap_destination.delivery.single_path_rate import SinglePathRate, SinglePathRateSettings
+from heap_destination.delivery.limits.adaptive_rate import SinglePathRate, SinglePathRateSettings
+from heap_destination.delivery.limits.budget_scheduler import (
+    BudgetScheduler,
+    Route,
+    SingleEventSettings,
+)
+from heap_destination.delivery.limits.rate_limiter import RateLimiter, RateLimitSettings
 
 APP = "1234567890"
 RATE = SinglePathRateSettings(

@@ -7,11 +7,11 @@ from collections.abc import AsyncIterator, Callable
 import aiohttp
 import pytest
 
-from heap_destination.delivery.budget_scheduler import SingleEventSettings
 from heap_destination.delivery.engine import DeliveryEngine
 from heap_destination.delivery.errors import Overloaded, RateLimited
-from heap_destination.delivery.heap_bodies import IDENTIFY_PATH, TRACK_PATH
-from heap_destination.delivery.heap_client import new_http_client
+from heap_destination.delivery.heap.bodies import IDENTIFY_PATH, TRACK_PATH
+from heap_destination.delivery.heap.client import new_http_client
+from heap_destination.delivery.limits.budget_scheduler import SingleEventSettings
 from heap_destination.delivery.request_slots import RequestSlots
 from heap_destination.domain.destination import Destination
 from heap_destination.domain.identify import IdentifyInput, PreparedIdentify, prepare_identify

@@ -6,10 +6,10 @@ from collections.abc import Callable
 
 import pytest
 
-from heap_destination.delivery.budget_scheduler import SingleEventSettings
 from heap_destination.delivery.engine import DeliveryEngine
 from heap_destination.delivery.errors import HeapRejected
-from heap_destination.delivery.heap_bodies import ADD_USER_PROPERTIES_PATH, TRACK_PATH
+from heap_destination.delivery.heap.bodies import ADD_USER_PROPERTIES_PATH, TRACK_PATH
+from heap_destination.delivery.limits.budget_scheduler import SingleEventSettings
 from heap_destination.domain.destination import Destination
 from heap_destination.domain.track import PreparedTrack, TrackInput, prepare_track
 from heap_destination.sim import HeapSimulator

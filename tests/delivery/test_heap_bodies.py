@@ -3,7 +3,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from heap_destination.delivery.heap_bodies import (
+from heap_destination.delivery.heap.bodies import (
     bulk_track_body,
     bulk_user_properties_body,
     identify_body,

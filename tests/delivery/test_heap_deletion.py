@@ -6,14 +6,14 @@ from collections.abc import AsyncIterator, Iterator
 import httpx
 import pytest
 
-from heap_destination.delivery.deletion_errors import (
+from heap_destination.delivery.deletion.api_key import HeapApiKey
+from heap_destination.delivery.deletion.auth_tokens import RENEWAL_MARGIN, TOKEN_LIFETIME
+from heap_destination.delivery.deletion.client import HeapDeletionClient, heap_users
+from heap_destination.delivery.deletion.errors import (
     DeletionRejected,
     DeletionUnavailable,
     HeapApiKeyRefused,
 )
-from heap_destination.delivery.heap_api_key import HeapApiKey
-from heap_destination.delivery.heap_auth_tokens import RENEWAL_MARGIN, TOKEN_LIFETIME
-from heap_destination.delivery.heap_deletion import HeapDeletionClient, heap_users
 from heap_destination.sim import HeapSimulator
 from heap_destination.sim.faults import Fault
 

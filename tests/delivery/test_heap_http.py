@@ -10,10 +10,10 @@ from urllib.parse import urlsplit
 import pytest
 
 from heap_destination.delivery.errors import HeapRejected
-from heap_destination.delivery.heap_bodies import TRACK_PATH, bulk_track_body
-from heap_destination.delivery.heap_client import HeapClient, new_http_client
+from heap_destination.delivery.heap.bodies import TRACK_PATH, bulk_track_body
+from heap_destination.delivery.heap.client import HeapClient, new_http_client
+from heap_destination.delivery.heap.retry_policy import RetryPolicy
 from heap_destination.delivery.request_slots import RequestSlots
-from heap_destination.delivery.retry_policy import RetryPolicy
 from heap_destination.domain.heap_calls import HeapEvent
 from heap_destination.domain.json_text import encode
 from heap_destination.sim import HeapSimulator

@@ -4,8 +4,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from heap_destination.delivery import rate_limiter
-from heap_destination.delivery.rate_limiter import RateLimiter, RateLimitSettings
+from heap_destination.delivery.limits import rate_limiter
+from heap_destination.delivery.limits.rate_limiter import RateLimiter, RateLimitSettings
 
 APP = "1234567890"
 OTHER_APP = "2222222222"

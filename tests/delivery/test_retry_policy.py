@@ -3,7 +3,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from heap_destination.delivery.retry_policy import RetryPolicy, parse_retry_after
+from heap_destination.delivery.heap.retry_policy import RetryPolicy, parse_retry_after
 
 NOW = datetime(2026, 11, 27, 12, 0, 0, tzinfo=UTC)
 

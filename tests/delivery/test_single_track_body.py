@@ -2,7 +2,7 @@
 
 from datetime import UTC, datetime
 
-from heap_destination.delivery.heap_bodies import single_track_body
+from heap_destination.delivery.heap.bodies import single_track_body
 from heap_destination.domain.heap_calls import HeapEvent
 
 EVENT = HeapEvent(

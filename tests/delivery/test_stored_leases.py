@@ -9,13 +9,13 @@ from pathlib import Path
 
 import aiohttp
 
-from heap_destination.delivery.heap_client import HeapClient, new_http_client
+from heap_destination.delivery.heap.client import HeapClient, new_http_client
+from heap_destination.delivery.heap.retry_policy import RetryPolicy
 from heap_destination.delivery.request_slots import RequestSlots
-from heap_destination.delivery.retry_policy import RetryPolicy
-from heap_destination.delivery.stored_delivery import StoredDelivery
-from heap_destination.delivery.stored_work import Origin, identify_work
 from heap_destination.domain.destination import Destination
 from heap_destination.domain.identify import IdentifyInput, prepare_identify
+from heap_destination.durable.delivery import StoredDelivery
+from heap_destination.durable.work import Origin, identify_work
 from heap_destination.sim import HeapSimulator
 from heap_destination.sim.faults import Fault
 from heap_destination.store import NewItem, Store, open_store

@@ -9,16 +9,16 @@ from typing import Any
 
 import aiohttp
 
-from heap_destination.delivery.heap_bodies import TRACK_PATH
-from heap_destination.delivery.heap_client import HeapClient
+from heap_destination.delivery.heap.bodies import TRACK_PATH
+from heap_destination.delivery.heap.client import HeapClient
+from heap_destination.delivery.heap.retry_policy import RetryPolicy
 from heap_destination.delivery.request_slots import RequestSlots
-from heap_destination.delivery.retry_policy import RetryPolicy
-from heap_destination.delivery.stored_singles import (
+from heap_destination.domain.destination import Destination
+from heap_destination.durable.singles import (
     StoredSingles,
     StoredSinglesSettings,
     ledger_key,
 )
-from heap_destination.domain.destination import Destination
 from heap_destination.sim import HeapSimulator
 from heap_destination.sim.faults import Fault
 from heap_destination.sim.rate_limits import RateLimits

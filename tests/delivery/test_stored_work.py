@@ -3,17 +3,17 @@
 import json
 from datetime import UTC, datetime
 
-from heap_destination.delivery.heap_bodies import (
+from heap_destination.delivery.heap.bodies import (
     bulk_body,
     bulk_track_body,
     bulk_user_properties_body,
 )
-from heap_destination.delivery.stored_work import Origin, identify_work, track_work
 from heap_destination.domain.destination import Destination
 from heap_destination.domain.identify import IdentifyInput, prepare_identify
 from heap_destination.domain.json_text import encode
 from heap_destination.domain.nested_mode import NestedMode
 from heap_destination.domain.track import TrackInput, prepare_track
+from heap_destination.durable.work import Origin, identify_work, track_work
 
 DESTINATION = Destination("1234567890", "http://127.0.0.1:8787", NestedMode.FLATTEN, False)
 ACCEPTED_AT = datetime(2026, 11, 28, 12, 0, 0, 250000, tzinfo=UTC).timestamp()

@@ -16,7 +16,7 @@ from typing import Any
 from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 
-from heap_destination.delivery.heap_bodies import (
+from heap_destination.delivery.heap.bodies import (
     bulk_body,
     bulk_track_body,
     bulk_user_properties_body,

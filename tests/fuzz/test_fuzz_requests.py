@@ -28,10 +28,10 @@ from google.rpc import code_pb2
 from hypothesis import HealthCheck, Phase, event, example, given, settings
 from hypothesis import strategies as st
 
-from heap_destination.api.struct_bytes_messages import StreamEventsRequestWithStructBytes
+from heap_destination.api.structs.bytes_messages import StreamEventsRequestWithStructBytes
 from heap_destination.client import HeapDestinationClient, error_details
 from heap_destination.delivery.engine import EngineSettings
-from heap_destination.delivery.rate_limiter import RateLimitSettings
+from heap_destination.delivery.limits.rate_limiter import RateLimitSettings
 from heap_destination.sim import HeapSimulator
 from heap_destination.v1 import config_pb2, identify_pb2, stream_pb2, track_pb2
 from tests.conftest import APP_ID

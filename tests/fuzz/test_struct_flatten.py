@@ -17,11 +17,11 @@ from google.protobuf import struct_pb2
 from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 
-from heap_destination.api.identify_mapping import identify_input
-from heap_destination.api.struct_flatten import StructProperties
-from heap_destination.api.struct_values import struct_to_dict
-from heap_destination.api.struct_walk import walk_struct
-from heap_destination.api.track_mapping import track_input
+from heap_destination.api.mapping.identify import identify_input
+from heap_destination.api.mapping.track import track_input
+from heap_destination.api.structs.properties import StructProperties
+from heap_destination.api.structs.values import struct_to_dict
+from heap_destination.api.structs.walk import walk_struct
 from heap_destination.domain.destination import Destination
 from heap_destination.domain.flatten import Flattened, flatten
 from heap_destination.domain.identify import IdentifyInput, PreparedIdentify, prepare_identify

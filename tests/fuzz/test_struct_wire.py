@@ -11,9 +11,9 @@ from google.protobuf.message import DecodeError
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from heap_destination.api.struct_flatten import StructProperties
-from heap_destination.api.struct_values import struct_to_dict
-from heap_destination.api.struct_wire import MAX_WIRE_DEPTH, NotPlainStruct, struct_from_wire
+from heap_destination.api.structs.properties import StructProperties
+from heap_destination.api.structs.values import struct_to_dict
+from heap_destination.api.structs.wire import MAX_WIRE_DEPTH, NotPlainStruct, struct_from_wire
 from heap_destination.domain.nesting import too_deep_path
 from heap_destination.domain.violations import InvalidInput
 from tests.fuzz.strategies import json_values, merged, mutate, mutations, nest, structs, to_struct

@@ -8,7 +8,7 @@ import grpc
 from google.rpc import code_pb2
 
 from heap_destination.api.event_stream import MAX_RESPONSE_BYTES
-from heap_destination.api.warning_mapping import MAX_LISTED_WARNINGS
+from heap_destination.api.mapping.warnings import MAX_LISTED_WARNINGS
 from heap_destination.client import HeapDestinationClient, in_messages, track_event
 from heap_destination.sim import HeapSimulator
 from heap_destination.v1 import config_pb2, service_pb2_grpc, stream_pb2

@@ -9,7 +9,7 @@ import pytest
 
 from heap_destination.client import HeapDestinationClient, error_details
 from heap_destination.delivery.engine import EngineSettings
-from heap_destination.delivery.rate_limiter import RateLimitSettings
+from heap_destination.delivery.limits.rate_limiter import RateLimitSettings
 from heap_destination.sim import HeapSimulator
 from tests.conftest import APP_ID
 from tests.support.simulator_api import inject_fault, tracked_events

@@ -10,10 +10,10 @@ from typing import Any
 from google.rpc import code_pb2
 
 from heap_destination.client import in_messages, track_event
-from heap_destination.delivery.budget_scheduler import SingleEventSettings
 from heap_destination.delivery.engine import EngineSettings
-from heap_destination.delivery.rate_limiter import RateLimitSettings
-from heap_destination.delivery.single_path_rate import SinglePathRateSettings
+from heap_destination.delivery.limits.adaptive_rate import SinglePathRateSettings
+from heap_destination.delivery.limits.budget_scheduler import SingleEventSettings
+from heap_destination.delivery.limits.rate_limiter import RateLimitSettings
 from heap_destination.sim import HeapSimulator, RateLimits
 from heap_destination.v1 import config_pb2, stream_pb2
 from tests.conftest import APP_ID

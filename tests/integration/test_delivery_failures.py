@@ -7,7 +7,7 @@ import grpc
 import pytest
 
 from heap_destination.client import HeapDestinationClient, error_details
-from heap_destination.delivery.retry_policy import RetryPolicy
+from heap_destination.delivery.heap.retry_policy import RetryPolicy
 from heap_destination.sim import HeapSimulator
 from tests.conftest import APP_ID
 from tests.support.simulator_api import accepted, attempts, inject_fault, tracked_events

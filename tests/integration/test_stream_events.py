@@ -8,7 +8,7 @@ from google.rpc import code_pb2
 
 from heap_destination.client import HeapDestinationClient, identify_event, in_messages, track_event
 from heap_destination.delivery.engine import EngineSettings
-from heap_destination.delivery.rate_limiter import RateLimitSettings
+from heap_destination.delivery.limits.rate_limiter import RateLimitSettings
 from heap_destination.sim import HeapSimulator, RateLimits
 from heap_destination.v1 import config_pb2, errors_pb2, identify_pb2, stream_pb2, track_pb2
 from tests.conftest import APP_ID, FAST_RETRIES

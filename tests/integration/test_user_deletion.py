@@ -9,7 +9,7 @@ import grpc
 import pytest
 
 from heap_destination.api.caller import Caller
-from heap_destination.api.deletion_rights import UserDeleter
+from heap_destination.api.deletion.rights import UserDeleter
 from heap_destination.app.tokens import TokenStore
 from heap_destination.client import error_details
 from heap_destination.sim import HeapSimulator

@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from heap_destination.api.struct_bytes_messages import StreamEventsRequestWithStructBytes
+from heap_destination.api.structs.bytes_messages import StreamEventsRequestWithStructBytes
 from heap_destination.domain.limits import MAX_NESTING_DEPTH
 from heap_destination.domain.violations import FieldViolation, InvalidInput
 from heap_destination.v1 import service_pb2
@@ -36,7 +36,7 @@ def request_deserializer(
 ) -> Callable[[bytes], Any] | None:
     """How the service decodes `method`'s requests: as the contract's messages
     (`deserialize`), except StreamEvents, whose events keep their Structs as the bytes the
-    caller sent (see struct_bytes_messages.py)."""
+    caller sent (see structs/bytes_messages.py)."""
     return _STRUCTS_AS_BYTES.get(method, deserialize)
 
 

@@ -7,7 +7,7 @@ most MAX_RESPONSE_BYTES. The stream ends once the client half-closed and every e
 sent has its result; a message that cannot be decoded ends it with INVALID_ARGUMENT,
 after the results of every event before it.
 
-The messages come decoded with their events' Structs as bytes (struct_bytes_messages.py),
+The messages come decoded with their events' Structs as bytes (structs/bytes_messages.py),
 the rest as the contract's StreamEventsRequest; each event's Structs are read when it is
 prepared, so one that does not decode is that event's violation.
 """
@@ -26,10 +26,8 @@ from heap_destination.api.caller import PermissionDenied
 from heap_destination.api.error_status import ServiceError, describe, duration
 from heap_destination.api.in_flight import StreamInFlight
 from heap_destination.api.intake import Intake, prepare
+from heap_destination.api.mapping.warnings import unlisted_warnings, warnings_to_proto
 from heap_destination.api.request_destination import DestinationResolver
-from heap_destination.api.stored_batch import StoredBatch
-from heap_destination.api.stored_intake import StoredIntake, no_store
-from heap_destination.api.warning_mapping import unlisted_warnings, warnings_to_proto
 from heap_destination.delivery.engine import DeliveryEngine
 from heap_destination.delivery.errors import (
     DeliveryError,
@@ -37,12 +35,14 @@ from heap_destination.delivery.errors import (
     ShuttingDown,
 )
 from heap_destination.delivery.futures import as_delivery_error, outcome_error
-from heap_destination.delivery.stored_work import (
-    Origin,
-)
 from heap_destination.domain.limits import MAX_MESSAGE_ID_LENGTH
 from heap_destination.domain.property_warnings import PropertyWarning
 from heap_destination.domain.violations import FieldViolation, InvalidInput
+from heap_destination.durable.intake import StoredIntake, no_store
+from heap_destination.durable.message_batch import StoredBatch
+from heap_destination.durable.work import (
+    Origin,
+)
 from heap_destination.v1 import errors_pb2, stream_pb2
 
 log = logging.getLogger(__name__)

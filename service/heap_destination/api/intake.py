@@ -13,19 +13,19 @@ from typing import Any
 
 from google.protobuf.message import Message
 
-from heap_destination.api.account_mapping import account_input, account_response
-from heap_destination.api.identify_mapping import identify_input, identify_response
+from heap_destination.api.mapping.account import account_input, account_response
+from heap_destination.api.mapping.identify import identify_input, identify_response
+from heap_destination.api.mapping.track import track_input, track_response
 from heap_destination.api.request_destination import DestinationResolver, request_config
-from heap_destination.api.track_mapping import track_input, track_response
 from heap_destination.delivery.answers import Answer
 from heap_destination.delivery.engine import DeliveryEngine
-from heap_destination.delivery.stored_work import Origin, account_work, identify_work, track_work
 from heap_destination.domain.account import prepare_account
 from heap_destination.domain.ack_mode import AckMode
 from heap_destination.domain.destination import Destination
 from heap_destination.domain.identify import prepare_identify
 from heap_destination.domain.property_warnings import PropertyWarning
 from heap_destination.domain.track import prepare_track
+from heap_destination.durable.work import Origin, account_work, identify_work, track_work
 from heap_destination.store import NewItem
 from heap_destination.v1 import account_pb2, identify_pb2, track_pb2
 

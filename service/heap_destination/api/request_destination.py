@@ -1,7 +1,7 @@
 """The destination of a request: its own config over the stream's over the server's."""
 
 from heap_destination.api.caller import ensure_caller_may_use
-from heap_destination.api.config_mapping import settings_from_config
+from heap_destination.api.mapping.config import settings_from_config
 from heap_destination.domain.destination import (
     Destination,
     DestinationSettings,

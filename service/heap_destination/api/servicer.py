@@ -14,16 +14,16 @@ from heap_destination.api.error_status import ServiceError, grpc_status
 from heap_destination.api.event_stream import EventStream
 from heap_destination.api.in_flight import InFlightLimit, StreamInFlight
 from heap_destination.api.intake import Request, prepare
+from heap_destination.api.mapping.web_snippet import render_web_snippet
 from heap_destination.api.request_destination import DestinationResolver
-from heap_destination.api.stored_intake import StoredIntake, required_intake
 from heap_destination.api.unary_calls import deliver_unary
-from heap_destination.api.web_snippet_mapping import render_web_snippet
 from heap_destination.delivery.engine import DeliveryEngine
 from heap_destination.delivery.errors import DeliveryError, ShuttingDown
-from heap_destination.delivery.stored_work import Origin
 from heap_destination.domain.destination import DestinationSettings
 from heap_destination.domain.property_warnings import PropertyWarning
 from heap_destination.domain.violations import InvalidInput
+from heap_destination.durable.intake import StoredIntake, required_intake
+from heap_destination.durable.work import Origin
 from heap_destination.store import NewItem
 from heap_destination.v1 import (
     account_pb2,

@@ -9,12 +9,13 @@ import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from heap_destination.app.deletion_command import add_deletion_commands
-from heap_destination.app.deliveries_command import add_deliveries_command
-from heap_destination.app.health_command import add_health_command
+from heap_destination.app.commands.deletion import add_deletion_commands
+from heap_destination.app.commands.deliveries import add_deliveries_command
+from heap_destination.app.commands.health import add_health_command
+from heap_destination.app.commands.send import add_send_command
+from heap_destination.app.commands.store import add_store_command
 from heap_destination.app.logs import configure_logging
 from heap_destination.app.metrics_endpoint import start_metrics_server
-from heap_destination.app.send_command import add_send_command
 from heap_destination.app.server import serve
 from heap_destination.app.settings import (
     ServiceSettings,
@@ -22,7 +23,6 @@ from heap_destination.app.settings import (
     add_service_arguments,
     service_settings,
 )
-from heap_destination.app.store_command import add_store_command
 from heap_destination.app.workers import run_workers
 from heap_destination.sim import HeapSimulator
 from heap_destination.sim import serve as serve_simulator

@@ -13,14 +13,14 @@ import aiohttp
 import psycopg
 from opentelemetry.trace import Tracer
 
-from heap_destination.api.stored_intake import StoredIntake
 from heap_destination.app.health_reasons import HealthReasons
 from heap_destination.app.settings import ServiceSettings, SettingsError
 from heap_destination.app.store_monitor import StoreMonitor
-from heap_destination.delivery.heap_client import HeapClient
+from heap_destination.delivery.heap.client import HeapClient
+from heap_destination.delivery.heap.retry_policy import RetryPolicy
 from heap_destination.delivery.request_slots import RequestSlots
-from heap_destination.delivery.retry_policy import RetryPolicy
-from heap_destination.delivery.stored_delivery import StoredDelivery
+from heap_destination.durable.delivery import StoredDelivery
+from heap_destination.durable.intake import StoredIntake
 from heap_destination.store import (
     GroupCommit,
     Store,

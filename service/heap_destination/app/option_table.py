@@ -5,12 +5,12 @@ from typing import Any
 
 from heap_destination.app.options import Option, boolean
 from heap_destination.delivery.engine import EngineSettings
-from heap_destination.delivery.rate_limiter import RateLimitSettings
-from heap_destination.delivery.retry_policy import RetryPolicy
-from heap_destination.delivery.stored_delivery import StoredDeliverySettings
+from heap_destination.delivery.heap.retry_policy import RetryPolicy
+from heap_destination.delivery.limits.rate_limiter import RateLimitSettings
 from heap_destination.domain.ack_mode import AckMode
 from heap_destination.domain.destination import Region, base_url_problem, normalize_base_url
 from heap_destination.domain.nested_mode import NestedMode
+from heap_destination.durable.delivery import StoredDeliverySettings
 
 DEFAULT_LISTEN = "127.0.0.1:50051"
 TOKENS_ENV = "HEAP_DESTINATION_TOKENS"

@@ -17,11 +17,11 @@ from opentelemetry.instrumentation.grpc import aio_server_interceptor
 from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
 from opentelemetry.sdk.trace import TracerProvider
 
-from heap_destination.api.admin_servicer import DeliveryAdminServicer
-from heap_destination.api.deletion_servicer import UserDeletionServicer
+from heap_destination.api.admin.servicer import DeliveryAdminServicer
+from heap_destination.api.deletion.servicer import UserDeletionServicer
 from heap_destination.api.in_flight import InFlightLimit
 from heap_destination.api.servicer import HeapDestinationServicer, StreamBounds
-from heap_destination.api.struct_flatten import WIRE_READER_COMPILED
+from heap_destination.api.structs.properties import WIRE_READER_COMPILED
 from heap_destination.app.durable_delivery import DurableDelivery
 from heap_destination.app.health_reasons import STARTING, HealthReasons
 from heap_destination.app.interceptors import CallerInterceptor
@@ -29,13 +29,13 @@ from heap_destination.app.serving_workers import WorkerPlace
 from heap_destination.app.settings import ServiceSettings
 from heap_destination.app.tls import server_credentials
 from heap_destination.app.tracing import tracer_provider_from_env
-from heap_destination.delivery.engine import DeliveryEngine
-from heap_destination.delivery.heap_client import HeapClient, new_http_client
-from heap_destination.delivery.heap_deletion import (
+from heap_destination.delivery.deletion.client import (
     HeapDeletionClient,
     deletion_base_url,
     new_deletion_http_client,
 )
+from heap_destination.delivery.engine import DeliveryEngine
+from heap_destination.delivery.heap.client import HeapClient, new_http_client
 from heap_destination.delivery.request_slots import RequestSlots
 from heap_destination.v1 import (
     admin_pb2,

@@ -14,7 +14,7 @@ from typing import Any
 
 from google.protobuf import json_format
 
-from heap_destination.api.config_mapping import settings_from_config
+from heap_destination.api.mapping.config import settings_from_config
 from heap_destination.app.option_table import (
     DEFAULT_HISTORY_RETENTION,
     DEFAULT_MAX_CONCURRENT_CALLS,
@@ -31,17 +31,17 @@ from heap_destination.app.option_table import (
 from heap_destination.app.options import SettingsError, add_options, resolve_options
 from heap_destination.app.tls import TlsFiles
 from heap_destination.app.tokens import TokenStore, parse_tokens
-from heap_destination.delivery.budget_scheduler import SingleEventSettings
+from heap_destination.delivery.deletion.api_key import HeapApiKey
 from heap_destination.delivery.engine import EngineSettings
-from heap_destination.delivery.heap_api_key import HeapApiKey
-from heap_destination.delivery.rate_limiter import RateLimitSettings
-from heap_destination.delivery.retry_policy import RetryPolicy
-from heap_destination.delivery.stored_delivery import StoredDeliverySettings
-from heap_destination.delivery.stored_singles import StoredSinglesSettings
+from heap_destination.delivery.heap.retry_policy import RetryPolicy
+from heap_destination.delivery.limits.budget_scheduler import SingleEventSettings
+from heap_destination.delivery.limits.rate_limiter import RateLimitSettings
 from heap_destination.domain.ack_mode import AckMode
 from heap_destination.domain.destination import DestinationSettings, Region, normalize_base_url
 from heap_destination.domain.nested_mode import NestedMode
 from heap_destination.domain.violations import InvalidInput
+from heap_destination.durable.delivery import StoredDeliverySettings
+from heap_destination.durable.singles import StoredSinglesSettings
 from heap_destination.store import Budget
 from heap_destination.store.opening import URL_FORMS
 from heap_destination.v1 import config_pb2

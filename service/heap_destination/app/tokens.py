@@ -6,7 +6,7 @@ import json
 from collections.abc import Iterable
 
 from heap_destination.api.caller import Caller
-from heap_destination.api.deletion_rights import UserDeleter
+from heap_destination.api.deletion.rights import UserDeleter
 
 MIN_TOKEN_LENGTH = 16
 

@@ -21,8 +21,8 @@ from typing import Generic
 
 from heap_destination.delivery.answers import Answer, future_answer
 from heap_destination.delivery.errors import DeliveryError, HeapRejected
+from heap_destination.delivery.heap.trace_links import carrying
 from heap_destination.delivery.pending import Item, Pending, stopped
-from heap_destination.delivery.trace_links import carrying
 from heap_destination.metrics import QUEUE_DEPTH
 
 # A partial batch waits at most this many lingers for an outstanding request to return,

@@ -13,10 +13,9 @@ from typing import Any
 
 from heap_destination.delivery.answers import Answer, future_answer, shared_answer
 from heap_destination.delivery.batcher import BulkBatcher
-from heap_destination.delivery.budget_scheduler import BudgetScheduler, Route, SingleEventSettings
 from heap_destination.delivery.errors import Overloaded, RateLimited, ShuttingDown
 from heap_destination.delivery.futures import all_of
-from heap_destination.delivery.heap_bodies import (
+from heap_destination.delivery.heap.bodies import (
     ADD_ACCOUNT_PROPERTIES_PATH,
     ADD_USER_PROPERTIES_PATH,
     IDENTIFY_PATH,
@@ -26,9 +25,14 @@ from heap_destination.delivery.heap_bodies import (
     bulk_user_properties_body,
     identify_body,
 )
-from heap_destination.delivery.heap_client import HeapClient
-from heap_destination.delivery.rate_limiter import RateLimiter, RateLimitSettings
-from heap_destination.delivery.scheduled_tracks import ScheduledTracks, TrackPathSettings
+from heap_destination.delivery.heap.client import HeapClient
+from heap_destination.delivery.limits.budget_scheduler import (
+    BudgetScheduler,
+    Route,
+    SingleEventSettings,
+)
+from heap_destination.delivery.limits.rate_limiter import RateLimiter, RateLimitSettings
+from heap_destination.delivery.limits.scheduled_tracks import ScheduledTracks, TrackPathSettings
 from heap_destination.delivery.single_requests import SingleRequests
 from heap_destination.domain.account import PreparedAccount
 from heap_destination.domain.destination import Destination

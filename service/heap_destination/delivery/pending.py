@@ -6,7 +6,7 @@ from opentelemetry.trace import SpanContext
 
 from heap_destination.delivery.answers import Answer, tell
 from heap_destination.delivery.errors import HeapUnavailable
-from heap_destination.delivery.trace_links import call_context
+from heap_destination.delivery.heap.trace_links import call_context
 
 Item = TypeVar("Item")
 

@@ -14,8 +14,8 @@ from typing import Generic
 
 from heap_destination.delivery.answers import Answer, future_answer
 from heap_destination.delivery.errors import HeapUnavailable
+from heap_destination.delivery.heap.trace_links import carrying
 from heap_destination.delivery.pending import Item, Pending, stopped
-from heap_destination.delivery.trace_links import carrying
 
 SendOne = Callable[[Item, float, str], Awaitable[None]]
 """Sends one item with a monotonic deadline for a caller; raises DeliveryError."""

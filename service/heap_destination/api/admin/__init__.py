@@ -1,0 +1,1 @@
+"""DeliveryAdminService: the durable store, seen and changed within the caller's token."""

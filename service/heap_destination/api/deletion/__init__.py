@@ -1,0 +1,1 @@
+"""UserDeletionService: deleting users from Heap, within the caller's token."""

@@ -1,0 +1,1 @@
+"""The command line's subcommands besides serve, run and simulate."""

@@ -1,0 +1,1 @@
+"""Heap's user deletion API: its client, auth tokens and API key."""
