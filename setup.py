@@ -6,16 +6,18 @@ the editable install `make setup` does) runs protoc first, as `make gen` does, s
 installed package always matches the contract it was built from. grpcio-tools carries
 protoc; mypy-protobuf writes the typed stubs (.pyi). Both are build requirements.
 
-COMPILED lists the modules that every event goes through: the domain (validating and
-flattening), the reading of a request's protobuf Struct from its wire bytes, the
-mapping of a TrackEvent to the domain, and Heap's request bodies. (Nothing that imports
-the store: type-checking it would need the PostgreSQL driver in the build's
-environment.) mypyc (part of mypy, a build
-requirement) compiles them to C extensions from the same type-annotated Python, which
-makes them two to three times faster. Without a working C compiler, or with
-HEAP_DESTINATION_COMPILE=0, they stay pure Python: the same behaviour, more CPU per event
-(the service logs which at start-up). An editable install compiles them next to their
-sources: `make setup` compiles them again whenever one changes.
+compiled-modules.txt lists the modules that every event goes through, one path a line:
+the domain (validating and flattening), the reading of a request's protobuf Struct from
+its wire bytes, the mapping of a TrackEvent to the domain, and Heap's request bodies.
+(Nothing that imports the store: type-checking it would need the PostgreSQL driver in the
+build's environment. Nor domain/destination.py, whose frozen settings are pickled for
+--workers: compiled frozen dataclasses do not unpickle.) The Makefile reads the same
+list. mypyc (part of mypy, a build requirement) compiles them to C extensions from the
+same type-annotated Python, which makes them two to three times faster. Without a working
+C compiler, or with HEAP_DESTINATION_COMPILE=0, they stay pure Python: the same
+behaviour, more CPU per event (the service logs which at start-up). An editable install
+compiles them next to their sources: `make setup` compiles them again whenever one
+changes.
 """
 
 import os
@@ -70,20 +72,7 @@ def generate() -> None:
     (GENERATED / "__init__.py").touch()
 
 
-# Left as Python: destination, whose frozen settings are pickled for --workers (compiled
-# frozen dataclasses do not unpickle).
-PACKAGE = ROOT / "service" / "heap_destination"
-COMPILED = sorted(
-    str(path.relative_to(ROOT))
-    for path in [
-        *(PACKAGE / "domain").glob("*.py"),
-        PACKAGE / "api" / "structs" / "wire.py",
-        PACKAGE / "api" / "structs" / "properties.py",
-        PACKAGE / "api" / "mapping" / "track.py",
-        PACKAGE / "delivery" / "heap" / "bodies.py",
-    ]
-    if path.name not in ("__init__.py", "destination.py")
-)
+COMPILED = (ROOT / "compiled-modules.txt").read_text().split()
 
 
 def compiled_extensions() -> list[Extension]:

@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tarfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -35,6 +36,18 @@ def _run(*args: str | Path, cwd: Path | None = None, env: dict[str, str] | None 
     return done.stdout
 
 
+def _clean_checkout(checkout: Path) -> Path:
+    """The files a clean checkout has (with this work tree's changes), and no generated
+    code."""
+    listed = _run("git", "ls-files", "-co", "--exclude-standard", cwd=ROOT).splitlines()
+    for name in listed:
+        if not name.startswith(GENERATED) and (ROOT / name).is_file():
+            (checkout / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, checkout / name)
+    assert not (checkout / GENERATED).exists()
+    return checkout
+
+
 @pytest.fixture(scope="module", params=["compiled", "pure Python"])
 def installed(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
@@ -45,15 +58,7 @@ def installed(
     if compiled and (missing := c_compiler_missing()) is not None:
         pytest.skip(missing)
     folder = tmp_path_factory.mktemp("wheel")
-    checkout = folder / "checkout"
-    # The files a clean checkout has (with this work tree's changes), and no generated code.
-    listed = _run("git", "ls-files", "-co", "--exclude-standard", cwd=ROOT).splitlines()
-    for name in listed:
-        if not name.startswith(GENERATED) and (ROOT / name).is_file():
-            (checkout / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(ROOT / name, checkout / name)
-    assert not (checkout / GENERATED).exists()
-
+    checkout = _clean_checkout(folder / "checkout")
     env = {**os.environ, "HEAP_DESTINATION_COMPILE": "1" if compiled else "0"}
     _run(
         sys.executable,
@@ -128,3 +133,22 @@ def test_the_installed_service_delivers_a_track_to_the_simulator(
     assert [(e["identity"], e["event"], e["properties"]) for e in delivered] == [
         ("u1", "Signed Up", {"foo.bar": "baz"})
     ]
+
+
+def test_the_source_distribution_holds_the_compiled_list(tmp_path: Path) -> None:
+    """setup.py reads compiled-modules.txt to build from an sdist too."""
+    checkout = _clean_checkout(tmp_path / "checkout")
+    env = {**os.environ, "HEAP_DESTINATION_COMPILE": "0"}
+    build = "from setuptools import build_meta; print(build_meta.build_sdist(sys.argv[1]))"
+    name = _run(
+        sys.executable, "-c", f"import sys; {build}", tmp_path, cwd=checkout, env=env
+    ).splitlines()[-1]
+
+    with tarfile.open(tmp_path / name) as sdist:
+        listed = sdist.extractfile(f"{name.removesuffix('.tar.gz')}/compiled-modules.txt")
+        assert listed is not None
+        assert listed.read().decode().split() == _compiled_list()
+
+
+def _compiled_list() -> list[str]:
+    return (ROOT / "compiled-modules.txt").read_text().split()
