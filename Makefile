@@ -98,3 +98,4 @@ image:
 clean:
 	rm -rf $(VENV) $(GEN_DIR) build
 	find service -name '*.so' -delete
+	rm -f service/heap_destination/compiled_sources.sha256

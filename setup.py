@@ -18,8 +18,14 @@ C compiler, or with HEAP_DESTINATION_COMPILE=0, they stay pure Python: the same
 behaviour, more CPU per event (the service logs which at start-up). An editable install
 compiles them next to their sources: `make setup` compiles them again whenever one
 changes.
+
+Beside the compiled modules, the build writes the SHA-256 of each one's source to
+heap_destination/compiled_sources.sha256 (the format of `sha256sum`): the package refuses
+to import a compiled module whose source beside it has changed since
+(heap_destination/compiled_check.py).
 """
 
+import hashlib
 import os
 import subprocess
 import sys
@@ -72,7 +78,19 @@ def generate() -> None:
     (GENERATED / "__init__.py").touch()
 
 
+PACKAGE = ROOT / "service" / "heap_destination"
 COMPILED = (ROOT / "compiled-modules.txt").read_text().split()
+SOURCE_HASHES = "compiled_sources.sha256"
+
+
+def source_hashes() -> str:
+    """The SHA-256 of each compiled module's source, as `sha256sum` writes them, with the
+    paths relative to the package."""
+    return "".join(
+        f"{hashlib.sha256((ROOT / path).read_bytes()).hexdigest()}  "
+        f"{(ROOT / path).relative_to(PACKAGE).as_posix()}\n"
+        for path in COMPILED
+    )
 
 
 def compiled_extensions() -> list[Extension]:
@@ -87,9 +105,16 @@ class BuildExtIfCompiler(build_ext):
     """Builds the compiled modules, or none of them when no C compiler works here: a
     module half compiled would not import."""
 
+    def run(self) -> None:
+        self._compiled = False
+        super().run()
+        if self._compiled:
+            self._write_source_hashes()
+
     def build_extensions(self) -> None:
         if self._compiler_works():
             super().build_extensions()
+            self._compiled = True
         else:
             print(
                 "heap-destination: no working C compiler, so the per-event modules stay "
@@ -109,6 +134,20 @@ class BuildExtIfCompiler(build_ext):
                 return False
         return True
 
+    def _write_source_hashes(self) -> None:
+        """Beside the compiled modules: in the build's tree (the wheel's content) and, for
+        an editable install or --inplace, next to the sources."""
+        folders = [Path(self.build_lib) / PACKAGE.name]
+        if self.inplace:
+            build_py = self.get_finalized_command("build_py")
+            folders.append(Path(build_py.get_package_dir(PACKAGE.name)))
+        for folder in folders:
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / SOURCE_HASHES).write_text(HASHES_OF_THE_COMPILED_SOURCES)
+
 
 generate()
+# Read before mypyc reads the sources: a source edited during the build then fails the
+# check at import, rather than passing it with code compiled from its previous version.
+HASHES_OF_THE_COMPILED_SOURCES = source_hashes()
 setup(ext_modules=compiled_extensions(), cmdclass={"build_ext": BuildExtIfCompiler})

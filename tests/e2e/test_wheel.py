@@ -10,6 +10,7 @@ import subprocess
 import sys
 import tarfile
 from collections.abc import Iterator
+from importlib.machinery import EXTENSION_SUFFIXES
 from pathlib import Path
 
 import pytest
@@ -133,6 +134,25 @@ def test_the_installed_service_delivers_a_track_to_the_simulator(
     assert [(e["identity"], e["event"], e["properties"]) for e in delivered] == [
         ("u1", "Signed Up", {"foo.bar": "baz"})
     ]
+
+
+def test_the_installed_package_holds_the_hashes_of_its_compiled_sources(
+    installed: tuple[Path, bool],
+) -> None:
+    """What the package checks at import: each compiled module's source is beside it, with
+    the hash of the source it was compiled from (heap_destination/compiled_check.py)."""
+    command, compiled = installed
+    [package] = command.parents[1].glob("lib/python*/site-packages/heap_destination")
+    hashes = package / "compiled_sources.sha256"
+    if not compiled:
+        assert not hashes.exists()
+        assert list(package.rglob("*.so")) == []
+        return
+    hashed = [line.split("  ")[1] for line in hashes.read_text().splitlines()]
+    assert [f"service/heap_destination/{name}" for name in hashed] == _compiled_list()
+    for name in hashed:
+        assert (package / name).is_file()
+        assert (package / name).with_suffix(EXTENSION_SUFFIXES[0]).is_file()
 
 
 def test_the_source_distribution_holds_the_compiled_list(tmp_path: Path) -> None:
