@@ -48,6 +48,7 @@ lint: setup
 	$(BIN)/buf lint
 	$(BIN)/ruff check service tests benchmarks examples
 	$(BIN)/ruff format --check service tests benchmarks examples
+	$(BIN)/python -m heap_destination.app.layout_check
 
 # The contract is a public API: no breaking change against the previous commit of main.
 # A breaking change goes into a new versioned package (heap_destination.v2), see
