@@ -7,7 +7,7 @@ RUN apt-get update \
  && apt-get install --yes --no-install-recommends gcc libc6-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
-COPY pyproject.toml setup.py README.md constraints.txt ./
+COPY pyproject.toml setup.py compiled-modules.txt README.md constraints.txt ./
 COPY protos protos
 COPY service service
 RUN pip wheel --no-cache-dir --no-deps --wheel-dir /wheels . \

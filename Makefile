@@ -19,10 +19,9 @@ $(VENV)/.installed: pyproject.toml constraints.txt setup.py
 	touch $@ $(VENV)/.compiled
 
 # ...and compiles them again whenever one changes: the compiled module is the one imported.
-# (The modules of domain/ and api/, and Heap's bodies: a superset of setup.py's COMPILED.)
-COMPILED_SOURCES := $(wildcard service/heap_destination/domain/*.py service/heap_destination/api/structs/*.py) \
-	service/heap_destination/api/mapping/track.py service/heap_destination/delivery/heap/bodies.py
-$(VENV)/.compiled: $(COMPILED_SOURCES) | $(VENV)/.installed
+# (compiled-modules.txt lists them, for setup.py too.)
+COMPILED_SOURCES := $(shell cat compiled-modules.txt)
+$(VENV)/.compiled: compiled-modules.txt $(COMPILED_SOURCES) | $(VENV)/.installed
 	$(BIN)/python setup.py --quiet build_ext --inplace --force
 	touch $@
 
@@ -49,6 +48,7 @@ lint: setup
 	$(BIN)/buf lint
 	$(BIN)/ruff check service tests benchmarks examples
 	$(BIN)/ruff format --check service tests benchmarks examples
+	$(BIN)/python -m heap_destination.app.layout_check
 
 # The contract is a public API: no breaking change against the previous commit of main.
 # A breaking change goes into a new versioned package (heap_destination.v2), see
@@ -99,3 +99,4 @@ image:
 clean:
 	rm -rf $(VENV) $(GEN_DIR) build
 	find service -name '*.so' -delete
+	rm -f service/heap_destination/compiled_sources.sha256

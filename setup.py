@@ -6,18 +6,26 @@ the editable install `make setup` does) runs protoc first, as `make gen` does, s
 installed package always matches the contract it was built from. grpcio-tools carries
 protoc; mypy-protobuf writes the typed stubs (.pyi). Both are build requirements.
 
-COMPILED lists the modules that every event goes through: the domain (validating and
-flattening), the reading of a request's protobuf Struct from its wire bytes, the
-mapping of a TrackEvent to the domain, and Heap's request bodies. (Nothing that imports
-the store: type-checking it would need the PostgreSQL driver in the build's
-environment.) mypyc (part of mypy, a build
-requirement) compiles them to C extensions from the same type-annotated Python, which
-makes them two to three times faster. Without a working C compiler, or with
-HEAP_DESTINATION_COMPILE=0, they stay pure Python: the same behaviour, more CPU per event
-(the service logs which at start-up). An editable install compiles them next to their
-sources: `make setup` compiles them again whenever one changes.
+compiled-modules.txt lists the modules that every event goes through, one path a line:
+the domain (validating and flattening), the reading of a request's protobuf Struct from
+its wire bytes, the mapping of a TrackEvent to the domain, and Heap's request bodies.
+(Nothing that imports the store: type-checking it would need the PostgreSQL driver in the
+build's environment. Nor domain/destination.py, whose frozen settings are pickled for
+--workers: compiled frozen dataclasses do not unpickle.) The Makefile reads the same
+list. mypyc (part of mypy, a build requirement) compiles them to C extensions from the
+same type-annotated Python, which makes them two to three times faster. Without a working
+C compiler, or with HEAP_DESTINATION_COMPILE=0, they stay pure Python: the same
+behaviour, more CPU per event (the service logs which at start-up). An editable install
+compiles them next to their sources: `make setup` compiles them again whenever one
+changes.
+
+Beside the compiled modules, the build writes the SHA-256 of each one's source to
+heap_destination/compiled_sources.sha256 (the format of `sha256sum`): the package refuses
+to import a compiled module whose source beside it has changed since
+(heap_destination/compiled_check.py).
 """
 
+import hashlib
 import os
 import subprocess
 import sys
@@ -70,20 +78,19 @@ def generate() -> None:
     (GENERATED / "__init__.py").touch()
 
 
-# Left as Python: destination, whose frozen settings are pickled for --workers (compiled
-# frozen dataclasses do not unpickle).
 PACKAGE = ROOT / "service" / "heap_destination"
-COMPILED = sorted(
-    str(path.relative_to(ROOT))
-    for path in [
-        *(PACKAGE / "domain").glob("*.py"),
-        PACKAGE / "api" / "structs" / "wire.py",
-        PACKAGE / "api" / "structs" / "properties.py",
-        PACKAGE / "api" / "mapping" / "track.py",
-        PACKAGE / "delivery" / "heap" / "bodies.py",
-    ]
-    if path.name not in ("__init__.py", "destination.py")
-)
+COMPILED = (ROOT / "compiled-modules.txt").read_text().split()
+SOURCE_HASHES = "compiled_sources.sha256"
+
+
+def source_hashes() -> str:
+    """The SHA-256 of each compiled module's source, as `sha256sum` writes them, with the
+    paths relative to the package."""
+    return "".join(
+        f"{hashlib.sha256((ROOT / path).read_bytes()).hexdigest()}  "
+        f"{(ROOT / path).relative_to(PACKAGE).as_posix()}\n"
+        for path in COMPILED
+    )
 
 
 def compiled_extensions() -> list[Extension]:
@@ -98,9 +105,16 @@ class BuildExtIfCompiler(build_ext):
     """Builds the compiled modules, or none of them when no C compiler works here: a
     module half compiled would not import."""
 
+    def run(self) -> None:
+        self._compiled = False
+        super().run()
+        if self._compiled:
+            self._write_source_hashes()
+
     def build_extensions(self) -> None:
         if self._compiler_works():
             super().build_extensions()
+            self._compiled = True
         else:
             print(
                 "heap-destination: no working C compiler, so the per-event modules stay "
@@ -120,6 +134,20 @@ class BuildExtIfCompiler(build_ext):
                 return False
         return True
 
+    def _write_source_hashes(self) -> None:
+        """Beside the compiled modules: in the build's tree (the wheel's content) and, for
+        an editable install or --inplace, next to the sources."""
+        folders = [Path(self.build_lib) / PACKAGE.name]
+        if self.inplace:
+            build_py = self.get_finalized_command("build_py")
+            folders.append(Path(build_py.get_package_dir(PACKAGE.name)))
+        for folder in folders:
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / SOURCE_HASHES).write_text(HASHES_OF_THE_COMPILED_SOURCES)
+
 
 generate()
+# Read before mypyc reads the sources: a source edited during the build then fails the
+# check at import, rather than passing it with code compiled from its previous version.
+HASHES_OF_THE_COMPILED_SOURCES = source_hashes()
 setup(ext_modules=compiled_extensions(), cmdclass={"build_ext": BuildExtIfCompiler})

@@ -1,5 +1,4 @@
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,20 +19,6 @@ from tests.support.background_service import BackgroundService
 APP_ID = "1234567890"
 FAST_RETRIES = RetryPolicy(initial_backoff=0.01, max_backoff=0.05, delivery_timeout=10.0)
 FAST_STORED_DELIVERY = StoredDeliverySettings(idle_poll=0.05, initial_backoff=0.05, max_backoff=0.5)
-SERVICE_SOURCES = Path(__file__).parent.parent / "service"
-
-
-def pytest_sessionstart(session: pytest.Session) -> None:
-    """A module compiled before its source last changed is what Python imports, so the
-    tests would run the old code: stop before they do."""
-    stale = [
-        str(compiled.relative_to(SERVICE_SOURCES))
-        for compiled in SERVICE_SOURCES.rglob("*.so")
-        if (source := compiled.with_name(compiled.name.split(".")[0] + ".py")).exists()
-        and source.stat().st_mtime > compiled.stat().st_mtime
-    ]
-    if stale:
-        pytest.exit(f"compiled before their sources changed: {stale}; run `make setup`", 2)
 
 
 @pytest.fixture

@@ -8,7 +8,9 @@ import os
 import shutil
 import subprocess
 import sys
+import tarfile
 from collections.abc import Iterator
+from importlib.machinery import EXTENSION_SUFFIXES
 from pathlib import Path
 
 import pytest
@@ -35,6 +37,18 @@ def _run(*args: str | Path, cwd: Path | None = None, env: dict[str, str] | None 
     return done.stdout
 
 
+def _clean_checkout(checkout: Path) -> Path:
+    """The files a clean checkout has (with this work tree's changes), and no generated
+    code."""
+    listed = _run("git", "ls-files", "-co", "--exclude-standard", cwd=ROOT).splitlines()
+    for name in listed:
+        if not name.startswith(GENERATED) and (ROOT / name).is_file():
+            (checkout / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, checkout / name)
+    assert not (checkout / GENERATED).exists()
+    return checkout
+
+
 @pytest.fixture(scope="module", params=["compiled", "pure Python"])
 def installed(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
@@ -45,15 +59,7 @@ def installed(
     if compiled and (missing := c_compiler_missing()) is not None:
         pytest.skip(missing)
     folder = tmp_path_factory.mktemp("wheel")
-    checkout = folder / "checkout"
-    # The files a clean checkout has (with this work tree's changes), and no generated code.
-    listed = _run("git", "ls-files", "-co", "--exclude-standard", cwd=ROOT).splitlines()
-    for name in listed:
-        if not name.startswith(GENERATED) and (ROOT / name).is_file():
-            (checkout / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(ROOT / name, checkout / name)
-    assert not (checkout / GENERATED).exists()
-
+    checkout = _clean_checkout(folder / "checkout")
     env = {**os.environ, "HEAP_DESTINATION_COMPILE": "1" if compiled else "0"}
     _run(
         sys.executable,
@@ -128,3 +134,41 @@ def test_the_installed_service_delivers_a_track_to_the_simulator(
     assert [(e["identity"], e["event"], e["properties"]) for e in delivered] == [
         ("u1", "Signed Up", {"foo.bar": "baz"})
     ]
+
+
+def test_the_installed_package_holds_the_hashes_of_its_compiled_sources(
+    installed: tuple[Path, bool],
+) -> None:
+    """What the package checks at import: each compiled module's source is beside it, with
+    the hash of the source it was compiled from (heap_destination/compiled_check.py)."""
+    command, compiled = installed
+    [package] = command.parents[1].glob("lib/python*/site-packages/heap_destination")
+    hashes = package / "compiled_sources.sha256"
+    if not compiled:
+        assert not hashes.exists()
+        assert list(package.rglob("*.so")) == []
+        return
+    hashed = [line.split("  ")[1] for line in hashes.read_text().splitlines()]
+    assert [f"service/heap_destination/{name}" for name in hashed] == _compiled_list()
+    for name in hashed:
+        assert (package / name).is_file()
+        assert (package / name).with_suffix(EXTENSION_SUFFIXES[0]).is_file()
+
+
+def test_the_source_distribution_holds_the_compiled_list(tmp_path: Path) -> None:
+    """setup.py reads compiled-modules.txt to build from an sdist too."""
+    checkout = _clean_checkout(tmp_path / "checkout")
+    env = {**os.environ, "HEAP_DESTINATION_COMPILE": "0"}
+    build = "from setuptools import build_meta; print(build_meta.build_sdist(sys.argv[1]))"
+    name = _run(
+        sys.executable, "-c", f"import sys; {build}", tmp_path, cwd=checkout, env=env
+    ).splitlines()[-1]
+
+    with tarfile.open(tmp_path / name) as sdist:
+        listed = sdist.extractfile(f"{name.removesuffix('.tar.gz')}/compiled-modules.txt")
+        assert listed is not None
+        assert listed.read().decode().split() == _compiled_list()
+
+
+def _compiled_list() -> list[str]:
+    return (ROOT / "compiled-modules.txt").read_text().split()
