@@ -1,6 +1,6 @@
 # The service as a container image: `make image` builds it where docker is available.
 # Build stage: the wheel (setup.py runs protoc, see docs/operations.md) and the wheels it depends on,
-# at the versions constraints.txt pins.
+# with the postgresql extra (psycopg, for a PostgreSQL store), at the versions constraints.txt pins.
 FROM python:3.11.7-slim-bookworm AS build
 # A C compiler, so that the build compiles the per-event modules (see setup.py).
 RUN apt-get update \
@@ -11,12 +11,13 @@ COPY pyproject.toml setup.py compiled-modules.txt README.md constraints.txt ./
 COPY protos protos
 COPY service service
 RUN pip wheel --no-cache-dir --no-deps --wheel-dir /wheels . \
- && pip wheel --no-cache-dir --constraint constraints.txt --wheel-dir /wheels /wheels/heap_destination-*.whl
+ && pip wheel --no-cache-dir --constraint constraints.txt --wheel-dir /wheels \
+      "$(ls /wheels/heap_destination-*.whl)[postgresql]"
 
 # Final stage: the same slim base, no compilers, only the wheels, a user that is not root.
 FROM python:3.11.7-slim-bookworm
 COPY --from=build /wheels /wheels
-RUN pip install --no-cache-dir --no-index --find-links /wheels heap-destination \
+RUN pip install --no-cache-dir --no-index --find-links /wheels "heap-destination[postgresql]" \
  && rm -rf /wheels \
  && useradd --system --uid 10001 --create-home --home-dir /var/lib/heap-destination heap
 USER 10001

@@ -15,7 +15,7 @@ setup: $(VENV)/.installed $(GEN_DIR)/__init__.py $(VENV)/.compiled
 $(VENV)/.installed: pyproject.toml constraints.txt setup.py
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
+	$(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev,postgresql]'
 	touch $@ $(VENV)/.compiled
 
 # ...and compiles them again whenever one changes: the compiled module is the one imported.

@@ -45,9 +45,8 @@ from types import FrameType
 from typing import Any
 
 import grpc
-import httpx
 
-from benchmarks import heap_record, processes, scenarios, workers
+from benchmarks import control, heap_record, processes, scenarios, workers
 from benchmarks.env_numbers import env_number
 from benchmarks.payloads import PAYLOADS, Payload
 from heap_destination.v1 import service_pb2_grpc
@@ -151,10 +150,10 @@ class Bench:
         self.config = config
         self.heap_url = heap_url
         self.logs = logs
-        self.http = httpx.AsyncClient()
+        self.http = control.control_session()
 
     async def close(self) -> None:
-        await self.http.aclose()
+        await self.http.close()
 
     async def through_service(
         self, scenario: str, payload: Payload, checkout: Path | None = None
@@ -235,7 +234,7 @@ async def run_all(
     if config.heap_latency_ms:
         # Heap is across the internet: every request to it costs at least a round trip.
         fault = {"latency_ms": config.heap_latency_ms, "probability": 1.0}
-        (await bench.http.post(f"{heap_url}/_sim/faults", json=fault)).raise_for_status()
+        await control.call(bench.http, "POST", f"{heap_url}/_sim/faults", fault)
     try:
         rows = [
             await bench.through_service(scenario, payload)

@@ -3,25 +3,22 @@
 from collections import Counter
 from typing import Any
 
-import httpx
+import aiohttp
 
+from benchmarks.control import call, get_json
 from benchmarks.scenarios import ScenarioFailed
 
-CONTROL_TIMEOUT = 120.0
-"""Seconds for a /_sim call; listing 50,000 large events takes a few seconds."""
 
-
-async def clear(http: httpx.AsyncClient, heap_url: str) -> None:
-    response = await http.delete(f"{heap_url}/_sim/requests", timeout=CONTROL_TIMEOUT)
-    response.raise_for_status()
+async def clear(http: aiohttp.ClientSession, heap_url: str) -> None:
+    await call(http, "DELETE", f"{heap_url}/_sim/requests")
 
 
 async def check_delivered(
-    http: httpx.AsyncClient, heap_url: str, ids: list[str], flat_keys: set[str]
+    http: aiohttp.ClientSession, heap_url: str, ids: list[str], flat_keys: set[str]
 ) -> int:
     """Fails unless Heap accepted each of `ids` exactly once, with properties `flat_keys`;
     returns the number of requests Heap accepted."""
-    accepted = await _get(http, f"{heap_url}/_sim/requests")
+    accepted: list[dict[str, Any]] = await get_json(http, f"{heap_url}/_sim/requests")
     events = [event for request in accepted for event in _tracked_events(request)]
     delivered = Counter(str(event.get("idempotency_key")) for event in events)
     expected = Counter(ids)
@@ -46,10 +43,3 @@ def _tracked_events(request: dict[str, Any]) -> list[dict[str, Any]]:
     body: dict[str, Any] = request["body"]
     events: list[dict[str, Any]] = body.get("events", [body])
     return events
-
-
-async def _get(http: httpx.AsyncClient, url: str) -> list[dict[str, Any]]:
-    response = await http.get(url, timeout=CONTROL_TIMEOUT)
-    response.raise_for_status()
-    records: list[dict[str, Any]] = response.json()
-    return records

@@ -18,10 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import grpc
-import httpx
 from google.protobuf import struct_pb2
 
-from benchmarks import processes
+from benchmarks import control, processes
 from benchmarks.bench import machine
 from heap_destination.v1 import config_pb2, service_pb2_grpc, stream_pb2, track_pb2
 
@@ -153,9 +152,9 @@ async def _measure(scenario: Scenario, heap_url: str, log: Path) -> MemoryRow:
 
 
 async def run_all(heap_url: str, logs: Path) -> list[MemoryRow]:
-    async with httpx.AsyncClient() as http:
+    async with control.control_session() as http:
         fault = {"latency_ms": HEAP_LATENCY_MS, "probability": 1.0}
-        (await http.post(f"{heap_url}/_sim/faults", json=fault)).raise_for_status()
+        await control.call(http, "POST", f"{heap_url}/_sim/faults", fault)
     return [
         await _measure(scenario, heap_url, logs / f"service-memory-{index}.log")
         for index, scenario in enumerate(SCENARIOS)

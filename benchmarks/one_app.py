@@ -30,11 +30,11 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import aiohttp
 import grpc
-import httpx
 from google.rpc import code_pb2
 
-from benchmarks import processes
+from benchmarks import control, processes
 from benchmarks.bench import machine
 from benchmarks.env_numbers import env_number
 from heap_destination.v1 import config_pb2, service_pb2_grpc, stream_pb2, track_pb2
@@ -43,7 +43,6 @@ APP_ID = "1234567890"
 PER_MESSAGE = 100
 ANSWER_GRACE = 1.0
 """Seconds after the offer ends that answers still count as delivered in time."""
-CONTROL_TIMEOUT = 120.0
 
 
 @dataclass(frozen=True)
@@ -166,10 +165,10 @@ async def run_mode(
     config: Config, heap_url: str, logs: Path, scheduler: bool, stored: bool = False
 ) -> Row:
     mode = "stored" if stored else "scheduler" if scheduler else "bulk only"
-    async with httpx.AsyncClient(timeout=CONTROL_TIMEOUT) as http:
-        (await http.delete(f"{heap_url}/_sim/requests")).raise_for_status()
+    async with control.control_session() as http:
+        await control.call(http, "DELETE", f"{heap_url}/_sim/requests")
         # A fresh window: what the previous run left counted must not count here.
-        (await http.post(f"{heap_url}/_sim/limits", json=config.heap_limits())).raise_for_status()
+        await control.call(http, "POST", f"{heap_url}/_sim/limits", config.heap_limits())
         store = logs / f"store-{mode.replace(' ', '-')}.db" if stored else None
         command = serve_command(config, heap_url, scheduler, store)
         log = logs / f"service-{mode.replace(' ', '-')}.log"
@@ -177,14 +176,14 @@ async def run_mode(
             offered, delivered = await offer(config, f"127.0.0.1:{svc.port}")
             if stored:
                 delivered = await _events_in_heap(http, heap_url)
-        attempts = (await http.get(f"{heap_url}/_sim/attempts")).json()
+        attempts = await control.get_json(http, f"{heap_url}/_sim/attempts")
     statuses = Counter(a["status"] for a in attempts if a["path"] == "/api/track")
     return Row(mode, offered, delivered, config.seconds, sum(statuses.values()), statuses[429])
 
 
-async def _events_in_heap(http: httpx.AsyncClient, heap_url: str) -> int:
+async def _events_in_heap(http: aiohttp.ClientSession, heap_url: str) -> int:
     """Distinct track events Heap accepted, in bulk or single-event requests."""
-    accepted = (await http.get(f"{heap_url}/_sim/requests")).json()
+    accepted = await control.get_json(http, f"{heap_url}/_sim/requests")
     keys = {
         event["idempotency_key"]
         for request in accepted
@@ -227,8 +226,8 @@ def report(config: Config, rows: list[Row]) -> None:
 async def run_all(config: Config, heap_url: str, logs: Path) -> list[Row]:
     if config.latency_ms:
         fault = {"latency_ms": config.latency_ms, "probability": 1.0}
-        async with httpx.AsyncClient() as http:
-            (await http.post(f"{heap_url}/_sim/faults", json=fault)).raise_for_status()
+        async with control.control_session() as http:
+            await control.call(http, "POST", f"{heap_url}/_sim/faults", fault)
     return [
         await run_mode(config, heap_url, logs, scheduler=True),
         await run_mode(config, heap_url, logs, scheduler=False),

@@ -18,8 +18,8 @@ import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
+import aiohttp
 import grpc
-import httpx
 
 from benchmarks import processes
 from benchmarks.payloads import APP_ID, PAYLOADS, Payload, user_id
@@ -161,9 +161,11 @@ async def run_baseline(
 ) -> Measurement:
     ids = new_ids(events)
     properties = payload.flat_properties()
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     retries = 0
-    async with httpx.AsyncClient(timeout=CALL_TIMEOUT, limits=limits) as http:
+    async with aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(limit=concurrency),
+        timeout=aiohttp.ClientTimeout(total=CALL_TIMEOUT),
+    ) as http:
 
         async def send(index: int) -> None:
             nonlocal retries
@@ -176,9 +178,10 @@ async def run_baseline(
             }
             for attempt in range(1, BASELINE_ATTEMPTS + 1):
                 try:
-                    response = await http.post(f"{heap_url}/api/track", json=body)
+                    async with http.post(f"{heap_url}/api/track", json=body) as response:
+                        await response.read()
                     break
-                except httpx.TransportError:
+                except (aiohttp.ClientConnectionError, TimeoutError):
                     if attempt == BASELINE_ATTEMPTS:
                         raise
                     retries += 1
@@ -201,7 +204,7 @@ async def _in_parallel(
             sent = time.perf_counter()
             try:
                 await send(index)
-            except (grpc.RpcError, httpx.HTTPError) as error:
+            except (grpc.RpcError, aiohttp.ClientError, TimeoutError) as error:
                 failures.append(f"{ids[index]}: {type(error).__name__} {error}")
             latencies[index] = time.perf_counter() - sent
 

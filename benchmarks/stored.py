@@ -41,12 +41,12 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+import aiohttp
 import grpc
-import httpx
 import psycopg
 from psycopg import sql
 
-from benchmarks import heap_record, processes, scenarios
+from benchmarks import control, heap_record, processes, scenarios
 from benchmarks.bench import ServiceMeter, machine
 from benchmarks.env_numbers import env_number
 from benchmarks.payloads import PAYLOADS, Payload
@@ -163,7 +163,7 @@ class DeliveredCounter:
     """The service's counts of track events Heap accepted and of Heap requests that failed,
     from its /metrics endpoint."""
 
-    def __init__(self, http: httpx.AsyncClient, service: processes.Child) -> None:
+    def __init__(self, http: aiohttp.ClientSession, service: processes.Child) -> None:
         found = METRICS_READY.search(service.log.read_text(errors="replace"))
         if found is None:
             raise RuntimeError("the service logged no metrics address")
@@ -187,9 +187,7 @@ class DeliveredCounter:
         return time.perf_counter()
 
     async def _metrics(self) -> str:
-        response = await self._http.get(self._url, timeout=heap_record.CONTROL_TIMEOUT)
-        response.raise_for_status()
-        return response.text
+        return await control.get_text(self._http, self._url)
 
 
 class StoredBench:
@@ -199,18 +197,17 @@ class StoredBench:
         self.config = config
         self.heap_url = heap_url
         self.logs = logs
-        self.http = httpx.AsyncClient()
+        self.http = control.control_session()
 
     async def close(self) -> None:
-        await self.http.aclose()
+        await self.http.close()
 
     async def prepare_simulator(self) -> None:
         """Rate limits off; every answer after the configured latency, as in bench.py."""
-        (await self.http.delete(f"{self.heap_url}/_sim/limits")).raise_for_status()
+        await control.call(self.http, "DELETE", f"{self.heap_url}/_sim/limits")
         if self.config.heap_latency_ms:
             fault = {"latency_ms": self.config.heap_latency_ms, "probability": 1.0}
-            response = await self.http.post(f"{self.heap_url}/_sim/faults", json=fault)
-            response.raise_for_status()
+            await control.call(self.http, "POST", f"{self.heap_url}/_sim/faults", fault)
 
     async def row(self, store: str, scenario: str, payload: Payload) -> Row:
         name = f"{store}-{scenario}-{payload.name}"

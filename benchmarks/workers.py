@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import grpc
-import httpx
 
 from benchmarks import heap_record, processes, scenarios
 from benchmarks.payloads import PAYLOADS
@@ -87,7 +87,7 @@ class _Service:
 
 
 async def compare(
-    heap_url: str, http: httpx.AsyncClient, logs: Path, plan: Plan
+    heap_url: str, http: aiohttp.ClientSession, logs: Path, plan: Plan
 ) -> list[WorkersRow]:
     rows: list[WorkersRow] = []
     for count in WORKER_COUNTS:
@@ -104,7 +104,7 @@ async def compare(
 
 
 async def _measure_service(
-    child: processes.Child, count: int, heap_url: str, http: httpx.AsyncClient, plan: Plan
+    child: processes.Child, count: int, heap_url: str, http: aiohttp.ClientSession, plan: Plan
 ) -> list[WorkersRow]:
     tree = processes.process_tree(child.pid)
     workers = [pid for pid in tree if processes.tcp_sockets(pid, child.port, LISTENING)]

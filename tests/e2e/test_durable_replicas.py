@@ -7,10 +7,10 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import ExitStack
 
-import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from tests.support import http_client
 from tests.support.durable import (
     Acks,
     assert_copies_identical,
@@ -91,7 +91,7 @@ def test_past_the_bulk_budget_replicas_share_each_identitys_single_event_limit(
         "requests_per_30s_per_identity": 30,
         "window_seconds": 60,
     }
-    httpx.post(f"{simulator}/_sim/limits", json=limits).raise_for_status()
+    http_client.post(f"{simulator}/_sim/limits", json=limits).raise_for_status()
     flags = [
         *("--rate-limit-per-app", "15000", "--rate-limit-per-identity", str(bulk_per_identity)),
         *("--rate-limit-window", "60"),
@@ -210,7 +210,7 @@ def _sent(metrics_address: str) -> int:
 
     (Not events_delivered_total: in ack mode stored that also counts each event when it
     is stored.)"""
-    text = httpx.get(f"http://{metrics_address}/metrics").text
+    text = http_client.get(f"http://{metrics_address}/metrics").text
     return sum(
         int(sample.value)
         for family in text_string_to_metric_families(text)

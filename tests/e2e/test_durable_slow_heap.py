@@ -11,10 +11,10 @@ from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
 
-import httpx
 import pytest
 
 from heap_destination.client import in_messages, track_event
+from tests.support import http_client
 from tests.support.durable import (
     STORED,
     attempt_statuses,
@@ -54,7 +54,7 @@ def test_a_slow_heap_gets_every_stored_event_once_and_answers_no_429(
         "requests_per_30s_per_identity": 30,
         "window_seconds": WINDOW,
     }
-    httpx.post(f"{simulator}/_sim/limits", json=limits).raise_for_status()
+    http_client.post(f"{simulator}/_sim/limits", json=limits).raise_for_status()
     inject_fault(simulator, latency_ms=latency_ms, probability=1.0, path="/api/track")
     with ExitStack() as stack:
         if replicas == 1:

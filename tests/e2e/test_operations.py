@@ -8,7 +8,6 @@ import time
 from pathlib import Path
 
 import grpc
-import httpx
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha.proto_reflection_descriptor_database import (
@@ -17,6 +16,7 @@ from grpc_reflection.v1alpha.proto_reflection_descriptor_database import (
 from prometheus_client.parser import text_string_to_metric_families
 
 from heap_destination.client import HeapDestinationClient, in_messages, track_event
+from tests.support import http_client
 from tests.support.processes import (
     COMMAND,
     Process,
@@ -50,7 +50,7 @@ class _Bearer(grpc.UnaryUnaryClientInterceptor, grpc.StreamStreamClientIntercept
 
 
 def _metrics(address: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
-    text = httpx.get(f"http://{address}/metrics").text
+    text = http_client.get(f"http://{address}/metrics").text
     return {
         (sample.name, tuple(sorted(sample.labels.items()))): sample.value
         for family in text_string_to_metric_families(text)

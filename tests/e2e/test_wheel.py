@@ -1,5 +1,6 @@
 """The package as a user installs it: a wheel built from a clean checkout, in a fresh
-virtual environment, serving a TrackEvent to the simulator; built with the per-event
+virtual environment without the postgresql extra, serving a TrackEvent to the simulator
+and naming the extra when a PostgreSQL store is asked for; built with the per-event
 code compiled (where a C compiler works) and as pure Python (HEAP_DESTINATION_COMPILE=0,
 as without a C compiler)."""
 
@@ -172,3 +173,21 @@ def test_the_source_distribution_holds_the_compiled_list(tmp_path: Path) -> None
 
 def _compiled_list() -> list[str]:
     return (ROOT / "compiled-modules.txt").read_text().split()
+
+
+def test_the_installed_service_without_the_postgresql_extra_names_it_for_a_postgresql_store(
+    installed: tuple[Path, bool],
+) -> None:
+    command, _ = installed
+    store = "postgresql://nobody@127.0.0.1:1/none"
+
+    finished = subprocess.run(
+        [str(command), "store", "migrate", "--store", store],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert finished.returncode == 2, finished.stderr
+    assert "pip install 'heap-destination[postgresql]'" in finished.stderr

@@ -7,6 +7,10 @@ from typing import Any
 
 import grpc
 import pytest
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import SpanKind
 
 from heap_destination.api.caller import Caller
 from heap_destination.api.deletion.rights import UserDeleter
@@ -261,3 +265,24 @@ def test_heap_failing_is_unavailable_with_the_requests_it_took_and_calling_again
     assert details.retry_delay == 3
     assert [request.users for request in response.deletion_requests] == [10_000, 5_000]
     assert requests_to(simulator, USER_DELETION) == 4
+
+
+def test_with_tracing_each_request_to_heap_is_a_client_span_within_the_call(
+    simulator: HeapSimulator, start_service: StartService
+) -> None:
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    service = start_service(base_url=simulator.url, heap_api_key=API_KEY, tracing=provider)
+
+    delete(service, app_id=APP_ID, identities=["alice"])
+
+    finished = exporter.get_finished_spans()
+    [call] = [s for s in finished if s.name.endswith("UserDeletionService/DeleteUsers")]
+    requests = [s for s in finished if s.kind == SpanKind.CLIENT]
+    assert [(s.name, (s.attributes or {}).get("http.url")) for s in requests] == [
+        ("POST", simulator.url + AUTH_TOKEN),
+        ("POST", simulator.url + USER_DELETION),
+    ]
+    assert all(s.parent is not None and s.parent.span_id == call.context.span_id for s in requests)
+    provider.shutdown()

@@ -3,11 +3,11 @@
 
 import math
 
-import httpx
 import pytest
 
 from heap_destination.sim import HeapSimulator
 from heap_destination.sim.validation import validate
+from tests.support.http_client import HttpClient
 from tests.support.simulator_api import tracked_events
 
 TRACK = "/api/track"
@@ -76,7 +76,7 @@ def test_account_properties_take_no_arrays() -> None:
 
 def test_the_simulator_takes_a_tracked_array_over_http_and_refuses_one_in_traits() -> None:
     user = {"app_id": "11", "identity": "alice", "properties": {"tags": ["a", "b"]}}
-    with HeapSimulator() as simulator, httpx.Client(base_url=simulator.url) as http:
+    with HeapSimulator() as simulator, HttpClient(simulator.url) as http:
         taken = http.post(TRACK, json=track({"flavors": ["vanilla", "chocolate"]}))
         refused = http.post(USER_PROPERTIES, json=user)
         [event] = tracked_events(simulator.url)

@@ -2,12 +2,12 @@
 
 from collections.abc import Iterator
 
-import httpx
 import pytest
 
 from heap_destination.sim import HeapSimulator
 from heap_destination.sim.deletion_validation import MAX_DELETION_USERS
 from heap_destination.sim.faults import Fault
+from tests.support.http_client import HttpClient
 
 API_KEY = "sim-api-key-7f3a9c"
 APP_ID = "1234567890"
@@ -23,12 +23,12 @@ def simulator() -> Iterator[HeapSimulator]:
 
 
 @pytest.fixture
-def http(simulator: HeapSimulator) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=simulator.url, timeout=10) as client:
+def http(simulator: HeapSimulator) -> Iterator[HttpClient]:
+    with HttpClient(simulator.url, timeout=10) as client:
         yield client
 
 
-def token(http: httpx.Client, app_id: str = APP_ID) -> str:
+def token(http: HttpClient, app_id: str = APP_ID) -> str:
     response = http.post(AUTH_TOKEN, auth=(app_id, API_KEY))
     assert response.status_code == 200, response.text
     access_token = response.json()["access_token"]
@@ -41,7 +41,7 @@ def bearer(access_token: str) -> dict[str, str]:
 
 
 def test_auth_token_takes_the_app_id_and_the_api_key_as_basic_auth(
-    http: httpx.Client, simulator: HeapSimulator
+    http: HttpClient, simulator: HeapSimulator
 ) -> None:
     response = http.post(AUTH_TOKEN, auth=(APP_ID, API_KEY))
 
@@ -57,7 +57,7 @@ def test_auth_token_takes_the_app_id_and_the_api_key_as_basic_auth(
     ids=["wrong key", "bad app_id", "no basic auth"],
 )
 def test_auth_token_refuses_other_credentials_with_401(
-    http: httpx.Client, simulator: HeapSimulator, auth: tuple[str, str] | None
+    http: HttpClient, simulator: HeapSimulator, auth: tuple[str, str] | None
 ) -> None:
     response = http.post(AUTH_TOKEN, auth=auth) if auth else http.post(AUTH_TOKEN)
 
@@ -69,7 +69,7 @@ def test_auth_token_refuses_other_credentials_with_401(
 
 
 def test_without_an_api_key_the_simulator_refuses_every_auth_token() -> None:
-    with HeapSimulator() as keyless, httpx.Client(base_url=keyless.url) as http:
+    with HeapSimulator() as keyless, HttpClient(keyless.url) as http:
         response = http.post(AUTH_TOKEN, auth=(APP_ID, "anything"))
 
     assert response.status_code == 401
@@ -77,7 +77,7 @@ def test_without_an_api_key_the_simulator_refuses_every_auth_token() -> None:
 
 
 def test_user_deletion_takes_identities_and_user_ids_and_answers_a_request_id(
-    http: httpx.Client, simulator: HeapSimulator
+    http: HttpClient, simulator: HeapSimulator
 ) -> None:
     body = {"users": [{"identity": "alice@example.com"}, {"user_id": "42"}, {"user_id": 7}]}
 
@@ -89,7 +89,7 @@ def test_user_deletion_takes_identities_and_user_ids_and_answers_a_request_id(
     assert [(r.path, r.body) for r in simulator.accepted()][1:] == [(USER_DELETION, body)]
 
 
-def test_user_deletion_takes_10000_users_and_refuses_more_with_400(http: httpx.Client) -> None:
+def test_user_deletion_takes_10000_users_and_refuses_more_with_400(http: HttpClient) -> None:
     headers = bearer(token(http))
     users = [{"identity": f"user-{n}"} for n in range(MAX_DELETION_USERS + 1)]
 
@@ -114,7 +114,7 @@ def test_user_deletion_takes_10000_users_and_refuses_more_with_400(http: httpx.C
     ],
 )
 def test_user_deletion_refuses_bad_bodies_with_400_naming_the_field(
-    http: httpx.Client, body: dict[str, object], problem: str
+    http: HttpClient, body: dict[str, object], problem: str
 ) -> None:
     response = http.post(USER_DELETION, json=body, headers=bearer(token(http)))
 
@@ -124,7 +124,7 @@ def test_user_deletion_refuses_bad_bodies_with_400_naming_the_field(
 
 @pytest.mark.parametrize("authorization", ["", "Bearer unknown-token", "Basic abc"])
 def test_user_deletion_and_status_need_a_token_auth_token_issued(
-    http: httpx.Client, authorization: str
+    http: HttpClient, authorization: str
 ) -> None:
     headers = {"authorization": authorization} if authorization else {}
 
@@ -134,7 +134,7 @@ def test_user_deletion_and_status_need_a_token_auth_token_issued(
     assert (deletion.status_code, status.status_code) == (401, 401)
 
 
-def test_deletion_status_reports_a_request_of_the_tokens_app_only(http: httpx.Client) -> None:
+def test_deletion_status_reports_a_request_of_the_tokens_app_only(http: HttpClient) -> None:
     headers = bearer(token(http))
     taken = http.post(USER_DELETION, json={"users": [{"identity": "a"}]}, headers=headers)
     request_id = taken.json()["deletion_request_id"]
@@ -148,14 +148,14 @@ def test_deletion_status_reports_a_request_of_the_tokens_app_only(http: httpx.Cl
     assert (other_app.status_code, unknown.status_code) == (404, 404)
 
 
-def test_each_endpoint_answers_405_to_another_method(http: httpx.Client) -> None:
+def test_each_endpoint_answers_405_to_another_method(http: HttpClient) -> None:
     assert http.get(AUTH_TOKEN).status_code == 405
     assert http.get(USER_DELETION).status_code == 405
     assert http.post(f"{DELETION_STATUS}/x").status_code == 405
 
 
 def test_faults_naming_a_deletion_path_apply_to_it(
-    http: httpx.Client, simulator: HeapSimulator
+    http: HttpClient, simulator: HeapSimulator
 ) -> None:
     headers = bearer(token(http))
     simulator.inject(Fault(status=503, path=USER_DELETION, retry_after="2"))

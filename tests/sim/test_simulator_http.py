@@ -3,11 +3,11 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-import httpx
 import pytest
 
 from heap_destination.sim import HeapSimulator, RateLimits
 from heap_destination.sim.faults import Fault
+from tests.support.http_client import HttpClient, TransportError
 
 TRACK = "/api/track"
 
@@ -23,8 +23,8 @@ def simulator() -> Iterator[HeapSimulator]:
 
 
 @pytest.fixture
-def client(simulator: HeapSimulator) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=simulator.url, timeout=10) as http:
+def client(simulator: HeapSimulator) -> Iterator[HttpClient]:
+    with HttpClient(simulator.url, timeout=10) as http:
         yield http
 
 
@@ -33,19 +33,19 @@ def test_url_names_the_port_picked(simulator: HeapSimulator) -> None:
     assert not simulator.url.endswith(":0")
 
 
-def test_health(client: httpx.Client) -> None:
+def test_health(client: HttpClient) -> None:
     response = client.get("/_sim/health")
     assert (response.status_code, response.json()) == (200, {"ok": True})
 
 
-def test_accepted_request_is_answered_and_recorded(client: httpx.Client) -> None:
+def test_accepted_request_is_answered_and_recorded(client: HttpClient) -> None:
     response = client.post(TRACK, json=track())
     assert (response.status_code, response.json()) == (200, {})
     assert client.get("/_sim/requests").json() == [{"path": TRACK, "body": track()}]
 
 
 def test_each_heap_endpoint_accepts_a_valid_body(
-    client: httpx.Client, simulator: HeapSimulator
+    client: HttpClient, simulator: HeapSimulator
 ) -> None:
     bodies = {
         "/api/add_user_properties": {"app_id": "11", "identity": "a", "properties": {"p": 1}},
@@ -60,7 +60,7 @@ def test_each_heap_endpoint_accepts_a_valid_body(
 
 
 def test_bad_request_is_answered_400_with_the_reason_and_not_recorded(
-    client: httpx.Client,
+    client: HttpClient,
 ) -> None:
     response = client.post(TRACK, json=track(identity="i" * 256, colour="red"))
     assert response.status_code == 400
@@ -72,14 +72,14 @@ def test_bad_request_is_answered_400_with_the_reason_and_not_recorded(
     assert attempt["status"] == 400
 
 
-def test_body_that_is_not_json_is_answered_400(client: httpx.Client) -> None:
+def test_body_that_is_not_json_is_answered_400(client: HttpClient) -> None:
     response = client.post(TRACK, content=b"{not json")
     assert response.status_code == 400
     assert response.json()["error"].startswith("body: not valid JSON")
     assert client.get("/_sim/attempts").json() == [{"path": TRACK, "body": None, "status": 400}]
 
 
-def test_body_that_is_not_an_object_is_answered_400(client: httpx.Client) -> None:
+def test_body_that_is_not_an_object_is_answered_400(client: HttpClient) -> None:
     response = client.post(TRACK, json=[track()])
     assert (response.status_code, response.json()) == (
         400,
@@ -87,18 +87,18 @@ def test_body_that_is_not_an_object_is_answered_400(client: httpx.Client) -> Non
     )
 
 
-def test_unknown_path_is_answered_404(client: httpx.Client) -> None:
+def test_unknown_path_is_answered_404(client: HttpClient) -> None:
     assert client.post("/api/nope", json=track()).status_code == 404
 
 
-def test_wrong_method_is_answered_405(client: httpx.Client) -> None:
+def test_wrong_method_is_answered_405(client: HttpClient) -> None:
     response = client.get(TRACK)
     assert response.status_code == 405
     assert response.headers["Allow"] == "POST"
     assert client.put("/_sim/requests").status_code == 405
 
 
-def test_clear_forgets_requests_and_attempts(client: httpx.Client) -> None:
+def test_clear_forgets_requests_and_attempts(client: HttpClient) -> None:
     client.post(TRACK, json=track())
     response = client.delete("/_sim/requests")
     assert (response.status_code, response.headers["Content-Length"]) == (204, "0")
@@ -107,7 +107,7 @@ def test_clear_forgets_requests_and_attempts(client: httpx.Client) -> None:
 
 
 def test_faults_fail_requests_then_expire_and_attempts_show_the_retries(
-    client: httpx.Client,
+    client: HttpClient,
 ) -> None:
     fault = {"status": 500, "count": 2, "retry_after": "1"}
     assert client.post("/_sim/faults", json=fault).status_code == 204
@@ -122,20 +122,20 @@ def test_faults_fail_requests_then_expire_and_attempts_show_the_retries(
     assert client.get("/_sim/requests").json() == [{"path": TRACK, "body": body}]
 
 
-def test_fault_limited_to_a_path_spares_other_paths(client: httpx.Client) -> None:
+def test_fault_limited_to_a_path_spares_other_paths(client: HttpClient) -> None:
     client.post("/_sim/faults", json={"status": 503, "path": "/api/v1/identify"})
     assert client.post(TRACK, json=track()).status_code == 200
     identify = {"app_id": "11", "identity": "a", "user_id": "1"}
     assert client.post("/api/v1/identify", json=identify).status_code == 503
 
 
-def test_bad_fault_is_answered_400(client: httpx.Client) -> None:
+def test_bad_fault_is_answered_400(client: HttpClient) -> None:
     response = client.post("/_sim/faults", json={"count": 2})
     assert response.status_code == 400
     assert "at least one of status" in response.json()["error"]
 
 
-def test_faults_can_be_listed_and_cleared(client: httpx.Client) -> None:
+def test_faults_can_be_listed_and_cleared(client: HttpClient) -> None:
     client.post("/_sim/faults", json={"status": 500, "count": 3})
     [listed] = client.get("/_sim/faults").json()
     assert (listed["status"], listed["remaining"]) == (500, 3)
@@ -144,15 +144,15 @@ def test_faults_can_be_listed_and_cleared(client: httpx.Client) -> None:
     assert client.post(TRACK, json=track()).status_code == 200
 
 
-def test_dropped_connection_is_a_transport_error(client: httpx.Client) -> None:
+def test_dropped_connection_is_a_transport_error(client: HttpClient) -> None:
     client.post("/_sim/faults", json={"drop_connection": True})
-    with pytest.raises(httpx.TransportError):
+    with pytest.raises(TransportError):
         client.post(TRACK, json=track())
     assert client.get("/_sim/attempts").json() == [{"path": TRACK, "body": track(), "status": None}]
     assert client.post(TRACK, json=track()).status_code == 200
 
 
-def test_latency_delays_the_answer(client: httpx.Client) -> None:
+def test_latency_delays_the_answer(client: HttpClient) -> None:
     client.post("/_sim/faults", json={"latency_ms": 200})
     started = time.monotonic()
     response = client.post(TRACK, json=track())
@@ -161,14 +161,14 @@ def test_latency_delays_the_answer(client: httpx.Client) -> None:
     assert len(client.get("/_sim/requests").json()) == 1
 
 
-def test_probability_fault_hits_roughly_that_share(client: httpx.Client) -> None:
+def test_probability_fault_hits_roughly_that_share(client: HttpClient) -> None:
     client.post("/_sim/faults", json={"status": 500, "probability": 0.3, "random_seed": 7})
     statuses = [client.post(TRACK, json=track()).status_code for _ in range(200)]
     assert 30 <= statuses.count(500) <= 90
     assert statuses.count(500) + statuses.count(200) == 200
 
 
-def test_rate_limit_answers_429_with_retry_after(client: httpx.Client) -> None:
+def test_rate_limit_answers_429_with_retry_after(client: HttpClient) -> None:
     assert client.post("/_sim/limits", json={"requests_per_30s_per_identity": 2}).status_code == 204
     statuses = [client.post(TRACK, json=track()).status_code for _ in range(3)]
     assert statuses == [200, 200, 429]
@@ -179,20 +179,20 @@ def test_rate_limit_answers_429_with_retry_after(client: httpx.Client) -> None:
     assert client.post(TRACK, json=track("bob")).status_code == 200
 
 
-def test_rejected_request_does_not_count_toward_the_limit(client: httpx.Client) -> None:
+def test_rejected_request_does_not_count_toward_the_limit(client: HttpClient) -> None:
     client.post("/_sim/limits", json={"events_per_minute_per_app": 1})
     assert client.post(TRACK, json=track(event="")).status_code == 400
     assert client.post(TRACK, json=track()).status_code == 200
 
 
-def test_limits_can_be_shown_and_turned_off(client: httpx.Client) -> None:
+def test_limits_can_be_shown_and_turned_off(client: HttpClient) -> None:
     client.post("/_sim/limits", json={"events_per_minute_per_app": 1})
     assert client.get("/_sim/limits").json()["events_per_minute_per_app"] == 1
     assert client.delete("/_sim/limits").status_code == 204
     assert [client.post(TRACK, json=track()).status_code for _ in range(3)] == [200] * 3
 
 
-def test_bad_limits_are_answered_400(client: httpx.Client) -> None:
+def test_bad_limits_are_answered_400(client: HttpClient) -> None:
     response = client.post("/_sim/limits", json={"events_per_hour": 1})
     assert (response.status_code, response.json()) == (
         400,
@@ -204,13 +204,13 @@ def test_rate_limits_can_be_set_by_the_constructor() -> None:
     limits = RateLimits(events_per_minute_per_app=1, single_events_count_against_app=True)
     with (
         HeapSimulator(rate_limits=limits) as simulator,
-        httpx.Client(base_url=simulator.url) as http,
+        HttpClient(simulator.url) as http,
     ):
         assert http.post(TRACK, json=track()).status_code == 200
         assert http.post(TRACK, json=track("bob")).status_code == 429
 
 
-def test_python_accessors(simulator: HeapSimulator, client: httpx.Client) -> None:
+def test_python_accessors(simulator: HeapSimulator, client: HttpClient) -> None:
     simulator.inject(Fault(status=502))
     assert client.post(TRACK, json=track()).status_code == 502
     assert client.post(TRACK, json=track()).status_code == 200
@@ -223,16 +223,16 @@ def test_python_accessors(simulator: HeapSimulator, client: httpx.Client) -> Non
 
 def test_stop_closes_kept_alive_connections() -> None:
     simulator = HeapSimulator().start()
-    with httpx.Client(base_url=simulator.url) as http:
+    with HttpClient(simulator.url) as http:
         assert http.get("/_sim/health").status_code == 200
         simulator.stop()
-        with pytest.raises(httpx.TransportError):
+        with pytest.raises(TransportError):
             http.get("/_sim/health")
 
 
 def test_concurrent_clients_are_all_recorded(simulator: HeapSimulator) -> None:
     def send_many(identity: str) -> list[int]:
-        with httpx.Client(base_url=simulator.url, timeout=10) as http:
+        with HttpClient(simulator.url, timeout=10) as http:
             return [http.post(TRACK, json=track(identity)).status_code for _ in range(25)]
 
     with ThreadPoolExecutor(max_workers=8) as pool:

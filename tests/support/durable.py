@@ -13,11 +13,11 @@ from pathlib import Path
 from typing import Any
 
 import grpc
-import httpx
 import psycopg
 
 from heap_destination.client import HeapDestinationClient, in_messages, track_event
 from heap_destination.v1 import admin_pb2, admin_pb2_grpc, config_pb2, stream_pb2
+from tests.support import http_client
 from tests.support.processes import COMMAND, Process, free_address, start_service
 from tests.support.simulator_api import attempts, tracked_events
 
@@ -49,11 +49,11 @@ def rate_limit_flags(events_per_app: int, window_seconds: float) -> list[str]:
 def set_limits(simulator_url: str, events_per_app: int, window_seconds: float) -> None:
     """Makes the simulator enforce Heap's per-app event limit over a scaled window."""
     limits = {"events_per_minute_per_app": events_per_app, "window_seconds": window_seconds}
-    httpx.post(f"{simulator_url}/_sim/limits", json=limits).raise_for_status()
+    http_client.post(f"{simulator_url}/_sim/limits", json=limits).raise_for_status()
 
 
 def clear_faults(simulator_url: str) -> None:
-    httpx.delete(f"{simulator_url}/_sim/faults").raise_for_status()
+    http_client.delete(f"{simulator_url}/_sim/faults").raise_for_status()
 
 
 def message_ids(prefix: str, count: int) -> list[str]:

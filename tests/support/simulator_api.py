@@ -2,21 +2,21 @@
 
 from typing import Any
 
-import httpx
+from tests.support import http_client
 
 
 def accepted(simulator_url: str) -> list[dict[str, Any]]:
-    requests: list[dict[str, Any]] = httpx.get(f"{simulator_url}/_sim/requests").json()
+    requests: list[dict[str, Any]] = http_client.get(f"{simulator_url}/_sim/requests").json()
     return requests
 
 
 def attempts(simulator_url: str) -> list[dict[str, Any]]:
-    requests: list[dict[str, Any]] = httpx.get(f"{simulator_url}/_sim/attempts").json()
+    requests: list[dict[str, Any]] = http_client.get(f"{simulator_url}/_sim/attempts").json()
     return requests
 
 
 def inject_fault(simulator_url: str, **fault: Any) -> None:
-    httpx.post(f"{simulator_url}/_sim/faults", json=fault).raise_for_status()
+    http_client.post(f"{simulator_url}/_sim/faults", json=fault).raise_for_status()
 
 
 def tracked_events(simulator_url: str) -> list[dict[str, Any]]:

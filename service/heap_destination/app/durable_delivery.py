@@ -10,7 +10,6 @@ import sqlite3
 from dataclasses import dataclass
 
 import aiohttp
-import psycopg
 from opentelemetry.trace import Tracer
 
 from heap_destination.app.health_reasons import HealthReasons
@@ -29,6 +28,7 @@ from heap_destination.store import (
     StoreUnusable,
     open_store,
 )
+from heap_destination.store.postgres_errors import PostgresError
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +58,7 @@ class DurableDelivery:
         store = await _open(settings, url)
         try:
             resumed = await store.resume_apps(None)
-        except (psycopg.Error, sqlite3.Error, StoreDamaged) as error:
+        except (PostgresError, sqlite3.Error, StoreDamaged) as error:
             await store.close()
             raise OSError(f"the store cannot be written: {error}".strip()) from None
         if resumed:
@@ -109,5 +109,5 @@ async def _open(settings: ServiceSettings, url: str) -> Store:
         raise SettingsError(str(error)) from None
     except ValueError as error:
         raise SettingsError(f"--store: {error}") from None
-    except (psycopg.Error, sqlite3.Error) as error:
+    except (PostgresError, sqlite3.Error) as error:
         raise OSError(f"the store cannot be opened: {error}".strip()) from None

@@ -48,5 +48,3 @@ def configure_logging(log_format: str, level: str) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    # httpx logs every request at info; the service's own metrics and logs cover that.
-    logging.getLogger("httpx").setLevel(max(logging.WARNING, root.level))

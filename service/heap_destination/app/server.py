@@ -10,12 +10,11 @@ from dataclasses import dataclass
 
 import aiohttp
 import grpc
-import httpx
 from grpc_health.v1 import health, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from opentelemetry.instrumentation.grpc import aio_server_interceptor
-from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
 from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.trace import Tracer
 
 from heap_destination.api.admin.servicer import DeliveryAdminServicer
 from heap_destination.api.deletion.servicer import UserDeletionServicer
@@ -29,11 +28,7 @@ from heap_destination.app.serving_workers import WorkerPlace
 from heap_destination.app.settings import ServiceSettings
 from heap_destination.app.tls import server_credentials
 from heap_destination.app.tracing import tracer_provider_from_env
-from heap_destination.delivery.deletion.client import (
-    HeapDeletionClient,
-    deletion_base_url,
-    new_deletion_http_client,
-)
+from heap_destination.delivery.deletion.client import HeapDeletionClient, deletion_base_url
 from heap_destination.delivery.engine import DeliveryEngine
 from heap_destination.delivery.heap.client import HeapClient, new_http_client
 from heap_destination.delivery.request_slots import RequestSlots
@@ -83,7 +78,6 @@ class RunningService:
     engine: DeliveryEngine
     health: health.aio.HealthServicer
     http: aiohttp.ClientSession
-    deletion_http: httpx.AsyncClient
     port: int
     durable: DurableDelivery | None
     following_workers: asyncio.Task[None] | None = None
@@ -105,7 +99,7 @@ class RunningService:
         await self.server.stop(max(_LAST_RESULTS_TIME, grace - (time.monotonic() - started)))
         if self.durable is not None:
             await self.durable.close()
-        await _close(self.http, self.deletion_http)
+        await self.http.close()
 
 
 async def start_service(
@@ -117,12 +111,10 @@ async def start_service(
     call and each request to Heap is a span; as one of several `worker`s, health is
     NOT_SERVING while any of them does not serve."""
     http = new_http_client(settings.engine.max_requests)
-    deletion_http = new_deletion_http_client()
     slots = RequestSlots(settings.engine.max_requests)
     tracer = None
     interceptors: list[grpc.aio.ServerInterceptor] = [CallerInterceptor(settings.tokens)]
     if tracing is not None:
-        HTTPXClientInstrumentor.instrument_client(deletion_http, tracer_provider=tracing)
         tracer = tracing.get_tracer("heap_destination.delivery")
         interceptors.insert(0, aio_server_interceptor(tracer_provider=tracing))  # type: ignore[no-untyped-call]
     engine = DeliveryEngine(HeapClient(http, settings.retry, slots, tracer), settings.engine)
@@ -135,7 +127,7 @@ async def start_service(
                 settings, settings.store_url, http, slots, tracer, health_reasons
             )
         except BaseException:
-            await _close(http, deletion_http)
+            await http.close()
             raise
     server = grpc.aio.server(
         interceptors=interceptors,
@@ -159,7 +151,7 @@ async def start_service(
         DeliveryAdminServicer(durable.store if durable is not None else None), server
     )
     deletion_pb2_grpc.add_UserDeletionServiceServicer_to_server(
-        _deletion_servicer(settings, deletion_http, durable), server
+        _deletion_servicer(settings, http, slots, tracer, durable), server
     )
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(
@@ -181,7 +173,7 @@ async def start_service(
         if durable is not None:
             await durable.stop_delivering(0)
             await durable.close()
-        await _close(http, deletion_http)
+        await http.close()
         raise OSError(f"cannot listen on {settings.listen}: {error}") from error
     await server.start()
     following_workers = None
@@ -190,22 +182,25 @@ async def start_service(
         await worker.show_in_health(health_reasons)
         following_workers = asyncio.create_task(worker.follow_in_health(health_reasons))
     await health_reasons.update(STARTING, holds=False)
-    return RunningService(
-        server, engine, health_servicer, http, deletion_http, port, durable, following_workers
-    )
-
-
-async def _close(http: aiohttp.ClientSession, deletion_http: httpx.AsyncClient) -> None:
-    await http.close()
-    await deletion_http.aclose()
+    return RunningService(server, engine, health_servicer, http, port, durable, following_workers)
 
 
 def _deletion_servicer(
-    settings: ServiceSettings, http: httpx.AsyncClient, durable: DurableDelivery | None
+    settings: ServiceSettings,
+    http: aiohttp.ClientSession,
+    slots: RequestSlots,
+    tracer: Tracer | None,
+    durable: DurableDelivery | None,
 ) -> UserDeletionServicer:
     heap = None
     if settings.heap_api_key is not None:
-        heap = HeapDeletionClient(http, settings.heap_api_key, settings.retry.delivery_timeout)
+        heap = HeapDeletionClient(
+            http,
+            slots,
+            settings.heap_api_key,
+            settings.retry.delivery_timeout,
+            tracer=tracer,
+        )
     return UserDeletionServicer(
         heap,
         deletion_base_url(settings.defaults.base_url),

@@ -20,7 +20,6 @@ from heap_destination.store.items import (
     StoredItem,
 )
 from heap_destination.store.opening import open_store
-from heap_destination.store.postgres_store import PostgresStore
 from heap_destination.store.protocol import Store
 from heap_destination.store.sqlite_store import SqliteStore
 
@@ -31,7 +30,6 @@ __all__ = [
     "Endpoint",
     "GroupCommit",
     "NewItem",
-    "PostgresStore",
     "Reservation",
     "SqliteStore",
     "Status",

@@ -17,8 +17,8 @@ class StoreDamaged(Exception):
 
 class StoreUnusable(Exception):
     """Opening is refused and nothing was changed: the store is damaged, is an empty file,
-    has a schema newer than this code knows, or cannot be written. The message names the
-    store and what to do."""
+    has a schema newer than this code knows, cannot be written, or is on PostgreSQL while
+    psycopg is not installed. The message names the store and what to do."""
 
 
 class StoreFileEmpty(StoreUnusable):

@@ -1,19 +1,24 @@
-"""open_store: the Store a URL names, migrated and ready."""
+"""open_store: the Store a URL names, migrated and ready.
+
+The PostgreSQL engine is imported only when a URL names it: its driver, psycopg, is an
+optional extra of the package (POSTGRESQL_EXTRA).
+"""
 
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from psycopg import ProgrammingError
-from psycopg.conninfo import conninfo_to_dict
-
 from heap_destination.store.errors import StoreUnusable
-from heap_destination.store.postgres_store import PostgresStore
 from heap_destination.store.protocol import Store
 from heap_destination.store.sqlite_store import SqliteStore
 
+if TYPE_CHECKING:
+    from heap_destination.store.postgres_store import PostgresStore
+
 URL_FORMS = "sqlite:PATH or postgresql://USER@HOST:PORT/DATABASE"
+POSTGRESQL_EXTRA = "heap-destination[postgresql]"
 
 _SSL_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
 
@@ -33,7 +38,8 @@ async def open_store(
 
     Raises ValueError naming what is wrong with a malformed URL or bound, and
     StoreUnusable (naming the store) for one that cannot be used as it is: damaged, an
-    empty SQLite file (unless `create_empty`), newer than this code, or not writable.
+    empty SQLite file (unless `create_empty`), newer than this code, not writable, or
+    on PostgreSQL without psycopg installed.
     """
     try:
         return await _open(url, max_items, max_items_per_app, clock, create_empty)
@@ -63,7 +69,8 @@ async def _open(
             create_empty=create_empty,
         )
     if scheme in ("postgresql", "postgres"):
-        return await PostgresStore.open(
+        postgres_store = postgres_engine()
+        return await postgres_store.open(
             postgres_conninfo(url),
             max_items=max_items,
             max_items_per_app=max_items_per_app,
@@ -83,7 +90,24 @@ def sqlite_path(url: str) -> Path:
     return Path(path)
 
 
+def postgres_engine() -> type["PostgresStore"]:
+    """The PostgreSQL engine; raises StoreUnusable, naming the extra that installs it, when
+    its driver cannot be imported."""
+    try:
+        from heap_destination.store.postgres_store import PostgresStore
+    except ImportError as error:
+        problem = " ".join(str(error).split())
+        raise StoreUnusable(
+            f"a PostgreSQL store needs psycopg, which cannot be imported ({problem}); "
+            f"install the postgresql extra: pip install '{POSTGRESQL_EXTRA}'"
+        ) from None
+    return PostgresStore
+
+
 def postgres_conninfo(url: str) -> str:
+    from psycopg import ProgrammingError
+    from psycopg.conninfo import conninfo_to_dict
+
     if not url.partition(":")[2].startswith("//"):
         raise ValueError(f"store URL {_shown(url)!r}: use postgresql://USER@HOST:PORT/DATABASE")
     try:

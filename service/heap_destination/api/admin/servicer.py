@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from typing import NoReturn, TypeVar
 
 import grpc
-import psycopg
 from google.protobuf import any_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
@@ -19,6 +18,7 @@ from heap_destination.api.error_status import ERROR_DOMAIN, grpc_status
 from heap_destination.domain.limits import MAX_MESSAGE_ID_LENGTH
 from heap_destination.domain.violations import FieldViolation, InvalidInput, raise_if_any
 from heap_destination.store import Store, StoredItem
+from heap_destination.store.postgres_errors import PostgresError
 from heap_destination.v1 import admin_pb2, admin_pb2_grpc
 
 log = logging.getLogger(__name__)
@@ -27,7 +27,7 @@ T = TypeVar("T")
 
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 1000
-STORE_ERRORS = (sqlite3.Error, psycopg.Error, OSError)
+STORE_ERRORS = (sqlite3.Error, PostgresError, OSError)
 NO_STORE = "this server has no durable store (--store)"
 
 

@@ -6,7 +6,6 @@ import sqlite3
 from typing import NoReturn
 
 import grpc
-import psycopg
 
 from heap_destination.api.caller import CURRENT_CALLER, PermissionDenied
 from heap_destination.api.deletion.errors import deletion_error_status, store_unreachable_status
@@ -17,11 +16,12 @@ from heap_destination.delivery.deletion.client import HeapDeletionClient, heap_u
 from heap_destination.delivery.deletion.errors import DeletionError, HeapApiKeyMissing
 from heap_destination.domain.violations import InvalidInput
 from heap_destination.store import Store
+from heap_destination.store.postgres_errors import PostgresError
 from heap_destination.v1 import deletion_pb2, deletion_pb2_grpc
 
 log = logging.getLogger(__name__)
 
-STORE_ERRORS = (sqlite3.Error, psycopg.Error, OSError)
+STORE_ERRORS = (sqlite3.Error, PostgresError, OSError)
 
 
 class UserDeletionServicer(deletion_pb2_grpc.UserDeletionServiceServicer):

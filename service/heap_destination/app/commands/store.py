@@ -7,12 +7,11 @@ import sys
 from collections.abc import Mapping
 from typing import Any
 
-import psycopg
-
 from heap_destination.app.options import SettingsError, boolean
 from heap_destination.store import StoreFileEmpty, StoreUnusable, open_store
 from heap_destination.store.migrations import LATEST_VERSION
 from heap_destination.store.opening import URL_FORMS
+from heap_destination.store.postgres_errors import PostgresError
 
 STORE_ENV = "HEAP_STORE"
 STORE_CREATE_ENV = "HEAP_STORE_CREATE"
@@ -46,7 +45,7 @@ def _migrate(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         raise SettingsError(str(error)) from None
     except ValueError as error:
         raise SettingsError(f"--store: {error}") from None
-    except (psycopg.Error, sqlite3.Error) as error:
+    except (PostgresError, sqlite3.Error) as error:
         raise OSError(f"the store cannot be reached: {error}".strip()) from None
     print(f"store schema at version {LATEST_VERSION}", file=sys.stderr)
     return 0

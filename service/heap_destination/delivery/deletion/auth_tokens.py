@@ -5,11 +5,12 @@ import asyncio
 import time
 from collections.abc import Callable
 
-import httpx
+import aiohttp
 
-from heap_destination.delivery.deletion.answers import answer_object, unreachable
+from heap_destination.delivery.deletion.answers import answer_object
 from heap_destination.delivery.deletion.api_key import HeapApiKey
 from heap_destination.delivery.deletion.errors import DeletionUnavailable, HeapApiKeyRefused
+from heap_destination.delivery.deletion.requests import DeletionRequests
 
 AUTH_TOKEN_PATH = "/api/public/v0/auth_token"
 TOKEN_LIFETIME = 300.0
@@ -24,14 +25,12 @@ class AuthTokens:
 
     def __init__(
         self,
-        http: httpx.AsyncClient,
+        requests: DeletionRequests,
         api_key: HeapApiKey,
-        timeout: float,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._http = http
+        self._requests = requests
         self._api_key = api_key
-        self._timeout = timeout
         self._clock = clock
         self._tokens: dict[tuple[str, str], tuple[str, float]] = {}
         self._lock = asyncio.Lock()
@@ -61,17 +60,11 @@ class AuthTokens:
 
     async def _fetch(self, base_url: str, app_id: str) -> str:
         url = base_url + AUTH_TOKEN_PATH
-        try:
-            response = await self._http.post(
-                url,
-                auth=httpx.BasicAuth(app_id, self._api_key.reveal()),
-                timeout=self._timeout,
-            )
-        except httpx.TransportError as error:
-            raise unreachable(url, error, ()) from None
-        if response.status_code in (401, 403):
-            raise HeapApiKeyRefused(app_id, response.status_code)
-        token = answer_object(response, self._api_key, ()).get("access_token")
+        basic = aiohttp.encode_basic_auth(app_id, self._api_key.reveal())
+        answer = await self._requests.send("POST", url, (), headers={"authorization": basic})
+        if answer.status in (401, 403):
+            raise HeapApiKeyRefused(app_id, answer.status)
+        token = answer_object(answer, self._api_key, ()).get("access_token")
         if not isinstance(token, str) or not token:
             raise DeletionUnavailable(f"Heap's answer at {url} holds no access_token")
         return token

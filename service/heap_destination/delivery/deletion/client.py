@@ -9,12 +9,15 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-import httpx
+import aiohttp
+from opentelemetry.trace import Tracer
 
-from heap_destination.delivery.deletion.answers import answer_object, unreachable
+from heap_destination.delivery.deletion.answers import Answer, answer_object
 from heap_destination.delivery.deletion.api_key import HeapApiKey
 from heap_destination.delivery.deletion.auth_tokens import AuthTokens
 from heap_destination.delivery.deletion.errors import DeletionUnavailable
+from heap_destination.delivery.deletion.requests import DeletionRequests
+from heap_destination.delivery.request_slots import RequestSlots
 from heap_destination.domain.destination import normalize_base_url
 
 HEAP_DELETION_BASE_URL = "https://heapanalytics.com"
@@ -36,13 +39,6 @@ class DeletionReceipt:
     status: str
 
 
-def new_deletion_http_client() -> httpx.AsyncClient:
-    """The HTTP client for the deletion API: a few requests a day, so httpx's default pool."""
-    return httpx.AsyncClient(
-        headers={"content-type": "application/json", "user-agent": "heap-destination/0.1"}
-    )
-
-
 def deletion_base_url(default_base_url: str | None) -> str:
     """Where deletions go: the server's default base URL (a proxy, the simulator) when it
     has one, else Heap's."""
@@ -58,15 +54,19 @@ def heap_users(identities: Sequence[str], heap_user_ids: Sequence[str]) -> list[
 class HeapDeletionClient:
     def __init__(
         self,
-        http: httpx.AsyncClient,
+        http: aiohttp.ClientSession,
+        slots: RequestSlots,
         api_key: HeapApiKey,
         timeout: float,
         clock: Callable[[], float] = time.monotonic,
+        tracer: Tracer | None = None,
     ) -> None:
-        self._http = http
+        """`http` and `slots`: the service's session and request slots (see
+        DeletionRequests); `timeout`: seconds for each request; `tracer`: a client span
+        per request, None when not tracing."""
+        self._requests = DeletionRequests(http, slots, timeout, tracer)
         self._api_key = api_key
-        self._timeout = timeout
-        self._tokens = AuthTokens(http, api_key, timeout, clock)
+        self._tokens = AuthTokens(self._requests, api_key, clock)
 
     async def delete(
         self, base_url: str, app_id: str, users: Sequence[HeapUser]
@@ -80,8 +80,8 @@ class HeapDeletionClient:
             chunk = users[start : start + MAX_USERS_PER_REQUEST]
             body = json.dumps({"users": list(chunk)}, separators=(",", ":")).encode()
             submitted = [receipt.deletion_request_id for receipt in receipts]
-            post = functools.partial(self._post, url, body)
-            answer = await self._authorized(base_url, app_id, url, post, submitted)
+            post = functools.partial(self._post, url, body, submitted)
+            answer = await self._authorized(base_url, app_id, post, submitted)
             request_id = answer.get("deletion_request_id")
             if not isinstance(request_id, str | int) or isinstance(request_id, bool):
                 raise DeletionUnavailable(
@@ -99,37 +99,35 @@ class HeapDeletionClient:
         """Heap's status of a deletion request, as Heap words it."""
         url = base_url + DELETION_STATUS_PATH + quote(deletion_request_id, safe="")
 
-        def get(token: str) -> Awaitable[httpx.Response]:
-            return self._http.get(url, headers=_bearer(token), timeout=self._timeout)
+        def get(token: str) -> Awaitable[Answer]:
+            return self._requests.send("GET", url, (), headers=_bearer(token))
 
-        status = (await self._authorized(base_url, app_id, url, get, ())).get("status")
+        status = (await self._authorized(base_url, app_id, get, ())).get("status")
         if not isinstance(status, str):
             raise DeletionUnavailable(f"Heap's answer at {url} holds no status")
         return status
 
-    def _post(self, url: str, body: bytes, token: str) -> Awaitable[httpx.Response]:
-        return self._http.post(url, content=body, headers=_bearer(token), timeout=self._timeout)
+    def _post(
+        self, url: str, body: bytes, submitted: Sequence[str], token: str
+    ) -> Awaitable[Answer]:
+        return self._requests.send("POST", url, submitted, body=body, headers=_bearer(token))
 
     async def _authorized(
         self,
         base_url: str,
         app_id: str,
-        url: str,
-        send: Callable[[str], Awaitable[httpx.Response]],
+        send: Callable[[str], Awaitable[Answer]],
         submitted: Sequence[str],
     ) -> dict[str, Any]:
         """Heap's answer to `send` with a token; a token Heap no longer takes (401) is
         replaced once."""
         for renewed in (False, True):
             token = await self._tokens.token(base_url, app_id)
-            try:
-                response = await send(token)
-            except httpx.TransportError as error:
-                raise unreachable(url, error, submitted) from None
-            if response.status_code == 401 and not renewed:
+            answer = await send(token)
+            if answer.status == 401 and not renewed:
                 self._tokens.forget(base_url, app_id, token)
                 continue
-            return answer_object(response, self._api_key, submitted)
+            return answer_object(answer, self._api_key, submitted)
         raise AssertionError("the second attempt always returns or raises")
 
 

@@ -3,9 +3,9 @@
 The same bytes go out on every attempt, so the idempotency keys inside never change and
 Heap stores a retried event once.
 
-Requests go through aiohttp: past Heap's bulk cap each event can be a request of its own,
-and there a request costs about a fifth of the CPU it costs through httpx (see
-docs/benchmarks.md).
+Requests go through aiohttp, on the one session the service shares (new_http_client):
+past Heap's bulk cap each event can be a request of its own, so a request's CPU counts
+(see docs/benchmarks.md).
 """
 
 import asyncio
@@ -210,12 +210,12 @@ class HeapClient:
         """One HTTP exchange; redirects are not followed (an answer of Heap's is final)."""
         async with asyncio.timeout(timeout):
             async with self._http.post(url, data=body, allow_redirects=False) as response:
-                start = await _start_of(response.content, _MAX_READ_BYTES)
+                start = await start_of_body(response.content, _MAX_READ_BYTES)
                 text = start.decode("utf-8", "replace")
                 return _Answer(response.status, text, response.headers.get("retry-after"))
 
 
-async def _start_of(content: aiohttp.StreamReader, limit: int) -> bytes:
+async def start_of_body(content: aiohttp.StreamReader, limit: int) -> bytes:
     """Up to `limit` bytes of a body: all of a shorter one."""
     read = b""
     while len(read) < limit and not content.at_eof():
