@@ -78,13 +78,9 @@ UNCHECKED = {"v1/"}
 ALLOWED_FOR_NOW = frozenset(
     {
         ("api/admin/servicer.py", "sqlite3"),
-        ("api/admin/servicer.py", "psycopg"),
         ("api/deletion/servicer.py", "sqlite3"),
-        ("api/deletion/servicer.py", "psycopg"),
         ("app/durable_delivery.py", "sqlite3"),
-        ("app/durable_delivery.py", "psycopg"),
         ("app/commands/store.py", "sqlite3"),
-        ("app/commands/store.py", "psycopg"),
     }
 )
 
