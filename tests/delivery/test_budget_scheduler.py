@@ -130,7 +130,7 @@ def test_an_identity_without_room_under_the_single_event_limit_waits() -> None:
     clock = Clock()
     scheduler, _ = _scheduler(clock, bulk_per_app=1, requests_per_identity=2)
     assert scheduler.route(APP, "a") is Route.BULK
-    scheduler.bulk_answered(APP)  # (not queued through ScheduledTracks here)
+    scheduler.bulk_answered(APP)  # (not queued through the engine here)
 
     routes = []
     for _ in range(3):

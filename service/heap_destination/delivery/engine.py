@@ -3,6 +3,15 @@
 It serves unary calls and streams alike: callers submit prepared calls and get futures
 that resolve once Heap accepted everything the call carried. Destinations with work
 are bounded (`max_destinations`); idle ones are dropped.
+
+With the budget scheduler on, a destination's track events go in bulk when admitted to
+the bulk budget, and as single-event requests when routed past it. Every 429 reaches the
+scheduler (HeapClient.post's on_throttled): a 429 to a bulk request, when the bulk budget
+had room, means something else uses the app's budget, so it narrows the single path as a
+429 to a single-event request does. A single-event request gets one attempt: an event
+Heap did not take that way (429, 5xx, unreachable) waits for the bulk budget and goes in
+bulk, which retries as usual; Heap rejecting it (400) fails it alone. Either way the
+event's Answer is told once Heap accepted it, whichever path carried it.
 """
 
 import asyncio
@@ -13,7 +22,13 @@ from typing import Any
 
 from heap_destination.delivery.answers import Answer, future_answer, shared_answer
 from heap_destination.delivery.batcher import BulkBatcher
-from heap_destination.delivery.errors import Overloaded, RateLimited, ShuttingDown
+from heap_destination.delivery.errors import (
+    HeapRejected,
+    HeapUnavailable,
+    Overloaded,
+    RateLimited,
+    ShuttingDown,
+)
 from heap_destination.delivery.futures import all_of
 from heap_destination.delivery.heap.bodies import (
     ADD_ACCOUNT_PROPERTIES_PATH,
@@ -24,6 +39,7 @@ from heap_destination.delivery.heap.bodies import (
     bulk_track_body,
     bulk_user_properties_body,
     identify_body,
+    single_track_body,
 )
 from heap_destination.delivery.heap.client import HeapClient
 from heap_destination.delivery.limits.budget_scheduler import (
@@ -32,7 +48,7 @@ from heap_destination.delivery.limits.budget_scheduler import (
     SingleEventSettings,
 )
 from heap_destination.delivery.limits.rate_limiter import RateLimiter, RateLimitSettings
-from heap_destination.delivery.limits.scheduled_tracks import ScheduledTracks, TrackPathSettings
+from heap_destination.delivery.pending import stopped
 from heap_destination.delivery.single_requests import SingleRequests
 from heap_destination.domain.account import PreparedAccount
 from heap_destination.domain.destination import Destination
@@ -85,13 +101,50 @@ class EngineSettings:
 
 
 class _DestinationQueues:
-    def __init__(self, destination: Destination, client: HeapClient, settings: EngineSettings):
+    """A destination's queues, one per Heap endpoint. With the budget scheduler on
+    (`scheduler`), its track events go in bulk or as single-event requests (see the module
+    docstring); `limiter` is the bulk budget, given back as Heap answers."""
+
+    def __init__(
+        self,
+        destination: Destination,
+        client: HeapClient,
+        settings: EngineSettings,
+        limiter: RateLimiter | None,
+        scheduler: BudgetScheduler | None,
+    ):
         app_id, base_url = destination.app_id, destination.base_url
+        self._app_id = app_id
+        self._limiter = limiter
+        self._scheduler = scheduler
+        throttled = None if scheduler is None else partial(scheduler.bulk_throttled, app_id)
 
         async def send_events(events: list[HeapEvent], deadline: float, caller: str) -> None:
             BULK_REQUEST_SIZE.labels(TRACK_PATH).observe(len(events))
             body = encode(bulk_track_body(app_id, events))
-            await client.post(base_url + TRACK_PATH, body, deadline, caller)
+            await client.post(base_url + TRACK_PATH, body, deadline, caller, on_throttled=throttled)
+
+        async def send_event(event: HeapEvent, deadline: float, caller: str) -> None:
+            assert scheduler is not None
+            identity = event.identity
+            body = encode(single_track_body(app_id, event))
+            sent_at = time.monotonic()
+            try:
+                status = await client.post(
+                    base_url + TRACK_PATH, body, deadline, caller, max_attempts=1
+                )
+            except HeapUnavailable as failure:
+                scheduler.single_answered(
+                    app_id, identity, sent_at, failure.status, failure.retry_after
+                )
+                raise
+            except HeapRejected as rejection:
+                scheduler.single_answered(app_id, identity, sent_at, rejection.status)
+                raise
+            except BaseException:
+                scheduler.single_given_up(app_id, identity)
+                raise
+            scheduler.single_answered(app_id, identity, sent_at, status)
 
         async def send_users(users: list[HeapUserProperties], deadline: float, caller: str) -> None:
             BULK_REQUEST_SIZE.labels(ADD_USER_PROPERTIES_PATH).observe(len(users))
@@ -112,6 +165,8 @@ class _DestinationQueues:
         self.events = BulkBatcher(
             send_events, settings.max_batch, settings.linger, settings.max_in_flight_requests
         )
+        self.single_events = SingleRequests(send_event, settings.single_events.max_in_flight)
+        """Track events routed past the bulk budget, one per request (scheduler on)."""
         self.users = BulkBatcher(
             send_users, settings.max_batch, settings.linger, settings.max_in_flight_requests
         )
@@ -119,11 +174,84 @@ class _DestinationQueues:
             send_accounts, settings.max_batch, settings.linger, settings.max_in_flight_requests
         )
         self.identifies = SingleRequests(send_identify, settings.max_in_flight_requests)
+        self._to_bulk: set[asyncio.Task[None]] = set()
+        """Events a single-event request did not deliver, waiting for the bulk budget."""
+        self._stopping = False
         self.last_used = time.monotonic()
+
+    def add_event(
+        self,
+        event: HeapEvent,
+        deadline: float,
+        caller: str,
+        answer: Answer,
+        more_coming: bool = False,
+    ) -> None:
+        """Queues an event admitted to the bulk budget (if any), which it gives back once
+        Heap answered."""
+        limiter = self._limiter
+        if limiter is not None:
+            scheduler = self._scheduler
+            if scheduler is not None:
+                scheduler.bulk_queued(self._app_id)
+            answer = partial(
+                _settle_admitted, limiter, scheduler, self._app_id, event.identity, answer
+            )
+        self.events.add(event, deadline, caller, answer, more_coming)
+
+    def add_single_event(
+        self, event: HeapEvent, deadline: float, caller: str, answer: Answer
+    ) -> None:
+        """Sends an event the scheduler routed past the bulk budget."""
+        sent = partial(self._single_event_sent, event, deadline, caller, answer)
+        self.single_events.add(event, deadline, caller, sent)
+
+    def _single_event_sent(
+        self,
+        event: HeapEvent,
+        deadline: float,
+        caller: str,
+        answer: Answer,
+        error: BaseException | None,
+    ) -> None:
+        if isinstance(error, HeapUnavailable) and not self._stopping:
+            task = asyncio.create_task(self._in_bulk(event, deadline, caller, answer, error))
+            self._to_bulk.add(task)
+            task.add_done_callback(self._to_bulk.discard)
+        else:
+            answer(error)
+
+    async def _in_bulk(
+        self,
+        event: HeapEvent,
+        deadline: float,
+        caller: str,
+        answer: Answer,
+        failure: HeapUnavailable,
+    ) -> None:
+        """Waits for the bulk budget until `deadline`, then sends the event in bulk."""
+        assert self._limiter is not None
+        try:
+            async with asyncio.timeout(deadline - time.monotonic()):
+                await self._limiter.admit(self._app_id, event.identity)
+        except TimeoutError:
+            answer(failure)  # what kept it from Heap is Heap's answer, not the wait
+            return
+        except asyncio.CancelledError:
+            answer(stopped())
+            raise
+        self.add_event(event, deadline, caller, answer)
 
     def unused_since(self, moment: float) -> bool:
         """Idle, and given nothing since `moment`."""
-        idle = self.events.idle and self.users.idle and self.accounts.idle and self.identifies.idle
+        idle = (
+            self.events.idle
+            and self.single_events.idle
+            and not self._to_bulk
+            and self.users.idle
+            and self.accounts.idle
+            and self.identifies.idle
+        )
         return idle and self.last_used <= moment
 
     def flush(self) -> None:
@@ -132,10 +260,22 @@ class _DestinationQueues:
         self.accounts.flush()
 
     def tasks(self) -> set[asyncio.Task[None]]:
-        return self.events.tasks | self.users.tasks | self.accounts.tasks | self.identifies.tasks
+        return (
+            self.events.tasks
+            | self.single_events.tasks
+            | self._to_bulk
+            | self.users.tasks
+            | self.accounts.tasks
+            | self.identifies.tasks
+        )
 
     def cancel(self) -> None:
+        """Stops sending; every item not yet answered fails with HeapUnavailable."""
+        self._stopping = True
         self.events.cancel()
+        self.single_events.cancel()
+        for task in list(self._to_bulk):
+            task.cancel()
         self.users.cancel()
         self.accounts.cancel()
         self.identifies.cancel()
@@ -147,17 +287,8 @@ class DeliveryEngine:
         self._settings = settings
         self._limiter = RateLimiter(settings.rate_limits) if settings.rate_limits.enabled else None
         self._scheduler: BudgetScheduler | None = None
-        self._tracks: ScheduledTracks | None = None
         if self._limiter is not None and settings.single_events.enabled:
             self._scheduler = BudgetScheduler(self._limiter, settings.single_events)
-            paths = TrackPathSettings(
-                settings.max_batch,
-                settings.linger,
-                settings.max_in_flight_requests,
-                settings.single_events.max_in_flight,
-                settings.max_destinations,
-            )
-            self._tracks = ScheduledTracks(client, self._scheduler, self._limiter, paths)
         self._queues: dict[tuple[str, str], _DestinationQueues] = {}
         self._last_sweep = time.monotonic()
         self._futile_sweep_until = 0.0
@@ -186,7 +317,7 @@ class DeliveryEngine:
         past it. A stream waits as long as it takes: it reads nothing meanwhile, so its
         producer is slowed and no event fails for waiting; it gets ShuttingDown once the
         service drains. A stream's events also keep its batches open (see BulkBatcher).
-        An event routed to a single-event request goes as one (see ScheduledTracks).
+        An event routed to a single-event request goes as one (see the module docstring).
         Raises Overloaded when `max_destinations` other destinations have work."""
         route = await self._admit(destination.app_id, track.event.identity, deadline, from_stream)
         delivered, answer = future_answer()
@@ -235,16 +366,10 @@ class DeliveryEngine:
         users = track.user_properties
         if users is not None:
             answer = shared_answer(answer, 2)
-        event = track.event
-        if self._tracks is not None and route is Route.SINGLE:
-            self._tracks.submit_single(destination, event, deadline, caller, answer)
-        elif self._tracks is not None:
-            self._tracks.submit_bulk(destination, event, deadline, caller, answer, from_stream)
-        elif self._limiter is not None:
-            admitted = partial(_settle_admitted, self._limiter, app_id, identity, answer)
-            queues.events.add(event, deadline, caller, admitted, from_stream)
+        if route is Route.SINGLE:
+            queues.add_single_event(track.event, deadline, caller, answer)
         else:
-            queues.events.add(event, deadline, caller, answer, from_stream)
+            queues.add_event(track.event, deadline, caller, answer, from_stream)
         if users is not None:
             queues.users.add(users, deadline, caller, answer, from_stream)
 
@@ -329,13 +454,8 @@ class DeliveryEngine:
         for destination in queues:
             destination.flush()
         outstanding = {t for q in queues for t in q.tasks()}
-        if self._tracks is not None:
-            self._tracks.flush()
-            outstanding |= self._tracks.tasks()
         if outstanding:
             await asyncio.wait(outstanding, timeout=grace)
-        if self._tracks is not None:
-            self._tracks.cancel()
         for destination in queues:
             destination.cancel()
 
@@ -343,16 +463,10 @@ class DeliveryEngine:
         """Drops the destinations with nothing to do that were not used lately."""
         keep_after = now - self._settings.keep_unused_destination
         before = len(self._queues)
-        self._queues = {k: q for k, q in self._queues.items() if self._in_use(k, q, keep_after)}
+        self._queues = {k: q for k, q in self._queues.items() if not q.unused_since(keep_after)}
         self._last_sweep = now
         if len(self._queues) == before:
             self._futile_sweep_until = now + _BOUND_SWEEP_INTERVAL
-
-    def _in_use(self, key: tuple[str, str], queues: _DestinationQueues, keep_after: float) -> bool:
-        """Whether a destination has work, on its own queues or (with the budget
-        scheduler) on its track paths, or was used after `keep_after`."""
-        scheduled = self._tracks is not None and not self._tracks.idle(key)
-        return scheduled or not queues.unused_since(keep_after)
 
     def _queues_for(self, destination: Destination) -> _DestinationQueues:
         key = (destination.base_url, destination.app_id)
@@ -375,14 +489,22 @@ class DeliveryEngine:
                     f"the service is delivering to {len(self._queues)} destinations, its bound",
                 )
             queues = self._queues[key] = _DestinationQueues(
-                destination, self._client, self._settings
+                destination, self._client, self._settings, self._limiter, self._scheduler
             )
         return queues
 
 
 def _settle_admitted(
-    limiter: RateLimiter, app_id: str, identity: str, answer: Answer, error: BaseException | None
+    limiter: RateLimiter,
+    scheduler: BudgetScheduler | None,
+    app_id: str,
+    identity: str,
+    answer: Answer,
+    error: BaseException | None,
 ) -> None:
-    """Gives an event's admission back to the rate limiter as Heap answered it."""
+    """Gives an event's admission back to the rate limiter (and its place in the bulk
+    queue to the scheduler) as Heap answered it."""
+    if scheduler is not None:
+        scheduler.bulk_answered(app_id)
     limiter.settle(app_id, identity, accepted=error is None)
     answer(error)
