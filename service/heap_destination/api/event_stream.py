@@ -34,7 +34,7 @@ from heap_destination.delivery.errors import (
     InternalError,
     ShuttingDown,
 )
-from heap_destination.delivery.futures import as_delivery_error, outcome_error
+from heap_destination.delivery.outcomes import as_delivery_error, outcome_error
 from heap_destination.domain.limits import MAX_MESSAGE_ID_LENGTH
 from heap_destination.domain.property_warnings import PropertyWarning
 from heap_destination.domain.violations import FieldViolation, InvalidInput

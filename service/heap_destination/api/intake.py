@@ -17,8 +17,8 @@ from heap_destination.api.mapping.account import account_input, account_response
 from heap_destination.api.mapping.identify import identify_input, identify_response
 from heap_destination.api.mapping.track import track_input, track_response
 from heap_destination.api.request_destination import DestinationResolver, request_config
-from heap_destination.delivery.answers import Answer
 from heap_destination.delivery.engine import DeliveryEngine
+from heap_destination.delivery.outcomes import Answer
 from heap_destination.domain.account import prepare_account
 from heap_destination.domain.ack_mode import AckMode
 from heap_destination.domain.destination import Destination

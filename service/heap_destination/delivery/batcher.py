@@ -19,10 +19,9 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Generic
 
-from heap_destination.delivery.answers import Answer, future_answer
 from heap_destination.delivery.errors import DeliveryError, HeapRejected
 from heap_destination.delivery.heap.trace_links import carrying
-from heap_destination.delivery.pending import Item, Pending, stopped
+from heap_destination.delivery.outcomes import Answer, Item, Pending, future_answer, stopped
 from heap_destination.metrics import QUEUE_DEPTH
 
 # A partial batch waits at most this many lingers for an outstanding request to return,

@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
-from heap_destination.delivery.answers import Answer, future_answer, shared_answer
 from heap_destination.delivery.batcher import BulkBatcher
 from heap_destination.delivery.errors import (
     HeapRejected,
@@ -29,7 +28,6 @@ from heap_destination.delivery.errors import (
     RateLimited,
     ShuttingDown,
 )
-from heap_destination.delivery.futures import all_of
 from heap_destination.delivery.heap.bodies import (
     ADD_ACCOUNT_PROPERTIES_PATH,
     ADD_USER_PROPERTIES_PATH,
@@ -48,7 +46,7 @@ from heap_destination.delivery.limits.budget_scheduler import (
     SingleEventSettings,
 )
 from heap_destination.delivery.limits.rate_limiter import RateLimiter, RateLimitSettings
-from heap_destination.delivery.pending import stopped
+from heap_destination.delivery.outcomes import Answer, all_of, future_answer, shared_answer, stopped
 from heap_destination.delivery.single_requests import SingleRequests
 from heap_destination.domain.account import PreparedAccount
 from heap_destination.domain.destination import Destination

@@ -12,10 +12,9 @@ from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import Generic
 
-from heap_destination.delivery.answers import Answer, future_answer
 from heap_destination.delivery.errors import HeapUnavailable
 from heap_destination.delivery.heap.trace_links import carrying
-from heap_destination.delivery.pending import Item, Pending, stopped
+from heap_destination.delivery.outcomes import Answer, Item, Pending, future_answer, stopped
 
 SendOne = Callable[[Item, float, str], Awaitable[None]]
 """Sends one item with a monotonic deadline for a caller; raises DeliveryError."""

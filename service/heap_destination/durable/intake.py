@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable, Sequence
 
 from heap_destination.delivery.errors import DeliveryError, StoreFull, StoreUnavailable
-from heap_destination.delivery.futures import mark_retrieved
+from heap_destination.delivery.outcomes import mark_retrieved
 from heap_destination.domain.violations import FieldViolation, InvalidInput
 from heap_destination.metrics import STORE_COMMIT_DURATION
 from heap_destination.store import GroupCommit, NewItem, StoreDamaged
