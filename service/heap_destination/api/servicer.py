@@ -3,14 +3,14 @@
 import time
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
-from typing import NoReturn, TypeVar
+from typing import TypeVar
 
 import grpc
 from google.protobuf.message import Message
 
 from heap_destination.api import event_metrics
 from heap_destination.api.caller import PermissionDenied, ensure_caller_may_use, fairness_key
-from heap_destination.api.error_status import ServiceError, grpc_status
+from heap_destination.api.error_status import abort
 from heap_destination.api.event_stream import EventStream
 from heap_destination.api.in_flight import InFlightLimit, StreamInFlight
 from heap_destination.api.intake import Request, prepare
@@ -107,7 +107,7 @@ class HeapDestinationServicer(service_pb2_grpc.HeapDestinationServiceServicer):
                 )
         except (InvalidInput, DeliveryError, PermissionDenied) as error:
             event_metrics.settled(kind, error, warnings)
-            await _abort(context, error)
+            await abort(context, error)
         event_metrics.settled(kind, None, warnings, stored=intake.stored)
         answer = intake.answer()
         assert isinstance(answer, response_type)
@@ -135,7 +135,7 @@ class HeapDestinationServicer(service_pb2_grpc.HeapDestinationServiceServicer):
             snippet = render_web_snippet(request, self._defaults)
             ensure_caller_may_use(snippet.app_id)
         except (InvalidInput, PermissionDenied) as error:
-            await _abort(context, error)
+            await abort(context, error)
         return snippet
 
     async def _store(self, work: Sequence[NewItem], deadline: float) -> None:
@@ -146,9 +146,3 @@ class HeapDestinationServicer(service_pb2_grpc.HeapDestinationServiceServicer):
 
     def _resolver(self) -> DestinationResolver:
         return DestinationResolver(self._defaults, self._allowed_base_urls)
-
-
-async def _abort(context: grpc.aio.ServicerContext, error: ServiceError) -> NoReturn:
-    status = grpc_status(error)
-    await context.abort(status.code, status.details, status.trailing_metadata)
-    raise AssertionError("context.abort always raises")
