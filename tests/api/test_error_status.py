@@ -23,11 +23,11 @@ from heap_destination.delivery.errors import (
     HeapRejected,
     HeapUnavailable,
     InternalError,
+    NoRoomInStore,
     Overloaded,
     RateLimited,
     ShuttingDown,
-    StoreFull,
-    StoreUnavailable,
+    StoreOutOfService,
 )
 from heap_destination.domain.violations import FieldViolation, InvalidInput
 from heap_destination.v1 import errors_pb2
@@ -217,8 +217,8 @@ EVERY_ERROR: list[ServiceError] = [
     HeapRejected(400, "bad"),
     ShuttingDown(),
     InternalError("surprise"),
-    StoreFull("full", 5.0),
-    StoreUnavailable("down"),
+    NoRoomInStore("full", 5.0),
+    StoreOutOfService("down"),
 ]
 
 

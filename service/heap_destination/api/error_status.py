@@ -29,11 +29,11 @@ from heap_destination.delivery.errors import (
     HeapRejected,
     HeapUnavailable,
     InternalError,
+    NoRoomInStore,
     Overloaded,
     RateLimited,
     ShuttingDown,
-    StoreFull,
-    StoreUnavailable,
+    StoreOutOfService,
 )
 from heap_destination.domain.violations import FieldViolation, InvalidInput
 
@@ -127,14 +127,14 @@ def describe(error: ServiceError) -> ErrorDescription:
             "OVERLOADED",
             retry_delay=error.retry_after,
         )
-    if isinstance(error, StoreFull):
+    if isinstance(error, NoRoomInStore):
         return ErrorDescription(
             code_pb2.RESOURCE_EXHAUSTED,
             f"{error}; retry later",
             "STORE_FULL",
             retry_delay=error.retry_after,
         )
-    if isinstance(error, StoreUnavailable):
+    if isinstance(error, StoreOutOfService):
         return ErrorDescription(code_pb2.UNAVAILABLE, str(error), "STORE_UNAVAILABLE")
     if isinstance(error, InternalError):
         return ErrorDescription(

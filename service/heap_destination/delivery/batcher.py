@@ -32,10 +32,6 @@ _FED_HOLD_LINGERS = 100
 # on a busy CPU, reading the stream's next message can take a few lingers.
 _FED_LINGERS = 5
 
-# Rejections that may come from some items of a request (a bad event, a body too large),
-# so that halves of it may be accepted; others (401, 403, 404) concern the whole app.
-_ABOUT_THE_CONTENT = frozenset({400, 413, 422})
-
 SendBulk = Callable[[list[Item], float, str], Awaitable[None]]
 """Sends one bulk request of items with a monotonic deadline, in a caller's turn for the
 service's request slots; raises DeliveryError."""
@@ -149,7 +145,7 @@ class BulkBatcher(Generic[Item]):
                     ):
                         self.flush()
         except HeapRejected as rejection:
-            if len(batch) == 1 or rejection.status not in _ABOUT_THE_CONTENT:
+            if len(batch) == 1 or not rejection.about_the_content:
                 _settle(batch, rejection)
                 return
             middle = len(batch) // 2

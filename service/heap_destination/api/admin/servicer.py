@@ -2,13 +2,11 @@
 caller's token."""
 
 import logging
-import sqlite3
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
 import grpc
-import psycopg
 
 from heap_destination.api.admin.mapping import after_id, app_backlog, page_token, stored_event
 from heap_destination.api.caller import (
@@ -18,10 +16,10 @@ from heap_destination.api.caller import (
     ensure_caller_may_use,
 )
 from heap_destination.api.error_status import abort
-from heap_destination.delivery.errors import StoreUnavailable
+from heap_destination.delivery.errors import StoreOutOfService
 from heap_destination.domain.limits import MAX_MESSAGE_ID_LENGTH
 from heap_destination.domain.violations import FieldViolation, InvalidInput, raise_if_any
-from heap_destination.store import Store, StoredItem
+from heap_destination.store import Store, StoredItem, StoreUnavailable
 from heap_destination.v1 import admin_pb2, admin_pb2_grpc
 
 log = logging.getLogger(__name__)
@@ -30,7 +28,6 @@ T = TypeVar("T")
 
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 1000
-STORE_ERRORS = (sqlite3.Error, psycopg.Error, OSError)
 NO_STORE = "this server has no durable store (--store)"
 
 
@@ -98,9 +95,9 @@ class DeliveryAdminServicer(admin_pb2_grpc.DeliveryAdminServiceServicer):
             return await work(self._store)
         except (InvalidInput, PermissionDenied, AllAppsDenied) as error:
             await abort(context, error)
-        except STORE_ERRORS as error:
+        except (StoreUnavailable, OSError) as error:
             log.warning("the store cannot be reached: %s", error)
-            await abort(context, StoreUnavailable("the store cannot be reached"))
+            await abort(context, StoreOutOfService("the store cannot be reached"))
 
 
 async def _event_status(

@@ -2,10 +2,8 @@
 stored events, then asks Heap to delete the users."""
 
 import logging
-import sqlite3
 
 import grpc
-import psycopg
 
 from heap_destination.api.caller import CURRENT_CALLER, PermissionDenied
 from heap_destination.api.deletion.input import UsersToDelete, status_query, users_to_delete
@@ -13,14 +11,13 @@ from heap_destination.api.deletion.rights import DeletionNotAllowed, ensure_call
 from heap_destination.api.error_status import abort
 from heap_destination.delivery.deletion.client import HeapDeletionClient, heap_users
 from heap_destination.delivery.deletion.errors import DeletionError, HeapApiKeyMissing
-from heap_destination.delivery.errors import StoreUnavailable
+from heap_destination.delivery.errors import StoreOutOfService
 from heap_destination.domain.violations import InvalidInput
-from heap_destination.store import Store
+from heap_destination.store import Store, StoreUnavailable
 from heap_destination.v1 import deletion_pb2, deletion_pb2_grpc
 
 log = logging.getLogger(__name__)
 
-STORE_ERRORS = (sqlite3.Error, psycopg.Error, OSError)
 STORE_UNREACHABLE = "the store cannot be reached, so nothing was deleted; call again"
 
 
@@ -45,9 +42,9 @@ class UserDeletionServicer(deletion_pb2_grpc.UserDeletionServiceServicer):
             )
         except (InvalidInput, PermissionDenied, DeletionError, DeletionNotAllowed) as error:
             await abort(context, error)
-        except STORE_ERRORS as error:
+        except (StoreUnavailable, OSError) as error:
             log.warning("the store cannot be reached: %s", error)
-            await abort(context, StoreUnavailable(STORE_UNREACHABLE))
+            await abort(context, StoreOutOfService(STORE_UNREACHABLE))
         log.info(
             "users submitted to Heap for deletion",
             extra={

@@ -2,15 +2,12 @@
 
 import argparse
 import asyncio
-import sqlite3
 import sys
 from collections.abc import Mapping
 from typing import Any
 
-import psycopg
-
 from heap_destination.app.options import SettingsError, boolean
-from heap_destination.store import StoreFileEmpty, StoreUnusable, open_store
+from heap_destination.store import StoreFileEmpty, StoreUnavailable, StoreUnusable, open_store
 from heap_destination.store.migrations import LATEST_VERSION
 from heap_destination.store.opening import URL_FORMS
 
@@ -46,7 +43,7 @@ def _migrate(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         raise SettingsError(str(error)) from None
     except ValueError as error:
         raise SettingsError(f"--store: {error}") from None
-    except (psycopg.Error, sqlite3.Error) as error:
+    except StoreUnavailable as error:
         raise OSError(f"the store cannot be reached: {error}".strip()) from None
     print(f"store schema at version {LATEST_VERSION}", file=sys.stderr)
     return 0
