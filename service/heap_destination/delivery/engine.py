@@ -47,7 +47,7 @@ from heap_destination.delivery.limits.budget_scheduler import (
 )
 from heap_destination.delivery.limits.rate_limiter import RateLimiter, RateLimitSettings
 from heap_destination.delivery.outcomes import Answer, all_of, future_answer, shared_answer, stopped
-from heap_destination.delivery.single_requests import SingleRequests
+from heap_destination.delivery.request_per_item import RequestPerItem
 from heap_destination.domain.account import PreparedAccount
 from heap_destination.domain.destination import Destination
 from heap_destination.domain.heap_calls import (
@@ -71,7 +71,7 @@ _OVERLOADED_RETRY_AFTER = 1.0
 # Seconds between looks at both paths' budgets while an event waits for either.
 _SCHEDULER_POLL = 0.01
 # Seconds between looks at whether the service drains, while a stream's event waits.
-_PATIENT_POLL = 1.0
+_STREAM_POLL = 1.0
 
 
 @dataclass(frozen=True)
@@ -163,7 +163,7 @@ class _DestinationQueues:
         self.events = BulkBatcher(
             send_events, settings.max_batch, settings.linger, settings.max_in_flight_requests
         )
-        self.single_events = SingleRequests(send_event, settings.single_events.max_in_flight)
+        self.single_events = RequestPerItem(send_event, settings.single_events.max_in_flight)
         """Track events routed past the bulk budget, one per request (scheduler on)."""
         self.users = BulkBatcher(
             send_users, settings.max_batch, settings.linger, settings.max_in_flight_requests
@@ -171,7 +171,7 @@ class _DestinationQueues:
         self.accounts = BulkBatcher(
             send_accounts, settings.max_batch, settings.linger, settings.max_in_flight_requests
         )
-        self.identifies = SingleRequests(send_identify, settings.max_in_flight_requests)
+        self.identifies = RequestPerItem(send_identify, settings.max_in_flight_requests)
         self._to_bulk: set[asyncio.Task[None]] = set()
         """Events a single-event request did not deliver, waiting for the bulk budget."""
         self._stopping = False
@@ -183,7 +183,8 @@ class _DestinationQueues:
         deadline: float,
         caller: str,
         answer: Answer,
-        more_coming: bool = False,
+        *,
+        from_stream: bool = False,
     ) -> None:
         """Queues an event admitted to the bulk budget (if any), which it gives back once
         Heap answered."""
@@ -195,7 +196,7 @@ class _DestinationQueues:
             answer = partial(
                 _settle_admitted, limiter, scheduler, self._app_id, event.identity, answer
             )
-        self.events.add(event, deadline, caller, answer, more_coming)
+        self.events.add(event, deadline, caller, answer, from_stream=from_stream)
 
     def add_single_event(
         self, event: HeapEvent, deadline: float, caller: str, answer: Answer
@@ -317,9 +318,12 @@ class DeliveryEngine:
         service drains. A stream's events also keep its batches open (see BulkBatcher).
         An event routed to a single-event request goes as one (see the module docstring).
         Raises Overloaded when `max_destinations` other destinations have work."""
-        route = await self._admit(destination.app_id, track.event.identity, deadline, from_stream)
+        identity = track.event.identity
+        route = await self._admit(destination.app_id, identity, deadline, from_stream=from_stream)
         delivered, answer = future_answer()
-        self._queue_track(destination, track, route, deadline, caller, from_stream, answer)
+        self._queue_track(
+            destination, track, route, deadline, caller, answer, from_stream=from_stream
+        )
         return delivered
 
     def submit_track_now(
@@ -338,7 +342,7 @@ class DeliveryEngine:
         route = self._route_now(destination.app_id, track.event.identity)
         if route is None:
             return False
-        self._queue_track(destination, track, route, deadline, caller, True, answer)
+        self._queue_track(destination, track, route, deadline, caller, answer, from_stream=True)
         return True
 
     def _queue_track(
@@ -348,8 +352,9 @@ class DeliveryEngine:
         route: Route,
         deadline: float,
         caller: str,
-        from_stream: bool,
         answer: Answer,
+        *,
+        from_stream: bool,
     ) -> None:
         """Queues an admitted event (and its traits) on `route`."""
         app_id, identity = destination.app_id, track.event.identity
@@ -367,26 +372,29 @@ class DeliveryEngine:
         if route is Route.SINGLE:
             queues.add_single_event(track.event, deadline, caller, answer)
         else:
-            queues.add_event(track.event, deadline, caller, answer, from_stream)
+            queues.add_event(track.event, deadline, caller, answer, from_stream=from_stream)
         if users is not None:
-            queues.users.add(users, deadline, caller, answer, from_stream)
+            queues.users.add(users, deadline, caller, answer, from_stream=from_stream)
 
-    async def _admit(self, app_id: str, identity: str, deadline: float, patient: bool) -> Route:
+    async def _admit(
+        self, app_id: str, identity: str, deadline: float, *, from_stream: bool
+    ) -> Route:
         """Waits until one more event for `identity` fits a path's budget: bulk, or past
-        it a single-event request (with the scheduler on)."""
+        it a single-event request (with the scheduler on). A unary call waits until
+        `deadline`, a stream's event until the service drains."""
         # Most events fit at once: admitting them without a wait keeps the caller from
         # yielding per event, which would let partial batches go out between events.
         route = self._route_now(app_id, identity)
         if route is not None:
             return route
         while True:
-            wait_until = time.monotonic() + _PATIENT_POLL if patient else deadline
+            wait_until = time.monotonic() + _STREAM_POLL if from_stream else deadline
             try:
                 return await asyncio.wait_for(
                     self._route_later(app_id, identity), wait_until - time.monotonic()
                 )
             except TimeoutError:
-                if not patient:
+                if not from_stream:
                     raise RateLimited(self._settings.rate_limits.window_seconds) from None
                 if self.draining:
                     raise ShuttingDown() from None
@@ -422,7 +430,9 @@ class DeliveryEngine:
         queues = self._queues_for(destination)
         futures: list[asyncio.Future[Any]] = []
         if identify.user_properties is not None:
-            users = queues.users.submit(identify.user_properties, deadline, caller, from_stream)
+            users = queues.users.submit(
+                identify.user_properties, deadline, caller, from_stream=from_stream
+            )
             futures.append(users)
         if identify.identify is not None:
             futures.append(queues.identifies.submit(identify.identify, deadline, caller))
@@ -442,7 +452,7 @@ class DeliveryEngine:
 
         Raises Overloaded when `max_destinations` other destinations have work."""
         queues = self._queues_for(destination)
-        return queues.accounts.submit(account.account, deadline, caller, from_stream)
+        return queues.accounts.submit(account.account, deadline, caller, from_stream=from_stream)
 
     async def drain(self, grace: float) -> None:
         """Sends everything queued now and waits up to `grace` seconds for Heap's answers;

@@ -55,7 +55,7 @@ def flatten(
 ) -> Flattened:
     """Flattens `values` (the request field `field_name`) the way `mode` says; with
     `native_arrays`, in the FLATTEN mode, arrays of scalars stay arrays."""
-    flattener = _Flattener(mode, field_name, native_arrays)
+    flattener = _Flattener(mode, field_name, native_arrays=native_arrays)
     for key in sorted(values):
         flattener.top_level(key, values[key])
     return flattener.result
@@ -116,7 +116,7 @@ class _Flattener:
     `native_arrays` is whether arrays of scalars stay arrays (see emit_array): only in the
     FLATTEN mode."""
 
-    def __init__(self, mode: NestedMode, field_name: str, native_arrays: bool) -> None:
+    def __init__(self, mode: NestedMode, field_name: str, *, native_arrays: bool) -> None:
         self.field_name = field_name
         self.native_arrays = native_arrays and mode is NestedMode.FLATTEN
         self.mode = mode

@@ -36,7 +36,7 @@ async def open_store(
     empty SQLite file (unless `create_empty`), newer than this code, or not writable.
     """
     try:
-        return await _open(url, max_items, max_items_per_app, clock, create_empty)
+        return await _open(url, max_items, max_items_per_app, clock, create_empty=create_empty)
     except StoreUnusable as refused:
         raise type(refused)(f"store {_shown(url)}: {refused}") from None
 
@@ -46,6 +46,7 @@ async def _open(
     max_items: int,
     max_items_per_app: int,
     clock: Callable[[], float],
+    *,
     create_empty: bool,
 ) -> Store:
     if max_items < 1 or max_items_per_app < 1:

@@ -294,7 +294,7 @@ class SqliteStore:
         return self._connection
 
     def _connect(self) -> None:
-        prepare_file(self.path, self._create_empty)
+        prepare_file(self.path, create_empty=self._create_empty)
         connection = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None)
         self._connection = connection
         connection.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_SECONDS * 1000)}")

@@ -36,7 +36,7 @@ def _migrate(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         raise SettingsError(f"--store or {STORE_ENV} is required: {URL_FORMS}")
     create_empty = _store_create(args.store_create, env)
     try:
-        asyncio.run(_open_and_close(url, create_empty))
+        asyncio.run(_open_and_close(url, create_empty=create_empty))
     except StoreFileEmpty as error:
         raise SettingsError(f"{error}; --store-create true makes a new store in it") from None
     except StoreUnusable as error:
@@ -60,6 +60,6 @@ def _store_create(flag: str | None, env: Mapping[str, str]) -> bool:
         raise SettingsError(f"{source}={text!r}: {error}") from None
 
 
-async def _open_and_close(url: str, create_empty: bool) -> None:
+async def _open_and_close(url: str, *, create_empty: bool) -> None:
     store = await open_store(url, create_empty=create_empty)
     await store.close()
