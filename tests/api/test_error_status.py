@@ -3,7 +3,8 @@ import pytest
 from google.protobuf import any_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 
-from heap_destination.api.caller import PermissionDenied, Unauthenticated
+from heap_destination.api.caller import AllAppsDenied, PermissionDenied, Unauthenticated
+from heap_destination.api.deletion.rights import DeletionNotAllowed
 from heap_destination.api.error_status import (
     ERROR_DOMAIN,
     ServiceError,
@@ -12,15 +13,21 @@ from heap_destination.api.error_status import (
     internal_error_status,
     listed_violations,
 )
+from heap_destination.delivery.deletion.errors import (
+    DeletionRejected,
+    DeletionUnavailable,
+    HeapApiKeyMissing,
+    HeapApiKeyRefused,
+)
 from heap_destination.delivery.errors import (
     HeapRejected,
     HeapUnavailable,
     InternalError,
+    NoRoomInStore,
     Overloaded,
     RateLimited,
     ShuttingDown,
-    StoreFull,
-    StoreUnavailable,
+    StoreOutOfService,
 )
 from heap_destination.domain.violations import FieldViolation, InvalidInput
 from heap_destination.v1 import errors_pb2
@@ -210,8 +217,8 @@ EVERY_ERROR: list[ServiceError] = [
     HeapRejected(400, "bad"),
     ShuttingDown(),
     InternalError("surprise"),
-    StoreFull("full", 5.0),
-    StoreUnavailable("down"),
+    NoRoomInStore("full", 5.0),
+    StoreOutOfService("down"),
 ]
 
 
@@ -221,3 +228,59 @@ def test_every_error_reason_has_its_typed_value_and_every_typed_value_a_reason()
     typed = {errors_pb2.ErrorReason.Value(f"ERROR_REASON_{reason}") for reason in reasons}
 
     assert typed == set(errors_pb2.ErrorReason.values()) - {errors_pb2.ERROR_REASON_UNSPECIFIED}
+
+
+@pytest.mark.parametrize(
+    ("error", "code", "reason", "metadata", "retry_delay"),
+    [
+        (DeletionNotAllowed(), code_pb2.PERMISSION_DENIED, "DELETION_NOT_ALLOWED", {}, None),
+        (HeapApiKeyMissing(), code_pb2.FAILED_PRECONDITION, "HEAP_API_KEY_MISSING", {}, None),
+        (
+            HeapApiKeyRefused("1", 403),
+            code_pb2.FAILED_PRECONDITION,
+            "HEAP_API_KEY_REFUSED",
+            {"app_id": "1", "heap_status": "403"},
+            None,
+        ),
+        (
+            DeletionRejected(422, "bad", ["d-1", "d-2"]),
+            code_pb2.INVALID_ARGUMENT,
+            "HEAP_REJECTED",
+            {"heap_status": "422", "submitted_deletion_request_ids": "d-1,d-2"},
+            None,
+        ),
+        (
+            # Heap refusing the server's API key is the server's to fix, not the caller's.
+            DeletionRejected(403, ""),
+            code_pb2.FAILED_PRECONDITION,
+            "HEAP_REJECTED",
+            {"heap_status": "403"},
+            None,
+        ),
+        (
+            DeletionUnavailable("down", 2.5, ["d-1"]),
+            code_pb2.UNAVAILABLE,
+            "HEAP_UNAVAILABLE",
+            {"submitted_deletion_request_ids": "d-1"},
+            2.5,
+        ),
+        (AllAppsDenied(), code_pb2.PERMISSION_DENIED, "APP_ID_NOT_ALLOWED", {}, None),
+    ],
+)
+def test_deletion_and_admin_errors_have_their_status_in_the_one_mapping(
+    error: ServiceError,
+    code: int,
+    reason: str,
+    metadata: dict[str, str],
+    retry_delay: float | None,
+) -> None:
+    described = describe(error)
+
+    assert (described.code, described.reason) == (code, reason)
+    assert described.metadata == metadata
+    assert described.retry_delay == retry_delay
+    assert str(error) in described.message
+
+
+def test_heap_refusing_an_events_app_id_is_the_callers_permission_denied() -> None:
+    assert describe(HeapRejected(403, "")).code == code_pb2.PERMISSION_DENIED

@@ -64,7 +64,7 @@ def test_an_import_that_breaks_a_rule_is_named_with_its_line(
 ) -> None:
     package = _package_of_one_module(tmp_path, module, code)
 
-    [found] = broken_rules(package, allowed=frozenset())
+    [found] = broken_rules(package)
 
     assert found.startswith(f"{package / module}:{code.count(chr(10)) + 1}: ")
     assert broken in found
@@ -86,7 +86,7 @@ def test_an_import_that_breaks_a_rule_is_named_with_its_line(
 def test_an_import_the_layout_allows_passes(tmp_path: Path, module: str, code: str) -> None:
     package = _package_of_one_module(tmp_path, module, code)
 
-    assert broken_rules(package, allowed=frozenset()) == []
+    assert broken_rules(package) == []
 
 
 def _package_of_one_module(folder: Path, module: str, code: str) -> Path:
@@ -99,16 +99,6 @@ def _package_of_one_module(folder: Path, module: str, code: str) -> Path:
 def test_a_module_in_no_room_is_named(tmp_path: Path) -> None:
     package = _package_of_one_module(tmp_path, "extra.py", "")
 
-    assert broken_rules(package, allowed=frozenset()) == [
+    assert broken_rules(package) == [
         f"{package / 'extra.py'}:1: extra.py is in no room of the layout"
-    ]
-
-
-def test_an_allowance_no_longer_needed_fails_until_removed(tmp_path: Path) -> None:
-    package = _package_of_one_module(tmp_path, "api/intake.py", "import grpc\n")
-    allowed = frozenset({("api/intake.py", "sqlite3")})
-
-    assert broken_rules(package, allowed=allowed) == [
-        f"{package / 'api' / 'intake.py'}:1: allowed to import sqlite3 for now, but no longer "
-        "does: remove it from ALLOWED_FOR_NOW"
     ]

@@ -310,7 +310,7 @@ async def test_a_batch_a_stream_keeps_feeding_waits_past_the_linger_to_fill() ->
 
     futures = []
     for item in range(6):
-        futures.append(batcher.submit(item, deadline(), more_coming=True))
+        futures.append(batcher.submit(item, deadline(), from_stream=True))
         await asyncio.sleep(0.1)  # two lingers between items, as on a busy CPU
     await asyncio.gather(*futures)
 
@@ -334,10 +334,10 @@ async def test_a_fed_batch_still_goes_out_after_100_lingers() -> None:
     heap = FakeHeap()
     batcher = BulkBatcher(heap.send, max_batch=1000, linger=0.01, max_in_flight=4)
 
-    first = batcher.submit(0, deadline(), more_coming=True)
+    first = batcher.submit(0, deadline(), from_stream=True)
     async with asyncio.timeout(10):  # 100 lingers is 1 s; a feed must not hold it forever
         while not first.done():
-            batcher.submit(1, deadline(), more_coming=True)
+            batcher.submit(1, deadline(), from_stream=True)
             await asyncio.sleep(0.01)
 
     assert len(heap.calls) == 1

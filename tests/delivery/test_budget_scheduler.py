@@ -2,7 +2,7 @@
 
 import pytest
 
-from heap_destination.delivery.limits.adaptive_rate import SinglePathRate, SinglePathRateSettings
+from heap_destination.delivery.limits.adaptive_rate import AdaptiveRate, AdaptiveRateSettings
 from heap_destination.delivery.limits.budget_scheduler import (
     BudgetScheduler,
     Route,
@@ -11,7 +11,7 @@ from heap_destination.delivery.limits.budget_scheduler import (
 from heap_destination.delivery.limits.rate_limiter import RateLimiter, RateLimitSettings
 
 APP = "1234567890"
-RATE = SinglePathRateSettings(
+RATE = AdaptiveRateSettings(
     initial_rate=10.0, max_rate=1_000.0, min_rate=0.5, increase=5.0, hold_growth=8.0, max_hold=100.0
 )
 
@@ -42,14 +42,14 @@ def _route_all(scheduler: BudgetScheduler, identities: list[str]) -> list[Route 
 
 
 def test_the_rate_grows_by_one_per_accepted_request_until_the_first_429() -> None:
-    rate = SinglePathRate(RATE, now=0.0)
+    rate = AdaptiveRate(RATE, now=0.0)
     for _ in range(5):
         rate.accepted()
     assert rate.rate == 15.0
 
 
 def test_a_429_halves_the_rate_and_holds_the_path_for_retry_after() -> None:
-    rate = SinglePathRate(RATE, now=0.0)
+    rate = AdaptiveRate(RATE, now=0.0)
 
     rate.throttled(sent_at=0.0, retry_after=3.0, now=0.5)
 
@@ -60,7 +60,7 @@ def test_a_429_halves_the_rate_and_holds_the_path_for_retry_after() -> None:
 
 
 def test_after_a_429_the_rate_grows_additively() -> None:
-    rate = SinglePathRate(RATE, now=0.0)
+    rate = AdaptiveRate(RATE, now=0.0)
     rate.throttled(sent_at=0.0, retry_after=1.0, now=0.0)
 
     for _ in range(5):  # a second of requests at 5 per second
@@ -71,7 +71,7 @@ def test_after_a_429_the_rate_grows_additively() -> None:
 
 
 def test_429s_for_requests_sent_before_the_last_one_do_not_halve_the_rate_again() -> None:
-    rate = SinglePathRate(RATE, now=0.0)
+    rate = AdaptiveRate(RATE, now=0.0)
     rate.throttled(sent_at=0.0, retry_after=1.0, now=0.2)
 
     rate.throttled(sent_at=0.1, retry_after=2.0, now=0.3)
@@ -81,7 +81,7 @@ def test_429s_for_requests_sent_before_the_last_one_do_not_halve_the_rate_again(
 
 
 def test_repeated_429s_lengthen_the_hold_up_to_max_hold_and_an_accepted_request_resets_it() -> None:
-    rate = SinglePathRate(RATE, now=0.0)
+    rate = AdaptiveRate(RATE, now=0.0)
     holds = []
     now = 0.0
     for _ in range(4):
@@ -101,15 +101,15 @@ def test_repeated_429s_lengthen_the_hold_up_to_max_hold_and_an_accepted_request_
 
 
 def test_a_429_to_a_bulk_request_holds_the_single_path_for_max_hold() -> None:
-    rate = SinglePathRate(RATE, now=0.0)
+    rate = AdaptiveRate(RATE, now=0.0)
 
-    rate.throttled(sent_at=0.0, retry_after=1.0, now=0.0, lasting=True)
+    rate.bulk_throttled(sent_at=0.0, retry_after=1.0, now=0.0)
 
     assert rate.hold(0.0) == RATE.max_hold
 
 
 def test_the_bucket_lets_through_no_more_than_the_rate() -> None:
-    rate = SinglePathRate(RATE, now=0.0)
+    rate = AdaptiveRate(RATE, now=0.0)
     granted = sum(rate.try_acquire(i / 100) for i in range(200))  # 2 s, polled every 10 ms
     assert 19 <= granted <= 21
 
@@ -130,7 +130,7 @@ def test_an_identity_without_room_under_the_single_event_limit_waits() -> None:
     clock = Clock()
     scheduler, _ = _scheduler(clock, bulk_per_app=1, requests_per_identity=2)
     assert scheduler.route(APP, "a") is Route.BULK
-    scheduler.bulk_answered(APP)  # (not queued through ScheduledTracks here)
+    scheduler.bulk_answered(APP)  # (not queued through the engine here)
 
     routes = []
     for _ in range(3):

@@ -8,7 +8,7 @@ import aiohttp
 import pytest
 
 from heap_destination.delivery.engine import DeliveryEngine
-from heap_destination.delivery.errors import Overloaded, RateLimited
+from heap_destination.delivery.errors import HeapUnavailable, Overloaded, RateLimited
 from heap_destination.delivery.heap.bodies import IDENTIFY_PATH, TRACK_PATH
 from heap_destination.delivery.heap.client import new_http_client
 from heap_destination.delivery.limits.budget_scheduler import SingleEventSettings
@@ -20,6 +20,7 @@ from heap_destination.domain.track import PreparedTrack, TrackInput, prepare_tra
 from heap_destination.sim import HeapSimulator
 from heap_destination.sim.faults import Fault
 from tests.delivery.engine_support import MAX_REQUESTS, ONE_EVENT_PER_APP
+from tests.support.wait import wait_until
 
 LONG_LINGER = 60.0
 """A linger no test waits out: events submitted under it stay queued, their destination busy."""
@@ -115,6 +116,31 @@ async def test_with_the_budget_scheduler_track_work_on_either_path_counts_at_the
 
     with pytest.raises(Overloaded):
         await engine.submit_track(second, track(second), in_seconds(10))
+
+
+async def test_an_event_waiting_to_go_in_bulk_after_its_single_request_failed_counts_at_the_bound(
+    sim: HeapSimulator, make_engine: Callable[..., DeliveryEngine]
+) -> None:
+    engine = make_engine(
+        max_destinations=1,
+        rate_limits=ONE_EVENT_PER_APP,
+        single_events=SingleEventSettings(enabled=True),
+    )
+    first, second = destination(sim, "1"), destination(sim, "2")
+    await asyncio.wait_for(await engine.submit_track(first, track(first), in_seconds(10)), 10)
+    sim.inject(Fault(status=503, count=1))
+    # Past the app's bulk budget: a single-event request, which fails, so the event waits
+    # for the bulk budget (used up for the window) until its deadline.
+    waiting = await engine.submit_track(first, track(first, "user-2"), in_seconds(1))
+    await asyncio.to_thread(wait_until, lambda: len(sim.attempts()) == 2, 10, 0.01)
+
+    while not waiting.done():
+        with pytest.raises(Overloaded):
+            await engine.submit_track(second, track(second), in_seconds(10))
+        await asyncio.sleep(0.01)
+
+    with pytest.raises(HeapUnavailable):
+        await waiting
 
 
 async def test_an_identify_for_a_new_destination_is_turned_away_at_the_bound_too(

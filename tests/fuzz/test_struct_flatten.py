@@ -1,6 +1,7 @@
-"""A request's Struct flattens exactly as the reference flattens the same values, both
-ways api.struct_flatten may take: walked through protobuf's Python API (struct_walk.py,
-as pure Python) and read from its wire bytes (struct_wire.py, compiled).
+"""A request's Struct flattens exactly as the reference flattens the same values, whether
+it comes as a Struct (a unary call's) or as its bytes (a stream's): api/structs/properties.py
+reads it into plain values (from its wire bytes compiled, through protobuf's Python API
+as pure Python) and the domain flattens them.
 
 The reference is the domain's flatten over plain values, struct_to_dict's. Over random
 nested values (objects, arrays, odd and long strings, odd numbers, values nested around
@@ -21,7 +22,6 @@ from heap_destination.api.mapping.identify import identify_input
 from heap_destination.api.mapping.track import track_input
 from heap_destination.api.structs.properties import StructProperties
 from heap_destination.api.structs.values import struct_to_dict
-from heap_destination.api.structs.walk import walk_struct
 from heap_destination.domain.destination import Destination
 from heap_destination.domain.flatten import Flattened, flatten
 from heap_destination.domain.identify import IdentifyInput, PreparedIdentify, prepare_identify
@@ -36,19 +36,20 @@ from tests.fuzz.strategies import long_text, nest, short_text, to_struct, weight
 MODES = list(NestedMode)
 
 
-def through_python_api(
+def from_a_struct(
     struct: struct_pb2.Struct, mode: NestedMode, field_name: str, *, native_arrays: bool
 ) -> Flattened:
-    return walk_struct(struct, mode, field_name, native_arrays=native_arrays)
+    return StructProperties(struct).flatten(mode, field_name, native_arrays=native_arrays)
 
 
-def from_wire_bytes(
+def from_its_bytes(
     struct: struct_pb2.Struct, mode: NestedMode, field_name: str, *, native_arrays: bool
 ) -> Flattened:
-    return StructProperties(struct).flatten_from_wire(mode, field_name, native_arrays=native_arrays)
+    data = struct.SerializeToString()
+    return StructProperties(data).flatten(mode, field_name, native_arrays=native_arrays)
 
 
-BOTH_WAYS = pytest.mark.parametrize("flatten_struct", [through_python_api, from_wire_bytes])
+BOTH_WAYS = pytest.mark.parametrize("flatten_struct", [from_a_struct, from_its_bytes])
 
 EQUIVALENCE = settings(
     max_examples=300,
@@ -286,17 +287,17 @@ def test_properties_and_traits_are_prepared_as_from_plain_values(
     struct: struct_pb2.Struct, mode: NestedMode, native_arrays: bool
 ) -> None:
     plain = struct_to_dict(struct)
-    walked = StructProperties(struct)
+    from_struct = StructProperties(struct)
     name = {"name": ("Home", "name")}
 
     for expected, actual in (
         (
             prepare_properties(plain, mode, "properties", name, native_arrays=native_arrays),
-            prepare_properties(walked, mode, "properties", name, native_arrays=native_arrays),
+            prepare_properties(from_struct, mode, "properties", name, native_arrays=native_arrays),
         ),
         (
             prepare_user_properties(plain, mode, "traits", name),
-            prepare_user_properties(walked, mode, "traits", name),
+            prepare_user_properties(from_struct, mode, "traits", name),
         ),
     ):
         assert exact(Flattened(actual.properties, actual.warnings, actual.violations)) == exact(

@@ -11,7 +11,7 @@ from google.rpc import code_pb2
 
 from heap_destination.client import in_messages, track_event
 from heap_destination.delivery.engine import EngineSettings
-from heap_destination.delivery.limits.adaptive_rate import SinglePathRateSettings
+from heap_destination.delivery.limits.adaptive_rate import AdaptiveRateSettings
 from heap_destination.delivery.limits.budget_scheduler import SingleEventSettings
 from heap_destination.delivery.limits.rate_limiter import RateLimitSettings
 from heap_destination.sim import HeapSimulator, RateLimits
@@ -38,7 +38,7 @@ def _engine(single_events: bool, max_batch: int = 1000) -> EngineSettings:
             enabled=single_events,
             requests_per_window_per_identity=REQUESTS_PER_IDENTITY,
             window_seconds=WINDOW / 2,
-            rate=SinglePathRateSettings(max_hold=10 * WINDOW),
+            rate=AdaptiveRateSettings(max_hold=10 * WINDOW),
         ),
     )
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from heap_destination.store import Store
+from heap_destination.store import Store, StoreUnavailable
 from tests.store.helpers import new_item
 
 _SQLITE_REFUSAL = (
@@ -38,10 +38,12 @@ def _refuse_the_item_named_refused(store_url: str) -> None:
 async def test_a_failed_append_stores_none_of_its_items(store: Store, store_url: str) -> None:
     _refuse_the_item_named_refused(store_url)
 
-    with pytest.raises((sqlite3.Error, psycopg.Error), match="refused by the test"):
+    with pytest.raises(StoreUnavailable, match="refused by the test") as raised:
         await store.append(
             [new_item(message_id="before"), new_item(message_id="refused"), new_item()]
         )
+
+    assert isinstance(raised.value.__cause__, (sqlite3.Error, psycopg.Error))
 
     assert await store.status(message_id="before") == []
     assert await store.backlog() == []

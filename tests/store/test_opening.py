@@ -7,7 +7,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from heap_destination.store import StoreUnusable, open_store, queries
+from heap_destination.store import StoreUnavailable, StoreUnusable, open_store, queries
 from heap_destination.store.items import new_item_row
 from heap_destination.store.migrations import (
     LATEST_VERSION,
@@ -170,8 +170,10 @@ async def test_an_unknown_endpoint_is_refused_by_the_schema(
 ) -> None:
     store = await open_test_store()
 
-    with pytest.raises((sqlite3.IntegrityError, psycopg.IntegrityError)):
+    with pytest.raises(StoreUnavailable) as raised:
         await store.append([new_item(endpoint="fax")])
+
+    assert isinstance(raised.value.__cause__, (sqlite3.IntegrityError, psycopg.IntegrityError))
 
 
 async def test_ids_are_not_reused_after_pruning(
@@ -230,8 +232,10 @@ async def test_a_password_is_not_shown_in_errors() -> None:
 
 
 async def test_an_unreachable_server_fails_at_once() -> None:
-    with pytest.raises(psycopg.OperationalError):
+    with pytest.raises(StoreUnavailable) as raised:
         await asyncio.wait_for(open_store("postgresql://postgres@127.0.0.1:1/test"), 10)
+
+    assert isinstance(raised.value.__cause__, psycopg.OperationalError)
 
 
 async def test_bounds_below_one_are_refused(tmp_path: Path) -> None:

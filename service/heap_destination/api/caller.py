@@ -28,6 +28,13 @@ class PermissionDenied(Exception):
         self.app_id = app_id
 
 
+class AllAppsDenied(Exception):
+    """The call covers every app_id (all_apps), and the caller's token does not."""
+
+    def __init__(self) -> None:
+        super().__init__("all_apps needs a token that covers every app_id")
+
+
 CURRENT_CALLER: ContextVar[Caller | None] = ContextVar("heap_destination_caller", default=None)
 
 

@@ -1,28 +1,39 @@
-"""Errors as gRPC statuses with google.rpc details (ErrorInfo, BadRequest, RetryInfo).
+"""Errors as gRPC statuses with google.rpc details (ErrorInfo, BadRequest, RetryInfo):
+the one mapping for every service of the server.
 
 The same description serves a unary call's status and a streamed event's EventResult.
+A failed user deletion's never carries the Heap API key: its errors are worded without it.
 """
 
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import NoReturn
 
 import grpc
 from google.protobuf import any_pb2, duration_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
-from heap_destination.api.caller import PermissionDenied, Unauthenticated
+from heap_destination.api.caller import AllAppsDenied, PermissionDenied, Unauthenticated
+from heap_destination.api.deletion.rights import DeletionNotAllowed
+from heap_destination.delivery.deletion.errors import (
+    DeletionError,
+    DeletionRejected,
+    DeletionUnavailable,
+    HeapApiKeyMissing,
+    HeapApiKeyRefused,
+)
 from heap_destination.delivery.errors import (
     DeliveryError,
     HeapRejected,
     HeapUnavailable,
     InternalError,
+    NoRoomInStore,
     Overloaded,
     RateLimited,
     ShuttingDown,
-    StoreFull,
-    StoreUnavailable,
+    StoreOutOfService,
 )
 from heap_destination.domain.violations import FieldViolation, InvalidInput
 
@@ -38,14 +49,27 @@ _MAX_MESSAGE_CHARACTERS = 250
 # How Heap's permanent answers reach the caller; any other 4xx is FAILED_PRECONDITION.
 _HEAP_REJECTION_CODES = {
     400: code_pb2.INVALID_ARGUMENT,
-    401: code_pb2.PERMISSION_DENIED,
-    403: code_pb2.PERMISSION_DENIED,
     404: code_pb2.NOT_FOUND,
     413: code_pb2.INVALID_ARGUMENT,
     422: code_pb2.INVALID_ARGUMENT,
 }
+# Heap refusing an event's app_id is the caller's to fix; refusing a user deletion (which
+# goes with the server's API key) is the server's.
+_HEAP_EVENT_REJECTION_CODES = {
+    **_HEAP_REJECTION_CODES,
+    401: code_pb2.PERMISSION_DENIED,
+    403: code_pb2.PERMISSION_DENIED,
+}
 
-ServiceError = InvalidInput | DeliveryError | Unauthenticated | PermissionDenied
+ServiceError = (
+    InvalidInput
+    | DeliveryError
+    | Unauthenticated
+    | PermissionDenied
+    | AllAppsDenied
+    | DeletionError
+    | DeletionNotAllowed
+)
 
 
 @dataclass(frozen=True)
@@ -71,6 +95,8 @@ def describe(error: ServiceError) -> ErrorDescription:
             "APP_ID_NOT_ALLOWED",
             metadata={"app_id": error.app_id},
         )
+    if isinstance(error, AllAppsDenied):
+        return ErrorDescription(code_pb2.PERMISSION_DENIED, str(error), "APP_ID_NOT_ALLOWED")
     if isinstance(error, InvalidInput):
         listed = listed_violations(error.violations)
         return ErrorDescription(
@@ -82,7 +108,7 @@ def describe(error: ServiceError) -> ErrorDescription:
         )
     if isinstance(error, HeapRejected):
         return ErrorDescription(
-            _HEAP_REJECTION_CODES.get(error.status, code_pb2.FAILED_PRECONDITION),
+            _HEAP_EVENT_REJECTION_CODES.get(error.status, code_pb2.FAILED_PRECONDITION),
             f"Heap rejected the request permanently: {error}",
             "HEAP_REJECTED",
             metadata={"heap_status": str(error.status)},
@@ -101,14 +127,14 @@ def describe(error: ServiceError) -> ErrorDescription:
             "OVERLOADED",
             retry_delay=error.retry_after,
         )
-    if isinstance(error, StoreFull):
+    if isinstance(error, NoRoomInStore):
         return ErrorDescription(
             code_pb2.RESOURCE_EXHAUSTED,
             f"{error}; retry later",
             "STORE_FULL",
             retry_delay=error.retry_after,
         )
-    if isinstance(error, StoreUnavailable):
+    if isinstance(error, StoreOutOfService):
         return ErrorDescription(code_pb2.UNAVAILABLE, str(error), "STORE_UNAVAILABLE")
     if isinstance(error, InternalError):
         return ErrorDescription(
@@ -120,6 +146,8 @@ def describe(error: ServiceError) -> ErrorDescription:
             f"{error}; send again, with the same message_id",
             "SHUTTING_DOWN",
         )
+    if isinstance(error, DeletionError | DeletionNotAllowed):
+        return _deletion_failure(error)
     retry_after = error.retry_after if isinstance(error, HeapUnavailable) else None
     return ErrorDescription(
         code_pb2.UNAVAILABLE,
@@ -127,6 +155,40 @@ def describe(error: ServiceError) -> ErrorDescription:
         "HEAP_UNAVAILABLE",
         retry_delay=retry_after,
     )
+
+
+def _deletion_failure(error: DeletionError | DeletionNotAllowed) -> ErrorDescription:
+    if isinstance(error, DeletionNotAllowed):
+        return ErrorDescription(code_pb2.PERMISSION_DENIED, str(error), "DELETION_NOT_ALLOWED")
+    if isinstance(error, HeapApiKeyMissing):
+        return ErrorDescription(code_pb2.FAILED_PRECONDITION, str(error), "HEAP_API_KEY_MISSING")
+    if isinstance(error, HeapApiKeyRefused):
+        return ErrorDescription(
+            code_pb2.FAILED_PRECONDITION,
+            str(error),
+            "HEAP_API_KEY_REFUSED",
+            metadata={"app_id": error.app_id, "heap_status": str(error.status)},
+        )
+    if isinstance(error, DeletionRejected):
+        return ErrorDescription(
+            _HEAP_REJECTION_CODES.get(error.status, code_pb2.FAILED_PRECONDITION),
+            f"Heap rejected the request permanently: {error}",
+            "HEAP_REJECTED",
+            metadata={"heap_status": str(error.status), **_submitted(error.submitted)},
+        )
+    unavailable = error if isinstance(error, DeletionUnavailable) else None
+    return ErrorDescription(
+        code_pb2.UNAVAILABLE,
+        f"Heap did not take the request, call again: {error}",
+        "HEAP_UNAVAILABLE",
+        retry_delay=unavailable.retry_after if unavailable else None,
+        metadata=_submitted(unavailable.submitted if unavailable else ()),
+    )
+
+
+def _submitted(request_ids: tuple[str, ...]) -> dict[str, str]:
+    """Deletion requests Heap took before a later one of the same call failed."""
+    return {"submitted_deletion_request_ids": ",".join(request_ids)} if request_ids else {}
 
 
 def listed_violations(violations: Sequence[FieldViolation]) -> tuple[FieldViolation, ...]:
@@ -160,6 +222,13 @@ def internal_error_status() -> grpc.Status:
 
 def grpc_status(error: ServiceError) -> grpc.Status:
     return _to_status(describe(error))
+
+
+async def abort(context: grpc.aio.ServicerContext, error: ServiceError) -> NoReturn:
+    """Ends the call with `error`'s status."""
+    status = grpc_status(error)
+    await context.abort(status.code, status.details, status.trailing_metadata)
+    raise AssertionError("context.abort always raises")
 
 
 def _to_status(description: ErrorDescription) -> grpc.Status:

@@ -33,6 +33,7 @@ def settled(
     kind: str,
     error: ServiceError | None,
     warnings: Iterable[PropertyWarning],
+    *,
     stored: bool = False,
 ) -> None:
     """Records one event's outcome: delivered (or, in ack mode STORED, stored: background
@@ -60,10 +61,10 @@ class StreamTally:
     def received(self, kind: str) -> None:
         self._received[kind] = self._received.get(kind, 0) + 1
 
-    def succeeded(self, kind: str, warnings: Iterable[PropertyWarning], stored: bool) -> None:
-        """As settled(kind, None, warnings, stored)."""
+    def succeeded(self, kind: str, warnings: Iterable[PropertyWarning], *, stored: bool) -> None:
+        """As settled(kind, None, warnings, stored=stored)."""
         if self._closed:
-            settled(kind, None, warnings, stored)
+            settled(kind, None, warnings, stored=stored)
             return
         key = (kind, stored)
         self._succeeded[key] = self._succeeded.get(key, 0) + 1

@@ -25,7 +25,7 @@ from heap_destination.api import event_metrics
 from heap_destination.api.caller import PermissionDenied
 from heap_destination.api.error_status import ServiceError, describe, duration
 from heap_destination.api.in_flight import StreamInFlight
-from heap_destination.api.intake import Intake, prepare
+from heap_destination.api.intake import PreparedCall, prepare
 from heap_destination.api.mapping.warnings import unlisted_warnings, warnings_to_proto
 from heap_destination.api.request_destination import DestinationResolver
 from heap_destination.delivery.engine import DeliveryEngine
@@ -34,7 +34,8 @@ from heap_destination.delivery.errors import (
     InternalError,
     ShuttingDown,
 )
-from heap_destination.delivery.futures import as_delivery_error, outcome_error
+from heap_destination.delivery.outcomes import as_delivery_error, outcome_error
+from heap_destination.domain.ack_mode import AckMode
 from heap_destination.domain.limits import MAX_MESSAGE_ID_LENGTH
 from heap_destination.domain.property_warnings import PropertyWarning
 from heap_destination.domain.violations import FieldViolation, InvalidInput
@@ -62,10 +63,10 @@ class EventStream:
         destinations: DestinationResolver,
         in_flight: StreamInFlight,
         caller: str,
-        intake: StoredIntake | None = None,
+        stored_intake: StoredIntake | None = None,
     ) -> None:
         self._engine = engine
-        self._stored = StoredBatch(intake) if intake is not None else None
+        self._stored = StoredBatch(stored_intake) if stored_intake is not None else None
         self._destinations = destinations
         self._in_flight = in_flight
         self._caller = caller
@@ -149,14 +150,15 @@ class EventStream:
             return None
         try:
             request = getattr(event, kind)
-            intake = prepare(kind, request, self._destinations)
-            if intake.stored:
+            call = prepare(kind, request, self._destinations)
+            if call.stored:
                 origin = Origin(time.time(), request.message_id, event_id)
-                batch, work = self._stored_batch(), intake.work(origin)
+                batch, work = self._stored_batch(), call.work(origin)
                 self._taken(event_id, size)
-                batch.add(work, partial(self._settled, kind, event_id, size, intake.warnings, True))
+                answer = partial(self._settled, kind, event_id, size, call.warnings, AckMode.STORED)
+                batch.add(work, answer)
                 return None
-            return self._deliver(kind, event_id, size, intake)
+            return self._deliver(kind, event_id, size, call)
         except (InvalidInput, DeliveryError, PermissionDenied) as error:
             self._answer_error(kind, event_id, error)
         except Exception as error:  # one event never ends the stream, whatever it holds
@@ -164,30 +166,30 @@ class EventStream:
         return None
 
     def _deliver(
-        self, kind: str, event_id: str, size: int, intake: Intake
+        self, kind: str, event_id: str, size: int, call: PreparedCall
     ) -> Awaitable[None] | None:
         """Queues a delivered-mode event at once when it fits Heap's budget now (no
         future, no wait); else gives what waits for it."""
-        answer = partial(self._settled, kind, event_id, size, intake.warnings, False)
+        answer = partial(self._settled, kind, event_id, size, call.warnings, AckMode.DELIVERED)
         # Taken before it is queued, so that however soon it is answered, it is given back.
         self._taken(event_id, size)
         try:
             deadline = self._engine.deadline(None)
-            if intake.deliver_now(self._engine, deadline, self._caller, answer):
+            if call.deliver_now(self._engine, deadline, self._caller, answer):
                 return None
         except BaseException:
             self._given_back(event_id, size)
             raise
         self._given_back(event_id, size)
-        return self._deliver_later(kind, event_id, size, intake)
+        return self._deliver_later(kind, event_id, size, call)
 
-    async def _deliver_later(self, kind: str, event_id: str, size: int, intake: Intake) -> None:
+    async def _deliver_later(self, kind: str, event_id: str, size: int, call: PreparedCall) -> None:
         """Delivers an event that may wait for Heap's budget (or is not a track event)."""
         # Commit what this stream stored first: no stored event waits for this one.
         self._flush_stored()
         try:
             deadline = self._engine.deadline(None)
-            submitted = await intake.deliver(self._engine, deadline, self._caller, True)
+            submitted = await call.deliver(self._engine, deadline, self._caller, from_stream=True)
         except (InvalidInput, DeliveryError, PermissionDenied) as error:
             self._answer_error(kind, event_id, error)
             return
@@ -195,7 +197,7 @@ class EventStream:
             self._failed_unexpectedly(kind, event_id, error)
             return
         self._taken(event_id, size)
-        answer = partial(self._settled, kind, event_id, size, intake.warnings, False)
+        answer = partial(self._settled, kind, event_id, size, call.warnings, AckMode.DELIVERED)
         submitted.add_done_callback(lambda outcome: answer(outcome_error(outcome)))
 
     def _failed_unexpectedly(self, kind: str, event_id: str, error: Exception) -> None:
@@ -245,16 +247,16 @@ class EventStream:
         event_id: str,
         size: int,
         warnings: Sequence[PropertyWarning],
-        stored: bool,
+        ack_mode: AckMode,
         error: BaseException | None,
     ) -> None:
-        """Answers an event taken: committed (`stored`) or delivered, or `error`."""
+        """Answers an event taken: committed or delivered (as `ack_mode` says), or `error`."""
         self._given_back(event_id, size)
         failure = as_delivery_error(error)
         if failure is not None:
             self._answer_error(kind, event_id, failure, warnings)
             return
-        self._tally.succeeded(kind, warnings, stored)
+        self._tally.succeeded(kind, warnings, stored=ack_mode is AckMode.STORED)
         if warnings:
             result = stream_pb2.EventResult(
                 id=event_id,

@@ -17,8 +17,8 @@ from heap_destination.api.mapping.account import account_input, account_response
 from heap_destination.api.mapping.identify import identify_input, identify_response
 from heap_destination.api.mapping.track import track_input, track_response
 from heap_destination.api.request_destination import DestinationResolver, request_config
-from heap_destination.delivery.answers import Answer
 from heap_destination.delivery.engine import DeliveryEngine
+from heap_destination.delivery.outcomes import Answer
 from heap_destination.domain.account import prepare_account
 from heap_destination.domain.ack_mode import AckMode
 from heap_destination.domain.destination import Destination
@@ -36,7 +36,7 @@ Request = (
 )
 
 
-class Intake:
+class PreparedCall:
     """A call or streamed event, validated and prepared for Heap."""
 
     __slots__ = ("_kind", "_prepared", "destination", "warnings")
@@ -56,7 +56,7 @@ class Intake:
         return self._kind.work(self.destination, self._prepared, origin)
 
     def deliver(
-        self, engine: DeliveryEngine, deadline: float, caller: str, from_stream: bool
+        self, engine: DeliveryEngine, deadline: float, caller: str, *, from_stream: bool
     ) -> Awaitable[asyncio.Future[Any]]:
         """Admits and queues it, giving the future that resolves once Heap accepted it
         (see DeliveryEngine.submit_track)."""
@@ -78,11 +78,11 @@ class Intake:
         return self._kind.answer(self.destination, self._prepared)
 
 
-def prepare(kind: str, request: Request, destinations: DestinationResolver) -> Intake:
+def prepare(kind: str, request: Request, destinations: DestinationResolver) -> PreparedCall:
     """Raises InvalidInput, or PermissionDenied when the caller may not use the app."""
     spec = KINDS[kind]
     destination = destinations.resolve(request_config(request))
-    return Intake(spec, destination, spec.prepare(spec.to_input(request), destination))
+    return PreparedCall(spec, destination, spec.prepare(spec.to_input(request), destination))
 
 
 @dataclass(frozen=True)

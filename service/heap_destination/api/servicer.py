@@ -3,14 +3,14 @@
 import time
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
-from typing import NoReturn, TypeVar
+from typing import TypeVar
 
 import grpc
 from google.protobuf.message import Message
 
 from heap_destination.api import event_metrics
 from heap_destination.api.caller import PermissionDenied, ensure_caller_may_use, fairness_key
-from heap_destination.api.error_status import ServiceError, grpc_status
+from heap_destination.api.error_status import abort
 from heap_destination.api.event_stream import EventStream
 from heap_destination.api.in_flight import InFlightLimit, StreamInFlight
 from heap_destination.api.intake import Request, prepare
@@ -53,11 +53,11 @@ class HeapDestinationServicer(service_pb2_grpc.HeapDestinationServiceServicer):
         allowed_base_urls: frozenset[str],
         in_flight: InFlightLimit,
         stream_bounds: StreamBounds,
-        intake: StoredIntake | None = None,
+        stored_intake: StoredIntake | None = None,
     ) -> None:
-        """`intake` is None when the server has no durable store."""
+        """`stored_intake` is None when the server has no durable store."""
         self._engine = engine
-        self._intake = intake
+        self._stored_intake = stored_intake
         self._defaults = defaults
         self._allowed_base_urls = allowed_base_urls
         self._in_flight = in_flight
@@ -91,11 +91,11 @@ class HeapDestinationServicer(service_pb2_grpc.HeapDestinationServiceServicer):
         event_metrics.received(kind, "unary")
         warnings: Sequence[PropertyWarning] = ()
         try:
-            intake = prepare(kind, request, self._resolver())
-            warnings = intake.warnings
-            if intake.stored:
+            call = prepare(kind, request, self._resolver())
+            warnings = call.warnings
+            if call.stored:
                 origin = Origin(time.time(), request.message_id)
-                await self._store(intake.work(origin), deadline)
+                await self._store(call.work(origin), deadline)
             else:
                 caller = fairness_key(context)
                 await deliver_unary(
@@ -103,13 +103,13 @@ class HeapDestinationServicer(service_pb2_grpc.HeapDestinationServiceServicer):
                     self._in_flight,
                     deadline,
                     request.ByteSize(),
-                    lambda: intake.deliver(self._engine, deadline, caller, False),
+                    lambda: call.deliver(self._engine, deadline, caller, from_stream=False),
                 )
         except (InvalidInput, DeliveryError, PermissionDenied) as error:
             event_metrics.settled(kind, error, warnings)
-            await _abort(context, error)
-        event_metrics.settled(kind, None, warnings, stored=intake.stored)
-        answer = intake.answer()
+            await abort(context, error)
+        event_metrics.settled(kind, None, warnings, stored=call.stored)
+        answer = call.answer()
         assert isinstance(answer, response_type)
         return answer
 
@@ -123,7 +123,7 @@ class HeapDestinationServicer(service_pb2_grpc.HeapDestinationServiceServicer):
             self._resolver(),
             StreamInFlight(self._in_flight, self._stream_bounds.events, self._stream_bounds.bytes),
             fairness_key(context),
-            self._intake,
+            self._stored_intake,
         )
         async for response in stream.responses(request_iterator):
             yield response
@@ -135,20 +135,14 @@ class HeapDestinationServicer(service_pb2_grpc.HeapDestinationServiceServicer):
             snippet = render_web_snippet(request, self._defaults)
             ensure_caller_may_use(snippet.app_id)
         except (InvalidInput, PermissionDenied) as error:
-            await _abort(context, error)
+            await abort(context, error)
         return snippet
 
     async def _store(self, work: Sequence[NewItem], deadline: float) -> None:
-        intake = required_intake(self._intake)
+        stored_intake = required_intake(self._stored_intake)
         if self._engine.draining:
             raise ShuttingDown()
-        await intake.store(work, deadline)
+        await stored_intake.store(work, deadline)
 
     def _resolver(self) -> DestinationResolver:
         return DestinationResolver(self._defaults, self._allowed_base_urls)
-
-
-async def _abort(context: grpc.aio.ServicerContext, error: ServiceError) -> NoReturn:
-    status = grpc_status(error)
-    await context.abort(status.code, status.details, status.trailing_metadata)
-    raise AssertionError("context.abort always raises")

@@ -8,7 +8,7 @@ from typing import Any
 from heap_destination.api.in_flight import InFlightLimit
 from heap_destination.delivery.engine import DeliveryEngine
 from heap_destination.delivery.errors import HeapUnavailable, Overloaded, ShuttingDown
-from heap_destination.delivery.futures import delivery_error
+from heap_destination.delivery.outcomes import delivery_error
 
 # Suggested wait for a caller turned away because the service is at its in-flight bound.
 OVERLOADED_RETRY_AFTER = 1.0

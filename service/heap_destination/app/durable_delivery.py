@@ -6,7 +6,6 @@ import contextlib
 import logging
 import os
 import socket
-import sqlite3
 from dataclasses import dataclass
 
 import aiohttp
@@ -25,10 +24,10 @@ from heap_destination.store import (
     Store,
     StoreDamaged,
     StoreFileEmpty,
+    StoreUnavailable,
     StoreUnusable,
     open_store,
 )
-from heap_destination.store.postgres_errors import PostgresError
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +57,7 @@ class DurableDelivery:
         store = await _open(settings, url)
         try:
             resumed = await store.resume_apps(None)
-        except (PostgresError, sqlite3.Error, StoreDamaged) as error:
+        except (StoreUnavailable, StoreDamaged) as error:
             await store.close()
             raise OSError(f"the store cannot be written: {error}".strip()) from None
         if resumed:
@@ -109,5 +108,5 @@ async def _open(settings: ServiceSettings, url: str) -> Store:
         raise SettingsError(str(error)) from None
     except ValueError as error:
         raise SettingsError(f"--store: {error}") from None
-    except (PostgresError, sqlite3.Error) as error:
+    except StoreUnavailable as error:
         raise OSError(f"the store cannot be opened: {error}".strip()) from None

@@ -11,7 +11,7 @@ import logging
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any, NoReturn
+from typing import Any
 
 import grpc
 
@@ -23,7 +23,7 @@ from heap_destination.api.decoding import (
     safe_deserializer,
     undecodable_request,
 )
-from heap_destination.api.error_status import ServiceError, grpc_status, internal_error_status
+from heap_destination.api.error_status import abort, grpc_status, internal_error_status
 from heap_destination.app.logs import REQUEST_ID
 from heap_destination.app.tokens import TokenStore
 from heap_destination.domain.violations import InvalidInput
@@ -116,7 +116,7 @@ def _guarded(
         leave = enter()
         try:
             if isinstance(request, UndecodableMessage):
-                await _abort(context, undecodable_request(request))
+                await abort(context, undecodable_request(request))
             response = await behaviour(request, context)
         except BaseException as error:
             leave(context, error)
@@ -181,17 +181,11 @@ async def _answer_unexpected(context: grpc.aio.ServicerContext, error: BaseExcep
     """Answers bad input that surfaced as an exception, and surprises; lets gRPC's own
     endings (an abort, a cancellation) through."""
     if isinstance(error, InvalidInput):
-        await _abort(context, error)
+        await abort(context, error)
     if isinstance(error, Exception) and not isinstance(error, grpc.aio.AbortError):
         log.error("call failed unexpectedly", exc_info=error)
         status = internal_error_status()
         await context.abort(status.code, status.details, status.trailing_metadata)
-
-
-async def _abort(context: grpc.aio.ServicerContext, error: ServiceError) -> NoReturn:
-    status = grpc_status(error)
-    await context.abort(status.code, status.details, status.trailing_metadata)
-    raise AssertionError("context.abort always raises")
 
 
 def _refusing(

@@ -71,19 +71,6 @@ ROOMS = {
 }
 UNCHECKED = {"v1/"}
 
-# Imports that break a rule, allowed for now, as (module path in the package, library).
-# The servicers and the wiring catch the drivers' errors themselves until the store
-# translates them into its own; then this list is emptied. An entry no longer imported
-# fails the check, so the list cannot outlive its reason.
-ALLOWED_FOR_NOW = frozenset(
-    {
-        ("api/admin/servicer.py", "sqlite3"),
-        ("api/deletion/servicer.py", "sqlite3"),
-        ("app/durable_delivery.py", "sqlite3"),
-        ("app/commands/store.py", "sqlite3"),
-    }
-)
-
 
 @dataclass(frozen=True)
 class Import:
@@ -91,12 +78,9 @@ class Import:
     name: str  # absolute and dotted
 
 
-def broken_rules(
-    package: Path = PACKAGE, allowed: frozenset[tuple[str, str]] = ALLOWED_FOR_NOW
-) -> list[str]:
+def broken_rules(package: Path = PACKAGE) -> list[str]:
     """Every import in `package` that breaks a rule, as `path:line: why`."""
     broken: list[str] = []
-    used_allowances: set[tuple[str, str]] = set()
     for path in sorted(package.rglob("*.py")):
         module = path.relative_to(package)
         room = _room_of(module.parts[0])
@@ -107,16 +91,8 @@ def broken_rules(
             continue
         for found in _imports(path, module, package.name):
             why = _why_not(room, found.name, package.name)
-            allowance = (module.as_posix(), found.name.split(".")[0])
-            if why is not None and allowance in allowed:
-                used_allowances.add(allowance)
-            elif why is not None:
+            if why is not None:
                 broken.append(f"{path}:{found.line}: {why}")
-    broken.extend(
-        f"{package / path}:1: allowed to import {library} for now, but no longer does: "
-        "remove it from ALLOWED_FOR_NOW"
-        for path, library in sorted(allowed - used_allowances)
-    )
     return broken
 
 

@@ -64,9 +64,9 @@ class StoreMonitor:
                     if pruned:
                         log.info("pruned delivery history", extra={"events": pruned})
         except Exception as error:
-            await self._set_reachable(False, error)
+            await self._set_reachable(reachable=False, error=error)
             return
-        await self._set_reachable(True, None)
+        await self._set_reachable(reachable=True, error=None)
         STORED_BACKLOG.clear()
         STORED_OLDEST_AGE.clear()
         for app in backlog:
@@ -74,7 +74,7 @@ class StoreMonitor:
             STORED_OLDEST_AGE.labels(app.app_id).set(app.oldest_age_seconds)
         PAUSED_APPS.set(sum(1 for app in backlog if app.paused))
 
-    async def _set_reachable(self, reachable: bool, error: BaseException | None) -> None:
+    async def _set_reachable(self, *, reachable: bool, error: BaseException | None) -> None:
         STORE_REACHABLE.set(1 if reachable else 0)
         if reachable == self._reachable:
             return

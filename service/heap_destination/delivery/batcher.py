@@ -3,8 +3,8 @@
 A request goes out when it is full, or `linger` seconds after its first item. While
 another request of this batcher is still waiting for Heap, a partial batch is held a
 little longer (up to 10 lingers) so that a steady producer fills whole requests
-instead of many small ones. While a stream keeps feeding it (items submitted with
-`more_coming`, the last one less than 5 lingers ago), a partial batch waits up to 100
+instead of many small ones. While a stream keeps feeding it (items submitted
+`from_stream`, the last one less than 5 lingers ago), a partial batch waits up to 100
 lingers, even when an earlier request returns: a busy CPU then delays the stream's next
 events, not the batch's fill. Up to
 `max_in_flight` requests are outstanding at once.
@@ -19,10 +19,9 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Generic
 
-from heap_destination.delivery.answers import Answer, future_answer
 from heap_destination.delivery.errors import DeliveryError, HeapRejected
 from heap_destination.delivery.heap.trace_links import carrying
-from heap_destination.delivery.pending import Item, Pending, stopped
+from heap_destination.delivery.outcomes import Answer, Item, Pending, future_answer, stopped
 from heap_destination.metrics import QUEUE_DEPTH
 
 # A partial batch waits at most this many lingers for an outstanding request to return,
@@ -32,10 +31,6 @@ _FED_HOLD_LINGERS = 100
 # A stream still feeds a batch if its last item came less than this many lingers ago:
 # on a busy CPU, reading the stream's next message can take a few lingers.
 _FED_LINGERS = 5
-
-# Rejections that may come from some items of a request (a bad event, a body too large),
-# so that halves of it may be accepted; others (401, 403, 404) concern the whole app.
-_ABOUT_THE_CONTENT = frozenset({400, 413, 422})
 
 SendBulk = Callable[[list[Item], float, str], Awaitable[None]]
 """Sends one bulk request of items with a monotonic deadline, in a caller's turn for the
@@ -65,22 +60,28 @@ class BulkBatcher(Generic[Item]):
         return not self._batch and all(task.done() for task in self.tasks)
 
     def submit(
-        self, item: Item, deadline: float, caller: str = "", more_coming: bool = False
+        self, item: Item, deadline: float, caller: str = "", *, from_stream: bool = False
     ) -> asyncio.Future[None]:
         """Queues `item`; the future resolves when Heap accepted it, or fails.
 
         A request waits for the service's request slots in the turn of its first item's
-        caller. `more_coming`: the item comes from a stream that is still reading."""
+        caller. `from_stream`: the item comes from a stream, which reads on."""
         future, answer = future_answer()
-        self.add(item, deadline, caller, answer, more_coming)
+        self.add(item, deadline, caller, answer, from_stream=from_stream)
         return future
 
     def add(
-        self, item: Item, deadline: float, caller: str, answer: Answer, more_coming: bool = False
+        self,
+        item: Item,
+        deadline: float,
+        caller: str,
+        answer: Answer,
+        *,
+        from_stream: bool = False,
     ) -> None:
         """submit, telling `answer` the outcome instead of resolving a future."""
         now = time.monotonic()
-        if more_coming:
+        if from_stream:
             self._fed_at = now
         if not self._batch:
             self._batch_started = now
@@ -150,7 +151,7 @@ class BulkBatcher(Generic[Item]):
                     ):
                         self.flush()
         except HeapRejected as rejection:
-            if len(batch) == 1 or rejection.status not in _ABOUT_THE_CONTENT:
+            if len(batch) == 1 or not rejection.about_the_content:
                 _settle(batch, rejection)
                 return
             middle = len(batch) // 2

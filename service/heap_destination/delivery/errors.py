@@ -1,3 +1,8 @@
+# Rejections that may come from some items of a request (a bad event, a body too large),
+# so that halves of it may be accepted; others (401, 403, 404) concern the whole app.
+_ABOUT_THE_CONTENT = frozenset({400, 413, 422})
+
+
 class DeliveryError(Exception):
     """Heap did not accept a request."""
 
@@ -33,6 +38,12 @@ class HeapRejected(DeliveryError):
         self.status = status
         self.body = body
 
+    @property
+    def about_the_content(self) -> bool:
+        """Whether some items of the request may be what Heap rejected (400, 413, 422), so
+        that halves of it may be accepted."""
+        return self.status in _ABOUT_THE_CONTENT
+
 
 class RateLimited(DeliveryError):
     """Heap's rate limits would hold the call past its deadline; retry after `retry_after`."""
@@ -63,14 +74,19 @@ class InternalError(DeliveryError):
     """Delivery failed in a way the service did not expect; retrying is safe."""
 
 
-class StoreFull(DeliveryError):
-    """Stored mode: the store holds as many undelivered events as it may (in all or for
-    one app); nothing of the call was stored. Retry after `retry_after`."""
+class NoRoomInStore(DeliveryError):
+    """Ack mode STORED: the store holds as many undelivered events as it may (in all or for
+    one app); nothing of the call was stored. Retry after `retry_after`.
+
+    The caller's answer (STORE_FULL), as the store's own StoreFull became it."""
 
     def __init__(self, why: str, retry_after: float) -> None:
         super().__init__(why)
         self.retry_after = retry_after
 
 
-class StoreUnavailable(DeliveryError):
-    """Stored mode: the store could not be reached; nothing of the call was stored."""
+class StoreOutOfService(DeliveryError):
+    """The store could not serve the call (it cannot be reached, is damaged, or did not
+    commit in time); nothing of the call was stored or changed.
+
+    The caller's answer (STORE_UNAVAILABLE), whatever the store raised."""

@@ -11,10 +11,9 @@ With native arrays (FLATTEN mode only; see native_arrays.py), an array of scalar
 as a list of numbers and strings instead of its compact JSON, an empty array is left out,
 and an array holding objects, arrays or nulls stays compact JSON with a warning.
 
-`flatten` walks plain values (a mapping of JSON-like values) and is the reference: a
-representation that flattens itself (see property_source.py) gives exactly what
-`flatten` gives for the same values, walking its own values through FlatOutput or
-turning them into plain values first.
+`flatten` walks plain values (a mapping of JSON-like values): a representation that
+flattens itself (see property_source.py) turns its values into plain values and flattens
+them here.
 """
 
 import math
@@ -56,7 +55,7 @@ def flatten(
 ) -> Flattened:
     """Flattens `values` (the request field `field_name`) the way `mode` says; with
     `native_arrays`, in the FLATTEN mode, arrays of scalars stay arrays."""
-    flattener = _Flattener(mode, field_name, native_arrays)
+    flattener = _Flattener(mode, field_name, native_arrays=native_arrays)
     for key in sorted(values):
         flattener.top_level(key, values[key])
     return flattener.result
@@ -109,42 +108,21 @@ def _non_finite_paths(value: JsonValue, path: str, paths: list[str]) -> list[str
     return paths
 
 
-class FlatOutput:
-    """Where a walk over property values puts what it finds: flat properties, warnings and
-    violations, with the rules every representation shares (control characters in keys,
-    collisions, empty values, the warnings' wording). A walker calls these in the order the
-    reference walk (flatten) visits the values.
+class _Flattener:
+    """Walks property values in the order flatten visits them, and puts what it finds in
+    `result`: flat properties, warnings and violations (control characters in keys,
+    collisions, empty values, the warnings' wording).
 
     `native_arrays` is whether arrays of scalars stay arrays (see emit_array): only in the
     FLATTEN mode."""
 
-    def __init__(self, field_name: str, native_arrays: bool = False) -> None:
+    def __init__(self, mode: NestedMode, field_name: str, *, native_arrays: bool) -> None:
         self.field_name = field_name
-        self.native_arrays = native_arrays
+        self.native_arrays = native_arrays and mode is NestedMode.FLATTEN
+        self.mode = mode
+        self.indexed = mode is NestedMode.INDEXED
         self.result = Flattened()
-        # Only ever added to, like the result, so that rollback can undo a walk.
-        self.rejected_keys: dict[str, None] = {}
-
-    def mark(self) -> tuple[int, int, int, int]:
-        """Where the output stands now, for rollback."""
-        result = self.result
-        return (
-            len(result.properties),
-            len(result.warnings),
-            len(result.violations),
-            len(self.rejected_keys),
-        )
-
-    def rollback(self, mark: tuple[int, int, int, int]) -> None:
-        """Undoes everything reported since `mark` (the output is only ever added to)."""
-        properties, warnings, violations, rejected_keys = mark
-        result = self.result
-        while len(result.properties) > properties:
-            result.properties.popitem()
-        del result.warnings[warnings:]
-        del result.violations[violations:]
-        while len(self.rejected_keys) > rejected_keys:
-            self.rejected_keys.popitem()
+        self.rejected_keys: set[str] = set()
 
     def emit(self, key: str, value: FlatValue) -> bool:
         """Sets the property `key`; False (with a violation or a warning) when its key has
@@ -207,7 +185,7 @@ class FlatOutput:
         if not has_control_characters(key):
             return True
         if key not in self.rejected_keys:
-            self.rejected_keys[key] = None
+            self.rejected_keys.add(key)
             self.reject(key, f"property keys {NO_CONTROL_CHARACTERS}")
         return False
 
@@ -218,13 +196,6 @@ class FlatOutput:
             self.result.warnings.append(
                 PropertyWarning(self.field_name, shown_key, reason, message)
             )
-
-
-class _Flattener(FlatOutput):
-    def __init__(self, mode: NestedMode, field_name: str, native_arrays: bool) -> None:
-        super().__init__(field_name, native_arrays and mode is NestedMode.FLATTEN)
-        self.mode = mode
-        self.indexed = mode is NestedMode.INDEXED
 
     def top_level(self, key: str, value: JsonValue) -> None:
         nested = isinstance(value, (dict, list))

@@ -10,7 +10,7 @@ from heap_destination.domain.violations import FieldViolation
 
 
 def resolve_identity(
-    user_id: str, anonymous_id: str, anonymous_id_as_identity: bool
+    user_id: str, anonymous_id: str, *, anonymous_id_as_identity: bool
 ) -> str | FieldViolation:
     """The Heap identity: the trimmed user_id, or the anonymous_id when the config allows.
 

@@ -8,7 +8,7 @@ no array values for user properties (add_user_properties), so traits never take 
 
 An array qualifies when every item is a string, a number or a boolean; booleans are sent
 as "true" and "false", as every other boolean is. Anything else (an object, an array, a
-null) keeps the array a compact JSON string, with a warning (see flatten.FlatOutput).
+null) keeps the array a compact JSON string, with a warning (see flatten.py).
 """
 
 from collections.abc import Sequence

@@ -2,9 +2,9 @@
 
 The domain reads properties only by flattening them. Plain values (a mapping of
 JSON-like values, as tests and the domain's callers build them) are flattened by
-flatten.flatten, the reference; another representation (like the API's protobuf Struct)
-can flatten itself by walking its own values, without first being turned into plain
-values, as long as it gives exactly what the reference gives for the same values.
+flatten.flatten; another representation (like the API's protobuf Struct) flattens itself
+when asked, by turning its values into plain values and flattening them there, so that
+the domain need not know how it holds them (a stream's Structs stay bytes until then).
 """
 
 from collections.abc import Mapping

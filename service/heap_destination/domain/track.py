@@ -56,7 +56,9 @@ def prepare_track(request: TrackInput, destination: Destination) -> PreparedTrac
     """Validates a Track call and builds what Heap receives; raises InvalidInput."""
     violations: list[FieldViolation] = []
     identity = resolve_identity(
-        request.user_id, request.anonymous_id, destination.anonymous_id_as_identity
+        request.user_id,
+        request.anonymous_id,
+        anonymous_id_as_identity=destination.anonymous_id_as_identity,
     )
     if isinstance(identity, FieldViolation):
         violations.append(identity)

@@ -56,7 +56,6 @@ from heap_destination.store import Budget, Store, StoreDamaged, StoredItem
 
 log = logging.getLogger(__name__)
 
-_ABOUT_THE_CONTENT = frozenset({400, 413, 422})
 _ABOUT_THE_APP = frozenset({401, 403, 404})
 # Fairness key of background requests among callers' own (see RequestSlots).
 STORED_CALLER = "stored delivery"
@@ -389,7 +388,7 @@ class StoredDelivery:
         return partial(self._singles.bulk_throttled, first.app_id)
 
     async def _rejected(self, items: list[StoredItem], rejection: HeapRejected) -> "_Sent":
-        if rejection.status in _ABOUT_THE_CONTENT and len(items) > 1:
+        if rejection.about_the_content and len(items) > 1:
             first, second = await asyncio.gather(*(self._send(half) for half in _halves(items)))
             return first + second
         app_id = items[0].app_id

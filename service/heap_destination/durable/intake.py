@@ -9,12 +9,11 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 
-from heap_destination.delivery.errors import DeliveryError, StoreFull, StoreUnavailable
-from heap_destination.delivery.futures import mark_retrieved
+from heap_destination.delivery.errors import DeliveryError, NoRoomInStore, StoreOutOfService
+from heap_destination.delivery.outcomes import mark_retrieved
 from heap_destination.domain.violations import FieldViolation, InvalidInput
 from heap_destination.metrics import STORE_COMMIT_DURATION
-from heap_destination.store import GroupCommit, NewItem, StoreDamaged
-from heap_destination.store import StoreFull as StoreAtBound
+from heap_destination.store import GroupCommit, NewItem, StoreDamaged, StoreFull, StoreUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +36,7 @@ class StoredIntake:
         self._damaged = damaged
 
     def submit(self, items: Sequence[NewItem]) -> asyncio.Future[None]:
-        """Resolves once `items` are committed; fails with StoreFull or StoreUnavailable
+        """Resolves once `items` are committed; fails with NoRoomInStore or StoreOutOfService
         (nothing of them stored). Only a commit that succeeded resolves it."""
         started = time.monotonic()
         outcome: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -65,7 +64,7 @@ class StoredIntake:
         try:
             await asyncio.wait_for(asyncio.shield(committed), deadline - time.monotonic())
         except TimeoutError:
-            raise StoreUnavailable(
+            raise StoreOutOfService(
                 "the store did not commit the call before its deadline; send it again with "
                 "the same message_id"
             ) from None
@@ -92,16 +91,17 @@ def no_store() -> InvalidInput:
 
 def _commit_error(commit: asyncio.Future[list[int]]) -> DeliveryError | None:
     if commit.cancelled():
-        return StoreUnavailable("the commit was cancelled: the service is stopping")
+        return StoreOutOfService("the commit was cancelled: the service is stopping")
     error = commit.exception()
     if error is None:
         return None
-    if isinstance(error, StoreAtBound):
-        return StoreFull(str(error), STORE_FULL_RETRY_AFTER)
+    if isinstance(error, StoreFull):
+        return NoRoomInStore(str(error), STORE_FULL_RETRY_AFTER)
     if isinstance(error, StoreDamaged):  # the store logged it once, when it found it
-        return StoreUnavailable(
+        return StoreOutOfService(
             "the store is damaged and takes no events until it is repaired; nothing of this "
             "was stored: send it again with the same message_id"
         )
     log.error("committing to the store failed", exc_info=error)
-    return StoreUnavailable(f"the store cannot be reached ({type(error).__name__})")
+    failure = error.driver_error if isinstance(error, StoreUnavailable) else type(error).__name__
+    return StoreOutOfService(f"the store cannot be reached ({failure})")

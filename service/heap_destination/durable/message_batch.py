@@ -10,7 +10,7 @@ import asyncio
 from collections.abc import Sequence
 from functools import partial
 
-from heap_destination.delivery.answers import Answer, tell
+from heap_destination.delivery.outcomes import Answer, tell
 from heap_destination.durable.intake import StoredIntake
 from heap_destination.store import NewItem
 

@@ -4,7 +4,7 @@ Heap's single-event track API documents a limit per identity only (30 requests p
 per identity per app). It is kept in the store's budget ledger, so every process on the
 store counts the same requests, under a key of the app's own for this path (app ids are
 decimal digits, so the key is never an app's bulk key). How fast one app's requests go
-adapts to Heap's answers as in live delivery (SinglePathRate), in each process: slow
+adapts to Heap's answers as in live delivery (AdaptiveRate), in each process: slow
 start, halved and held by a 429 on either path (a bulk 429 the shared budget had room
 for holds it for `max_hold`, as single events then count against the app after all).
 
@@ -24,9 +24,9 @@ from heap_destination.delivery.errors import HeapRejected, HeapUnavailable
 from heap_destination.delivery.heap.bodies import TRACK_PATH, single_track_body_from_object
 from heap_destination.delivery.heap.client import HeapClient
 from heap_destination.delivery.limits.adaptive_rate import (
+    AdaptiveRate,
+    AdaptiveRateSettings,
     AppRates,
-    SinglePathRate,
-    SinglePathRateSettings,
 )
 from heap_destination.store import Budget, Store, StoredItem
 
@@ -40,7 +40,7 @@ class StoredSinglesSettings:
     """Heap's documented single-event limit: 30 requests per 30 s per identity."""
     max_in_flight: int = 64
     """Single-event requests of one batch out at once, within the service's request slots."""
-    rate: SinglePathRateSettings = field(default_factory=SinglePathRateSettings)
+    rate: AdaptiveRateSettings = field(default_factory=AdaptiveRateSettings)
 
 
 @dataclass
@@ -83,7 +83,7 @@ class StoredSingles:
 
     def bulk_throttled(self, app_id: str, sent_at: float, retry_after: float | None) -> None:
         """Heap answered 429 to a bulk request the shared budget had room for."""
-        self._rates.of(app_id).throttled(sent_at, retry_after, self._clock(), lasting=True)
+        self._rates.of(app_id).bulk_throttled(sent_at, retry_after, self._clock())
 
     def held(self, app_id: str) -> bool:
         return self._rates.of(app_id).hold(self._clock()) > 0
@@ -172,7 +172,7 @@ class StoredSingles:
                 await asyncio.shield(self._store.refund(reservation.id))
         return outcome
 
-    async def _room_in_rate(self, rate: SinglePathRate, until: float) -> bool:
+    async def _room_in_rate(self, rate: AdaptiveRate, until: float) -> bool:
         """Waits until the app's rate has room for one more request; False when it will
         not before `until`."""
         while True:

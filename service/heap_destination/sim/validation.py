@@ -80,7 +80,7 @@ def check_event_properties(path: str, value: object) -> list[str]:
     return _check_properties(path, value, arrays=True)
 
 
-def _check_properties(path: str, value: object, arrays: bool) -> list[str]:
+def _check_properties(path: str, value: object, *, arrays: bool) -> list[str]:
     if not isinstance(value, dict):
         return [f"{path}: must be an object"]
     errors: list[str] = []

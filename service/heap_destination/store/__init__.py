@@ -8,6 +8,7 @@ from heap_destination.store.errors import (
     StoreDamaged,
     StoreFileEmpty,
     StoreFull,
+    StoreUnavailable,
     StoreUnusable,
 )
 from heap_destination.store.group_commit import GroupCommit
@@ -37,6 +38,7 @@ __all__ = [
     "StoreDamaged",
     "StoreFileEmpty",
     "StoreFull",
+    "StoreUnavailable",
     "StoreUnusable",
     "StoredItem",
     "open_store",

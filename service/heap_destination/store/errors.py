@@ -1,4 +1,4 @@
-"""Errors the store raises."""
+"""Errors the store raises: the database drivers' own errors never leave the store."""
 
 
 class StoreFull(Exception):
@@ -7,6 +7,16 @@ class StoreFull(Exception):
     def __init__(self, message: str, app_id: str | None = None) -> None:
         super().__init__(message)
         self.app_id = app_id
+
+
+class StoreUnavailable(Exception):
+    """The database failed a call: it could not be reached, or its driver raised an error
+    (the cause). An append stored nothing."""
+
+    def __init__(self, cause: Exception) -> None:
+        super().__init__(str(cause))
+        self.driver_error = type(cause).__name__
+        """The driver's name for what failed (OperationalError, say)."""
 
 
 class StoreDamaged(Exception):

@@ -42,7 +42,7 @@ async def open_store(
     on PostgreSQL without psycopg installed.
     """
     try:
-        return await _open(url, max_items, max_items_per_app, clock, create_empty)
+        return await _open(url, max_items, max_items_per_app, clock, create_empty=create_empty)
     except StoreUnusable as refused:
         raise type(refused)(f"store {_shown(url)}: {refused}") from None
 
@@ -52,6 +52,7 @@ async def _open(
     max_items: int,
     max_items_per_app: int,
     clock: Callable[[], float],
+    *,
     create_empty: bool,
 ) -> Store:
     if max_items < 1 or max_items_per_app < 1:

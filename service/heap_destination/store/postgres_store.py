@@ -1,17 +1,23 @@
 """The Store on PostgreSQL: a psycopg 3 connection pool; claims use SKIP LOCKED so
-several workers and processes share the queue without waiting on each other."""
+several workers and processes share the queue without waiting on each other.
+
+Every call takes its connection from `_connection`, where psycopg's errors become
+StoreUnavailable."""
 
 import time
 import uuid
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Mapping, Sequence
+from contextlib import asynccontextmanager
 from typing import Any
 
+import psycopg
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
 from heap_destination.store import postgres_ledger, queries, status_queries
 from heap_destination.store.bounds import check_bounds
 from heap_destination.store.budgets import Budget, Reservation
+from heap_destination.store.errors import StoreUnavailable
 from heap_destination.store.items import (
     INSERT_COLUMNS,
     AppBacklog,
@@ -78,21 +84,26 @@ class PostgresStore:
         pool_size: int = 10,
         connect_timeout: float = 30.0,
     ) -> "PostgresStore":
-        # One connection first, so that a server that cannot be reached or refuses us fails
-        # at once with its own error instead of the pool's timeout after retrying.
-        first = await AsyncConnection.connect(
-            conninfo, connect_timeout=max(1, int(connect_timeout))
-        )
-        await first.close()
-        pool: AsyncConnectionPool[AsyncConnection[Any]] = AsyncConnectionPool(
-            conninfo,
-            min_size=1,
-            max_size=pool_size,
-            kwargs={"autocommit": True},
-            open=False,
-            timeout=connect_timeout,
-        )
-        await pool.open(wait=True, timeout=connect_timeout)
+        """Opens the pool and migrates; raises StoreUnavailable when the server cannot be
+        reached or refuses us, StoreUnusable for a schema newer than this code."""
+        try:
+            # One connection first, so that a server that cannot be reached or refuses us
+            # fails at once with its own error instead of the pool's timeout after retrying.
+            first = await AsyncConnection.connect(
+                conninfo, connect_timeout=max(1, int(connect_timeout))
+            )
+            await first.close()
+            pool: AsyncConnectionPool[AsyncConnection[Any]] = AsyncConnectionPool(
+                conninfo,
+                min_size=1,
+                max_size=pool_size,
+                kwargs={"autocommit": True},
+                open=False,
+                timeout=connect_timeout,
+            )
+            await pool.open(wait=True, timeout=connect_timeout)
+        except psycopg.Error as error:
+            raise StoreUnavailable(error) from error
         store = cls(pool, max_items=max_items, max_items_per_app=max_items_per_app, clock=clock)
         try:
             await store._migrate()
@@ -102,7 +113,7 @@ class PostgresStore:
         return store
 
     async def _migrate(self) -> None:
-        async with self._pool.connection() as db, db.transaction():
+        async with self._connection() as db, db.transaction():
             await db.execute(_LOCK, (_MIGRATE_LOCK,))
             await db.execute(schema_version_table("postgresql").encode())
             cursor = await db.execute("SELECT COALESCE(MAX(version), 0) FROM schema_version")
@@ -119,7 +130,7 @@ class PostgresStore:
     async def append(self, items: Sequence[NewItem]) -> list[int]:
         if not items:
             return []
-        async with self._pool.connection() as db, db.transaction(), db.cursor() as cursor:
+        async with self._connection() as db, db.transaction(), db.cursor() as cursor:
             await cursor.execute(_LOCK, (_APPEND_LOCK,))
             (pending,) = await one(await execute(cursor, queries.pending_total()))
             app_ids = sorted({item.app_id for item in items})
@@ -136,7 +147,7 @@ class PostgresStore:
         if limit <= 0:
             return []
         now = self._clock()
-        async with self._pool.connection() as db, db.transaction(), db.cursor() as cursor:
+        async with self._connection() as db, db.transaction(), db.cursor() as cursor:
             await execute(cursor, queries.claim_head(now, SKIP_LOCKED))
             head = await cursor.fetchone()
             if head is None:
@@ -181,7 +192,7 @@ class PostgresStore:
 
     async def purge_identities(self, app_id: str, identities: Sequence[str], reason: str) -> int:
         identity_set = queries.POSTGRES_IDENTITIES
-        async with self._pool.connection() as db, db.transaction(), db.cursor() as cursor:
+        async with self._connection() as db, db.transaction(), db.cursor() as cursor:
             await execute(cursor, queries.purge_finished(app_id, identities, reason, identity_set))
             query = queries.purge_pending(app_id, identities, reason, identity_set)
             return (await execute(cursor, query)).rowcount
@@ -252,7 +263,7 @@ class PostgresStore:
         await self._change(queries.pause_app(app_id, reason))
 
     async def resume_apps(self, app_id: str | None) -> list[str]:
-        async with self._pool.connection() as db, db.transaction(), db.cursor() as cursor:
+        async with self._connection() as db, db.transaction(), db.cursor() as cursor:
             rows = await (await execute(cursor, queries.resume_apps(app_id))).fetchall()
         return sorted(held_app for held_app, paused in rows if paused)
 
@@ -262,7 +273,7 @@ class PostgresStore:
     async def reserve(self, app_id: str, wanted: Mapping[str, int], budget: Budget) -> Reservation:
         if not wanted:
             return Reservation(id=uuid.uuid4().hex, granted={}, retry_at=None)
-        async with self._pool.connection() as db, db.transaction(), db.cursor() as cursor:
+        async with self._connection() as db, db.transaction(), db.cursor() as cursor:
             await cursor.execute(_LOCK, (_RESERVE_LOCK.format(app_id=app_id),))
             return await postgres_ledger.reserve(cursor, app_id, wanted, budget, self._clock())
 
@@ -273,7 +284,7 @@ class PostgresStore:
         await self._change(queries.refund(reservation_id))
 
     async def ping(self) -> None:
-        async with self._pool.connection(timeout=PING_TIMEOUT_SECONDS) as db:
+        async with self._connection(timeout=PING_TIMEOUT_SECONDS) as db:
             await db.execute(queries.PING.encode())
 
     async def check(self) -> None:
@@ -286,20 +297,32 @@ class PostgresStore:
     async def close(self) -> None:
         await self._pool.close()
 
+    @asynccontextmanager
+    async def _connection(
+        self, timeout: float | None = None
+    ) -> AsyncIterator[AsyncConnection[Any]]:
+        """A connection of the pool, waited for up to `timeout` seconds (the pool's own
+        when None); psycopg's errors, here or in what uses it, become StoreUnavailable."""
+        try:
+            async with self._pool.connection(timeout=timeout) as db:
+                yield db
+        except psycopg.Error as error:
+            raise StoreUnavailable(error) from error
+
     async def _update_chunks(
         self, ids: Sequence[int], query: Callable[[Sequence[int]], queries.Query]
     ) -> int:
         """Runs `query` on each chunk of `ids` in one transaction; the rows changed."""
         changed = 0
-        async with self._pool.connection() as db, db.transaction(), db.cursor() as cursor:
+        async with self._connection() as db, db.transaction(), db.cursor() as cursor:
             for chunk in queries.chunks(ids):
                 changed += (await execute(cursor, query(chunk))).rowcount
         return changed
 
     async def _change(self, query: queries.Query) -> int:
-        async with self._pool.connection() as db, db.transaction(), db.cursor() as cursor:
+        async with self._connection() as db, db.transaction(), db.cursor() as cursor:
             return (await execute(cursor, query)).rowcount
 
     async def _rows(self, query: queries.Query) -> list[Any]:
-        async with self._pool.connection() as db, db.cursor() as cursor:
+        async with self._connection() as db, db.cursor() as cursor:
             return await (await execute(cursor, query)).fetchall()

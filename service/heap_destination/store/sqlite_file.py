@@ -15,7 +15,7 @@ from heap_destination.store.sqlite_damage import RECOVERY_DOCS
 log = logging.getLogger(__name__)
 
 
-def prepare_file(path: Path, create_empty: bool) -> None:
+def prepare_file(path: Path, *, create_empty: bool) -> None:
     """Makes the store's directory and, when there is no file, a new store file.
 
     Raises StoreFileEmpty for a 0-byte file unless `create_empty`, and StoreUnusable

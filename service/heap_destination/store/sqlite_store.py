@@ -23,7 +23,7 @@ from typing import TypeVar
 from heap_destination.store import queries, sqlite_ledger, status_queries
 from heap_destination.store.bounds import check_bounds
 from heap_destination.store.budgets import Budget, Reservation
-from heap_destination.store.errors import StoreDamaged, StoreUnusable
+from heap_destination.store.errors import StoreDamaged, StoreUnavailable, StoreUnusable
 from heap_destination.store.items import (
     AppBacklog,
     AppHold,
@@ -97,7 +97,8 @@ class SqliteStore:
         """Opens the file (made when missing), checks its integrity and migrates it.
 
         Raises StoreUnusable, changing nothing, for a file that is damaged, empty (unless
-        `create_empty`), newer than this code or not writable.
+        `create_empty`), newer than this code or not writable; StoreUnavailable for any
+        other error of SQLite.
         """
         store = cls(
             path,
@@ -112,9 +113,11 @@ class SqliteStore:
         except BaseException as error:
             await store.close()
             refusal = _refusal(error)
-            if refusal is None:
-                raise
-            raise refusal from None
+            if refusal is not None:
+                raise refusal from None
+            if isinstance(error, sqlite3.Error):
+                raise StoreUnavailable(error) from error
+            raise
         return store
 
     async def append(self, items: Sequence[NewItem]) -> list[int]:
@@ -266,11 +269,12 @@ class SqliteStore:
         return await loop.run_in_executor(self._executor, call)
 
     def _noting_damage(self, function: Callable[..., T], *args: object) -> T:
+        """Calls `function`; SQLite's errors become StoreDamaged (noted) or StoreUnavailable."""
         try:
             return function(*args)
-        except sqlite3.DatabaseError as error:
+        except sqlite3.Error as error:
             if not is_damage(error):
-                raise
+                raise StoreUnavailable(error) from error
             if self._damage is None:
                 self._damage = str(error)
                 self._next_integrity_check = 0.0
@@ -290,7 +294,7 @@ class SqliteStore:
         return self._connection
 
     def _connect(self) -> None:
-        prepare_file(self.path, self._create_empty)
+        prepare_file(self.path, create_empty=self._create_empty)
         connection = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None)
         self._connection = connection
         connection.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_SECONDS * 1000)}")

@@ -2,23 +2,24 @@
 caller's token."""
 
 import logging
-import sqlite3
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import NoReturn, TypeVar
+from typing import TypeVar
 
 import grpc
-from google.protobuf import any_pb2
-from google.rpc import code_pb2, error_details_pb2, status_pb2
-from grpc_status import rpc_status
 
 from heap_destination.api.admin.mapping import after_id, app_backlog, page_token, stored_event
-from heap_destination.api.caller import CURRENT_CALLER, PermissionDenied, ensure_caller_may_use
-from heap_destination.api.error_status import ERROR_DOMAIN, grpc_status
+from heap_destination.api.caller import (
+    CURRENT_CALLER,
+    AllAppsDenied,
+    PermissionDenied,
+    ensure_caller_may_use,
+)
+from heap_destination.api.error_status import abort
+from heap_destination.delivery.errors import StoreOutOfService
 from heap_destination.domain.limits import MAX_MESSAGE_ID_LENGTH
 from heap_destination.domain.violations import FieldViolation, InvalidInput, raise_if_any
-from heap_destination.store import Store, StoredItem
-from heap_destination.store.postgres_errors import PostgresError
+from heap_destination.store import Store, StoredItem, StoreUnavailable
 from heap_destination.v1 import admin_pb2, admin_pb2_grpc
 
 log = logging.getLogger(__name__)
@@ -27,7 +28,6 @@ T = TypeVar("T")
 
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 1000
-STORE_ERRORS = (sqlite3.Error, PostgresError, OSError)
 NO_STORE = "this server has no durable store (--store)"
 
 
@@ -93,23 +93,11 @@ class DeliveryAdminServicer(admin_pb2_grpc.DeliveryAdminServiceServicer):
             raise AssertionError("context.abort always raises")
         try:
             return await work(self._store)
-        except (InvalidInput, PermissionDenied) as error:
-            await _abort(context, grpc_status(error))
-        except _AllAppsDenied as error:
-            await _abort(context, _status(code_pb2.PERMISSION_DENIED, str(error), error.reason))
-        except STORE_ERRORS as error:
+        except (InvalidInput, PermissionDenied, AllAppsDenied) as error:
+            await abort(context, error)
+        except (StoreUnavailable, OSError) as error:
             log.warning("the store cannot be reached: %s", error)
-            status = _status(
-                code_pb2.UNAVAILABLE, "the store cannot be reached", "STORE_UNAVAILABLE"
-            )
-            await _abort(context, status)
-
-
-class _AllAppsDenied(Exception):
-    reason = "APP_ID_NOT_ALLOWED"
-
-    def __init__(self) -> None:
-        super().__init__("all_apps needs a token that covers every app_id")
+            await abort(context, StoreOutOfService("the store cannot be reached"))
 
 
 async def _event_status(
@@ -203,7 +191,7 @@ async def _resume(
     else:
         caller = CURRENT_CALLER.get()
         if caller is not None and caller.app_ids is not None:
-            raise _AllAppsDenied()
+            raise AllAppsDenied()
     resumed = await store.resume_apps(request.app_id or None)
     return admin_pb2.ResumeAppsResponse(resumed_app_ids=sorted(resumed))
 
@@ -248,14 +236,3 @@ def _check_length(field: str, value: str) -> None:
         raise InvalidInput(
             [FieldViolation(field, f"must be at most {MAX_MESSAGE_ID_LENGTH} characters")]
         )
-
-
-def _status(code: int, message: str, reason: str) -> grpc.Status:
-    info = any_pb2.Any()
-    info.Pack(error_details_pb2.ErrorInfo(reason=reason, domain=ERROR_DOMAIN))
-    return rpc_status.to_status(status_pb2.Status(code=code, message=message, details=[info]))
-
-
-async def _abort(context: grpc.aio.ServicerContext, status: grpc.Status) -> NoReturn:
-    await context.abort(status.code, status.details, status.trailing_metadata)
-    raise AssertionError("context.abort always raises")

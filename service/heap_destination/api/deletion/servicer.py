@@ -2,26 +2,23 @@
 stored events, then asks Heap to delete the users."""
 
 import logging
-import sqlite3
-from typing import NoReturn
 
 import grpc
 
 from heap_destination.api.caller import CURRENT_CALLER, PermissionDenied
-from heap_destination.api.deletion.errors import deletion_error_status, store_unreachable_status
 from heap_destination.api.deletion.input import UsersToDelete, status_query, users_to_delete
 from heap_destination.api.deletion.rights import DeletionNotAllowed, ensure_caller_may_delete_users
-from heap_destination.api.error_status import grpc_status
+from heap_destination.api.error_status import abort
 from heap_destination.delivery.deletion.client import HeapDeletionClient, heap_users
 from heap_destination.delivery.deletion.errors import DeletionError, HeapApiKeyMissing
+from heap_destination.delivery.errors import StoreOutOfService
 from heap_destination.domain.violations import InvalidInput
-from heap_destination.store import Store
-from heap_destination.store.postgres_errors import PostgresError
+from heap_destination.store import Store, StoreUnavailable
 from heap_destination.v1 import deletion_pb2, deletion_pb2_grpc
 
 log = logging.getLogger(__name__)
 
-STORE_ERRORS = (sqlite3.Error, PostgresError, OSError)
+STORE_UNREACHABLE = "the store cannot be reached, so nothing was deleted; call again"
 
 
 class UserDeletionServicer(deletion_pb2_grpc.UserDeletionServiceServicer):
@@ -43,13 +40,11 @@ class UserDeletionServicer(deletion_pb2_grpc.UserDeletionServiceServicer):
             receipts = await heap.delete(
                 self._base_url, users.app_id, heap_users(users.identities, users.heap_user_ids)
             )
-        except (InvalidInput, PermissionDenied) as error:
-            await _abort(context, grpc_status(error))
-        except (DeletionError, DeletionNotAllowed) as error:
-            await _abort(context, deletion_error_status(error))
-        except STORE_ERRORS as error:
+        except (InvalidInput, PermissionDenied, DeletionError, DeletionNotAllowed) as error:
+            await abort(context, error)
+        except (StoreUnavailable, OSError) as error:
             log.warning("the store cannot be reached: %s", error)
-            await _abort(context, store_unreachable_status())
+            await abort(context, StoreOutOfService(STORE_UNREACHABLE))
         log.info(
             "users submitted to Heap for deletion",
             extra={
@@ -82,10 +77,8 @@ class UserDeletionServicer(deletion_pb2_grpc.UserDeletionServiceServicer):
             status = await self._configured_heap().status(
                 self._base_url, query.app_id, query.deletion_request_id
             )
-        except (InvalidInput, PermissionDenied) as error:
-            await _abort(context, grpc_status(error))
-        except (DeletionError, DeletionNotAllowed) as error:
-            await _abort(context, deletion_error_status(error))
+        except (InvalidInput, PermissionDenied, DeletionError, DeletionNotAllowed) as error:
+            await abort(context, error)
         return deletion_pb2.GetDeletionStatusResponse(
             app_id=query.app_id, deletion_request_id=query.deletion_request_id, status=status
         )
@@ -104,8 +97,3 @@ class UserDeletionServicer(deletion_pb2_grpc.UserDeletionServiceServicer):
         by = f" by {caller.name}" if caller is not None else ""
         reason = f"purged: its user was deleted from Heap (DeleteUsers{by})"
         return await self._store.purge_identities(users.app_id, users.identities, reason)
-
-
-async def _abort(context: grpc.aio.ServicerContext, status: grpc.Status) -> NoReturn:
-    await context.abort(status.code, status.details, status.trailing_metadata)
-    raise AssertionError("context.abort always raises")

@@ -1,14 +1,14 @@
 """A request's protobuf Struct as the domain's PropertySource.
 
-A Struct flattens exactly as the same plain values do (domain.flatten.flatten, the
-reference), in every nested mode, with native arrays and without, one of two ways,
-whichever is faster where it runs (tests/fuzz/test_struct_flatten.py checks both over
-random values):
+A Struct is read into plain values, and the domain's flattener (domain.flatten.flatten)
+flattens them: the same rules for a Struct as for plain values, in every nested mode,
+with native arrays and without (tests/fuzz/test_struct_flatten.py checks that over
+random values). Its values are read whichever way is faster where it runs:
 
-- compiled (see setup.py): its values are read from its wire bytes (wire.py), and
-  the reference flattens them. A Struct the wire reader leaves alone (one carrying
-  unknown fields, say) is read through protobuf's Python API instead.
-- as pure Python: its values are walked through protobuf's Python API (walk.py).
+- compiled (see setup.py): from its wire bytes (wire.py). A Struct the wire reader
+  leaves alone (one carrying unknown fields, say) is read through protobuf's Python API
+  instead (values.py).
+- as pure Python: through protobuf's Python API (values.py), which is faster there.
 
 A stream's events hold their Structs as the bytes the caller sent
 (bytes_messages.py); bytes that are not a Struct are the field's violation.
@@ -23,7 +23,6 @@ from google.protobuf.message import DecodeError
 from heap_destination.api.decoding import STRUCT_TYPE, decode_problem
 from heap_destination.api.structs import wire
 from heap_destination.api.structs.values import struct_to_dict
-from heap_destination.api.structs.walk import walk_struct
 from heap_destination.api.structs.wire import NotPlainStruct, struct_from_wire
 from heap_destination.domain.flatten import Flattened, flatten
 from heap_destination.domain.json_value import JsonValue
@@ -67,19 +66,13 @@ class StructProperties:
         self, mode: NestedMode, field_name: str, *, native_arrays: bool = False
     ) -> Flattened:
         """What domain.flatten.flatten gives for these values."""
-        if not WIRE_READER_COMPILED:
-            struct = self._decoded(field_name)
-            return walk_struct(struct, mode, field_name, native_arrays=native_arrays)
-        return self.flatten_from_wire(mode, field_name, native_arrays=native_arrays)
-
-    def flatten_from_wire(
-        self, mode: NestedMode, field_name: str, *, native_arrays: bool = False
-    ) -> Flattened:
-        """flatten, by reading the values from the Struct's wire bytes."""
-        data = self._wire()
-        if not data:
-            return Flattened()  # no values (as often for traits)
-        values = self._values(data, field_name)
+        if WIRE_READER_COMPILED:
+            data = self._wire()
+            if not data:
+                return Flattened()  # no values (as often for traits)
+            values = self._values(data, field_name)
+        else:
+            values = struct_to_dict(self._decoded(field_name))
         return flatten(values, mode, field_name, native_arrays=native_arrays)
 
     def values(self) -> dict[str, JsonValue]:

@@ -2,16 +2,14 @@
 
 import argparse
 import asyncio
-import sqlite3
 import sys
 from collections.abc import Mapping
 from typing import Any
 
 from heap_destination.app.options import SettingsError, boolean
-from heap_destination.store import StoreFileEmpty, StoreUnusable, open_store
+from heap_destination.store import StoreFileEmpty, StoreUnavailable, StoreUnusable, open_store
 from heap_destination.store.migrations import LATEST_VERSION
 from heap_destination.store.opening import URL_FORMS
-from heap_destination.store.postgres_errors import PostgresError
 
 STORE_ENV = "HEAP_STORE"
 STORE_CREATE_ENV = "HEAP_STORE_CREATE"
@@ -38,14 +36,14 @@ def _migrate(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         raise SettingsError(f"--store or {STORE_ENV} is required: {URL_FORMS}")
     create_empty = _store_create(args.store_create, env)
     try:
-        asyncio.run(_open_and_close(url, create_empty))
+        asyncio.run(_open_and_close(url, create_empty=create_empty))
     except StoreFileEmpty as error:
         raise SettingsError(f"{error}; --store-create true makes a new store in it") from None
     except StoreUnusable as error:
         raise SettingsError(str(error)) from None
     except ValueError as error:
         raise SettingsError(f"--store: {error}") from None
-    except (PostgresError, sqlite3.Error) as error:
+    except StoreUnavailable as error:
         raise OSError(f"the store cannot be reached: {error}".strip()) from None
     print(f"store schema at version {LATEST_VERSION}", file=sys.stderr)
     return 0
@@ -62,6 +60,6 @@ def _store_create(flag: str | None, env: Mapping[str, str]) -> bool:
         raise SettingsError(f"{source}={text!r}: {error}") from None
 
 
-async def _open_and_close(url: str, create_empty: bool) -> None:
+async def _open_and_close(url: str, *, create_empty: bool) -> None:
     store = await open_store(url, create_empty=create_empty)
     await store.close()

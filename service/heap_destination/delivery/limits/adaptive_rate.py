@@ -11,9 +11,9 @@ makes the hold `hold_growth` times longer (up to `max_hold`), so probing an app 
 single events Heap counts against its bulk limit after all costs fewer and fewer
 requests.
 
-A 429 to the app's bulk requests (`lasting`), which the service's bulk budget had room
-for, says that something else uses the app's bulk limit (single events, if Heap counts
-them after all): it halves the rate too, and holds the path for `max_hold`.
+A 429 to the app's bulk requests (`bulk_throttled`), which the service's bulk budget had
+room for, says that something else uses the app's bulk limit (single events, if Heap
+counts them after all): it halves the rate too, and holds the path for `max_hold`.
 """
 
 from collections.abc import Callable
@@ -26,7 +26,7 @@ _DEFAULT_HOLD = 1.0
 
 
 @dataclass(frozen=True)
-class SinglePathRateSettings:
+class AdaptiveRateSettings:
     initial_rate: float = 50.0
     """Single-event requests per second at first, per app."""
     max_rate: float = 10_000.0
@@ -42,10 +42,11 @@ class SinglePathRateSettings:
     single events Heap counts against its bulk limit."""
 
 
-class SinglePathRate:
-    """A token bucket whose rate follows Heap's answers; `now` is a monotonic time."""
+class AdaptiveRate:
+    """One app's single-event path: a token bucket whose rate follows Heap's answers; `now`
+    is a monotonic time."""
 
-    def __init__(self, settings: SinglePathRateSettings, now: float) -> None:
+    def __init__(self, settings: AdaptiveRateSettings, now: float) -> None:
         self._settings = settings
         self.rate = settings.initial_rate
         self.slow_start = True
@@ -83,13 +84,17 @@ class SinglePathRate:
             step = self._settings.increase / max(self.rate, self._settings.min_rate)
         self.rate = min(self._settings.max_rate, self.rate + step)
 
-    def throttled(
-        self, sent_at: float, retry_after: float | None, now: float, lasting: bool = False
-    ) -> None:
-        """Heap answered 429 to a request sent at `sent_at`; `lasting`: a bulk request."""
+    def throttled(self, sent_at: float, retry_after: float | None, now: float) -> None:
+        """Heap answered 429 to a single-event request sent at `sent_at`."""
+        self._throttled(sent_at, _DEFAULT_HOLD if retry_after is None else retry_after, now)
+
+    def bulk_throttled(self, sent_at: float, retry_after: float | None, now: float) -> None:
+        """Heap answered 429 to a bulk request of the app sent at `sent_at`, which the
+        bulk budget had room for: the path is held for at least `max_hold`."""
         wait = _DEFAULT_HOLD if retry_after is None else retry_after
-        if lasting:
-            wait = max(wait, self._settings.max_hold)
+        self._throttled(sent_at, max(wait, self._settings.max_hold), now)
+
+    def _throttled(self, sent_at: float, wait: float, now: float) -> None:
         if sent_at >= self._last_throttle:
             self._strikes += 1
             self._last_throttle = now
@@ -112,21 +117,21 @@ _MAX_APPS = 10_000
 
 
 class AppRates:
-    """Each app's SinglePathRate, made on first use; at most _MAX_APPS are kept, past
+    """Each app's AdaptiveRate, made on first use; at most _MAX_APPS are kept, past
     which apps neither held nor throttled within `max_hold` are forgotten (they start
     over, as a new app would)."""
 
-    def __init__(self, settings: SinglePathRateSettings, clock: Callable[[], float]) -> None:
+    def __init__(self, settings: AdaptiveRateSettings, clock: Callable[[], float]) -> None:
         self._settings = settings
         self._clock = clock
-        self._rates: dict[str, SinglePathRate] = {}
+        self._rates: dict[str, AdaptiveRate] = {}
 
-    def of(self, app_id: str) -> SinglePathRate:
+    def of(self, app_id: str) -> AdaptiveRate:
         rate = self._rates.get(app_id)
         if rate is None:
             if len(self._rates) >= _MAX_APPS:
                 self._forget_quiet_apps()
-            rate = self._rates[app_id] = SinglePathRate(self._settings, self._clock())
+            rate = self._rates[app_id] = AdaptiveRate(self._settings, self._clock())
         return rate
 
     def _forget_quiet_apps(self) -> None:

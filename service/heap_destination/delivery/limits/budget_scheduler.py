@@ -4,7 +4,7 @@ Bulk while the app's bulk budget lasts (the RateLimiter: by default 15,000 event
 minute per app and 1,000 per identity). Past it, a single-event request when the
 identity has room under the single-event API's own limit (30 requests per 30 s per
 identity per app, counted like the bulk budget: from admission until one window after
-Heap's answer) and the app's single path rate (SinglePathRate) has room. Otherwise the
+Heap's answer) and the app's single path rate (AdaptiveRate) has room. Otherwise the
 event waits for either. No single-event request goes while bulk events of the app are
 queued or unanswered: were single events to count against the app after all, those
 could take the room the bulk request was admitted to. Nor while twice `max_in_flight`
@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
 
-from heap_destination.delivery.limits.adaptive_rate import AppRates, SinglePathRateSettings
+from heap_destination.delivery.limits.adaptive_rate import AdaptiveRateSettings, AppRates
 from heap_destination.delivery.limits.rate_limiter import RateLimiter, RateLimitSettings
 
 # Single events owed to the bulk budget, per app, when the app's bulk limit is off.
@@ -47,7 +47,7 @@ class SingleEventSettings:
     max_in_flight: int = 128
     """Single-event requests out at once per destination, within the service's request
     slots (see RequestSlots)."""
-    rate: SinglePathRateSettings = field(default_factory=SinglePathRateSettings)
+    rate: AdaptiveRateSettings = field(default_factory=AdaptiveRateSettings)
 
 
 class BudgetScheduler:
@@ -127,7 +127,7 @@ class BudgetScheduler:
     def bulk_throttled(self, app_id: str, sent_at: float, retry_after: float | None) -> None:
         """Heap answered 429 to a bulk request sent at `sent_at`, which the bulk budget
         had room for: single events count against the app, so that path narrows."""
-        self._rates.of(app_id).throttled(sent_at, retry_after, self._clock(), lasting=True)
+        self._rates.of(app_id).bulk_throttled(sent_at, retry_after, self._clock())
 
     def single_rate(self, app_id: str) -> float:
         """The app's single path rate now, in requests per second."""

@@ -49,7 +49,7 @@ class _Window:
                 return max(expires_at - now, _POLL)
         return _POLL
 
-    def settle(self, accepted: bool, now: float) -> None:
+    def settle(self, *, accepted: bool, now: float) -> None:
         self.in_flight -= 1
         if accepted:
             if self._expiries and self._expiries[-1][0] == now + self.seconds:
@@ -102,7 +102,7 @@ class RateLimiter:
         """Records Heap's answer for an admitted event (or that it was given up)."""
         now = time.monotonic()
         for window in self._windows_for(app_id, identity):
-            window.settle(accepted, now)
+            window.settle(accepted=accepted, now=now)
         self._settled_since_prune += 1
         if self._settled_since_prune >= _PRUNE_EVERY:
             self._settled_since_prune = 0

@@ -1,5 +1,5 @@
-"""Items that Heap takes one per request (identify bindings), sent in turn by at most
-`max_in_flight` workers per endpoint.
+"""Items that go to Heap one per request (identify bindings; track events on Heap's
+single-event API), sent in turn by at most `max_in_flight` workers per endpoint.
 
 Unlike a task per item, the queue keeps each waiting item as a small record, and an item
 whose deadline passed while it waited fails without a request.
@@ -12,16 +12,15 @@ from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import Generic
 
-from heap_destination.delivery.answers import Answer, future_answer
 from heap_destination.delivery.errors import HeapUnavailable
 from heap_destination.delivery.heap.trace_links import carrying
-from heap_destination.delivery.pending import Item, Pending, stopped
+from heap_destination.delivery.outcomes import Answer, Item, Pending, future_answer, stopped
 
 SendOne = Callable[[Item, float, str], Awaitable[None]]
 """Sends one item with a monotonic deadline for a caller; raises DeliveryError."""
 
 
-class SingleRequests(Generic[Item]):
+class RequestPerItem(Generic[Item]):
     def __init__(self, send: SendOne[Item], max_in_flight: int) -> None:
         self._send = send
         self._max_in_flight = max_in_flight

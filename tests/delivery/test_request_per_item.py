@@ -5,14 +5,14 @@ from collections import Counter
 import pytest
 
 from heap_destination.delivery.errors import HeapRejected, HeapUnavailable
-from heap_destination.delivery.single_requests import SingleRequests
+from heap_destination.delivery.request_per_item import RequestPerItem
 
 REJECTED = "rejected"
 BROKEN = "broken"
 
 
 class FakeHeap:
-    """The `send` of SingleRequests: records every call; REJECTED items get a 400 and
+    """The `send` of RequestPerItem: records every call; REJECTED items get a 400 and
     BROKEN items an unexpected RuntimeError."""
 
     def __init__(self, delay: float = 0.0) -> None:
@@ -53,7 +53,7 @@ async def let_the_loop_run(turns: int = 10) -> None:
 
 async def test_every_item_is_sent_once_and_its_future_resolves() -> None:
     heap = FakeHeap()
-    requests = SingleRequests(heap.send, max_in_flight=4)
+    requests = RequestPerItem(heap.send, max_in_flight=4)
     items = [f"user-{n}" for n in range(20)]
 
     results = await asyncio.gather(*(requests.submit(item, deadline(), "c") for item in items))
@@ -64,7 +64,7 @@ async def test_every_item_is_sent_once_and_its_future_resolves() -> None:
 
 async def test_the_callers_name_goes_with_each_send() -> None:
     heap = FakeHeap()
-    requests = SingleRequests(heap.send, max_in_flight=1)
+    requests = RequestPerItem(heap.send, max_in_flight=1)
 
     await asyncio.gather(
         requests.submit("a", deadline(), "caller-1"), requests.submit("b", deadline(), "caller-2")
@@ -75,7 +75,7 @@ async def test_the_callers_name_goes_with_each_send() -> None:
 
 async def test_at_most_max_in_flight_sends_run_at_once() -> None:
     heap = FakeHeap(delay=0.01)
-    requests = SingleRequests(heap.send, max_in_flight=3)
+    requests = RequestPerItem(heap.send, max_in_flight=3)
 
     await asyncio.gather(*(requests.submit(f"user-{n}", deadline(), "c") for n in range(30)))
 
@@ -85,7 +85,7 @@ async def test_at_most_max_in_flight_sends_run_at_once() -> None:
 
 async def test_a_delivery_error_fails_only_its_item() -> None:
     heap = FakeHeap()
-    requests = SingleRequests(heap.send, max_in_flight=2)
+    requests = RequestPerItem(heap.send, max_in_flight=2)
     items = ["a", f"{REJECTED}-1", "b", "c"]
 
     results = await asyncio.gather(
@@ -102,7 +102,7 @@ async def test_a_delivery_error_fails_only_its_item() -> None:
 
 async def test_an_unexpected_exception_fails_its_item_with_it_and_the_rest_still_go_out() -> None:
     heap = FakeHeap()
-    requests = SingleRequests(heap.send, max_in_flight=1)  # one worker must survive it
+    requests = RequestPerItem(heap.send, max_in_flight=1)  # one worker must survive it
     items = [f"{BROKEN}-1", "a", "b", "c"]
 
     results = await asyncio.wait_for(
@@ -122,7 +122,7 @@ async def test_an_unexpected_exception_fails_its_item_with_it_and_the_rest_still
 @pytest.mark.parametrize("max_in_flight", [1, 4])
 async def test_every_item_gets_exactly_one_outcome_under_a_mixed_load(max_in_flight: int) -> None:
     heap = FakeHeap(delay=0.001)
-    requests = SingleRequests(heap.send, max_in_flight=max_in_flight)
+    requests = RequestPerItem(heap.send, max_in_flight=max_in_flight)
     items = [
         f"{REJECTED}-{n}" if n % 7 == 3 else f"{BROKEN}-{n}" if n % 11 == 5 else f"user-{n}"
         for n in range(100)
@@ -148,7 +148,7 @@ async def test_every_item_gets_exactly_one_outcome_under_a_mixed_load(max_in_fli
 
 async def test_an_item_whose_deadline_already_passed_fails_without_a_send() -> None:
     heap = FakeHeap()
-    requests = SingleRequests(heap.send, max_in_flight=2)
+    requests = RequestPerItem(heap.send, max_in_flight=2)
 
     late = requests.submit("late", time.monotonic() - 1, "c")
     on_time = requests.submit("on-time", deadline(), "c")
@@ -162,7 +162,7 @@ async def test_an_item_whose_deadline_already_passed_fails_without_a_send() -> N
 async def test_an_item_whose_deadline_passes_while_it_waits_for_a_worker_fails_unsent() -> None:
     heap = FakeHeap()
     heap.release = asyncio.Event()
-    requests = SingleRequests(heap.send, max_in_flight=1)
+    requests = RequestPerItem(heap.send, max_in_flight=1)
     busy = requests.submit("busy", deadline(), "c")
     waiting = requests.submit("waiting", time.monotonic() + 0.05, "c")
     await asyncio.sleep(0.1)
@@ -180,7 +180,7 @@ async def test_an_item_whose_deadline_passes_while_it_waits_for_a_worker_fails_u
 async def test_cancel_fails_every_pending_item_with_heap_unavailable() -> None:
     heap = FakeHeap()
     heap.release = asyncio.Event()
-    requests = SingleRequests(heap.send, max_in_flight=2)
+    requests = RequestPerItem(heap.send, max_in_flight=2)
     futures = [requests.submit(f"user-{n}", deadline(), "c") for n in range(6)]
     await let_the_loop_run()
     assert heap.sent == ["user-0", "user-1"]
@@ -197,7 +197,7 @@ async def test_cancel_fails_every_pending_item_with_heap_unavailable() -> None:
 @pytest.mark.timeout(10)  # a future that is never settled hangs
 async def test_cancel_right_after_submit_fails_the_items_without_sending_them() -> None:
     heap = FakeHeap()
-    requests = SingleRequests(heap.send, max_in_flight=2)
+    requests = RequestPerItem(heap.send, max_in_flight=2)
     futures = [requests.submit(f"user-{n}", deadline(), "c") for n in range(3)]
 
     requests.cancel()
@@ -211,7 +211,7 @@ async def test_cancel_right_after_submit_fails_the_items_without_sending_them() 
 
 async def test_cancel_leaves_answered_items_as_they_were() -> None:
     heap = FakeHeap()
-    requests = SingleRequests(heap.send, max_in_flight=1)
+    requests = RequestPerItem(heap.send, max_in_flight=1)
     delivered = requests.submit("delivered", deadline(), "c")
     await delivered
 
@@ -223,7 +223,7 @@ async def test_cancel_leaves_answered_items_as_they_were() -> None:
 async def test_idle_while_nothing_is_queued_or_running() -> None:
     heap = FakeHeap()
     heap.release = asyncio.Event()
-    requests = SingleRequests(heap.send, max_in_flight=1)
+    requests = RequestPerItem(heap.send, max_in_flight=1)
     assert requests.idle
 
     futures = [requests.submit(item, deadline(), "c") for item in ("a", "b")]
@@ -240,7 +240,7 @@ async def test_idle_while_nothing_is_queued_or_running() -> None:
 
 async def test_an_item_submitted_as_soon_as_the_previous_one_was_answered_is_sent() -> None:
     heap = FakeHeap()
-    requests = SingleRequests(heap.send, max_in_flight=1)
+    requests = RequestPerItem(heap.send, max_in_flight=1)
     await requests.submit("first", deadline(), "c")
 
     second = requests.submit("second", deadline(), "c")
@@ -251,7 +251,7 @@ async def test_an_item_submitted_as_soon_as_the_previous_one_was_answered_is_sen
 
 async def test_items_submitted_one_after_another_by_many_callers_are_all_sent() -> None:
     heap = FakeHeap()
-    requests = SingleRequests(heap.send, max_in_flight=2)
+    requests = RequestPerItem(heap.send, max_in_flight=2)
 
     async def caller(name: str) -> None:
         for n in range(10):
