@@ -5,6 +5,8 @@ killed process had in flight, sent again with the same idempotency keys."""
 import time
 from pathlib import Path
 
+import pytest
+
 from tests.support.durable import (
     MAX_BATCH,
     assert_copies_identical,
@@ -36,6 +38,7 @@ FIRST_LEASE = 5.0
 RESTART_LEASE = 2.0
 
 
+@pytest.mark.slow
 def test_a_killed_service_restarted_on_its_store_delivers_every_acked_event(
     simulator: str, tmp_path: Path
 ) -> None:

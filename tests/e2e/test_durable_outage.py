@@ -5,6 +5,8 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
+
 from heap_destination.client import HeapDestinationClient
 from tests.support.durable import (
     STORED,
@@ -25,6 +27,7 @@ STREAMED = 2_000
 UNARY = 50
 
 
+@pytest.mark.slow
 def test_callers_see_only_ok_during_an_outage_and_every_event_arrives_once_after_it(
     simulator: str, tmp_path: Path
 ) -> None:

@@ -114,6 +114,7 @@ def test_metrics_count_a_test_load_and_logs_hold_no_values_or_tokens(simulator: 
     assert {line["request_id"] for line in calls} == {"req-42"}
 
 
+@pytest.mark.slow
 def test_stored_mode_metrics_show_the_backlog_and_dead_letters_and_logs_hold_no_values(
     simulator: str, tmp_path: Path
 ) -> None:

@@ -7,6 +7,7 @@ import subprocess
 from pathlib import Path
 
 import grpc
+import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from heap_destination.client import HeapDestinationClient
@@ -19,6 +20,7 @@ NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
 HEALTH_NAMES = ("", "heap_destination.v1.HeapDestinationService")
 
 
+@pytest.mark.slow
 def test_a_killed_worker_is_logged_started_again_and_missed_in_health(simulator: str) -> None:
     metrics_address = free_address()
     host, port = metrics_address.rsplit(":", 1)

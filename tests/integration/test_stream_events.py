@@ -4,6 +4,7 @@ import dataclasses
 from collections import Counter
 from typing import Any
 
+import pytest
 from google.rpc import code_pb2
 
 from heap_destination.client import HeapDestinationClient, identify_event, in_messages, track_event
@@ -39,6 +40,7 @@ def _events(count: int, identities: int) -> list[stream_pb2.Event]:
     ]
 
 
+@pytest.mark.slow
 def test_100k_events_over_one_stream_arrive_once_in_few_bulk_requests(
     simulator: HeapSimulator, start_service: Any
 ) -> None:
@@ -56,6 +58,7 @@ def test_100k_events_over_one_stream_arrive_once_in_few_bulk_requests(
     assert requests <= 150, f"{requests} bulk requests"
 
 
+@pytest.mark.slow
 def test_with_heap_failing_a_quarter_of_requests_every_event_lands_once(
     simulator: HeapSimulator, start_service: Any
 ) -> None:
