@@ -1,6 +1,7 @@
 """What operators see of a running service process: metrics, logs, health, reflection."""
 
 import json
+import re
 import subprocess
 import sys
 import threading
@@ -23,7 +24,7 @@ from tests.support.processes import (
     free_address,
     start_service,
 )
-from tests.support.simulator_api import inject_fault
+from tests.support.simulator_api import faults, inject_fault
 from tests.support.wait import wait_until
 
 APP_ID = "1234567890"
@@ -169,7 +170,8 @@ def test_health_turns_not_serving_while_draining_on_sigterm(simulator: str) -> N
             health = health_pb2_grpc.HealthStub(channel)
             assert _status(health) == health_pb2.HealthCheckResponse.SERVING
             slow_call.start()
-            time.sleep(0.5)  # the slow call is now waiting for the simulator
+            # The fault is used up once the slow call's request is being held by it.
+            wait_until(lambda: faults(simulator) == [], timeout=10, interval=0.01)
             service.terminate()
             seen = _status_until_not_serving(health)
         slow_call.join(timeout=30)
@@ -225,9 +227,6 @@ def test_reflection_lists_the_service_for_generic_tools(simulator: str) -> None:
 
 
 def test_two_workers_serve_one_port_from_two_processes(simulator: str) -> None:
-    metrics_address = free_address()
-    host, port = metrics_address.rsplit(":", 1)
-    second_metrics = f"{host}:{int(port) + 1}"
     service = Process(
         [
             COMMAND,
@@ -239,13 +238,16 @@ def test_two_workers_serve_one_port_from_two_processes(simulator: str) -> None:
             "--workers",
             "2",
             "--metrics-listen",
-            metrics_address,
+            # Port 0: each worker serves its metrics on a free port of its own (port N
+            # would give worker 1 port N + 1, which another process may hold).
+            "127.0.0.1:0",
         ],
         "started 2 workers",
     )
     try:
         target = service.address("workers")
         _wait_for_two_listeners(service)
+        metrics_address, second_metrics = metrics_addresses(service)
         for n in range(40):
             with HeapDestinationClient(target, app_id=APP_ID) as client:
                 client.track("Spread", user_id=f"u{n}")
@@ -264,6 +266,11 @@ def test_two_workers_serve_one_port_from_two_processes(simulator: str) -> None:
     assert sum(received) == 40
     assert all(count > 0 for count in received), received
     assert exit_code == 0
+
+
+def metrics_addresses(service: Process) -> list[str]:
+    """The host:port of each worker's metrics endpoint, in the order they started."""
+    return re.findall(r"metrics on http://([\w.\[\]:]+)/metrics", "".join(service.lines))
 
 
 def _wait_for_two_listeners(service: Process) -> None:

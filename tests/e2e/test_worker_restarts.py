@@ -11,7 +11,7 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from heap_destination.client import HeapDestinationClient
-from tests.e2e.test_operations import APP_ID, _metrics
+from tests.e2e.test_operations import APP_ID, _metrics, metrics_addresses
 from tests.support.processes import COMMAND, Process, free_address
 from tests.support.wait import wait_until
 
@@ -22,10 +22,8 @@ HEALTH_NAMES = ("", "heap_destination.v1.HeapDestinationService")
 
 @pytest.mark.slow
 def test_a_killed_worker_is_logged_started_again_and_missed_in_health(simulator: str) -> None:
-    metrics_address = free_address()
-    host, port = metrics_address.rsplit(":", 1)
-    second_metrics = f"{host}:{int(port) + 1}"
-    service = _workers(simulator, "--metrics-listen", metrics_address)
+    # Port 0: each worker serves its metrics on a free port of its own.
+    service = _workers(simulator, "--metrics-listen", "127.0.0.1:0")
     try:
         target = service.address("workers")
         wait_until(lambda: _listening(service) == 2, timeout=30, interval=0.05)
@@ -37,7 +35,8 @@ def test_a_killed_worker_is_logged_started_again_and_missed_in_health(simulator:
         wait_until(lambda: _logged(service, "started again"), timeout=30, interval=0.05)
         wait_until(lambda: _listening(service) == 3, timeout=30, interval=0.05)
         wait_until(lambda: _health(target) == [SERVING] * 2, timeout=10, interval=0.05)
-        wait_until(lambda: _served_a_call(target, second_metrics), timeout=30)
+        restarted_metrics = metrics_addresses(service)[2]
+        wait_until(lambda: _served_a_call(target, restarted_metrics), timeout=30)
 
         death = _logged(service, "was killed by SIGKILL")
         restart = _logged(service, "started again")

@@ -8,6 +8,7 @@ import pytest
 from heap_destination.sim import HeapSimulator, RateLimits
 from heap_destination.sim.faults import Fault
 from tests.support.http_client import HttpClient, TransportError
+from tests.support.simulator_api import faults
 from tests.support.wait import wait_until
 
 TRACK = "/api/track"
@@ -61,11 +62,7 @@ def test_reset_restores_the_rate_limits_the_simulator_was_created_with() -> None
 
 
 def test_a_request_answered_across_a_reset_is_not_recorded_after_it() -> None:
-    with (
-        HeapSimulator() as simulator,
-        HttpClient(simulator.url) as control,
-        ThreadPoolExecutor(max_workers=1) as pool,
-    ):
+    with HeapSimulator() as simulator, ThreadPoolExecutor(max_workers=1) as pool:
         simulator.inject(Fault(latency_ms=1_000))
 
         def send() -> int | None:
@@ -77,7 +74,7 @@ def test_a_request_answered_across_a_reset_is_not_recorded_after_it() -> None:
 
         held = pool.submit(send)
         # The fault is used up once the request is being held by it.
-        wait_until(lambda: control.get("/_sim/faults").json() == [], timeout=10, interval=0.01)
+        wait_until(lambda: faults(simulator.url) == [], timeout=10, interval=0.01)
         simulator.reset()
         assert held.result() in (200, None)
 
