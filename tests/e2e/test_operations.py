@@ -249,7 +249,7 @@ def test_two_workers_serve_one_port_from_two_processes(simulator: str) -> None:
         _wait_for_two_listeners(service)
         metrics_address, second_metrics = metrics_addresses(service)
         for n in range(40):
-            with HeapDestinationClient(target, app_id=APP_ID) as client:
+            with client_on_a_new_connection(target) as client:
                 client.track("Spread", user_id=f"u{n}")
         received = [
             _metrics(address).get(
@@ -266,6 +266,15 @@ def test_two_workers_serve_one_port_from_two_processes(simulator: str) -> None:
     assert sum(received) == 40
     assert all(count > 0 for count in received), received
     assert exit_code == 0
+
+
+def client_on_a_new_connection(target: str) -> HeapDestinationClient:
+    """A client whose channel opens a connection of its own: by default gRPC shares one
+    between channels to the same target while it lives, which a busy machine can stretch
+    over every call, so that one worker gets them all."""
+    options = [("grpc.use_local_subchannel_pool", 1)]
+    channel = grpc.insecure_channel(target, options=options)
+    return HeapDestinationClient(target, app_id=APP_ID, channel=channel)
 
 
 def metrics_addresses(service: Process) -> list[str]:

@@ -10,8 +10,11 @@ import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from heap_destination.client import HeapDestinationClient
-from tests.e2e.test_operations import APP_ID, _metrics, metrics_addresses
+from tests.e2e.test_operations import (
+    _metrics,
+    client_on_a_new_connection,
+    metrics_addresses,
+)
 from tests.support.processes import COMMAND, Process, free_address
 from tests.support.wait import wait_until
 
@@ -132,7 +135,7 @@ def _health(target: str) -> list[int] | None:
 def _served_a_call(target: str, worker_metrics: str) -> bool:
     """Makes a call over a new connection; whether the worker at `worker_metrics` has
     served one so far."""
-    with HeapDestinationClient(target, app_id=APP_ID) as client:
+    with client_on_a_new_connection(target) as client:
         client.track("After restart", user_id="u1")
     received = _metrics(worker_metrics).get(
         ("heap_destination_events_received_total", (("kind", "track"), ("via", "unary"))), 0.0
