@@ -16,6 +16,7 @@ from tests.support.durable import (
     Acks,
     assert_copies_identical,
     attempt_statuses,
+    clear_faults,
     delivered_keys,
     duplicates,
     leased_in_postgres,
@@ -34,6 +35,7 @@ from tests.support.simulator_api import accepted, inject_fault, tracked_events
 from tests.support.wait import wait_until
 
 REPLICAS = 3
+HELD_MS = 15_000
 
 
 @pytest.fixture(scope="module")
@@ -144,9 +146,14 @@ def test_events_leased_by_a_killed_replica_are_delivered_by_the_others(
     with ExitStack() as stack:
         replicas = [_start(stack, simulator, store_url, *flags) for _ in range(REPLICAS)]
         acks = _stream_to_each(replicas, events_per_replica)
-        owner = _owner_with_batches_at_heap(store_url, latency_ms / 1000)
+        # Heap now holds every request for HELD_MS: the batches it holds are surely still
+        # waiting for its answer when their replica is killed, however busy the machine.
+        clear_faults(simulator)
+        inject_fault(simulator, latency_ms=HELD_MS, probability=1.0, path="/api/track")
+        owner = _owner_with_batches_at_heap(store_url, 5 * latency_ms / 1000)
         victim = next(r for r in replicas if owner.endswith(f":{r.pid}"))
         victim.stop()  # SIGKILL, while its batches wait for Heap's answer
+        clear_faults(simulator)
         leased = {key for key, holder in leased_in_postgres(store_url).items() if holder == owner}
         survivor = next(r for r in replicas if r is not victim)
         killed_at = time.monotonic()
@@ -215,14 +222,14 @@ def _all_ids(events_per_replica: int) -> list[str]:
     return [key for i in range(REPLICAS) for key in message_ids(f"r{i}", events_per_replica)]
 
 
-def _owner_with_batches_at_heap(store_url: str, latency: float) -> str:
-    """The lease owner ("host:pid") of events that stay leased for a while, as batches
-    waiting for Heap's answer do (a batch the budget refuses is leased only a moment)."""
+def _owner_with_batches_at_heap(store_url: str, steady: float) -> str:
+    """The lease owner ("host:pid") of events that stay leased for `steady` seconds, as
+    batches Heap holds do (a batch the budget refuses is leased only a moment)."""
     owners: list[str] = []
 
     def steady_lease() -> bool:
         before = leased_in_postgres(store_url)
-        time.sleep(latency / 3)
+        time.sleep(steady)
         after = leased_in_postgres(store_url)
         owners[:] = sorted({owner for key, owner in after.items() if before.get(key) == owner})
         return bool(owners)
