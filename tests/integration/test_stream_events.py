@@ -240,8 +240,10 @@ def test_a_stream_for_four_apps_fills_its_bulk_requests_under_the_default_rate_l
     simulator: HeapSimulator, start_service: Any
 ) -> None:
     """The simulator shares the service's process (as with `make run`): an event that
-    fits Heap's budget at once must not give partial batches a chance to go out."""
-    service = start_service(base_url=simulator.url)
+    fits Heap's budget at once must not give partial batches a chance to go out. The
+    linger is long here, so that a busy machine pausing the stream between two messages
+    sends no partial batch either: only the budget could."""
+    service = start_service(base_url=simulator.url, engine=EngineSettings(linger=1.0))
     events = _events(20_000, identities=100)
     for i, event in enumerate(events):
         event.track.config.app_id = str(1000 + i % 4)
