@@ -15,16 +15,37 @@ from heap_destination.domain.destination import DestinationSettings
 from heap_destination.durable.delivery import StoredDeliverySettings
 from heap_destination.sim import HeapSimulator
 from tests.support.background_service import BackgroundService
+from tests.support.leftover_processes import leftovers, mark_this_run
 
 APP_ID = "1234567890"
 FAST_RETRIES = RetryPolicy(initial_backoff=0.01, max_backoff=0.05, delivery_timeout=10.0)
 FAST_STORED_DELIVERY = StoredDeliverySettings(idle_poll=0.05, initial_backoff=0.05, max_backoff=0.5)
 
 
-@pytest.fixture
-def simulator() -> Iterator[HeapSimulator]:
+@pytest.fixture(scope="session", autouse=True)
+def no_process_outlives_the_run() -> Iterator[None]:
+    """Fails the run (as an error of its last test) when a process a test started is still
+    running after every fixture has been torn down; each xdist worker checks its own."""
+    mark = mark_this_run()
+    yield
+    left = leftovers(mark)
+    if left:
+        names = "\n".join(f"  {process}" for process in left)
+        pytest.fail(f"{len(left)} process(es) started by the tests still running:\n{names}")
+
+
+@pytest.fixture(scope="session")
+def shared_simulator() -> Iterator[HeapSimulator]:
+    """One simulator for the whole run (per xdist worker); use `simulator`, which resets it."""
     with HeapSimulator("127.0.0.1", 0) as running:
         yield running
+
+
+@pytest.fixture
+def simulator(shared_simulator: HeapSimulator) -> HeapSimulator:
+    """The run's simulator, as new: no requests, faults, limits or tokens from other tests."""
+    shared_simulator.reset()
+    return shared_simulator
 
 
 @pytest.fixture

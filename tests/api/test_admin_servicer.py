@@ -537,17 +537,15 @@ async def test_a_message_id_shared_by_100_000_events_answers_a_bounded_first_pag
     admin = await connect(store, TOKENS, ADMIN_TOKEN)
     limited = await connect(store, TOKENS, BILLING_TOKEN)
 
-    started = time.perf_counter()
     first = await admin.GetEventStatus(admin_pb2.GetEventStatusRequest(message_id="0"))
-    elapsed = time.perf_counter() - started
     none = await limited.GetEventStatus(
         admin_pb2.GetEventStatusRequest(message_id="0", page_size=1000)
     )
 
     assert [event.id for event in first.events] == ids[:100]
     assert first.next_page_token == page_token(ids[99])
+    # What the store reads for it is counted in tests/store/test_status_pages.py.
     assert first.ByteSize() < 20_000
-    assert elapsed < 1.0
     assert (list(none.events), none.next_page_token) == ([], "")
 
 

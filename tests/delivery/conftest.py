@@ -1,4 +1,4 @@
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -17,9 +17,8 @@ from tests.delivery.stored_support import APP, running_delivery
 
 
 @pytest.fixture
-def sim() -> Iterator[HeapSimulator]:
-    with HeapSimulator("127.0.0.1", 0) as running:
-        yield running
+def sim(simulator: HeapSimulator) -> HeapSimulator:
+    return simulator
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@ connection per request slot, connections reused, and redirects never followed.""
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from urllib.parse import urlsplit
 
@@ -33,6 +33,14 @@ def connections_open_to(url: str) -> int:
     return sum(row[2].endswith(f":{port}") and row[3] == _ESTABLISHED for row in rows)
 
 
+@pytest.fixture
+def own_sim() -> Iterator[HeapSimulator]:
+    """A simulator of the test's own: it counts the connections to the simulator's port,
+    which must not include any a test before it opened to the run's shared one."""
+    with HeapSimulator() as running:
+        yield running
+
+
 @asynccontextmanager
 async def heap_client(slots: int) -> AsyncIterator[HeapClient]:
     async with new_http_client(slots) as http:
@@ -44,8 +52,9 @@ def in_ten_seconds() -> float:
 
 
 async def test_many_requests_at_once_share_one_connection_per_request_slot(
-    sim: HeapSimulator,
+    own_sim: HeapSimulator,
 ) -> None:
+    sim = own_sim
     sim.inject(Fault(latency_ms=100, probability=1.0))
     async with heap_client(3) as client:
         posts = [
@@ -60,7 +69,8 @@ async def test_many_requests_at_once_share_one_connection_per_request_slot(
         assert connections_open_to(sim.url) == 3
 
 
-async def test_requests_one_after_another_reuse_one_connection(sim: HeapSimulator) -> None:
+async def test_requests_one_after_another_reuse_one_connection(own_sim: HeapSimulator) -> None:
+    sim = own_sim
     async with heap_client(4) as client:
         for _ in range(5):
             assert await client.post(sim.url + TRACK_PATH, BODY, in_ten_seconds()) == 200

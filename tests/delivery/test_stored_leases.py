@@ -8,6 +8,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import aiohttp
+import pytest
 
 from heap_destination.delivery.heap.client import HeapClient, new_http_client
 from heap_destination.delivery.heap.retry_policy import RetryPolicy
@@ -35,6 +36,7 @@ def identifies(destination: Destination, count: int) -> list[NewItem]:
     return items
 
 
+@pytest.mark.slow
 async def test_a_batch_slower_than_its_lease_is_delivered_once_with_two_workers(
     sim: HeapSimulator,
     store: Store,

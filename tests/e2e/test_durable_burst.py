@@ -4,6 +4,8 @@ fast as the store commits, and delivery drains the store within Heap's limit."""
 import time
 from pathlib import Path
 
+import pytest
+
 from tests.support.durable import (
     attempt_statuses,
     delivered_keys,
@@ -25,6 +27,7 @@ WINDOW = 2.0
 LIMIT_NEEDS = (EVENTS // LIMIT - 1) * WINDOW
 
 
+@pytest.mark.slow
 def test_a_burst_is_acked_at_store_speed_and_delivered_once_within_heaps_limit(
     simulator: str, tmp_path: Path
 ) -> None:

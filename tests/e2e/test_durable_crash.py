@@ -5,6 +5,8 @@ killed process had in flight, sent again with the same idempotency keys."""
 import time
 from pathlib import Path
 
+import pytest
+
 from tests.support.durable import (
     MAX_BATCH,
     assert_copies_identical,
@@ -28,6 +30,9 @@ EVENTS = 20_000
 LIMIT = 4_000
 WINDOW = 2.0
 LATENCY_MS = 1000
+# How long Heap holds the requests on their way when the process is killed; they land
+# while the restarted process delivers, or after the test on a busy machine.
+HELD_MS = 12_000
 # Batches one process delivers at once (StoredDeliverySettings.max_concurrent_batches).
 MAX_CONCURRENT_BATCHES = 8
 # The killed process's lease decides when its batches may be claimed again; it must
@@ -36,6 +41,7 @@ FIRST_LEASE = 5.0
 RESTART_LEASE = 2.0
 
 
+@pytest.mark.slow
 def test_a_killed_service_restarted_on_its_store_delivers_every_acked_event(
     simulator: str, tmp_path: Path
 ) -> None:
@@ -49,12 +55,17 @@ def test_a_killed_service_restarted_on_its_store_delivers_every_acked_event(
     try:
         acks = stream_stored(first.address(), track_messages("crash", EVENTS))
         wait_for_backlog(first.address(), at_most=EVENTS - LIMIT, timeout=30, interval=0.1)
-        wait_until(lambda: _batches_at_heap(store), timeout=10)
+        # Heap now holds every request for HELD_MS: the batches it holds are surely still
+        # on their way when the process is killed, however busy the machine.
+        clear_faults(simulator)
+        inject_fault(simulator, latency_ms=HELD_MS, probability=1.0, path="/api/track")
+        wait_until(lambda: _batches_at_heap(store), timeout=HELD_MS / 1000 / 2)
     finally:
         first.stop()  # SIGKILL, while batches of the next window are on their way
     killed_at = time.monotonic()
     leased_at_kill = leased_in_sqlite(store)
-    time.sleep(LATENCY_MS / 1000 + 0.5)  # requests on their way when it died land now
+    # At least LIMIT (the backlog said so); requests on their way at the kill may land
+    # before or after this count, but never make it EVENTS.
     delivered_before_restart = len(tracked_events(simulator))
     clear_faults(simulator)  # Heap answers at once again; only its limit remains
 
@@ -84,8 +95,8 @@ def test_a_killed_service_restarted_on_its_store_delivers_every_acked_event(
 
 
 def _batches_at_heap(store: Path) -> bool:
-    """Whether events stay leased for a while, as batches waiting for Heap's slow answer
-    do (a batch the budget refuses is leased only for a moment)."""
+    """Whether events stay leased for longer than a request sent before HELD_MS took (a
+    batch the budget refuses is leased only for a moment): batches Heap holds."""
     leased = set(leased_in_sqlite(store))
-    time.sleep(LATENCY_MS / 1000 / 3)
+    time.sleep(3 * LATENCY_MS / 1000)
     return bool(leased & set(leased_in_sqlite(store)))

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import grpc
+import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from heap_destination.client import HeapDestinationClient, track_event
@@ -33,6 +34,7 @@ MAX_MESSAGES = 250
 AT_MOST_LOST = 50
 
 
+@pytest.mark.slow
 def test_a_store_damaged_mid_stream_oks_nothing_after_a_failed_commit_and_recovers(
     simulator: str, tmp_path: Path
 ) -> None:

@@ -8,6 +8,8 @@ from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
+import pytest
+
 from heap_destination.client import in_messages, track_event
 from heap_destination.v1 import stream_pb2
 from tests.support.durable import (
@@ -32,6 +34,7 @@ POISON_USER = "poison-user-7f3a9c"
 INJECTED_BODY = '{"error": "injected fault"}'
 
 
+@pytest.mark.slow
 def test_a_poison_event_is_dead_lettered_alone_and_delivered_after_a_replay(
     simulator: str, tmp_path: Path
 ) -> None:
@@ -73,6 +76,7 @@ def test_a_poison_event_is_dead_lettered_alone_and_delivered_after_a_replay(
     assert delivered_keys(simulator)["poison"] == 1
 
 
+@pytest.mark.slow
 def test_an_event_heap_answers_500_forever_is_retried_alone_and_the_rest_delivered(
     simulator: str, tmp_path: Path
 ) -> None:

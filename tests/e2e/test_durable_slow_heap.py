@@ -44,6 +44,7 @@ def postgres() -> Iterator[str]:
         yield server_url
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("latency_ms", [300, 1000])
 @pytest.mark.parametrize("replicas", [1, 2])
 def test_a_slow_heap_gets_every_stored_event_once_and_answers_no_429(

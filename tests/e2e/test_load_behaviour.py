@@ -2,6 +2,7 @@
 
 from collections import Counter
 
+import pytest
 from google.rpc import code_pb2
 
 from heap_destination.client import in_messages, track_event
@@ -20,6 +21,7 @@ LARGE_EVENT = {f"property_{i}": f"value {i} " * 4 for i in range(40)} | {
 }
 
 
+@pytest.mark.slow
 def test_a_fast_producer_against_a_slow_heap_keeps_memory_bounded(simulator: str) -> None:
     inject_fault(simulator, latency_ms=500, probability=1.0)
     service = start_service(

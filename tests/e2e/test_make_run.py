@@ -15,6 +15,7 @@ from tests.support.simulator_api import tracked_events
 from tests.support.wait import wait_until
 
 REPO = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.slow  # `make run` starts in about 20 s on a busy 2-core machine
 
 
 def _free_port() -> int:
@@ -25,12 +26,16 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def make_run() -> Iterator[tuple[str, str]]:
+def make_run(tmp_path: Path) -> Iterator[tuple[str, str]]:
+    """`make run` on free ports, with its store in tmp_path: it runs beside a developer's
+    `make run` and beside itself on other xdist workers."""
     service, simulator = f"127.0.0.1:{_free_port()}", f"127.0.0.1:{_free_port()}"
     env = {
         **os.environ,
         "HEAP_DESTINATION_LISTEN": service,
         "HEAP_SIMULATOR_LISTEN": simulator,
+        "HEAP_DESTINATION_METRICS_LISTEN": f"127.0.0.1:{_free_port()}",
+        "HEAP_STORE": f"sqlite:{tmp_path / 'run.db'}",
     }
     for name in ("HEAP_APP_ID", "HEAP_REGION", "HEAP_BASE_URL"):
         env.pop(name, None)
@@ -62,6 +67,7 @@ def _read_line(process: subprocess.Popen[str], log: list[str]) -> bool:
     return True
 
 
+@pytest.mark.slow
 def test_make_run_delivers_the_readme_example_to_the_simulator(
     make_run: tuple[str, str],
 ) -> None:

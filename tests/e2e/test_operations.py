@@ -1,6 +1,7 @@
 """What operators see of a running service process: metrics, logs, health, reflection."""
 
 import json
+import re
 import subprocess
 import sys
 import threading
@@ -23,7 +24,7 @@ from tests.support.processes import (
     free_address,
     start_service,
 )
-from tests.support.simulator_api import inject_fault
+from tests.support.simulator_api import faults, inject_fault
 from tests.support.wait import wait_until
 
 APP_ID = "1234567890"
@@ -114,6 +115,7 @@ def test_metrics_count_a_test_load_and_logs_hold_no_values_or_tokens(simulator: 
     assert {line["request_id"] for line in calls} == {"req-42"}
 
 
+@pytest.mark.slow
 def test_stored_mode_metrics_show_the_backlog_and_dead_letters_and_logs_hold_no_values(
     simulator: str, tmp_path: Path
 ) -> None:
@@ -168,7 +170,8 @@ def test_health_turns_not_serving_while_draining_on_sigterm(simulator: str) -> N
             health = health_pb2_grpc.HealthStub(channel)
             assert _status(health) == health_pb2.HealthCheckResponse.SERVING
             slow_call.start()
-            time.sleep(0.5)  # the slow call is now waiting for the simulator
+            # The fault is used up once the slow call's request is being held by it.
+            wait_until(lambda: faults(simulator) == [], timeout=10, interval=0.01)
             service.terminate()
             seen = _status_until_not_serving(health)
         slow_call.join(timeout=30)
@@ -224,9 +227,6 @@ def test_reflection_lists_the_service_for_generic_tools(simulator: str) -> None:
 
 
 def test_two_workers_serve_one_port_from_two_processes(simulator: str) -> None:
-    metrics_address = free_address()
-    host, port = metrics_address.rsplit(":", 1)
-    second_metrics = f"{host}:{int(port) + 1}"
     service = Process(
         [
             COMMAND,
@@ -238,15 +238,18 @@ def test_two_workers_serve_one_port_from_two_processes(simulator: str) -> None:
             "--workers",
             "2",
             "--metrics-listen",
-            metrics_address,
+            # Port 0: each worker serves its metrics on a free port of its own (port N
+            # would give worker 1 port N + 1, which another process may hold).
+            "127.0.0.1:0",
         ],
         "started 2 workers",
     )
     try:
         target = service.address("workers")
         _wait_for_two_listeners(service)
+        metrics_address, second_metrics = metrics_addresses(service)
         for n in range(40):
-            with HeapDestinationClient(target, app_id=APP_ID) as client:
+            with client_on_a_new_connection(target) as client:
                 client.track("Spread", user_id=f"u{n}")
         received = [
             _metrics(address).get(
@@ -263,6 +266,20 @@ def test_two_workers_serve_one_port_from_two_processes(simulator: str) -> None:
     assert sum(received) == 40
     assert all(count > 0 for count in received), received
     assert exit_code == 0
+
+
+def client_on_a_new_connection(target: str) -> HeapDestinationClient:
+    """A client whose channel opens a connection of its own: by default gRPC shares one
+    between channels to the same target while it lives, which a busy machine can stretch
+    over every call, so that one worker gets them all."""
+    options = [("grpc.use_local_subchannel_pool", 1)]
+    channel = grpc.insecure_channel(target, options=options)
+    return HeapDestinationClient(target, app_id=APP_ID, channel=channel)
+
+
+def metrics_addresses(service: Process) -> list[str]:
+    """The host:port of each worker's metrics endpoint, in the order they started."""
+    return re.findall(r"metrics on http://([\w.\[\]:]+)/metrics", "".join(service.lines))
 
 
 def _wait_for_two_listeners(service: Process) -> None:

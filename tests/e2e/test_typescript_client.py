@@ -55,6 +55,7 @@ def _generate(client: Path, protos: Path, out: Path) -> None:
     assert (out / "heap_destination" / "v1" / "service_pb.ts").is_file()
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(300)
 def test_typescript_client_against_the_service(
     typescript_client: Path, service_and_simulator: tuple[str, str]
@@ -130,6 +131,7 @@ def test_typescript_client_against_the_service(
     assert len(tracked_events(simulator_url)) == 1 + STREAM_EVENTS
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(120)
 def test_renaming_a_field_the_client_uses_breaks_its_build(
     typescript_client: Path, tmp_path: Path

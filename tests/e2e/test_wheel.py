@@ -4,13 +4,13 @@ and naming the extra when a PostgreSQL store is asked for; built with the per-ev
 code compiled (where a C compiler works) and as pure Python (HEAP_DESTINATION_COMPILE=0,
 as without a C compiler)."""
 
+import fcntl
 import json
 import os
 import shutil
 import subprocess
 import sys
 import tarfile
-from collections.abc import Iterator
 from importlib.machinery import EXTENSION_SUFFIXES
 from pathlib import Path
 
@@ -22,16 +22,22 @@ from tests.support.simulator_api import tracked_events
 
 ROOT = Path(__file__).parents[2]
 GENERATED = "service/heap_destination/v1/"
+BUILD_TIMEOUT = 600
 
 
-def _run(*args: str | Path, cwd: Path | None = None, env: dict[str, str] | None = None) -> str:
+def _run(
+    *args: str | Path,
+    cwd: Path | None = None,
+    env: dict[str, str] | None = None,
+    timeout: float = 300,
+) -> str:
     done = subprocess.run(
         [str(a) for a in args],
         cwd=cwd,
         env=env,
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=timeout,
         check=False,
     )
     assert done.returncode == 0, f"{args[:3]} failed:\n{done.stdout}\n{done.stderr}"
@@ -50,35 +56,46 @@ def _clean_checkout(checkout: Path) -> Path:
     return checkout
 
 
+# Building the compiled wheel takes minutes on a 2-core machine: each wheel is built once
+# per run, in the setup of the first test that needs it, shared by every xdist worker.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(BUILD_TIMEOUT + 120)]
+
+
+@pytest.fixture(scope="session")
+def wheel_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder every xdist worker of this run shares (the run's own under plain pytest)."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if "PYTEST_XDIST_WORKER" in os.environ else base
+
+
 @pytest.fixture(scope="module", params=["compiled", "pure Python"])
-def installed(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[tuple[Path, bool]]:
+def installed(request: pytest.FixtureRequest, wheel_folder: Path) -> tuple[Path, bool]:
     """The `heap-destination` command of a fresh venv with only the built wheel in it, and
     whether its per-event code is compiled."""
     compiled = request.param == "compiled"
     if compiled and (missing := c_compiler_missing()) is not None:
         pytest.skip(missing)
-    folder = tmp_path_factory.mktemp("wheel")
+    folder = wheel_folder / ("wheel-compiled" if compiled else "wheel-pure")
+    folder.mkdir(exist_ok=True)
+    with (folder / "lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # the first worker builds; the others wait for it
+        if not (folder / "installed").exists():
+            _build_and_install(folder, compiled)
+            (folder / "installed").touch()
+    return folder / "venv" / "bin" / "heap-destination", compiled
+
+
+def _build_and_install(folder: Path, compiled: bool) -> None:
+    shutil.rmtree(folder / "checkout", ignore_errors=True)
+    shutil.rmtree(folder / "dist", ignore_errors=True)
     checkout = _clean_checkout(folder / "checkout")
     env = {**os.environ, "HEAP_DESTINATION_COMPILE": "1" if compiled else "0"}
-    _run(
-        sys.executable,
-        "-m",
-        "pip",
-        "wheel",
-        "--no-deps",
-        "-q",
-        "-w",
-        folder / "dist",
-        checkout,
-        env=env,
-    )
+    wheel_command = ("-m", "pip", "wheel", "--no-deps", "-q", "-w", folder / "dist", checkout)
+    _run(sys.executable, *wheel_command, env=env, timeout=BUILD_TIMEOUT)
     [wheel] = (folder / "dist").glob("heap_destination-*.whl")
     venv = folder / "venv"
-    _run(sys.executable, "-m", "venv", venv)
+    _run(sys.executable, "-m", "venv", "--clear", venv)
     _run(venv / "bin" / "pip", "install", "-q", "-c", ROOT / "constraints.txt", wheel)
-    yield venv / "bin" / "heap-destination", compiled
 
 
 def test_the_installed_command_starts(installed: tuple[Path, bool]) -> None:

@@ -7,10 +7,14 @@ import subprocess
 from pathlib import Path
 
 import grpc
+import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from heap_destination.client import HeapDestinationClient
-from tests.e2e.test_operations import APP_ID, _metrics
+from tests.e2e.test_operations import (
+    _metrics,
+    client_on_a_new_connection,
+    metrics_addresses,
+)
 from tests.support.processes import COMMAND, Process, free_address
 from tests.support.wait import wait_until
 
@@ -19,11 +23,10 @@ NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
 HEALTH_NAMES = ("", "heap_destination.v1.HeapDestinationService")
 
 
+@pytest.mark.slow
 def test_a_killed_worker_is_logged_started_again_and_missed_in_health(simulator: str) -> None:
-    metrics_address = free_address()
-    host, port = metrics_address.rsplit(":", 1)
-    second_metrics = f"{host}:{int(port) + 1}"
-    service = _workers(simulator, "--metrics-listen", metrics_address)
+    # Port 0: each worker serves its metrics on a free port of its own.
+    service = _workers(simulator, "--metrics-listen", "127.0.0.1:0")
     try:
         target = service.address("workers")
         wait_until(lambda: _listening(service) == 2, timeout=30, interval=0.05)
@@ -35,7 +38,8 @@ def test_a_killed_worker_is_logged_started_again_and_missed_in_health(simulator:
         wait_until(lambda: _logged(service, "started again"), timeout=30, interval=0.05)
         wait_until(lambda: _listening(service) == 3, timeout=30, interval=0.05)
         wait_until(lambda: _health(target) == [SERVING] * 2, timeout=10, interval=0.05)
-        wait_until(lambda: _served_a_call(target, second_metrics), timeout=30)
+        restarted_metrics = metrics_addresses(service)[2]
+        wait_until(lambda: _served_a_call(target, restarted_metrics), timeout=30)
 
         death = _logged(service, "was killed by SIGKILL")
         restart = _logged(service, "started again")
@@ -131,7 +135,7 @@ def _health(target: str) -> list[int] | None:
 def _served_a_call(target: str, worker_metrics: str) -> bool:
     """Makes a call over a new connection; whether the worker at `worker_metrics` has
     served one so far."""
-    with HeapDestinationClient(target, app_id=APP_ID) as client:
+    with client_on_a_new_connection(target) as client:
         client.track("After restart", user_id="u1")
     received = _metrics(worker_metrics).get(
         ("heap_destination_events_received_total", (("kind", "track"), ("via", "unary"))), 0.0

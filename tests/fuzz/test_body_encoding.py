@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 
@@ -157,6 +158,7 @@ def test_a_bulk_track_body_is_encoded_as_json_encodes_it(
     assert outcome(encode, body) == outcome(json_encode, body)
 
 
+@pytest.mark.slow
 @ENCODING
 @given(app_id=texts(), users=st.lists(users(), max_size=5))
 def test_a_bulk_user_properties_body_is_encoded_as_json_encodes_it(

@@ -279,6 +279,7 @@ def _structs_decode(streamed: Any) -> bool:
     return True
 
 
+@pytest.mark.slow
 def test_streams_of_random_and_mutated_messages_answer_every_decodable_event_once(
     fuzzed: BackgroundService, simulator: HeapSimulator
 ) -> None:

@@ -271,6 +271,7 @@ def exact(result: Flattened) -> tuple[object, ...]:
     mode=NestedMode.FLATTEN,
     native_arrays=True,
 )
+@pytest.mark.slow
 @BOTH_WAYS
 def test_a_struct_flattens_as_the_reference(
     flatten_struct: Any, struct: struct_pb2.Struct, mode: NestedMode, native_arrays: bool
@@ -332,6 +333,7 @@ def _outcome(prepare: Any) -> object:
     mode=st.sampled_from(MODES),
     native_arrays=st.booleans(),
 )
+@pytest.mark.slow
 def test_a_track_request_is_prepared_as_from_plain_values(
     properties: struct_pb2.Struct, traits: struct_pb2.Struct, mode: NestedMode, native_arrays: bool
 ) -> None:

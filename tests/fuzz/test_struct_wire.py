@@ -44,6 +44,7 @@ def any_structs() -> st.SearchStrategy[struct_pb2.Struct]:
     )
 
 
+@pytest.mark.slow
 @WIRE
 @given(struct=any_structs())
 def test_a_struct_reads_from_its_bytes_as_through_the_python_api(

@@ -5,6 +5,7 @@ import time
 from collections.abc import Callable, Iterator
 
 import grpc
+import pytest
 from google.rpc import code_pb2
 
 from heap_destination.api.event_stream import MAX_RESPONSE_BYTES
@@ -63,6 +64,7 @@ def test_a_small_unary_answer_echoes_its_properties(client: HeapDestinationClien
     assert dict(response.properties) == {"a.b": 1}
 
 
+@pytest.mark.slow
 def test_a_stream_whose_results_are_not_read_stops_reading_its_events(
     service: BackgroundService,
 ) -> None:

@@ -1,7 +1,6 @@
 """Unary calls when the service is at its in-flight bound or Heap's rate limits."""
 
 import threading
-import time
 from typing import Any
 
 import grpc
@@ -12,7 +11,8 @@ from heap_destination.delivery.engine import EngineSettings
 from heap_destination.delivery.limits.rate_limiter import RateLimitSettings
 from heap_destination.sim import HeapSimulator
 from tests.conftest import APP_ID
-from tests.support.simulator_api import inject_fault, tracked_events
+from tests.support.simulator_api import faults, inject_fault, tracked_events
+from tests.support.wait import wait_until
 
 
 def test_a_call_past_the_in_flight_bound_gets_resource_exhausted_with_retry_info(
@@ -76,7 +76,8 @@ def _call_while_another_waits_for_a_slow_heap(target: str, simulator_url: str) -
     with HeapDestinationClient(target, app_id=APP_ID) as client:
         first = threading.Thread(target=client.track, args=("Slow",), kwargs={"user_id": "u1"})
         first.start()
-        time.sleep(0.3)  # the first call is now waiting for the slow Heap
+        # The fault is used up once the first call's request is being held by it.
+        wait_until(lambda: faults(simulator_url) == [], timeout=10, interval=0.01)
         with pytest.raises(grpc.RpcError) as raised:
             client.track("Turned Away", user_id="u2")
         first.join()

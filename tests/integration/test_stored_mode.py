@@ -211,6 +211,7 @@ def test_undecodable_bytes_to_the_admin_and_deletion_services_are_invalid_argume
     assert codes == [grpc.StatusCode.INVALID_ARGUMENT] * 3
 
 
+@pytest.mark.slow
 def test_a_flood_across_many_apps_in_stored_mode_meets_the_stores_bound_not_an_error(
     simulator: HeapSimulator, start_service: Callable[..., BackgroundService], tmp_path: Path
 ) -> None:

@@ -4,6 +4,7 @@ import dataclasses
 from collections import Counter
 from typing import Any
 
+import pytest
 from google.rpc import code_pb2
 
 from heap_destination.client import HeapDestinationClient, identify_event, in_messages, track_event
@@ -39,6 +40,7 @@ def _events(count: int, identities: int) -> list[stream_pb2.Event]:
     ]
 
 
+@pytest.mark.slow
 def test_100k_events_over_one_stream_arrive_once_in_few_bulk_requests(
     simulator: HeapSimulator, start_service: Any
 ) -> None:
@@ -56,6 +58,7 @@ def test_100k_events_over_one_stream_arrive_once_in_few_bulk_requests(
     assert requests <= 150, f"{requests} bulk requests"
 
 
+@pytest.mark.slow
 def test_with_heap_failing_a_quarter_of_requests_every_event_lands_once(
     simulator: HeapSimulator, start_service: Any
 ) -> None:
@@ -237,8 +240,10 @@ def test_a_stream_for_four_apps_fills_its_bulk_requests_under_the_default_rate_l
     simulator: HeapSimulator, start_service: Any
 ) -> None:
     """The simulator shares the service's process (as with `make run`): an event that
-    fits Heap's budget at once must not give partial batches a chance to go out."""
-    service = start_service(base_url=simulator.url)
+    fits Heap's budget at once must not give partial batches a chance to go out. The
+    linger is long here, so that a busy machine pausing the stream between two messages
+    sends no partial batch either: only the budget could."""
+    service = start_service(base_url=simulator.url, engine=EngineSettings(linger=1.0))
     events = _events(20_000, identities=100)
     for i, event in enumerate(events):
         event.track.config.app_id = str(1000 + i % 4)

@@ -1,5 +1,3 @@
-import time
-
 import pytest
 
 from heap_destination.sim.faults import Fault, FaultPlan
@@ -122,14 +120,18 @@ def test_a_fault_can_match_only_requests_whose_body_contains_a_text() -> None:
 
 
 def test_an_outage_fault_answers_every_request_until_its_seconds_pass() -> None:
-    plan = FaultPlan()
+    now = [100.0]
+    plan = FaultPlan(clock=lambda: now[0])
     outage = Fault(status=503, seconds=0.2)
     plan.inject(outage)
 
     during = [plan.next_fault(path) for path in (TRACK, IDENTIFY, TRACK, TRACK)]
-    time.sleep(0.25)
+    now[0] += 0.19
+    at_the_end = plan.next_fault(TRACK)
+    now[0] += 0.01
 
     assert during == [outage] * 4
+    assert at_the_end == outage
     assert plan.next_fault(TRACK) is None
     assert plan.to_json() == []
 

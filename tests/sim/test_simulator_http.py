@@ -17,12 +17,6 @@ def track(identity: str = "alice", **fields: Any) -> dict[str, Any]:
 
 
 @pytest.fixture
-def simulator() -> Iterator[HeapSimulator]:
-    with HeapSimulator() as running:
-        yield running
-
-
-@pytest.fixture
 def client(simulator: HeapSimulator) -> Iterator[HttpClient]:
     with HttpClient(simulator.url, timeout=10) as http:
         yield http

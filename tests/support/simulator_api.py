@@ -19,6 +19,12 @@ def inject_fault(simulator_url: str, **fault: Any) -> None:
     http_client.post(f"{simulator_url}/_sim/faults", json=fault).raise_for_status()
 
 
+def faults(simulator_url: str) -> list[dict[str, Any]]:
+    """The faults still to apply (a fault with a count leaves once used up)."""
+    listed: list[dict[str, Any]] = http_client.get(f"{simulator_url}/_sim/faults").json()
+    return listed
+
+
 def tracked_events(simulator_url: str) -> list[dict[str, Any]]:
     """Every event Heap accepted, single or bulk, each with its request's app_id."""
     return _records(accepted(simulator_url), "/api/track", "events")

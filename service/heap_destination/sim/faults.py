@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -121,7 +121,7 @@ class _ActiveFault:
     remaining: int | None
     rng: random.Random | None = None
     until: float | None = None
-    """time.monotonic() when a fault given `seconds` ends."""
+    """The plan's clock when a fault given `seconds` ends."""
 
     def matches(self, path: str, raw_body: bytes) -> bool:
         if self.fault.path is not None and self.fault.path != path:
@@ -132,7 +132,8 @@ class _ActiveFault:
 class FaultPlan:
     """Faults in the order injected; the first unexpired one matching a request applies."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
         self._lock = threading.Lock()
         self._active: list[_ActiveFault] = []
 
@@ -140,7 +141,7 @@ class FaultPlan:
         if fault.probability is not None:
             active = _ActiveFault(fault, remaining=None, rng=random.Random(fault.random_seed))
         elif fault.seconds is not None:
-            active = _ActiveFault(fault, remaining=None, until=time.monotonic() + fault.seconds)
+            active = _ActiveFault(fault, remaining=None, until=self._clock() + fault.seconds)
         else:
             active = _ActiveFault(fault, remaining=fault.count or 1)
         with self._lock:
@@ -149,7 +150,7 @@ class FaultPlan:
     def next_fault(self, path: str, raw_body: bytes = b"") -> Fault | None:
         """Returns the fault to apply to a request, consuming one use of it."""
         with self._lock:
-            now = time.monotonic()
+            now = self._clock()
             self._active = [a for a in self._active if a.until is None or a.until > now]
             for active in self._active:
                 if not active.matches(path, raw_body):

@@ -33,9 +33,9 @@ class HeapSimulator:
         auth_token refuses every request."""
         self._host = host
         self._port = port
-        self._state = SimulatorState(
-            limiter=RateLimiter(rate_limits), deletion=DeletionState(api_key)
-        )
+        self._rate_limits = rate_limits
+        self._api_key = api_key
+        self._state = self._fresh_state()
         self._server: SimulatorHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -99,6 +99,23 @@ class HeapSimulator:
     def set_rate_limits(self, limits: RateLimits | None) -> None:
         """Replaces the rate limits; None turns them off."""
         self._state.limiter.configure(limits)
+
+    def reset(self) -> None:
+        """Returns to the state it started with, on the same port: no requests, attempts,
+        faults, tokens or deletion requests, and the rate limits it was created with.
+
+        Kept-alive connections are ended, and a request still being answered (e.g. one held
+        by a latency fault) finishes on the state it started on, so nothing from before the
+        reset shows up after it."""
+        self._state = self._fresh_state()
+        if self._server is not None:
+            self._server.state = self._state
+            self._server.close_connections()
+
+    def _fresh_state(self) -> SimulatorState:
+        return SimulatorState(
+            limiter=RateLimiter(self._rate_limits), deletion=DeletionState(self._api_key)
+        )
 
 
 def serve(
