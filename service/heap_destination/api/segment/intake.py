@@ -21,7 +21,13 @@ from heap_destination.api.error_status import describe
 from heap_destination.api.in_flight import InFlightLimit
 from heap_destination.api.intake import PreparedCall, prepare_input
 from heap_destination.api.request_destination import DestinationResolver
-from heap_destination.api.segment.body import NotABatch, batch_items, inflate, parse_object
+from heap_destination.api.segment.body import (
+    NotABatch,
+    batch_items,
+    inflate,
+    item_json,
+    parse_object,
+)
 from heap_destination.api.segment.items import (
     Batch,
     MappedItem,
@@ -45,7 +51,6 @@ from heap_destination.delivery.errors import (
 from heap_destination.delivery.outcomes import delivery_error
 from heap_destination.domain.ack_mode import AckMode
 from heap_destination.domain.destination import Destination, DestinationSettings
-from heap_destination.domain.json_text import encode
 from heap_destination.domain.violations import InvalidInput
 from heap_destination.durable.intake import StoredIntake
 from heap_destination.durable.work import Origin
@@ -286,7 +291,7 @@ def _dead_letters(
                 base_url=destination.base_url,
                 endpoint=_DEAD_LETTER_ENDPOINTS.get(rejection.kind, "track"),
                 identity=user_id if isinstance(user_id, str) else "",
-                body=encode(raw),
+                body=item_json(raw),
                 message_id=rejection.message_id,
                 accepted_at=accepted_at,
                 dead=f"{INVALID_ITEM} {rejection.reason}",
