@@ -234,16 +234,13 @@ class SegmentIntake:
                 self._in_flight.give_back(size)
 
     def _take_in_flight(self, sizes: Sequence[int]) -> None:
-        """Counts the request's items against the service's in-flight bound, or raises
-        Overloaded with nothing counted."""
-        taken: list[int] = []
+        """Counts the request's items against the service's in-flight bound, all or
+        none: raises Overloaded when they do not fit (a request always fits when
+        nothing else is in flight)."""
+        if not self._in_flight.has_room_for(len(sizes), sum(sizes)):
+            raise Overloaded(OVERLOADED_RETRY_AFTER)
         for size in sizes:
-            if not self._in_flight.has_room(size):
-                for given in taken:
-                    self._in_flight.give_back(given)
-                raise Overloaded(OVERLOADED_RETRY_AFTER)
             self._in_flight.take(size)
-            taken.append(size)
 
 
 def _mapped(

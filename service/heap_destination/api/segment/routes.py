@@ -11,6 +11,7 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
+from opentelemetry.propagate import extract
 from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer
 
 from heap_destination.api.segment.intake import Reply, SegmentIntake
@@ -99,8 +100,9 @@ def _json(reply: Reply) -> web.Response:
 def _observed(
     tracer: Tracer | None,
 ) -> Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]:
-    """Counts each request per route and status, makes it a server span, and answers a
-    failure nothing expected with 503."""
+    """Counts each request per route and status, makes it a server span (in the caller's
+    trace when a traceparent header carries one), and answers a failure nothing expected
+    with 503."""
 
     @web.middleware
     async def observe(request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -110,6 +112,7 @@ def _observed(
         else:
             with tracer.start_as_current_span(
                 f"{request.method} {route}",
+                context=extract(request.headers),
                 kind=SpanKind.SERVER,
                 attributes={"http.request.method": request.method, "http.route": route},
             ) as span:
