@@ -3,6 +3,7 @@
 import gzip
 import json
 import logging
+import socket
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ import grpc
 import pytest
 from prometheus_client import REGISTRY
 
+from heap_destination.api.segment import routes
 from heap_destination.app.tokens import parse_tokens
 from heap_destination.client import HeapDestinationClient
 from heap_destination.delivery.heap.retry_policy import RetryPolicy
@@ -313,3 +315,35 @@ def test_heap_out_of_reach_in_delivered_mode_is_503_which_the_sdks_retry(
 
     assert answer.status_code == 503, answer.text
     assert answer.json()["success"] is False
+
+
+def partial_request(service: BackgroundService) -> socket.socket:
+    """A request whose body never finishes arriving."""
+    port = int(service.http_url.rpartition(":")[2])
+    connection = socket.create_connection(("127.0.0.1", port), timeout=10)
+    connection.sendall(
+        b"POST /v1/batch HTTP/1.1\r\nHost: x\r\nAuthorization: Basic a2V5Og==\r\n"
+        b'Content-Length: 1000\r\n\r\n{"batch": ['
+    )
+    return connection
+
+
+def test_requests_past_the_concurrent_bound_are_429_and_a_slow_body_is_408(
+    simulator: HeapSimulator,
+    start_service: Callable[..., BackgroundService],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(routes, "BODY_READ_SECONDS", 1.0)
+    service = start_service(
+        base_url=simulator.url, app_id=APP_ID, http=True, max_concurrent_calls=1
+    )
+    batch = {"batch": [item("track", 1)]}
+
+    with partial_request(service) as slow:
+        wait_until(lambda: post(service, "/v1/batch", batch).status_code == 429, timeout=10)
+        refused = post(service, "/v1/batch", batch)
+        answer = slow.recv(65536)
+
+    assert refused.headers["Retry-After"] == "1"
+    assert answer.startswith(b"HTTP/1.1 408")
+    assert post(service, "/v1/batch", batch).status_code == 200

@@ -62,7 +62,7 @@ async def start_http_intake(
         WriteKeys(tokens.caller if tokens is not None else None, settings.defaults.app_id),
         settings.http_acks,
     )
-    app = segment_app(intake, serving, tracer, MAX_SENT_BODY_BYTES)
+    app = segment_app(intake, serving, tracer, MAX_SENT_BODY_BYTES, settings.max_concurrent_calls)
     runner = web.AppRunner(
         app,
         access_log=None,
