@@ -99,6 +99,10 @@ class _Tally:
     skipped: dict[str, int] = field(default_factory=dict)
     rejected: list[_Rejection] = field(default_factory=list)
     """Invalid items: dead letters, with a store."""
+    counted: event_metrics.StreamTally = field(
+        default_factory=lambda: event_metrics.StreamTally("http")
+    )
+    """The events received and taken, added to the metrics once per request."""
     refused: list[_Rejection] = field(default_factory=list)
     """Valid items Heap refused for their content (ack mode DELIVERED): listed in the
     200, since sending them again cannot help. Heap refusing the app (401, 403, 404) is
@@ -164,6 +168,8 @@ class SegmentIntake:
             for _, item, call in tally.taken:
                 event_metrics.settled(item.kind, error, call.warnings)
             return _retry_later(error)
+        finally:
+            tally.counted.add_up()
         return _taken(tally, destination, stored=self._stored_intake is not None)
 
     def _destination(self, key: WriteKey) -> Destination:
@@ -192,7 +198,7 @@ class SegmentIntake:
             for size in sizes:
                 self._in_flight.give_back(size)
         for _, item, call in tally.taken:
-            event_metrics.settled(item.kind, None, call.warnings, stored=True)
+            tally.counted.succeeded(item.kind, call.warnings, stored=True)
 
     async def _deliver(self, tally: _Tally, key: WriteKey, destination: Destination) -> None:
         if self._engine.draining:
@@ -221,10 +227,11 @@ class SegmentIntake:
                 raise failed
             still_taken = []
             for (index, item, call), error in zip(tally.taken, errors, strict=True):
-                event_metrics.settled(item.kind, error, call.warnings)
                 if error is None:
+                    tally.counted.succeeded(item.kind, call.warnings, stored=False)
                     still_taken.append((index, item, call))
                 else:
+                    event_metrics.settled(item.kind, error, call.warnings)
                     tally.refused.append(
                         _Rejection(index, item.message_id, str(error), item.kind, None)
                     )
@@ -259,7 +266,7 @@ def _mapped(
             if mapped.kind == "alias":
                 tally.aliases += 1
                 continue
-            event_metrics.received(mapped.kind, "http")
+            tally.counted.received(mapped.kind)
             try:
                 call = prepare_input(mapped.kind, mapped.value, destination)
             except InvalidInput as error:
