@@ -10,7 +10,11 @@ store: a new SQLite file, or a new PostgreSQL schema dropped after the row. Per 
   BENCH_STORED_UNARY_CONCURRENCY in flight: today's figures, from the same run;
 - stored, SQLite and stored, PostgreSQL: the same with `DestinationConfig.ack_mode =
   ACK_MODE_STORED` in the stream's and each call's config (OK = committed to the store),
-  while background delivery sends to Heap.
+  while background delivery sends to Heap;
+- stored, SQLite, http-batch: the same events as Segment-style `POST /v1/batch` requests of
+  BENCH_STORED_HTTP_BATCH items (100), BENCH_STORED_HTTP_CONCURRENCY (16) in flight, to the
+  service's HTTP intake, whose 200 means committed to the store (see
+  benchmarks/segment_batches.py), beside the gRPC stream's stored row.
 
 Printed per row: events/s from the first send to the last result (OK), the stored row's
 share of the delivered one (the target for streams is at least 70%), p50 and p99 time to
@@ -46,10 +50,10 @@ import grpc
 import psycopg
 from psycopg import sql
 
-from benchmarks import control, heap_record, processes, scenarios
+from benchmarks import control, heap_record, processes, scenarios, segment_batches
 from benchmarks.bench import ServiceMeter, machine
 from benchmarks.env_numbers import env_number
-from benchmarks.payloads import PAYLOADS, Payload
+from benchmarks.payloads import APP_ID, PAYLOADS, Payload
 from heap_destination.v1 import config_pb2, service_pb2_grpc, stream_pb2, track_pb2
 
 START_TIMEOUT = processes.START_TIMEOUT
@@ -57,6 +61,7 @@ METRICS_READY = re.compile(r"metrics on http://[\d.]+:(?P<port>\d+)/metrics")
 DELIVERED_METRIC = re.compile(
     r'^heap_destination_events_delivered_total\{kind="track"\} (?P<value>\S+)$', re.MULTILINE
 )
+HTTP_READY = re.compile(r"HTTP intake listening on [\d.]+:(?P<port>\d+)")
 RESPONSES_METRIC = re.compile(
     r"^heap_destination_heap_responses_total\{[^}]*"
     r'status="(?P<status>[^"]*)"[^}]*\} (?P<value>\S+)$',
@@ -68,9 +73,12 @@ not before, as each read costs the service (one process, one GIL) CPU time."""
 WARM_UP_STREAM_EVENTS = 1_000
 STREAM_TARGET = 0.70
 """Stored stream events/s at least this share of delivered's (the goal for ack mode STORED)."""
+HTTP_TARGET = 0.75
+"""/v1/batch events/s at least this share of the stored stream's, on the same store."""
 
 NO_STORE, SQLITE, POSTGRESQL = "none", "sqlite", "postgresql"
 SCENARIOS = ("stream", "unary")
+HTTP_BATCH = "http-batch"
 
 
 @dataclass(frozen=True)
@@ -79,6 +87,8 @@ class Config:
     stream_batch: int
     unary_events: int
     unary_concurrency: int
+    http_batch: int
+    http_concurrency: int
     identities: int
     timeout: float
     heap_latency_ms: int
@@ -99,6 +109,8 @@ class Config:
             stream_batch=env_number("BENCH_STORED_STREAM_BATCH", 500),
             unary_events=env_number("BENCH_STORED_UNARY_EVENTS", 3_000),
             unary_concurrency=env_number("BENCH_STORED_UNARY_CONCURRENCY", 64),
+            http_batch=env_number("BENCH_STORED_HTTP_BATCH", 100),
+            http_concurrency=env_number("BENCH_STORED_HTTP_CONCURRENCY", 16),
             identities=env_number("BENCH_STORED_IDENTITIES", 1_000),
             timeout=env_number("BENCH_STORED_TIMEOUT", 120),
             heap_latency_ms=env_number("BENCH_STORED_HEAP_LATENCY_MS", 20, least=0),
@@ -109,7 +121,7 @@ class Config:
         )
 
     def events(self, scenario: str) -> int:
-        return self.stream_events if scenario == "stream" else self.unary_events
+        return self.unary_events if scenario == "unary" else self.stream_events
 
 
 @dataclass(frozen=True)
@@ -215,6 +227,8 @@ class StoredBench:
             serve = processes.serve_command(self.heap_url)
             if store_url is not None:
                 serve.append(f"--store={store_url}")
+            if scenario == HTTP_BATCH:
+                serve += ["--http-listen=127.0.0.1:0", f"--app-id={APP_ID}"]  # a write key's app
             log = self.logs / f"service-{name}.log"
             with processes.child(serve, log, processes.SERVICE_READY, START_TIMEOUT) as service:
                 try:
@@ -247,12 +261,15 @@ class StoredBench:
         async with grpc.aio.insecure_channel(f"127.0.0.1:{service.port}") as channel:
             stub = service_pb2_grpc.HeapDestinationServiceStub(channel)
             await self._warm_up(stub, sent, counter)
+            if scenario == HTTP_BATCH:
+                warmed = await counter.read() + await self._warm_up_http(service, payload)
+                await asyncio.wait_for(counter.reached(warmed), scenarios.WARM_UP_TIMEOUT)
             await heap_record.clear(self.http, self.heap_url)
             before, failed_before = await counter.read(), await counter.failed_requests()
             meter = ServiceMeter(service)
             events = self.config.events(scenario)
             measured = await asyncio.wait_for(
-                self._run(scenario, stub, sent, events), self.config.timeout
+                self._run(scenario, stub, sent, events, service), self.config.timeout
             )
             first_send = time.perf_counter() - measured.wall_seconds
             try:
@@ -309,14 +326,28 @@ class StoredBench:
         )
         await asyncio.wait_for(counter.reached(total), scenarios.WARM_UP_TIMEOUT)
 
+    async def _warm_up_http(self, service: processes.Child, payload: Payload) -> int:
+        """A few /v1/batch requests, unmeasured; the number of events they carried."""
+        c = self.config
+        events = c.http_batch * c.http_concurrency * 2
+        await segment_batches.run_http_batches(
+            http_url(service), payload, events, c.identities, c.http_batch, c.http_concurrency
+        )
+        return events
+
     def _run(
         self,
         scenario: str,
         stub: service_pb2_grpc.HeapDestinationServiceStub,
         sent: Payload,
         events: int,
+        service: processes.Child,
     ) -> Coroutine[Any, Any, scenarios.Measurement]:
         c = self.config
+        if scenario == HTTP_BATCH:
+            return segment_batches.run_http_batches(
+                http_url(service), sent, events, c.identities, c.http_batch, c.http_concurrency
+            )
         if scenario == "stream":
             return scenarios.run_stream(
                 [stub], sent, events, c.identities, c.stream_batch, c.timeout
@@ -327,6 +358,14 @@ class StoredBench:
         """Fails unless the simulator holds each of `ids` exactly once; its request count."""
         flat_keys = set(payload.flat_properties())
         return await heap_record.check_delivered(self.http, self.heap_url, ids, flat_keys)
+
+
+def http_url(service: processes.Child) -> str:
+    """The base URL of the service's HTTP intake, from the line it logged."""
+    found = HTTP_READY.search(service.log.read_text(errors="replace"))
+    if found is None:
+        raise RuntimeError("the service logged no HTTP intake address")
+    return f"http://127.0.0.1:{found['port']}"
 
 
 @contextlib.contextmanager
@@ -364,7 +403,7 @@ async def run_all(config: Config, heap_url: str, logs: Path) -> tuple[list[Row],
             await bench.row(store, scenario, payload)
             for payload in config.payloads
             for store in stores
-            for scenario in SCENARIOS
+            for scenario in ((*SCENARIOS, HTTP_BATCH) if store == SQLITE else SCENARIOS)
         ]
         return rows, skipped
     finally:
@@ -376,6 +415,8 @@ def report(config: Config, rows: list[Row], skipped: str | None, seconds: float)
     print(
         f"config: stream {config.stream_events} events in messages of {config.stream_batch}; "
         f"unary {config.unary_events} TrackEvent calls, {config.unary_concurrency} in flight; "
+        f"http-batch: /v1/batch requests of {config.http_batch} items, "
+        f"{config.http_concurrency} in flight; "
         f"{config.identities} identities; the simulator answers each request after "
         f"{config.heap_latency_ms} ms (BENCH_STORED_HEAP_LATENCY_MS); rate limits off "
         "(service and simulator)"
@@ -389,26 +430,30 @@ def report(config: Config, rows: list[Row], skipped: str | None, seconds: float)
         print(f"PostgreSQL rows skipped: {config.postgres_url} cannot be reached ({skipped})")
     print()
     header = (
-        f"{'mode':<9} {'store':<10} {'payload':<7} {'scenario':<8} {'events':>6} "
+        f"{'mode':<9} {'store':<10} {'payload':<7} {'scenario':<10} {'events':>6} "
         f"{'events/s':>8} {'vs deliv':>8} {'p50 ms':>7} {'p99 ms':>7} {'in Heap s':>9} "
-        f"{'drain s':>7} {'Heap ev/s':>9} {'Heap req/1k':>11} {'svc CPU s':>9} {'retries':>7}"
+        f"{'drain s':>7} {'Heap ev/s':>9} {'Heap req/1k':>11} {'svc CPU s':>9} {'µs/ev':>6} "
+        f"{'retries':>7}"
     )
     print(header)
     print("-" * len(header))
     delivered = {(r.payload, r.scenario): r for r in rows if r.store == NO_STORE}
+    stored_streams = {(r.payload, r.store): r for r in rows if r.scenario == "stream"}
     for row in rows:
-        base = delivered[row.payload, row.scenario]
+        base = delivered[row.payload, "stream" if row.scenario == HTTP_BATCH else row.scenario]
         share = "" if row is base else f"{row.events_per_second / base.events_per_second:.0%}"
         print(
-            f"{row.mode:<9} {row.store:<10} {row.payload:<7} {row.scenario:<8} {row.events:>6} "
+            f"{row.mode:<9} {row.store:<10} {row.payload:<7} {row.scenario:<10} {row.events:>6} "
             f"{row.events_per_second:>8.0f} {share:>8} {row.p50_ms:>7.1f} {row.p99_ms:>7.1f} "
             f"{row.in_heap_seconds:>9.2f} {row.in_heap_seconds - row.wall_seconds:>7.2f} "
             f"{row.events / row.in_heap_seconds:>9.0f} {row.requests_per_1000:>11.1f} "
-            f"{row.service_cpu_seconds:>9.1f} {row.retries:>7}"
+            f"{row.service_cpu_seconds:>9.1f} {row.service_cpu_seconds / row.events * 1e6:>6.0f} "
+            f"{row.retries:>7}"
         )
     print(
         "events/s: first send to last result (delivered: Heap accepted; stored: committed); "
-        "vs deliv: of the delivered row's events/s, same payload and scenario"
+        "vs deliv: of the delivered row's events/s, same payload and scenario (http-batch: "
+        "the delivered stream's)"
     )
     print(
         "p50/p99: time to result; stream, from the write of the message carrying the event; "
@@ -421,10 +466,20 @@ def report(config: Config, rows: list[Row], skipped: str | None, seconds: float)
     print(
         "svc CPU s: the service process, first send until every event was in Heap; "
         "a fresh service and a fresh store (SQLite file, PostgreSQL schema) per row; "
+        "µs/ev: svc CPU s per event; "
         "retries: Heap requests that failed (not 2xx, or no answer), each sent again"
     )
     print()
     for row in rows:
+        if row.scenario == HTTP_BATCH:
+            stream = stored_streams[row.payload, row.store]
+            ratio = row.events_per_second / stream.events_per_second
+            verdict = "meets" if ratio >= HTTP_TARGET else "BELOW"
+            print(
+                f"/v1/batch / stored stream events/s, {row.payload}, {row.store}: {ratio:.0%} "
+                f"({verdict} the {HTTP_TARGET:.0%} target)"
+            )
+            continue
         base = delivered[row.payload, row.scenario]
         if row.scenario == "stream" and row is not base:
             ratio = row.events_per_second / base.events_per_second
