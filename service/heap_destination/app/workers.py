@@ -1,5 +1,9 @@
 """Several server processes on one port (SO_REUSEPORT): Python serves one core per process.
 
+Only the workers of one service share it: the parent refuses a port another process
+listens on before starting any (app/ports.py), and a single process binds without
+SO_REUSEPORT, so neither can join the other.
+
 The kernel spreads new connections over the workers. Each worker has its own delivery
 engine and, when metrics are on, its own /metrics port: the configured one plus its index.
 
@@ -31,6 +35,7 @@ from types import FrameType
 
 from heap_destination.app.logs import configure_logging
 from heap_destination.app.metrics_endpoint import start_metrics_server
+from heap_destination.app.ports import refuse_busy
 from heap_destination.app.restart_backoff import RestartBackoff
 from heap_destination.app.server import serve
 from heap_destination.app.serving_workers import ServingWorkers, WorkerPlace
@@ -47,7 +52,9 @@ EXIT_INTERRUPTED = 130
 def run_workers(settings: ServiceSettings) -> int:
     """Runs settings.workers processes until SIGTERM/SIGINT; returns the worst exit code of
     the workers that stopped then, or the code of a worker that could not start."""
-    return _Supervisor(_with_fixed_port(settings)).run()
+    settings = _with_fixed_port(settings)
+    _refuse_busy_ports(settings)
+    return _Supervisor(settings).run()
 
 
 @dataclass
@@ -247,6 +254,17 @@ def _with_fixed_port(settings: ServiceSettings) -> ServiceSettings:
     gRPC and for the HTTP intake)."""
     http_listen = settings.http_listen and _fixed(settings.http_listen)
     return dataclasses.replace(settings, listen=_fixed(settings.listen), http_listen=http_listen)
+
+
+def _refuse_busy_ports(settings: ServiceSettings) -> None:
+    """Raises AddressInUse for a port another process listens on. The workers bind the
+    shared ports with SO_REUSEPORT, which the kernel would let another group of workers of
+    the same user join; checking before any worker starts refuses that too, unless the
+    other group has no worker listening at that moment (all of them starting again)."""
+    refuse_busy("--listen", settings.listen)
+    refuse_busy("--http-listen", settings.http_listen)
+    for index in range(settings.workers):
+        refuse_busy("--metrics-listen", _for_worker(settings, index).metrics_listen)
 
 
 def _fixed(address: str) -> str:
