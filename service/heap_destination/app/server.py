@@ -87,6 +87,7 @@ class RunningService:
     durable: DurableDelivery | None
     following_workers: asyncio.Task[None] | None = None
     http_intake: HttpIntake | None = None
+    health_reasons: HealthReasons | None = None
 
     async def stop(self, grace: float) -> None:
         """Reports NOT_SERVING, takes no new events, gives pending ones `grace` seconds to
@@ -209,7 +210,15 @@ async def start_service(
         following_workers = asyncio.create_task(worker.follow_in_health(health_reasons))
     await health_reasons.update(STARTING, holds=False)
     return RunningService(
-        server, engine, health_servicer, http, port, durable, following_workers, http_intake
+        server,
+        engine,
+        health_servicer,
+        http,
+        port,
+        durable,
+        following_workers,
+        http_intake,
+        health_reasons,
     )
 
 
@@ -217,12 +226,14 @@ def _add_port(server: grpc.aio.Server, settings: ServiceSettings) -> int:
     """The port bound; grpc.aio raises RuntimeError when it cannot bind."""
     try:
         if settings.tls is not None:
-            return server.add_secure_port(settings.listen, server_credentials(settings.tls))
-        return server.add_insecure_port(settings.listen)
+            port: int = server.add_secure_port(settings.listen, server_credentials(settings.tls))
+        else:
+            port = server.add_insecure_port(settings.listen)
     except RuntimeError as error:
         if is_busy(settings.listen):  # taken since it was checked
             raise AddressInUse("--listen", settings.listen) from None
         raise OSError(f"cannot listen on {settings.listen}: {error}") from error
+    return port
 
 
 def _deletion_servicer(
