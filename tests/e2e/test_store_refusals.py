@@ -146,7 +146,7 @@ def test_a_missing_file_becomes_a_new_store_and_the_log_says_so(
 ) -> None:
     path = tmp_path / "new" / "store.db"
 
-    service = start_service(free_address(), simulator, "--store", f"sqlite:{path}")
+    service = start_service(free_address(), simulator, "--store", f"sqlite:{path}", "--create-dirs")
     service.stop()
 
     assert any(f"made a new, empty store at {path}" in line for line in service.lines)
