@@ -7,7 +7,14 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.support.processes import COMMAND, free_address, start_service, start_simulator
+from tests.support.processes import (
+    COMMAND,
+    Process,
+    free_address,
+    start_service,
+    start_simulator,
+)
+from tests.support.wait import wait_until
 
 
 @pytest.fixture(scope="module")
@@ -62,3 +69,32 @@ def test_a_busy_address_stops_a_second_service_naming_it(
     ]
     assert "heap-destination serve" in error_lines[0]
     assert "listening" not in finished.stdout + finished.stderr
+
+
+def test_no_service_joins_a_workers_port_and_workers_join_none(simulator: str) -> None:
+    """Workers share their port among themselves only: a second group of workers (which
+    the kernel would let join, being the same user's SO_REUSEPORT sockets) and a single
+    process are refused on their port, even before the workers listen (workers on a
+    single process's port: see above)."""
+    command = [COMMAND, "serve", "--listen", free_address(), "--base-url", simulator]
+    workers = Process([*command, "--metrics-listen", "off", "--workers", "2"], "started 2 workers")
+    try:
+        address = workers.address("workers")
+        flags = ("--listen", address, "--metrics-listen", "off")
+        # At once, while the workers may still be starting: the parent's reservation holds.
+        while_starting = _serve(simulator, *flags, "--workers", "2")
+        wait_until(lambda: sum("service listening" in line for line in workers.lines) == 2, 30)
+        second_group = _serve(simulator, *flags, "--workers", "2")
+        single = _serve(simulator, *flags)
+    finally:
+        workers.stop()
+
+    for finished in (while_starting, second_group, single):
+        assert finished.returncode == 2, finished.stdout + finished.stderr
+        assert f"heap-destination: --listen {address}: the address is in use by pid" in (
+            finished.stderr
+        )
+        holder = finished.stderr.rpartition("in use by ")[2]
+        assert holder.startswith(f"pid {workers.pid} (") or f"worker of pid {workers.pid} (" in (
+            holder
+        )

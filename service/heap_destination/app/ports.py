@@ -9,10 +9,12 @@ import errno
 import os
 import socket
 from pathlib import Path
+from typing import Any
 
 from heap_destination.app.options import SettingsError
 
-_LISTEN_STATE = "0A"
+# A listening socket, and one only bound (a workers' parent's reservation).
+_HOLDING_STATES = ("0A", "07")
 _SHOWN_COMMAND_CHARS = 80
 
 
@@ -35,14 +37,42 @@ def refuse_busy(flag: str, address: str | None) -> None:
         raise AddressInUse(flag, address)
 
 
+def reserve_for_workers(flag: str, address: str | None) -> list[socket.socket]:
+    """Sockets bound to `address` (not listening, so never given a connection) for a
+    service's workers, which their parent holds while it runs. Bound with SO_REUSEPORT
+    and without SO_REUSEADDR: the workers' SO_REUSEPORT binds (the same user's) pass
+    beside them, while another process's plain bind, and refuse_busy's check, fail even
+    when no worker listens (all starting, or starting again)."""
+    if address is None:
+        return []
+    reserved = []
+    try:
+        for family, kind, protocol, _, place in _places(address):
+            reservation = socket.socket(family, kind, protocol)
+            reserved.append(reservation)
+            reservation.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+            reservation.bind(place)
+    except OSError as error:
+        for reservation in reserved:
+            reservation.close()
+        if is_in_use_error(error):
+            raise AddressInUse(flag, address) from None
+        raise OSError(f"cannot listen on {address}: {error.strerror}") from error
+    return reserved
+
+
+def _places(address: str) -> list[tuple[Any, ...]]:
+    host, _, port = address.rpartition(":")
+    return socket.getaddrinfo(
+        host.strip("[]"), int(port), type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+    )
+
+
 def is_busy(address: str) -> bool:
     """Whether something listens on `address` now: a bind beside it fails with EADDRINUSE.
     SO_REUSEADDR lets the probe pass connections in TIME_WAIT, never a listener."""
-    host, _, port = address.rpartition(":")
     try:
-        places = socket.getaddrinfo(
-            host.strip("[]"), int(port), type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
-        )
+        places = _places(address)
     except socket.gaierror:
         return False
     for family, kind, protocol, _, place in places:
@@ -67,7 +97,7 @@ def _port(address: str) -> int:
 def _holder(port: int) -> str | None:
     """'pid N (command line)' of a process of this user listening on `port`, from /proc;
     None where /proc does not tell (another user's process, no /proc)."""
-    inodes = _listening_inodes(port)
+    inodes = _holding_inodes(port)
     if not inodes:
         return None
     links = {f"socket:[{inode}]" for inode in inodes}
@@ -75,13 +105,23 @@ def _holder(port: int) -> str | None:
         try:
             fds = os.listdir(f"/proc/{pid}/fd")
             if any(_readlink(f"/proc/{pid}/fd/{fd}") in links for fd in fds):
-                return f"pid {pid} ({_command_line(pid)})"
+                return _described(pid)
         except OSError:
             continue
     return None
 
 
-def _listening_inodes(port: int) -> set[str]:
+def _described(pid: str) -> str:
+    """'pid N (command line)'; a worker process, which multiprocessing started, by its
+    parent's command line, which says what it serves."""
+    command = _command_line(pid)
+    if "multiprocessing" not in command:
+        return f"pid {pid} ({command})"
+    parent = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[1]
+    return f"pid {pid}, a worker of pid {parent} ({_command_line(parent)})"
+
+
+def _holding_inodes(port: int) -> set[str]:
     inodes = set()
     for table in ("/proc/net/tcp", "/proc/net/tcp6"):
         try:
@@ -91,7 +131,7 @@ def _listening_inodes(port: int) -> set[str]:
         for line in lines:
             fields = line.split()
             local_port = int(fields[1].rpartition(":")[2], 16)
-            if local_port == port and fields[3] == _LISTEN_STATE:
+            if local_port == port and fields[3] in _HOLDING_STATES:
                 inodes.add(fields[9])
     return inodes
 

@@ -112,7 +112,7 @@ def add_service_arguments(parser: argparse.ArgumentParser) -> None:
         "--config", help=f"JSON config file; see docs/configuration.md (env {CONFIG_ENV})"
     )
     add_options(parser, OPTIONS)
-    # Registered so that argparse never takes it as short for --heap-api-key-file.
+    # Registered to say where the key goes, rather than only "unrecognized arguments".
     parser.add_argument("--heap-api-key", nargs="?", action=_NoKeyFlag, help=argparse.SUPPRESS)
 
 

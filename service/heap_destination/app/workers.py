@@ -1,8 +1,9 @@
 """Several server processes on one port (SO_REUSEPORT): Python serves one core per process.
 
 Only the workers of one service share it: the parent refuses a port another process
-listens on before starting any (app/ports.py), and a single process binds without
-SO_REUSEPORT, so neither can join the other.
+holds, then holds a reservation of it (bound, not listening) while it runs, which the
+workers' binds pass and any other service's fail (app/ports.py); a single process binds
+without SO_REUSEPORT, so neither can join the other.
 
 The kernel spreads new connections over the workers. Each worker has its own delivery
 engine and, when metrics are on, its own /metrics port: the configured one plus its index.
@@ -35,7 +36,7 @@ from types import FrameType
 
 from heap_destination.app.logs import configure_logging
 from heap_destination.app.metrics_endpoint import start_metrics_server
-from heap_destination.app.ports import refuse_busy
+from heap_destination.app.ports import refuse_busy, reserve_for_workers
 from heap_destination.app.restart_backoff import RestartBackoff
 from heap_destination.app.server import serve
 from heap_destination.app.serving_workers import ServingWorkers, WorkerPlace
@@ -54,7 +55,15 @@ def run_workers(settings: ServiceSettings) -> int:
     the workers that stopped then, or the code of a worker that could not start."""
     settings = _with_fixed_port(settings)
     _refuse_busy_ports(settings)
-    return _Supervisor(settings).run()
+    reserved = [
+        *reserve_for_workers("--listen", settings.listen),
+        *reserve_for_workers("--http-listen", settings.http_listen),
+    ]
+    try:
+        return _Supervisor(settings).run()
+    finally:
+        for reservation in reserved:
+            reservation.close()
 
 
 @dataclass
@@ -257,10 +266,9 @@ def _with_fixed_port(settings: ServiceSettings) -> ServiceSettings:
 
 
 def _refuse_busy_ports(settings: ServiceSettings) -> None:
-    """Raises AddressInUse for a port another process listens on. The workers bind the
-    shared ports with SO_REUSEPORT, which the kernel would let another group of workers of
-    the same user join; checking before any worker starts refuses that too, unless the
-    other group has no worker listening at that moment (all of them starting again)."""
+    """Raises AddressInUse for a port another process holds. The workers bind the shared
+    ports with SO_REUSEPORT, which the kernel would let another group of workers of the
+    same user join; this check, and the reservation the parent then holds, refuse that."""
     refuse_busy("--listen", settings.listen)
     refuse_busy("--http-listen", settings.http_listen)
     for index in range(settings.workers):
