@@ -86,10 +86,15 @@ def test_no_service_joins_a_workers_port_and_workers_join_none(simulator: str) -
         wait_until(lambda: sum("service listening" in line for line in workers.lines) == 2, 30)
         second_group = _serve(simulator, *flags, "--workers", "2")
         single = _serve(simulator, *flags)
+        workers.terminate()  # the parent stops its workers (SIGKILL would leave them)
+        workers.wait(timeout=30)
     finally:
         workers.stop()
 
-    for finished in (while_starting, second_group, single):
+    assert while_starting.returncode == 2, while_starting.stdout + while_starting.stderr
+    # /proc/net/tcp lists listening sockets, not the reservation: named once a worker listens.
+    assert f"heap-destination: --listen {address}: the address is in use" in (while_starting.stderr)
+    for finished in (second_group, single):
         assert finished.returncode == 2, finished.stdout + finished.stderr
         assert f"heap-destination: --listen {address}: the address is in use by pid" in (
             finished.stderr

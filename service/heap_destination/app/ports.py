@@ -13,8 +13,7 @@ from typing import Any
 
 from heap_destination.app.options import SettingsError
 
-# A listening socket, and one only bound (a workers' parent's reservation).
-_HOLDING_STATES = ("0A", "07")
+_LISTEN_STATE = "0A"
 _SHOWN_COMMAND_CHARS = 80
 
 
@@ -96,8 +95,9 @@ def _port(address: str) -> int:
 
 def _holder(port: int) -> str | None:
     """'pid N (command line)' of a process of this user listening on `port`, from /proc;
-    None where /proc does not tell (another user's process, no /proc)."""
-    inodes = _holding_inodes(port)
+    None where /proc does not tell (another user's process, no /proc, a socket only bound,
+    which /proc/net/tcp does not list)."""
+    inodes = _listening_inodes(port)
     if not inodes:
         return None
     links = {f"socket:[{inode}]" for inode in inodes}
@@ -118,10 +118,12 @@ def _described(pid: str) -> str:
     if "multiprocessing" not in command:
         return f"pid {pid} ({command})"
     parent = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[1]
+    if parent == "1":  # its parent is gone
+        return f"pid {pid} (a worker left running by a parent killed with SIGKILL)"
     return f"pid {pid}, a worker of pid {parent} ({_command_line(parent)})"
 
 
-def _holding_inodes(port: int) -> set[str]:
+def _listening_inodes(port: int) -> set[str]:
     inodes = set()
     for table in ("/proc/net/tcp", "/proc/net/tcp6"):
         try:
@@ -131,7 +133,7 @@ def _holding_inodes(port: int) -> set[str]:
         for line in lines:
             fields = line.split()
             local_port = int(fields[1].rpartition(":")[2], 16)
-            if local_port == port and fields[3] in _HOLDING_STATES:
+            if local_port == port and fields[3] == _LISTEN_STATE:
                 inodes.add(fields[9])
     return inodes
 
