@@ -119,7 +119,7 @@ def _described(pid: str) -> str:
         return f"pid {pid} ({command})"
     parent = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[1]
     if parent == "1":  # its parent is gone
-        return f"pid {pid} (a worker left running by a parent killed with SIGKILL)"
+        return f"pid {pid} (a worker process whose parent is gone: {command})"
     return f"pid {pid}, a worker of pid {parent} ({_command_line(parent)})"
 
 
