@@ -231,6 +231,7 @@ def test_reflection_lists_the_service_for_generic_tools(simulator: str) -> None:
                     "--protocol",
                     "grpc",
                     "--http2-prior-knowledge",
+                    *("--reflect-protocol", "grpc-v1"),
                     "--list-methods",
                     f"http://{service.address()}",
                 ],

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 import aiohttp
 import grpc
 from grpc_health.v1 import health, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection
 from opentelemetry.instrumentation.grpc import aio_server_interceptor
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.trace import Tracer
@@ -27,6 +26,7 @@ from heap_destination.app.health_reasons import SERVING, STARTING, HealthReasons
 from heap_destination.app.http_intake import HttpIntake, start_http_intake
 from heap_destination.app.interceptors import CallerInterceptor
 from heap_destination.app.ports import AddressInUse, is_busy, refuse_busy
+from heap_destination.app.reflection import enable_reflection
 from heap_destination.app.serving_workers import WorkerPlace
 from heap_destination.app.settings import ServiceSettings
 from heap_destination.app.tls import server_credentials
@@ -168,15 +168,8 @@ async def start_service(
         _deletion_servicer(settings, http, slots, tracer, durable), server
     )
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-    reflection.enable_server_reflection(
-        [
-            SERVICE_NAME,
-            ADMIN_SERVICE_NAME,
-            DELETION_SERVICE_NAME,
-            health.SERVICE_NAME,
-            reflection.SERVICE_NAME,
-        ],
-        server,
+    enable_reflection(
+        [SERVICE_NAME, ADMIN_SERVICE_NAME, DELETION_SERVICE_NAME, health.SERVICE_NAME], server
     )
     try:
         port = _add_port(server, settings)
