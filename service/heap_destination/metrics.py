@@ -5,7 +5,7 @@ A leaf module: the API and delivery layers record into these; the app layer serv
 
 from prometheus_client import Counter, Gauge, Histogram, disable_created_metrics
 
-# A `_created` series per counter and histogram child (the time it was first used) only
+# A `_created` series per counter and histogram child (the time it was created) only
 # doubles what is scraped; rates and alerts never read it.
 disable_created_metrics()  # type: ignore[no-untyped-call]
 
