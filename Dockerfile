@@ -30,6 +30,6 @@ EXPOSE 50051 9464
 # seconds to reach Heap. 8 s fits docker stop's default 10 s; Kubernetes gives 30 s.
 STOPSIGNAL SIGTERM
 HEALTHCHECK --interval=10s --timeout=5s --start-period=10s --retries=3 \
-  CMD ["heap-destination", "health"]
+  CMD ["heap-destination", "health", "--check", "readiness"]
 ENTRYPOINT ["heap-destination"]
 CMD ["serve"]

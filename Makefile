@@ -73,6 +73,7 @@ bench: setup
 	$(BIN)/python -m benchmarks.stored
 	$(BIN)/python -m benchmarks.memory
 	$(BIN)/python -m benchmarks.one_app
+	$(BIN)/python -m benchmarks.health_check
 
 # Peak memory of the service under floods of heavy, long and unread events.
 bench-memory: setup
@@ -82,6 +83,7 @@ bench-memory: setup
 # benchmarks/one_app.py; ONE_APP_* variables shorten it).
 bench-one-app: setup
 	$(BIN)/python -m benchmarks.one_app
+	$(BIN)/python -m benchmarks.health_check
 
 # The tests run in parallel (pytest-xdist): they mostly wait on sockets and processes, so
 # more workers than cores pay off; 4 was fastest on a 2-core machine.

@@ -3,7 +3,11 @@
 A leaf module: the API and delivery layers record into these; the app layer serves them.
 """
 
-from prometheus_client import Counter, Gauge, Histogram
+from prometheus_client import Counter, Gauge, Histogram, disable_created_metrics
+
+# A `_created` series per counter and histogram child (the time it was created) only
+# doubles what is scraped; rates and alerts never read it.
+disable_created_metrics()  # type: ignore[no-untyped-call]
 
 
 class Level:

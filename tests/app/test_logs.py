@@ -1,9 +1,9 @@
-"""JSON log lines carry the call's request id and the fields passed with `extra`."""
+"""Log lines, JSON or text, carry the call's request id and the fields passed with `extra`."""
 
 import json
 import logging
 
-from heap_destination.app.logs import REQUEST_ID, JsonFormatter
+from heap_destination.app.logs import REQUEST_ID, JsonFormatter, TextFormatter
 
 
 def _record(message: str, **extra: object) -> logging.LogRecord:
@@ -29,3 +29,28 @@ def test_a_line_is_one_json_object_with_the_request_id_and_extra_fields() -> Non
 
 def test_outside_a_call_there_is_no_request_id() -> None:
     assert "request_id" not in json.loads(JsonFormatter().format(_record("started")))
+
+
+def test_a_text_line_ends_with_the_request_id_and_extra_fields_as_key_value_pairs() -> None:
+    token = REQUEST_ID.set("req-7")
+    try:
+        line = TextFormatter().format(
+            _record(
+                "call finished",
+                method="/x/Y",
+                code="OK",
+                caller=None,
+                duration_ms=1.5,
+                reason="two words",
+                app_ids=["1", "2"],
+            )
+        )
+    finally:
+        REQUEST_ID.reset(token)
+
+    assert " INFO heap_destination.test call finished " in line
+    assert line.endswith(
+        ' request_id=req-7 method=/x/Y code=OK caller=null duration_ms=1.5 reason="two words"'
+        ' app_ids=["1","2"]'
+    )
+    assert "\n" not in line

@@ -46,12 +46,31 @@ def test_the_service_name_defaults_to_heap_destination() -> None:
 
 
 @pytest.mark.parametrize(
+    "protocols",
+    [
+        {"OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"},
+        {"OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf"},
+        {"OTEL_EXPORTER_OTLP_PROTOCOL": "zipkin", "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL": "grpc"},
+    ],
+)
+def test_both_otlp_protocols_are_taken(protocols: dict[str, str]) -> None:
+    provider = tracer_provider_from_env({**ENDPOINT, **protocols})
+
+    assert provider is not None
+    provider.shutdown()
+
+
+@pytest.mark.parametrize(
     ("env", "named"),
     [
         ({"OTEL_TRACES_EXPORTER": "zipkin"}, "OTEL_TRACES_EXPORTER"),
         (
-            {**ENDPOINT, "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf"},
+            {**ENDPOINT, "OTEL_EXPORTER_OTLP_PROTOCOL": "http/json"},
             "OTEL_EXPORTER_OTLP_PROTOCOL",
+        ),
+        (
+            {**ENDPOINT, "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL": "zipkin"},
+            "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL",
         ),
     ],
 )

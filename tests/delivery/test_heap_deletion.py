@@ -182,13 +182,26 @@ async def test_each_request_is_a_client_span_within_the_current_one(
         ("GET", SpanKind.CLIENT),
     ]
     assert all(span.parent == call.get_span_context() for span in requests)
+    host, port = keyed_sim.url.removeprefix("http://").rsplit(":", 1)
+    server = {"server.address": host, "server.port": int(port)}
     assert [dict(span.attributes or {}) for span in requests] == [
-        {"http.method": "POST", "http.url": keyed_sim.url + AUTH_TOKEN, "http.status_code": 200},
-        {"http.method": "POST", "http.url": keyed_sim.url + USER_DELETION, "http.status_code": 503},
         {
-            "http.method": "GET",
-            "http.url": f"{keyed_sim.url}/api/public/v0/deletion_status/no-such-request",
-            "http.status_code": 404,
+            "http.request.method": "POST",
+            "url.full": keyed_sim.url + AUTH_TOKEN,
+            **server,
+            "http.response.status_code": 200,
+        },
+        {
+            "http.request.method": "POST",
+            "url.full": keyed_sim.url + USER_DELETION,
+            **server,
+            "http.response.status_code": 503,
+        },
+        {
+            "http.request.method": "GET",
+            "url.full": f"{keyed_sim.url}/api/public/v0/deletion_status/no-such-request",
+            **server,
+            "http.response.status_code": 404,
         },
     ]
     provider.shutdown()

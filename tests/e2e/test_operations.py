@@ -105,6 +105,7 @@ def test_metrics_count_a_test_load_and_logs_hold_no_values_or_tokens(simulator: 
     assert value(prefix + "heap_retries_total", endpoint="/api/track") == 1
     assert value(prefix + "in_flight_events") == 0
     assert value(prefix + "queue_depth") == 0
+    assert [name for name, _ in metrics if name.endswith("_created")] == []
 
     log = "".join(service.lines)
     for secret in (TOKEN, PROPERTY_SECRET, TRAIT_SECRET, "x" * 100):
@@ -113,6 +114,29 @@ def test_metrics_count_a_test_load_and_logs_hold_no_values_or_tokens(simulator: 
     calls = [line for line in lines if line["message"] == "call finished"]
     assert len(calls) == 8  # 5 tracks, 1 identify, 1 refused track, 1 stream
     assert {line["request_id"] for line in calls} == {"req-42"}
+
+
+def test_text_logs_carry_the_call_fields_and_no_values(simulator: str) -> None:
+    service = start_service(
+        free_address(),
+        simulator,
+        *("--log-format", "text"),
+        env={"HEAP_DESTINATION_TOKENS": json.dumps([{"token": TOKEN}])},
+    )
+    try:
+        with _client(service.address()) as client:
+            client.track("Paid", user_id="u1", properties={"note": PROPERTY_SECRET})
+    finally:
+        service.terminate()
+        service.wait(timeout=30)
+
+    [finished] = [line for line in service.lines if " call finished " in line]
+    assert "method=/heap_destination.v1.HeapDestinationService/TrackEvent" in finished
+    assert " code=OK " in finished
+    assert " request_id=req-42 " in finished
+    assert " duration_ms=" in finished
+    for secret in (TOKEN, PROPERTY_SECRET):
+        assert secret not in "".join(service.lines)
 
 
 @pytest.mark.slow
@@ -210,6 +234,7 @@ def test_reflection_lists_the_service_for_generic_tools(simulator: str) -> None:
                     "--protocol",
                     "grpc",
                     "--http2-prior-knowledge",
+                    *("--reflect-protocol", "grpc-v1"),
                     "--list-methods",
                     f"http://{service.address()}",
                 ],

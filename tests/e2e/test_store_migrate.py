@@ -17,7 +17,8 @@ def _migrate(*args: str) -> subprocess.CompletedProcess[str]:
 def test_migrate_creates_the_sqlite_store_and_is_idempotent(tmp_path: Path) -> None:
     path = tmp_path / "data" / "store.db"
 
-    first, second = _migrate("--store", f"sqlite:{path}"), _migrate("--store", f"sqlite:{path}")
+    first = _migrate("--store", f"sqlite:{path}", "--create-dirs")
+    second = _migrate("--store", f"sqlite:{path}")
 
     assert (first.returncode, second.returncode) == (0, 0), first.stderr + second.stderr
     assert f"version {LATEST_VERSION}" in second.stderr
@@ -39,3 +40,39 @@ def test_migrate_reports_an_unreachable_postgresql_in_one_line() -> None:
     assert result.returncode == 1
     assert result.stderr.startswith("heap-destination: the store cannot be reached")
     assert "Traceback" not in result.stderr
+
+
+def test_a_missing_directory_is_refused_unless_create_dirs(tmp_path: Path) -> None:
+    missing = tmp_path / "nonexistent" / "dir"
+    url = f"sqlite:{missing / 'x.db'}"
+
+    refused = _migrate("--store", url)
+    served = subprocess.run(
+        [COMMAND, "serve", "--store", url, "--listen", "127.0.0.1:0", "--metrics-listen", "off"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    made = _migrate("--store", url, "--create-dirs")
+
+    for finished in (refused, served):
+        assert finished.returncode == 2, finished.stderr
+        assert finished.stderr.strip().splitlines()[-1] == (
+            f"heap-destination: --store {url}: the directory {missing} does not exist; "
+            "make it, or pass --create-dirs to have it made"
+        )
+    assert made.returncode == 0, made.stderr
+    assert (missing / "x.db").is_file()
+
+
+def test_an_abbreviated_or_unknown_flag_is_refused_with_the_commands_usage() -> None:
+    abbreviated = _migrate("--sto", "sqlite:x.db")
+    unknown = subprocess.run(
+        [COMMAND, "serve", "--no-such-flag"], capture_output=True, text=True, timeout=60
+    )
+
+    assert abbreviated.returncode == 2
+    assert abbreviated.stderr.startswith("usage: heap-destination store migrate ")
+    assert "unrecognized arguments: --sto sqlite:x.db" in abbreviated.stderr
+    assert unknown.returncode == 2
+    assert unknown.stderr.startswith("usage: heap-destination serve ")

@@ -107,7 +107,7 @@ def test_an_empty_file_stops_serve_and_migrate_unless_a_new_store_is_asked_for(
     url = f"sqlite:{path}"
 
     for finished in (_serve(url), _run("store", "migrate", "--store", url)):
-        _refused_in_one_line(finished, str(path), "empty (0 bytes)", "--store-create true")
+        _refused_in_one_line(finished, str(path), "empty (0 bytes)", "--store-create makes")
     assert path.stat().st_size == 0
 
     service = start_service(free_address(), simulator, "--store", url, "--store-create", "true")
@@ -146,7 +146,7 @@ def test_a_missing_file_becomes_a_new_store_and_the_log_says_so(
 ) -> None:
     path = tmp_path / "new" / "store.db"
 
-    service = start_service(free_address(), simulator, "--store", f"sqlite:{path}")
+    service = start_service(free_address(), simulator, "--store", f"sqlite:{path}", "--create-dirs")
     service.stop()
 
     assert any(f"made a new, empty store at {path}" in line for line in service.lines)

@@ -173,7 +173,15 @@ def test_the_installed_package_holds_the_hashes_of_its_compiled_sources(
         assert (package / name).with_suffix(EXTENSION_SUFFIXES[0]).is_file()
 
 
-def test_the_source_distribution_holds_the_compiled_list(tmp_path: Path) -> None:
+def test_the_installed_package_carries_its_license(installed: tuple[Path, bool]) -> None:
+    command, _ = installed
+    [dist_info] = command.parents[1].glob("lib/python*/site-packages/heap_destination-*.dist-info")
+
+    assert (dist_info / "licenses" / "LICENSE").read_bytes() == (ROOT / "LICENSE").read_bytes()
+    assert "License-Expression: Apache-2.0" in (dist_info / "METADATA").read_text()
+
+
+def test_the_source_distribution_holds_the_compiled_list_and_the_license(tmp_path: Path) -> None:
     """setup.py reads compiled-modules.txt to build from an sdist too."""
     checkout = _clean_checkout(tmp_path / "checkout")
     env = {**os.environ, "HEAP_DESTINATION_COMPILE": "0"}
@@ -186,6 +194,9 @@ def test_the_source_distribution_holds_the_compiled_list(tmp_path: Path) -> None
         listed = sdist.extractfile(f"{name.removesuffix('.tar.gz')}/compiled-modules.txt")
         assert listed is not None
         assert listed.read().decode().split() == _compiled_list()
+        license_text = sdist.extractfile(f"{name.removesuffix('.tar.gz')}/LICENSE")
+        assert license_text is not None
+        assert license_text.read() == (ROOT / "LICENSE").read_bytes()
 
 
 def _compiled_list() -> list[str]:

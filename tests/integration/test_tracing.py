@@ -1,23 +1,34 @@
-"""OpenTelemetry spans through a real server, to the simulator, into an in-memory exporter."""
+"""OpenTelemetry spans through a real server, to the simulator, into an in-memory exporter
+and, over OTLP/HTTP, into a local stand-in for a collector."""
 
+import asyncio
 import json
 import logging
+import os
+import threading
 from collections.abc import Callable, Iterator
 
 import grpc
 import pytest
+from aiohttp import web
 from opentelemetry import trace
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+    ExportTraceServiceRequest,
+    ExportTraceServiceResponse,
+)
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from heap_destination.app.logs import JsonFormatter
+from heap_destination.app.tracing import tracer_provider_from_env
 from heap_destination.client import HeapDestinationClient, in_messages, track_event
 from heap_destination.sim import HeapSimulator
 from heap_destination.v1 import track_pb2
 from tests.conftest import APP_ID
 from tests.support import http_client
 from tests.support.background_service import BackgroundService
+from tests.support.wait import wait_until
 
 # A caller's trace, as a W3C traceparent header carries it.
 CALLER_TRACE_ID = 0x4BF92F3577B34DA6A3CE929D0E0E4736
@@ -70,8 +81,12 @@ def test_a_unary_call_is_a_span_linked_from_its_heap_request(
     assert request.parent is None
     assert attempt.parent is not None and attempt.parent.span_id == request.context.span_id
     assert attempt.attributes is not None
-    # The instrumentation's default (old) HTTP conventions name it http.status_code.
-    assert attempt.attributes.get("http.status_code") == 200
+    # OpenTelemetry's stable HTTP semantic conventions.
+    assert attempt.attributes.get("http.request.method") == "POST"
+    assert attempt.attributes.get("url.full") == f"{simulator.url}/api/track"
+    assert attempt.attributes.get("server.port") == int(simulator.url.rsplit(":", 1)[1])
+    assert attempt.attributes.get("http.response.status_code") == 200
+    assert "http.status_code" not in attempt.attributes
     logged = [json.loads(line) for line in caplog.text.splitlines()]
     [finished_line] = [line for line in logged if line["message"] == "call finished"]
     assert finished_line["trace_id"] == f"{CALLER_TRACE_ID:032x}"
@@ -123,3 +138,75 @@ def test_a_segment_http_request_is_a_server_span_in_the_callers_trace(
     assert first.attributes is not None and second.attributes is not None
     assert first.attributes["http.response.status_code"] == 200
     assert second.attributes["http.response.status_code"] == 400
+
+
+class _Collector:
+    """Takes OTLP/HTTP exports (POST /v1/traces, protobuf) on a free port, in a thread of
+    its own, and keeps each span's name and its resource's service name."""
+
+    def __init__(self) -> None:
+        self.spans: list[tuple[str, str]] = []
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self._thread.start()
+        self._runner = asyncio.run_coroutine_threadsafe(self._start(), self._loop).result(10)
+        host, port = self._runner.addresses[0][:2]
+        self.url = f"http://{host}:{port}"
+
+    async def _start(self) -> web.AppRunner:
+        app = web.Application()
+        app.router.add_post("/v1/traces", self._export)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", 0).start()
+        return runner
+
+    async def _export(self, request: web.Request) -> web.Response:
+        assert request.content_type == "application/x-protobuf"
+        exported = ExportTraceServiceRequest.FromString(await request.read())
+        for resource_spans in exported.resource_spans:
+            [service] = [
+                a.value.string_value
+                for a in resource_spans.resource.attributes
+                if a.key == "service.name"
+            ]
+            for scope_spans in resource_spans.scope_spans:
+                self.spans += [(span.name, service) for span in scope_spans.spans]
+        return web.Response(
+            body=ExportTraceServiceResponse().SerializeToString(),
+            content_type="application/x-protobuf",
+        )
+
+    def stop(self) -> None:
+        asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(10)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(10)
+        self._loop.close()
+
+
+def test_spans_go_to_a_collector_over_otlp_http_protobuf(
+    simulator: HeapSimulator,
+    start_service: Callable[..., BackgroundService],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    collector = _Collector()
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf")
+    # The SDK's exporter appends /v1/traces to the base endpoint.
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", collector.url)
+    provider = tracer_provider_from_env(os.environ)
+    assert provider is not None
+    try:
+        service = start_service(base_url=simulator.url, tracing=provider)
+        with HeapDestinationClient(service.target, app_id=APP_ID, timeout=10) as client:
+            client.track("Signed Up", user_id="u1")
+        wanted = {
+            ("/heap_destination.v1.HeapDestinationService/TrackEvent", "heap-destination"),
+            ("Heap /api/track", "heap-destination"),
+            ("POST", "heap-destination"),
+        }
+        wait_until(lambda: provider.force_flush() and wanted <= set(collector.spans), 20, 0.05)
+    finally:
+        provider.shutdown()
+        collector.stop()
+
+    assert len(collector.spans) == 3

@@ -280,7 +280,7 @@ def test_with_tracing_each_request_to_heap_is_a_client_span_within_the_call(
     finished = exporter.get_finished_spans()
     [call] = [s for s in finished if s.name.endswith("UserDeletionService/DeleteUsers")]
     requests = [s for s in finished if s.kind == SpanKind.CLIENT]
-    assert [(s.name, (s.attributes or {}).get("http.url")) for s in requests] == [
+    assert [(s.name, (s.attributes or {}).get("url.full")) for s in requests] == [
         ("POST", simulator.url + AUTH_TOKEN),
         ("POST", simulator.url + USER_DELETION),
     ]

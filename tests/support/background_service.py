@@ -31,6 +31,13 @@ class BackgroundService:
         assert self._running is not None and self._running.http_intake is not None
         return f"http://127.0.0.1:{self._running.http_intake.port}"
 
+    def hold_health_reason(self, reason: str, holds: bool = True) -> None:
+        """Holds (or drops) a reason for readiness NOT_SERVING, as the store monitor or
+        the workers would: for a condition a test cannot cause, a database outage."""
+        assert self._running is not None and self._running.health_reasons is not None
+        update = self._running.health_reasons.update(reason, holds)
+        asyncio.run_coroutine_threadsafe(update, self._loop).result(timeout=10)
+
     def start(self) -> "BackgroundService":
         self._thread.start()
         future = asyncio.run_coroutine_threadsafe(

@@ -6,26 +6,19 @@ import dataclasses
 import logging
 import os
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from heap_destination.app.commands.deletion import add_deletion_commands
-from heap_destination.app.commands.deliveries import add_deliveries_command
 from heap_destination.app.commands.health import add_health_command
-from heap_destination.app.commands.send import add_send_command
-from heap_destination.app.commands.store import add_store_command
-from heap_destination.app.logs import configure_logging
-from heap_destination.app.metrics_endpoint import start_metrics_server
-from heap_destination.app.server import serve
-from heap_destination.app.settings import (
-    ServiceSettings,
-    SettingsError,
-    add_service_arguments,
-    service_settings,
-)
-from heap_destination.app.workers import run_workers
-from heap_destination.sim import HeapSimulator
-from heap_destination.sim import serve as serve_simulator
+from heap_destination.app.options import CommandParser, SettingsError
+
+if TYPE_CHECKING:
+    from heap_destination.app.settings import ServiceSettings
+
+# The other commands' modules (the server, aiohttp, the store, OpenTelemetry) are imported
+# when their command runs, so that `health`, which needs none of them, stays light.
+LIGHT_COMMANDS = {"health": add_health_command}
 
 DEFAULT_SIMULATOR_LISTEN = "127.0.0.1:8787"
 SIMULATOR_ENV = "HEAP_SIMULATOR_LISTEN"
@@ -38,13 +31,16 @@ log = logging.getLogger("heap_destination")
 
 def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None) -> int:
     env = os.environ if env is None else env
-    args = _parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    light = LIGHT_COMMANDS.get(argv[0]) if argv else None
+    parser = _light_parser(light) if light is not None else _parser()
+    args = parser.parse_args(argv)
     try:
         return int(args.command(args, env))
-    except SettingsError as error:
+    except SettingsError as error:  # a bad setting, a busy port: exit 2, as argparse's
         print(f"heap-destination: {error}", file=sys.stderr)
         return 2
-    except OSError as error:  # a port already in use, a file that cannot be read
+    except OSError as error:  # a file that cannot be read, a bind that fails
         print(f"heap-destination: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
@@ -52,10 +48,17 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
 
 
 def _serve(args: argparse.Namespace, env: Mapping[str, str]) -> int:
+    from heap_destination.app.settings import service_settings
+
     return _serve_with(service_settings(args, env))
 
 
-def _serve_with(settings: ServiceSettings) -> int:
+def _serve_with(settings: "ServiceSettings") -> int:
+    from heap_destination.app.logs import configure_logging
+    from heap_destination.app.metrics_endpoint import start_metrics_server
+    from heap_destination.app.server import serve
+    from heap_destination.app.workers import run_workers
+
     configure_logging(settings.log_format, settings.log_level)
     _log_target(settings)
     if settings.workers > 1:
@@ -66,6 +69,9 @@ def _serve_with(settings: ServiceSettings) -> int:
 
 
 def _simulate(args: argparse.Namespace, env: Mapping[str, str]) -> int:
+    from heap_destination.app.logs import configure_logging
+    from heap_destination.sim import serve as serve_simulator
+
     configure_logging("text", "info")
     host, port = _host_port(args.listen or env.get(SIMULATOR_ENV, DEFAULT_SIMULATOR_LISTEN))
     serve_simulator(host, port, api_key=_simulator_api_key(args.api_key_file, env))
@@ -89,6 +95,10 @@ def _simulator_api_key(path: str | None, env: Mapping[str, str]) -> str | None:
 def _run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     """The service, pointed at a local simulator unless a real Heap target is configured,
     with a store in a file under the working directory unless another is configured."""
+    from heap_destination.app.logs import configure_logging
+    from heap_destination.app.settings import service_settings
+    from heap_destination.sim import HeapSimulator
+
     settings = service_settings(args, env, store_default=RUN_STORE, http_default=RUN_HTTP_LISTEN)
     if settings.defaults.region or settings.defaults.base_url:
         return _serve_with(settings)
@@ -104,7 +114,7 @@ def _run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         return _serve_with(settings)
 
 
-def _log_target(settings: ServiceSettings) -> None:
+def _log_target(settings: "ServiceSettings") -> None:
     defaults = settings.defaults
     region = defaults.region.value if defaults.region else "us"
     log.info(
@@ -121,8 +131,21 @@ def _host_port(address: str) -> tuple[str, int]:
     return host, int(port)
 
 
+def _light_parser(add_command: Callable[[Any], None]) -> argparse.ArgumentParser:
+    """A parser of one light command alone, as the full parser would parse it."""
+    parser = CommandParser(prog="heap-destination")
+    add_command(parser.add_subparsers(required=True, metavar="COMMAND"))
+    return parser
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    from heap_destination.app.commands.deletion import add_deletion_commands
+    from heap_destination.app.commands.deliveries import add_deliveries_command
+    from heap_destination.app.commands.send import add_send_command
+    from heap_destination.app.commands.store import add_store_command
+    from heap_destination.app.settings import add_service_arguments
+
+    parser = CommandParser(
         prog="heap-destination",
         description="Deliver Track and Identify calls to Heap over gRPC.",
     )

@@ -103,7 +103,7 @@ async def _open(settings: ServiceSettings, url: str) -> Store:
             create_empty=settings.store_create,
         )
     except StoreFileEmpty as error:
-        raise SettingsError(f"{error}; --store-create true makes a new store in it") from None
+        raise SettingsError(f"{error}; --store-create makes a new store in it") from None
     except StoreUnusable as error:
         raise SettingsError(str(error)) from None
     except ValueError as error:

@@ -1,5 +1,6 @@
 """The Segment-compatible HTTP intake's server (aiohttp), on the service's event loop, with
-the same TLS and, as one of several `--workers`, the same shared port (SO_REUSEPORT)."""
+the same TLS and, as one of several `--workers`, the same shared port (SO_REUSEPORT; a
+single process binds its port alone)."""
 
 import logging
 import ssl
@@ -14,6 +15,7 @@ from heap_destination.api.segment.body import MAX_REQUEST_BYTES
 from heap_destination.api.segment.intake import SegmentIntake
 from heap_destination.api.segment.routes import SERVER_OPTIONS, segment_app
 from heap_destination.api.segment.write_keys import WriteKeys, WrongKey, key_app_id
+from heap_destination.app.ports import AddressInUse, is_in_use_error
 from heap_destination.app.settings import ServiceSettings
 from heap_destination.app.tls import TlsFiles
 from heap_destination.delivery.engine import DeliveryEngine
@@ -69,12 +71,15 @@ async def start_http_intake(
         host.strip("[]"),
         int(port),
         ssl_context=_ssl_context(settings.tls) if settings.tls is not None else None,
+        # Only among this process's own workers (see app/ports.py).
         reuse_port=settings.workers > 1,
     )
     try:
         await site.start()
     except OSError as error:
         await runner.cleanup()
+        if is_in_use_error(error):
+            raise AddressInUse("--http-listen", settings.http_listen) from None
         raise OSError(f"cannot listen on {settings.http_listen}: {error.strerror}") from error
     bound = runner.addresses[0][1] if runner.addresses else int(port)
     log.info(

@@ -88,14 +88,16 @@ OPTIONS = [
         None,
         "default Heap app_id for requests whose config has none",
         in_file=False,
+        unset="none: each request names its app_id",
     ),
     Option(
         "region",
         "HEAP_REGION",
         None,
-        "default Heap region (us when unset)",
+        "default Heap region",
         choices=tuple(r.value for r in Region),
         in_file=False,
+        unset="us",
     ),
     Option(
         "base_url",
@@ -104,22 +106,25 @@ OPTIONS = [
         "default Heap base URL, replacing the region's",
         _base_url,
         in_file=False,
+        unset="the region's",
     ),
     Option(
         "allowed_base_urls",
         "HEAP_ALLOWED_BASE_URLS",
         None,
         "comma-separated base URLs a request's config may deliver to, besides Heap's regions "
-        "and --base-url (none: requests cannot choose another host)",
+        "and --base-url",
         _base_urls,
+        unset="none: requests cannot choose another host",
     ),
     Option(
         "nested_properties_mode",
         "HEAP_NESTED_PROPERTIES_MODE",
         None,
-        "default flattening mode (flatten when unset)",
+        "default flattening mode",
         choices=tuple(m.value for m in NestedMode),
         in_file=False,
+        unset="flatten",
     ),
     Option(
         "anonymous_id_as_identity",
@@ -128,32 +133,35 @@ OPTIONS = [
         "use anonymous_id as the identity when there is no user_id",
         boolean,
         in_file=False,
+        unset="false",
     ),
     Option(
         "native_arrays",
         "HEAP_NATIVE_ARRAYS",
         None,
         "send event properties' arrays of strings, numbers and booleans as JSON arrays, "
-        "which Heap stores joined by || (flatten mode only; false when unset)",
+        "which Heap stores joined by || (flatten mode only)",
         boolean,
         in_file=False,
+        unset="false",
     ),
     Option(
         "ack_mode",
         "HEAP_ACK_MODE",
         None,
-        "what OK means when a request does not say: delivered (Heap accepted it; the "
-        "default) or stored (committed to --store)",
+        "what OK means when a request does not say: delivered (Heap accepted it) or stored "
+        "(committed to --store)",
         choices=tuple(m.value for m in AckMode),
         in_file=False,
+        unset="delivered",
     ),
     Option(
         "store",
         "HEAP_STORE",
         None,
         "durable store of events taken in ack mode stored: sqlite:PATH or "
-        "postgresql://USER@HOST:PORT/DATABASE, or none (serve: none; run: "
-        "sqlite:data/heap-destination.db)",
+        "postgresql://USER@HOST:PORT/DATABASE, or none",
+        unset="serve: none; run: sqlite:data/heap-destination.db",
     ),
     Option(
         "store_create",
@@ -161,6 +169,14 @@ OPTIONS = [
         False,
         "make a new store in an empty (0-byte) SQLite file instead of refusing to start "
         "(run's own store: true)",
+        boolean,
+    ),
+    Option(
+        "create_dirs",
+        "HEAP_CREATE_DIRS",
+        False,
+        "make the missing directories of a SQLite store's path instead of refusing to start "
+        "(run's own store under data/: made anyway)",
         boolean,
     ),
     Option(
@@ -324,12 +340,15 @@ OPTIONS = [
         "HEAP_DESTINATION_TOKENS_FILE",
         None,
         f"JSON file of bearer tokens (or the JSON itself in {TOKENS_ENV})",
+        unset="none: no caller authenticates, so loopback addresses only unless "
+        "--allow-unauthenticated",
     ),
     Option(
         "heap_api_key_file",
         HEAP_API_KEY_FILE_ENV,
         None,
         f"file holding Heap's API key, for user deletion (or the key itself in {HEAP_API_KEY_ENV})",
+        unset="none: user deletion is refused",
     ),
     Option(
         "allow_unauthenticated",
@@ -338,29 +357,43 @@ OPTIONS = [
         "serve a non-loopback address without tokens: the network in front authenticates",
         boolean,
     ),
-    Option("tls_cert", "HEAP_DESTINATION_TLS_CERT", None, "server certificate (PEM) for TLS"),
-    Option("tls_key", "HEAP_DESTINATION_TLS_KEY", None, "server private key (PEM) for TLS"),
+    Option(
+        "tls_cert",
+        "HEAP_DESTINATION_TLS_CERT",
+        None,
+        "server certificate (PEM) for TLS",
+        unset="none: plaintext",
+    ),
+    Option(
+        "tls_key",
+        "HEAP_DESTINATION_TLS_KEY",
+        None,
+        "server private key (PEM) for TLS",
+        unset="none: plaintext",
+    ),
     Option(
         "tls_client_ca",
         "HEAP_DESTINATION_TLS_CLIENT_CA",
         None,
         "CA (PEM) that client certificates must chain to; set it to require mTLS",
+        unset="none: no client certificate asked",
     ),
     Option(
         "http_listen",
         "HEAP_DESTINATION_HTTP_LISTEN",
         None,
-        "host:port of the Segment-compatible HTTP intake (/v1/batch, ...; docs/segment.md), "
-        "or off (serve: off; run: 127.0.0.1:8790)",
+        "host:port of the Segment-compatible HTTP intake (/v1/batch, ...; docs/segment.md), or off",
         _metrics_address,
+        unset="serve: off; run: 127.0.0.1:8790",
     ),
     Option(
         "http_ack_mode",
         "HEAP_DESTINATION_HTTP_ACK_MODE",
         None,
-        "what the HTTP intake's 200 means: stored (committed to --store; the default with "
-        "a store) or delivered (Heap accepted it; the default without one)",
+        "what the HTTP intake's 200 means: stored (committed to --store) or delivered (Heap "
+        "accepted it)",
         choices=tuple(m.value for m in AckMode),
+        unset="stored with a store, else delivered",
     ),
     Option(
         "metrics_listen",
@@ -373,7 +406,7 @@ OPTIONS = [
         "workers",
         "HEAP_DESTINATION_WORKERS",
         1,
-        "server processes sharing the port (SO_REUSEPORT)",
+        "server processes sharing the port (SO_REUSEPORT, among themselves only)",
         _positive(int),
     ),
     Option(

@@ -24,6 +24,8 @@ class Option:
     parse: Callable[[str], Any] = str
     choices: tuple[str, ...] | None = None
     in_file: bool = True
+    unset: str | None = None
+    """What no value means, for help, where there is no default value."""
 
     @property
     def flag(self) -> str:
@@ -39,15 +41,66 @@ def boolean(text: str) -> bool:
     raise ValueError("must be true or false")
 
 
+class CommandParser(argparse.ArgumentParser):
+    """The command line's parsers: no abbreviated flags (`--app` is not `--app-id`), and a
+    subcommand's unknown argument reported with that subcommand's usage, where argparse
+    would pass it up to the top-level parser and print the top-level usage. Subparsers
+    are made of their parent's class, so every parser of the command line is one."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
+
+    def parse_known_args(  # type: ignore[override]
+        self, args: Any = None, namespace: Any = None
+    ) -> tuple[argparse.Namespace, list[str]]:
+        parsed, extras = super().parse_known_args(args, namespace)
+        if extras:
+            self.error(f"unrecognized arguments: {' '.join(extras)}")
+        return parsed, extras
+
+
+def add_boolean(parser: argparse.ArgumentParser, flag: str, dest: str, help: str) -> None:
+    """`--x` (true) and `--no-x` (false), with the older `--x true|false` still taken.
+    The value stays text, parsed (and refused, naming the flag) with the others'."""
+    parser.add_argument(
+        flag, dest=dest, nargs="?", const="true", default=None, metavar="true|false", help=help
+    )
+    parser.add_argument(
+        "--no-" + flag.removeprefix("--"),
+        dest=dest,
+        action="store_const",
+        const="false",
+        help=f"the same as {flag} false",
+    )
+
+
 def add_options(parser: argparse.ArgumentParser, options: list[Option]) -> None:
     for option in options:
-        parser.add_argument(
-            option.flag,
-            dest=option.name,
-            default=None,
-            choices=option.choices,
-            help=f"{option.help} (env {option.env}; default {option.default})",
-        )
+        help_text = f"{option.help} (env {option.env}; default {shown_default(option)})"
+        if option.parse is boolean:
+            add_boolean(parser, option.flag, option.name, help_text)
+        else:
+            parser.add_argument(
+                option.flag,
+                dest=option.name,
+                default=None,
+                choices=option.choices,
+                help=help_text,
+            )
+
+
+def shown_default(option: Option) -> str:
+    """The default as help shows it: `false`, `30`, or what no value means."""
+    if option.default is None:
+        if option.unset is None:
+            raise ValueError(
+                f"{option.flag}: an option without a default must say what unset means"
+            )
+        return option.unset
+    if isinstance(option.default, bool):
+        return str(option.default).lower()
+    return str(option.default)
 
 
 def resolve_options(

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 import aiohttp
 import grpc
 from grpc_health.v1 import health, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection
 from opentelemetry.instrumentation.grpc import aio_server_interceptor
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.trace import Tracer
@@ -22,9 +21,12 @@ from heap_destination.api.in_flight import InFlightLimit
 from heap_destination.api.servicer import HeapDestinationServicer, StreamBounds
 from heap_destination.api.structs.properties import WIRE_READER_COMPILED
 from heap_destination.app.durable_delivery import DurableDelivery
-from heap_destination.app.health_reasons import STARTING, HealthReasons
+from heap_destination.app.health_names import LIVENESS_SERVICE, READINESS_SERVICE
+from heap_destination.app.health_reasons import SERVING, STARTING, HealthReasons
 from heap_destination.app.http_intake import HttpIntake, start_http_intake
 from heap_destination.app.interceptors import CallerInterceptor
+from heap_destination.app.ports import AddressInUse, is_busy, refuse_busy
+from heap_destination.app.reflection import enable_reflection
 from heap_destination.app.serving_workers import WorkerPlace
 from heap_destination.app.settings import ServiceSettings
 from heap_destination.app.tls import server_credentials
@@ -47,11 +49,12 @@ log = logging.getLogger(__name__)
 SERVICE_NAME = service_pb2.DESCRIPTOR.services_by_name["HeapDestinationService"].full_name
 ADMIN_SERVICE_NAME = admin_pb2.DESCRIPTOR.services_by_name["DeliveryAdminService"].full_name
 DELETION_SERVICE_NAME = deletion_pb2.DESCRIPTOR.services_by_name["UserDeletionService"].full_name
-_HEALTH_NAMES = ("", SERVICE_NAME, ADMIN_SERVICE_NAME, DELETION_SERVICE_NAME)
+_HEALTH_NAMES = (READINESS_SERVICE, SERVICE_NAME, ADMIN_SERVICE_NAME, DELETION_SERVICE_NAME)
 
 
-def server_options(max_message_bytes: int) -> list[tuple[str, int]]:
-    """Chosen deliberately (see docs/operations.md, "Running in production")."""
+def server_options(max_message_bytes: int, shared_port: bool = False) -> list[tuple[str, int]]:
+    """Chosen deliberately (see docs/operations.md, "Running in production"); `shared_port`
+    only among this process's own --workers."""
     return [
         ("grpc.max_receive_message_length", max_message_bytes),
         ("grpc.max_send_message_length", max_message_bytes),
@@ -64,8 +67,9 @@ def server_options(max_message_bytes: int) -> list[tuple[str, int]]:
         ("grpc.keepalive_permit_without_calls", 1),
         # Let clients keep long streams alive with their own pings, but not flood.
         ("grpc.http2.min_ping_interval_without_data_ms", 10_000),
-        # Several worker processes share one port.
-        ("grpc.so_reuseport", 1),
+        # Only a service's own worker processes share its port: gRPC's default (on) would
+        # let a second service join a busy port and take half the callers.
+        ("grpc.so_reuseport", 1 if shared_port else 0),
     ]
 
 
@@ -83,6 +87,7 @@ class RunningService:
     durable: DurableDelivery | None
     following_workers: asyncio.Task[None] | None = None
     http_intake: HttpIntake | None = None
+    health_reasons: HealthReasons | None = None
 
     async def stop(self, grace: float) -> None:
         """Reports NOT_SERVING, takes no new events, gives pending ones `grace` seconds to
@@ -114,6 +119,9 @@ async def start_service(
     """Starts serving on settings.listen (port 0 picks a free port); with `tracing`, each
     call and each request to Heap is a span; as one of several `worker`s, health is
     NOT_SERVING while any of them does not serve."""
+    if worker is None:  # workers share their ports: their parent checked them
+        refuse_busy("--listen", settings.listen)
+        refuse_busy("--http-listen", settings.http_listen)
     http = new_http_client(settings.engine.max_requests)
     slots = RequestSlots(settings.engine.max_requests)
     tracer = None
@@ -123,6 +131,7 @@ async def start_service(
         interceptors.insert(0, aio_server_interceptor(tracer_provider=tracing))  # type: ignore[no-untyped-call]
     engine = DeliveryEngine(HeapClient(http, settings.retry, slots, tracer), settings.engine)
     health_servicer = health.aio.HealthServicer()
+    await health_servicer.set(LIVENESS_SERVICE, SERVING)
     health_reasons = HealthReasons(health_servicer, _HEALTH_NAMES)
     durable = None
     if settings.store_url is not None:
@@ -136,7 +145,7 @@ async def start_service(
     in_flight = InFlightLimit(settings.max_in_flight_events, settings.max_in_flight_bytes)
     server = grpc.aio.server(
         interceptors=interceptors,
-        options=server_options(settings.max_message_bytes),
+        options=server_options(settings.max_message_bytes, shared_port=worker is not None),
         maximum_concurrent_rpcs=settings.max_concurrent_calls,
     )
     service_pb2_grpc.add_HeapDestinationServiceServicer_to_server(
@@ -159,27 +168,17 @@ async def start_service(
         _deletion_servicer(settings, http, slots, tracer, durable), server
     )
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-    reflection.enable_server_reflection(
-        [
-            SERVICE_NAME,
-            ADMIN_SERVICE_NAME,
-            DELETION_SERVICE_NAME,
-            health.SERVICE_NAME,
-            reflection.SERVICE_NAME,
-        ],
-        server,
+    enable_reflection(
+        [SERVICE_NAME, ADMIN_SERVICE_NAME, DELETION_SERVICE_NAME, health.SERVICE_NAME], server
     )
     try:
-        if settings.tls is not None:
-            port = server.add_secure_port(settings.listen, server_credentials(settings.tls))
-        else:
-            port = server.add_insecure_port(settings.listen)
-    except RuntimeError as error:
+        port = _add_port(server, settings)
+    except BaseException:
         if durable is not None:
             await durable.stop_delivering(0)
             await durable.close()
         await http.close()
-        raise OSError(f"cannot listen on {settings.listen}: {error}") from error
+        raise
     await server.start()
     try:
         http_intake = await start_http_intake(
@@ -204,8 +203,30 @@ async def start_service(
         following_workers = asyncio.create_task(worker.follow_in_health(health_reasons))
     await health_reasons.update(STARTING, holds=False)
     return RunningService(
-        server, engine, health_servicer, http, port, durable, following_workers, http_intake
+        server,
+        engine,
+        health_servicer,
+        http,
+        port,
+        durable,
+        following_workers,
+        http_intake,
+        health_reasons,
     )
+
+
+def _add_port(server: grpc.aio.Server, settings: ServiceSettings) -> int:
+    """The port bound; grpc.aio raises RuntimeError when it cannot bind."""
+    try:
+        if settings.tls is not None:
+            port: int = server.add_secure_port(settings.listen, server_credentials(settings.tls))
+        else:
+            port = server.add_insecure_port(settings.listen)
+    except RuntimeError as error:
+        if is_busy(settings.listen):  # taken since it was checked
+            raise AddressInUse("--listen", settings.listen) from None
+        raise OSError(f"cannot listen on {settings.listen}: {error}") from error
+    return port
 
 
 def _deletion_servicer(

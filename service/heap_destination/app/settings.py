@@ -29,6 +29,7 @@ from heap_destination.app.option_table import (
     TOKENS_ENV,
 )
 from heap_destination.app.options import SettingsError, add_options, resolve_options
+from heap_destination.app.store_directory import refuse_missing_directory
 from heap_destination.app.tls import TlsFiles
 from heap_destination.app.tokens import TokenStore, parse_tokens
 from heap_destination.delivery.deletion.api_key import HeapApiKey
@@ -111,7 +112,7 @@ def add_service_arguments(parser: argparse.ArgumentParser) -> None:
         "--config", help=f"JSON config file; see docs/configuration.md (env {CONFIG_ENV})"
     )
     add_options(parser, OPTIONS)
-    # Registered so that argparse never takes it as short for --heap-api-key-file.
+    # Registered to say where the key goes, rather than only "unrecognized arguments".
     parser.add_argument("--heap-api-key", nargs="?", action=_NoKeyFlag, help=argparse.SUPPRESS)
 
 
@@ -143,6 +144,8 @@ def service_settings(
     `http_default` the HTTP intake's address (None: off)."""
     file_values = _config_file(args.config or env.get(CONFIG_ENV))
     values = resolve_options(OPTIONS, args, env, file_values)
+    # The default store is the command's own, made where it likes.
+    own_default_store = values["store"] is None and store_default is not None
     tokens = _tokens(values["tokens_file"], env)
     rate_limits = RateLimitSettings(
         events_per_window_per_app=values["rate_limit_per_app"] or None,
@@ -178,8 +181,7 @@ def service_settings(
         log_format=values["log_format"],
         log_level=values["log_level"],
         store_url=_store_url(values["store"], store_default),
-        # The default store is the command's own, made where it likes.
-        store_create=values["store_create"] or (values["store"] is None and bool(store_default)),
+        store_create=values["store_create"] or own_default_store,
         stored_delivery=StoredDeliverySettings(
             max_retry_age=values["max_retry_age"],
             lease_seconds=values["store_lease"],
@@ -195,6 +197,9 @@ def service_settings(
         max_stored_events_per_app=values["max_stored_events_per_app"],
         history_retention=values["history_retention"],
         heap_api_key=_heap_api_key(values["heap_api_key_file"], env),
+    )
+    refuse_missing_directory(
+        settings.store_url, create_dirs=values["create_dirs"] or own_default_store
     )
     if settings.http_ack_mode is AckMode.STORED and settings.store_url is None:
         raise SettingsError(f"--http-ack-mode stored needs a store: set --store ({URL_FORMS})")

@@ -1,5 +1,10 @@
 """Several server processes on one port (SO_REUSEPORT): Python serves one core per process.
 
+Only the workers of one service share it: the parent refuses a port another process
+holds, then holds a reservation of it (bound, not listening) while it runs, which the
+workers' binds pass and any other service's fail (app/ports.py); a single process binds
+without SO_REUSEPORT, so neither can join the other.
+
 The kernel spreads new connections over the workers. Each worker has its own delivery
 engine and, when metrics are on, its own /metrics port: the configured one plus its index.
 
@@ -31,6 +36,7 @@ from types import FrameType
 
 from heap_destination.app.logs import configure_logging
 from heap_destination.app.metrics_endpoint import start_metrics_server
+from heap_destination.app.ports import refuse_busy, reserve_for_workers
 from heap_destination.app.restart_backoff import RestartBackoff
 from heap_destination.app.server import serve
 from heap_destination.app.serving_workers import ServingWorkers, WorkerPlace
@@ -47,7 +53,17 @@ EXIT_INTERRUPTED = 130
 def run_workers(settings: ServiceSettings) -> int:
     """Runs settings.workers processes until SIGTERM/SIGINT; returns the worst exit code of
     the workers that stopped then, or the code of a worker that could not start."""
-    return _Supervisor(_with_fixed_port(settings)).run()
+    settings = _with_fixed_port(settings)
+    _refuse_busy_ports(settings)
+    reserved = [
+        *reserve_for_workers("--listen", settings.listen),
+        *reserve_for_workers("--http-listen", settings.http_listen),
+    ]
+    try:
+        return _Supervisor(settings).run()
+    finally:
+        for reservation in reserved:
+            reservation.close()
 
 
 @dataclass
@@ -247,6 +263,16 @@ def _with_fixed_port(settings: ServiceSettings) -> ServiceSettings:
     gRPC and for the HTTP intake)."""
     http_listen = settings.http_listen and _fixed(settings.http_listen)
     return dataclasses.replace(settings, listen=_fixed(settings.listen), http_listen=http_listen)
+
+
+def _refuse_busy_ports(settings: ServiceSettings) -> None:
+    """Raises AddressInUse for a port another process holds. The workers bind the shared
+    ports with SO_REUSEPORT, which the kernel would let another group of workers of the
+    same user join; this check, and the reservation the parent then holds, refuse that."""
+    refuse_busy("--listen", settings.listen)
+    refuse_busy("--http-listen", settings.http_listen)
+    for index in range(settings.workers):
+        refuse_busy("--metrics-listen", _for_worker(settings, index).metrics_listen)
 
 
 def _fixed(address: str) -> str:

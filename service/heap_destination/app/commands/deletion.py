@@ -10,8 +10,8 @@ from typing import Any
 
 from google.protobuf.message import Message
 
+from heap_destination.app.commands.connection import TARGET_ENV, TOKEN_ENV
 from heap_destination.app.commands.remote_call import DEFAULT_TARGET, Metadata, remote_command
-from heap_destination.app.commands.send import TARGET_ENV, TOKEN_ENV
 from heap_destination.app.options import SettingsError
 from heap_destination.v1 import deletion_pb2, deletion_pb2_grpc
 

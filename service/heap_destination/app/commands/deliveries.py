@@ -14,8 +14,8 @@ from typing import Any
 from google.protobuf import timestamp_pb2
 from google.protobuf.message import Message
 
+from heap_destination.app.commands.connection import TARGET_ENV, TOKEN_ENV
 from heap_destination.app.commands.remote_call import DEFAULT_TARGET, Metadata, remote_command
-from heap_destination.app.commands.send import TARGET_ENV, TOKEN_ENV
 from heap_destination.app.options import SettingsError
 from heap_destination.v1 import admin_pb2, admin_pb2_grpc
 

@@ -7,16 +7,21 @@ import json
 import sys
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any, TypeVar
 
 import grpc
 from google.protobuf import json_format
 from google.protobuf.message import Message
 
-from heap_destination.app.commands.send import TARGET_ENV, TOKEN_ENV
+from heap_destination.app.commands.connection import (
+    DEFAULT_TARGET,
+    TOKEN_ENV,
+    bearer_metadata,
+    open_channel,
+    target_of,
+)
 
-DEFAULT_TARGET = "127.0.0.1:50051"
+__all__ = ["DEFAULT_TARGET", "Metadata", "as_dict", "channel_for", "remote_command"]
 
 Stub = TypeVar("Stub")
 Metadata = tuple[tuple[str, str], ...]
@@ -31,8 +36,7 @@ def remote_command(
     exit 1 with the status on standard error when the service refuses."""
 
     def run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
-        token = env.get(TOKEN_ENV, "")
-        metadata = (("authorization", f"Bearer {token}"),) if token else ()
+        metadata = bearer_metadata(env.get(TOKEN_ENV, ""))
         try:
             with channel_for(args, env) as channel:
                 response = call(stub_for(channel), args, metadata)
@@ -61,11 +65,5 @@ def as_dict(response: Message) -> dict[str, Any]:
 @contextmanager
 def channel_for(args: argparse.Namespace, env: Mapping[str, str]) -> Iterator[grpc.Channel]:
     """A channel to `--target` (or the environment's, or the default), TLS with `--tls-ca`."""
-    target = args.target or env.get(TARGET_ENV, DEFAULT_TARGET)
-    if args.tls_ca:
-        credentials = grpc.ssl_channel_credentials(Path(args.tls_ca).read_bytes())
-        channel = grpc.secure_channel(target, credentials)
-    else:
-        channel = grpc.insecure_channel(target)
-    with channel:
+    with open_channel(target_of(args.target, env), args.tls_ca) as channel:
         yield channel

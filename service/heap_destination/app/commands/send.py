@@ -18,11 +18,10 @@ import grpc
 from google.protobuf import json_format
 from google.protobuf.message import Message
 
+from heap_destination.app.commands.connection import TARGET_ENV, TOKEN_ENV, target_of
 from heap_destination.client import HeapDestinationClient, error_details, in_messages
 from heap_destination.v1 import config_pb2, stream_pb2
 
-TARGET_ENV = "HEAP_DESTINATION_TARGET"
-TOKEN_ENV = "HEAP_DESTINATION_TOKEN"
 PROGRESS_EVERY = 1.0
 
 
@@ -115,7 +114,7 @@ def _client(args: argparse.Namespace, env: Mapping[str, str]) -> HeapDestination
     ack_mode = _ACK_MODES.get(args.ack_mode or "", config_pb2.ACK_MODE_UNSPECIFIED)
     config = config_pb2.DestinationConfig(ack_mode=ack_mode)
     return HeapDestinationClient(
-        args.target or env.get(TARGET_ENV, "127.0.0.1:50051"),
+        target_of(args.target, env),
         config=config,
         app_id=args.app_id or env.get("HEAP_APP_ID", ""),
         timeout=args.timeout,

@@ -6,13 +6,15 @@ import sys
 from collections.abc import Mapping
 from typing import Any
 
-from heap_destination.app.options import SettingsError, boolean
+from heap_destination.app.options import SettingsError, add_boolean, boolean
+from heap_destination.app.store_directory import CREATE_DIRS_FLAG, refuse_missing_directory
 from heap_destination.store import StoreFileEmpty, StoreUnavailable, StoreUnusable, open_store
 from heap_destination.store.migrations import LATEST_VERSION
 from heap_destination.store.opening import URL_FORMS
 
 STORE_ENV = "HEAP_STORE"
 STORE_CREATE_ENV = "HEAP_STORE_CREATE"
+CREATE_DIRS_ENV = "HEAP_CREATE_DIRS"
 
 
 def add_store_command(commands: Any) -> None:
@@ -22,10 +24,19 @@ def add_store_command(commands: Any) -> None:
         "migrate", help="apply the store's schema migrations (also done at start-up)"
     )
     migrate.add_argument("--store", help=f"{URL_FORMS} (env {STORE_ENV})")
-    migrate.add_argument(
+    add_boolean(
+        migrate,
         "--store-create",
-        help="true: make a new store in an empty (0-byte) SQLite file instead of refusing "
-        f"it (env {STORE_CREATE_ENV}; default false)",
+        "store_create",
+        "make a new store in an empty (0-byte) SQLite file instead of refusing it "
+        f"(env {STORE_CREATE_ENV}; default false)",
+    )
+    add_boolean(
+        migrate,
+        CREATE_DIRS_FLAG,
+        "create_dirs",
+        "make the missing directories of a SQLite store's path instead of refusing "
+        f"(env {CREATE_DIRS_ENV}; default false)",
     )
     migrate.set_defaults(command=_migrate)
 
@@ -34,11 +45,13 @@ def _migrate(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     url = args.store or env.get(STORE_ENV)
     if not url:
         raise SettingsError(f"--store or {STORE_ENV} is required: {URL_FORMS}")
-    create_empty = _store_create(args.store_create, env)
+    create_empty = _flag(args.store_create, "--store-create", STORE_CREATE_ENV, env)
+    create_dirs = _flag(args.create_dirs, CREATE_DIRS_FLAG, CREATE_DIRS_ENV, env)
+    refuse_missing_directory(url, create_dirs=create_dirs)
     try:
         asyncio.run(_open_and_close(url, create_empty=create_empty))
     except StoreFileEmpty as error:
-        raise SettingsError(f"{error}; --store-create true makes a new store in it") from None
+        raise SettingsError(f"{error}; --store-create makes a new store in it") from None
     except StoreUnusable as error:
         raise SettingsError(str(error)) from None
     except ValueError as error:
@@ -49,9 +62,9 @@ def _migrate(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     return 0
 
 
-def _store_create(flag: str | None, env: Mapping[str, str]) -> bool:
-    source = "--store-create" if flag is not None else STORE_CREATE_ENV
-    text = flag if flag is not None else env.get(STORE_CREATE_ENV)
+def _flag(flag: str | None, name: str, env_name: str, env: Mapping[str, str]) -> bool:
+    source = name if flag is not None else env_name
+    text = flag if flag is not None else env.get(env_name)
     if text is None:
         return False
     try:

@@ -13,6 +13,7 @@ from opentelemetry.trace import SpanKind, Tracer
 from heap_destination.delivery.deletion.answers import Answer, unreachable
 from heap_destination.delivery.deletion.errors import DeletionUnavailable
 from heap_destination.delivery.heap.client import start_of_body
+from heap_destination.delivery.heap.http_spans import STATUS_CODE, request_attributes
 from heap_destination.delivery.request_slots import RequestSlots
 
 DELETION_TURN = "user deletion"
@@ -60,11 +61,11 @@ class DeletionRequests:
             async with asyncio.timeout_at(deadline):
                 if self._tracer is None:
                     return await self._exchange(method, url, body, headers)
-                with self._tracer.start_as_current_span(method, kind=SpanKind.CLIENT) as span:
-                    span.set_attribute("http.method", method)
-                    span.set_attribute("http.url", url)
+                with self._tracer.start_as_current_span(
+                    method, kind=SpanKind.CLIENT, attributes=request_attributes(method, url)
+                ) as span:
                     answer = await self._exchange(method, url, body, headers)
-                    span.set_attribute("http.status_code", answer.status)
+                    span.set_attribute(STATUS_CODE, answer.status)
                     return answer
         except (aiohttp.ClientError, TimeoutError) as error:
             raise unreachable(url, error, submitted) from None

@@ -23,6 +23,7 @@ from opentelemetry.context import Context
 from opentelemetry.trace import Link, SpanKind, Tracer
 
 from heap_destination.delivery.errors import HeapRejected, HeapUnavailable
+from heap_destination.delivery.heap.http_spans import STATUS_CODE, request_attributes
 from heap_destination.delivery.heap.retry_policy import RetryPolicy, parse_retry_after
 from heap_destination.delivery.heap.trace_links import carried
 from heap_destination.delivery.request_slots import RequestSlots
@@ -196,11 +197,11 @@ class HeapClient:
             if self._tracer is None:
                 answer = await self._exchange(url, body, timeout)
             else:
-                with self._tracer.start_as_current_span("POST", kind=SpanKind.CLIENT) as span:
-                    span.set_attribute("http.method", "POST")
-                    span.set_attribute("http.url", url)
+                with self._tracer.start_as_current_span(
+                    "POST", kind=SpanKind.CLIENT, attributes=request_attributes("POST", url)
+                ) as span:
                     answer = await self._exchange(url, body, timeout)
-                    span.set_attribute("http.status_code", answer.status)
+                    span.set_attribute(STATUS_CODE, answer.status)
         finally:
             self._slots.release()
         _durations(endpoint).observe(time.monotonic() - started)
