@@ -23,6 +23,7 @@ from segment.analytics import Client
 from heap_destination.client import HeapDestinationClient
 from heap_destination.sim import HeapSimulator
 from tests.conftest import APP_ID
+from tests.support import http_client
 from tests.support.background_service import BackgroundService
 from tests.support.client_programs import npm_installed
 from tests.support.simulator_api import (
@@ -290,6 +291,37 @@ def test_the_flattening_example_reaches_heap_with_the_same_body_as_through_grpc(
         "foo.bar.prop": "[1,2,3]",
         "foo.bar.products": '[{"A":"Jello"},{"B":"Peanut"}]',
     }
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/v1/import/",  # analytics-java: its endpoint(HOST) posts to HOST/v1/import/
+        "/v1/batch",  # analytics-go: Config.Endpoint + "/v1/batch"
+    ],
+)
+def test_the_paths_the_go_and_java_sdks_post_to_are_taken(
+    path: str, simulator: HeapSimulator, start_service: Callable[..., BackgroundService]
+) -> None:
+    service = start_service(http=True, base_url=simulator.url, app_id=APP_ID)
+    batch = {
+        "batch": [
+            {
+                "type": "track",
+                "userId": "user-7",
+                "event": "Signed Up",
+                "messageId": "java-or-go-1",
+                "properties": {"plan": {"name": "pro"}},
+            }
+        ],
+        "sentAt": WHEN,
+    }
+
+    answer = http_client.post(f"{service.http_url}{path}", json=batch, auth=(WRITE_KEY, ""))
+
+    assert (answer.status_code, answer.json()["success"]) == (200, True), answer.text
+    [event] = tracked_events(simulator.url)
+    assert (event["idempotency_key"], event["properties"]) == ("java-or-go-1", {"plan.name": "pro"})
 
 
 def by_key(records: list[dict[str, Any]], key: str) -> dict[str, dict[str, Any]]:
