@@ -11,6 +11,7 @@ from heap_destination.client import HeapDestinationClient
 from heap_destination.delivery.deletion.api_key import HeapApiKey
 from heap_destination.delivery.engine import EngineSettings
 from heap_destination.delivery.heap.retry_policy import RetryPolicy
+from heap_destination.domain.ack_mode import AckMode
 from heap_destination.domain.destination import DestinationSettings
 from heap_destination.durable.delivery import StoredDeliverySettings
 from heap_destination.sim import HeapSimulator
@@ -47,8 +48,11 @@ def start_service() -> Iterator[Callable[..., BackgroundService]]:
         max_stored_events_per_app: int = 250_000,
         heap_api_key: str | None = None,
         tracing: TracerProvider | None = None,
+        http: bool = False,
+        http_ack_mode: AckMode | None = None,
         **defaults: Any,
     ) -> BackgroundService:
+        """With `http`, the Segment-compatible HTTP intake listens too (see http_url)."""
         settings = ServiceSettings(
             listen="127.0.0.1:0",
             defaults=DestinationSettings(**defaults),
@@ -66,6 +70,8 @@ def start_service() -> Iterator[Callable[..., BackgroundService]]:
             max_stored_events=max_stored_events,
             max_stored_events_per_app=max_stored_events_per_app,
             heap_api_key=HeapApiKey(heap_api_key) if heap_api_key is not None else None,
+            http_listen="127.0.0.1:0" if http else None,
+            http_ack_mode=http_ack_mode,
         )
         service = BackgroundService(settings, tracing).start()
         started.append(service)

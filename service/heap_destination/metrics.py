@@ -109,3 +109,14 @@ STORE_REACHABLE = Gauge(
     "heap_destination_store_reachable",
     "1 while the durable store answers, 0 while it cannot be reached.",
 )
+HTTP_REQUESTS = Counter(
+    "heap_destination_http_requests_total",
+    "Requests to the Segment-compatible HTTP intake, by route and HTTP status.",
+    ["route", "status"],
+)
+HTTP_ITEMS = Counter(
+    "heap_destination_http_items_total",
+    "Items of Segment requests by outcome: taken, rejected (invalid, or refused by Heap), "
+    "skipped_integrations, skipped_no_identity, alias (taken, nothing to send).",
+    ["outcome"],
+)

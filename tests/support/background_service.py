@@ -25,6 +25,12 @@ class BackgroundService:
         assert self._running is not None
         return f"127.0.0.1:{self._running.port}"
 
+    @property
+    def http_url(self) -> str:
+        """The Segment-compatible HTTP intake's base URL (started with http=True)."""
+        assert self._running is not None and self._running.http_intake is not None
+        return f"http://127.0.0.1:{self._running.http_intake.port}"
+
     def start(self) -> "BackgroundService":
         self._thread.start()
         future = asyncio.run_coroutine_threadsafe(

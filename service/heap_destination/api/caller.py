@@ -11,6 +11,9 @@ class Caller:
     name: str
     app_ids: frozenset[str] | None
     """The app_ids this caller may send to; None means any."""
+    write_key_app_id: str | None = None
+    """The app its token sends to when used as a Segment write key; None: its only app_id,
+    else the server's default app_id (see api/segment/write_keys.py)."""
 
     def may_use(self, app_id: str) -> bool:
         return self.app_ids is None or app_id in self.app_ids

@@ -82,7 +82,14 @@ def prepare(kind: str, request: Request, destinations: DestinationResolver) -> P
     """Raises InvalidInput, or PermissionDenied when the caller may not use the app."""
     spec = KINDS[kind]
     destination = destinations.resolve(request_config(request))
-    return PreparedCall(spec, destination, spec.prepare(spec.to_input(request), destination))
+    return prepare_input(kind, spec.to_input(request), destination)
+
+
+def prepare_input(kind: str, value: Any, destination: Destination) -> PreparedCall:
+    """A call given as the domain's input (TrackInput, IdentifyInput, AccountInput), as
+    the HTTP intake maps its items; raises InvalidInput."""
+    spec = KINDS[kind]
+    return PreparedCall(spec, destination, spec.prepare(value, destination))
 
 
 @dataclass(frozen=True)

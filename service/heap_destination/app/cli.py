@@ -31,6 +31,7 @@ DEFAULT_SIMULATOR_LISTEN = "127.0.0.1:8787"
 SIMULATOR_ENV = "HEAP_SIMULATOR_LISTEN"
 SIMULATOR_API_KEY_ENV = "HEAP_SIMULATOR_API_KEY"
 RUN_STORE = "sqlite:data/heap-destination.db"
+RUN_HTTP_LISTEN = "127.0.0.1:8790"
 
 log = logging.getLogger("heap_destination")
 
@@ -88,7 +89,7 @@ def _simulator_api_key(path: str | None, env: Mapping[str, str]) -> str | None:
 def _run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     """The service, pointed at a local simulator unless a real Heap target is configured,
     with a store in a file under the working directory unless another is configured."""
-    settings = service_settings(args, env, store_default=RUN_STORE)
+    settings = service_settings(args, env, store_default=RUN_STORE, http_default=RUN_HTTP_LISTEN)
     if settings.defaults.region or settings.defaults.base_url:
         return _serve_with(settings)
     address = args.simulator_listen or env.get(SIMULATOR_ENV, DEFAULT_SIMULATOR_LISTEN)

@@ -347,6 +347,22 @@ OPTIONS = [
         "CA (PEM) that client certificates must chain to; set it to require mTLS",
     ),
     Option(
+        "http_listen",
+        "HEAP_DESTINATION_HTTP_LISTEN",
+        None,
+        "host:port of the Segment-compatible HTTP intake (/v1/batch, ...; docs/segment.md), "
+        "or off (serve: off; run: 127.0.0.1:8790)",
+        _metrics_address,
+    ),
+    Option(
+        "http_ack_mode",
+        "HEAP_DESTINATION_HTTP_ACK_MODE",
+        None,
+        "what the HTTP intake's 200 means: stored (committed to --store; the default with "
+        "a store) or delivered (Heap accepted it; the default without one)",
+        choices=tuple(m.value for m in AckMode),
+    ),
+    Option(
         "metrics_listen",
         "HEAP_DESTINATION_METRICS_LISTEN",
         "127.0.0.1:9464",

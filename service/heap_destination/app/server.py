@@ -23,6 +23,7 @@ from heap_destination.api.servicer import HeapDestinationServicer, StreamBounds
 from heap_destination.api.structs.properties import WIRE_READER_COMPILED
 from heap_destination.app.durable_delivery import DurableDelivery
 from heap_destination.app.health_reasons import STARTING, HealthReasons
+from heap_destination.app.http_intake import HttpIntake, start_http_intake
 from heap_destination.app.interceptors import CallerInterceptor
 from heap_destination.app.serving_workers import WorkerPlace
 from heap_destination.app.settings import ServiceSettings
@@ -81,6 +82,7 @@ class RunningService:
     port: int
     durable: DurableDelivery | None
     following_workers: asyncio.Task[None] | None = None
+    http_intake: HttpIntake | None = None
 
     async def stop(self, grace: float) -> None:
         """Reports NOT_SERVING, takes no new events, gives pending ones `grace` seconds to
@@ -96,6 +98,8 @@ class RunningService:
         if self.durable is not None:
             draining.append(self.durable.stop_delivering(grace))
         await asyncio.gather(*draining)
+        if self.http_intake is not None:
+            await self.http_intake.stop()
         await self.server.stop(max(_LAST_RESULTS_TIME, grace - (time.monotonic() - started)))
         if self.durable is not None:
             await self.durable.close()
@@ -129,6 +133,7 @@ async def start_service(
         except BaseException:
             await http.close()
             raise
+    in_flight = InFlightLimit(settings.max_in_flight_events, settings.max_in_flight_bytes)
     server = grpc.aio.server(
         interceptors=interceptors,
         options=server_options(settings.max_message_bytes),
@@ -139,7 +144,7 @@ async def start_service(
             engine,
             settings.defaults,
             settings.allowed_base_urls,
-            InFlightLimit(settings.max_in_flight_events, settings.max_in_flight_bytes),
+            in_flight,
             StreamBounds(
                 settings.max_in_flight_events_per_stream, settings.max_in_flight_bytes_per_stream
             ),
@@ -176,13 +181,31 @@ async def start_service(
         await http.close()
         raise OSError(f"cannot listen on {settings.listen}: {error}") from error
     await server.start()
+    try:
+        http_intake = await start_http_intake(
+            settings,
+            engine,
+            in_flight,
+            durable.intake if durable is not None else None,
+            lambda: not health_reasons.held and not engine.draining,
+            tracing.get_tracer("heap_destination.http") if tracing is not None else None,
+        )
+    except BaseException:
+        await server.stop(0)
+        if durable is not None:
+            await durable.stop_delivering(0)
+            await durable.close()
+        await http.close()
+        raise
     following_workers = None
     if worker is not None:
         worker.mark_serving()
         await worker.show_in_health(health_reasons)
         following_workers = asyncio.create_task(worker.follow_in_health(health_reasons))
     await health_reasons.update(STARTING, holds=False)
-    return RunningService(server, engine, health_servicer, http, port, durable, following_workers)
+    return RunningService(
+        server, engine, health_servicer, http, port, durable, following_workers, http_intake
+    )
 
 
 def _deletion_servicer(

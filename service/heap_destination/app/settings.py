@@ -69,6 +69,10 @@ class ServiceSettings:
     tokens: TokenStore | None = None
     tls: TlsFiles | None = None
     metrics_listen: str | None = None
+    http_listen: str | None = None
+    """The Segment-compatible HTTP intake's address; None: off."""
+    http_ack_mode: AckMode | None = None
+    """What its 200 means; None: STORED with a store, else DELIVERED (see http_acks)."""
     workers: int = 1
     log_format: str = "json"
     log_level: str = "info"
@@ -86,6 +90,14 @@ class ServiceSettings:
     @property
     def listen_host(self) -> str:
         return self.listen.rpartition(":")[0]
+
+    @property
+    def http_acks(self) -> AckMode:
+        """What the HTTP intake's 200 means: --http-ack-mode, else STORED when there is a
+        store (an SDK cannot wait for Heap), else DELIVERED."""
+        if self.http_ack_mode is not None:
+            return self.http_ack_mode
+        return AckMode.STORED if self.store_url is not None else AckMode.DELIVERED
 
     @property
     def allowed_base_urls(self) -> frozenset[str]:
@@ -120,11 +132,15 @@ class _NoKeyFlag(argparse.Action):
 
 
 def service_settings(
-    args: argparse.Namespace, env: Mapping[str, str], store_default: str | None = None
+    args: argparse.Namespace,
+    env: Mapping[str, str],
+    store_default: str | None = None,
+    http_default: str | None = None,
 ) -> ServiceSettings:
     """Validated settings; raises SettingsError naming the first bad setting.
 
-    `store_default` is the store when no setting names one (None: no store)."""
+    `store_default` is the store when no setting names one (None: no store);
+    `http_default` the HTTP intake's address (None: off)."""
     file_values = _config_file(args.config or env.get(CONFIG_ENV))
     values = resolve_options(OPTIONS, args, env, file_values)
     tokens = _tokens(values["tokens_file"], env)
@@ -156,6 +172,8 @@ def service_settings(
         tokens=tokens,
         tls=_tls(values),
         metrics_listen=None if values["metrics_listen"] == "off" else values["metrics_listen"],
+        http_listen=_http_listen(values["http_listen"], http_default),
+        http_ack_mode=AckMode(values["http_ack_mode"]) if values["http_ack_mode"] else None,
         workers=values["workers"],
         log_format=values["log_format"],
         log_level=values["log_level"],
@@ -178,19 +196,33 @@ def service_settings(
         history_retention=values["history_retention"],
         heap_api_key=_heap_api_key(values["heap_api_key_file"], env),
     )
+    if settings.http_ack_mode is AckMode.STORED and settings.store_url is None:
+        raise SettingsError(f"--http-ack-mode stored needs a store: set --store ({URL_FORMS})")
     if settings.defaults.ack_mode is AckMode.STORED and settings.store_url is None:
         raise SettingsError(f"--ack-mode stored needs a store: set --store ({URL_FORMS})")
+    http_host = settings.http_listen.rpartition(":")[0] if settings.http_listen else "localhost"
     if (
         tokens is None
         and not values["allow_unauthenticated"]
-        and not is_loopback(settings.listen_host)
+        and not (is_loopback(settings.listen_host) and is_loopback(http_host))
     ):
         raise SettingsError(
-            f"listening on {settings.listen} with no tokens would let anyone on the network "
-            f"send to Heap: configure tokens (--tokens-file or {TOKENS_ENV}), or pass "
+            f"listening on {_not_loopback(settings)} with no tokens would let anyone on the "
+            f"network send to Heap: configure tokens (--tokens-file or {TOKENS_ENV}), or pass "
             "--allow-unauthenticated if the network in front of the service authenticates"
         )
     return settings
+
+
+def _not_loopback(settings: ServiceSettings) -> str:
+    if settings.http_listen and not is_loopback(settings.http_listen.rpartition(":")[0]):
+        return settings.http_listen
+    return settings.listen
+
+
+def _http_listen(value: str | None, default: str | None) -> str | None:
+    address = value if value is not None else default
+    return None if address is None or address == "off" else address
 
 
 def _store_url(value: str | None, default: str | None) -> str | None:

@@ -19,6 +19,9 @@ class TokenStore:
     def __len__(self) -> int:
         return len(self._callers)
 
+    def callers(self) -> list[Caller]:
+        return list(self._callers.values())
+
     def caller(self, token: str) -> Caller | None:
         digest = _digest(token)
         for known, caller in self._callers.items():
@@ -31,7 +34,8 @@ def parse_tokens(text: str, source: str) -> TokenStore:
     """Tokens from JSON: [{"token": "...", "name": "billing", "app_ids": ["123"]}, ...].
 
     An entry with "may_delete_users": true may also delete users of its app_ids (false
-    when left out).
+    when left out). "write_key_app_id" names the app the token sends to when used as a
+    Segment write key (over HTTP); it must be one of its app_ids when those are listed.
 
     Raises ValueError naming the entry and the rule it breaks (never the token itself).
     """
@@ -46,7 +50,7 @@ def parse_tokens(text: str, source: str) -> TokenStore:
         where = f"{source}[{index}]"
         if not isinstance(entry, dict) or not isinstance(entry.get("token"), str):
             raise ValueError(f"{where}: must be an object with a string 'token'")
-        unknown = set(entry) - {"token", "name", "app_ids", "may_delete_users"}
+        unknown = set(entry) - {"token", "name", "app_ids", "may_delete_users", "write_key_app_id"}
         if unknown:
             raise ValueError(f"{where}: unknown keys {sorted(unknown)}")
         if len(entry["token"]) < MIN_TOKEN_LENGTH:
@@ -59,9 +63,17 @@ def parse_tokens(text: str, source: str) -> TokenStore:
         may_delete_users = entry.get("may_delete_users", False)
         if not isinstance(may_delete_users, bool):
             raise ValueError(f"{where}.may_delete_users: must be true or false")
+        write_key_app_id = entry.get("write_key_app_id")
+        if write_key_app_id is not None and (
+            not isinstance(write_key_app_id, str) or not write_key_app_id.strip()
+        ):
+            raise ValueError(f"{where}.write_key_app_id: must be a non-empty string")
+        if write_key_app_id is not None and app_ids is not None and write_key_app_id not in app_ids:
+            raise ValueError(f"{where}.write_key_app_id: must be one of its app_ids")
         name = str(entry.get("name") or f"token {index}")
         allowed = frozenset(app_ids) if app_ids is not None else None
-        caller = UserDeleter(name, allowed) if may_delete_users else Caller(name, allowed)
+        kind = UserDeleter if may_delete_users else Caller
+        caller = kind(name, allowed, write_key_app_id)
         entries.append((entry["token"], caller))
     return TokenStore(entries)
 

@@ -243,14 +243,20 @@ def _serve_as_worker(settings: ServiceSettings, place: WorkerPlace) -> int:
 
 
 def _with_fixed_port(settings: ServiceSettings) -> ServiceSettings:
-    """Workers must share one port, so port 0 is resolved to a free one first."""
-    host, _, port = settings.listen.rpartition(":")
+    """Workers must share their ports, so port 0 is resolved to a free one first (for
+    gRPC and for the HTTP intake)."""
+    http_listen = settings.http_listen and _fixed(settings.http_listen)
+    return dataclasses.replace(settings, listen=_fixed(settings.listen), http_listen=http_listen)
+
+
+def _fixed(address: str) -> str:
+    host, _, port = address.rpartition(":")
     if port != "0":
-        return settings
+        return address
     with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
         probe.bind((host.strip("[]"), 0))
         free = probe.getsockname()[1]
-    return dataclasses.replace(settings, listen=f"{host}:{free}")
+    return f"{host}:{free}"
 
 
 def _for_worker(settings: ServiceSettings, index: int) -> ServiceSettings:

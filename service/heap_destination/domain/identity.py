@@ -9,6 +9,12 @@ from heap_destination.domain.text import (
 from heap_destination.domain.violations import FieldViolation
 
 
+def anonymous_only(user_id: str, anonymous_id: str) -> bool:
+    """Whether a call carries an anonymous id and no user id (trimmed as resolve_identity
+    trims them)."""
+    return not trim_invisible(user_id) and bool(trim_invisible(anonymous_id))
+
+
 def resolve_identity(
     user_id: str, anonymous_id: str, *, anonymous_id_as_identity: bool
 ) -> str | FieldViolation:

@@ -1,0 +1,170 @@
+"""The Segment-compatible HTTP intake through a real service and the real simulator."""
+
+import gzip
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from heap_destination.app.tokens import parse_tokens
+from heap_destination.client import HeapDestinationClient
+from heap_destination.sim import HeapSimulator
+from tests.conftest import APP_ID
+from tests.support import http_client
+from tests.support.background_service import BackgroundService
+from tests.support.simulator_api import account_updates, tracked_events, user_property_updates
+from tests.support.wait import wait_until
+
+KEY = "write-key-0123456789"
+OTHER_KEY = "write-key-other-app-0123"
+
+
+def tokens_file_entries() -> str:
+    return json.dumps(
+        [
+            {"token": KEY, "name": "sdk", "app_ids": [APP_ID]},
+            {"token": OTHER_KEY, "name": "other", "app_ids": ["999"]},
+            {"token": "several-apps-0123456789", "name": "several", "app_ids": [APP_ID, "5"]},
+        ]
+    )
+
+
+def post(
+    service: BackgroundService,
+    path: str,
+    body: Any,
+    key: str | None = KEY,
+    headers: dict[str, str] | None = None,
+) -> http_client.Response:
+    return http_client.post(
+        f"{service.http_url}{path}",
+        content=body if isinstance(body, bytes) else json.dumps(body).encode(),
+        headers={"content-type": "application/json", **(headers or {})},
+        auth=(key, "") if key is not None else None,
+    )
+
+
+def item(kind: str, n: int, **fields: Any) -> dict[str, Any]:
+    base: dict[str, Any] = {"type": kind, "messageId": f"m-{kind}-{n}", "userId": f"u{n}"}
+    if kind == "track":
+        base |= {"event": "Signed Up", "properties": {"plan": {"tier": "pro"}}}
+    return base | fields
+
+
+def test_a_batch_of_every_type_reaches_heap_as_the_grpc_calls_would_send_it(
+    simulator: HeapSimulator, start_service: Callable[..., BackgroundService]
+) -> None:
+    service = start_service(base_url=simulator.url, app_id=APP_ID, http=True)
+    batch = [
+        item("track", 1, context={"traits": {"email": "a@example.com"}}),
+        item("page", 2, name="Home", properties={"path": "/"}),
+        item("screen", 3, name="Settings"),
+        item("identify", 4, traits={"name": "Ada", "address": {"city": "Paris"}}),
+        item("group", 5, groupId="acme", traits={"seats": 12}),
+        item("alias", 6, previousId="old"),
+    ]
+
+    answer = post(service, "/v1/batch", {"batch": batch})
+
+    assert answer.status_code == 200, answer.text
+    assert answer.json() == {"success": True, "taken": 5, "aliases": 1}
+    events = sorted(tracked_events(simulator.url), key=lambda e: str(e["idempotency_key"]))
+    assert [(e["event"], e["identity"], e["properties"]) for e in events] == [
+        ("Page viewed", "u2", {"name": "Home", "path": "/"}),
+        ("Screen viewed", "u3", {"name": "Settings"}),
+        ("Signed Up", "u1", {"plan.tier": "pro"}),
+    ]
+    assert [e["idempotency_key"] for e in events] == ["m-page-2", "m-screen-3", "m-track-1"]
+    users = {u["identity"]: u["properties"] for u in user_property_updates(simulator.url)}
+    assert users == {
+        "u1": {"email": "a@example.com"},
+        "u4": {"name": "Ada", "address.city": "Paris"},
+    }
+    assert [(a["account_id"], a["properties"]) for a in account_updates(simulator.url)] == [
+        ("acme", {"seats": 12})
+    ]
+
+
+def test_the_same_event_through_grpc_and_http_reaches_heap_with_the_same_body(
+    simulator: HeapSimulator, start_service: Callable[..., BackgroundService]
+) -> None:
+    service = start_service(base_url=simulator.url, app_id=APP_ID, http=True)
+    properties = {"cart": {"items": [{"sku": "a", "qty": 2}], "total": 9.5}, "n": 3}
+    with HeapDestinationClient(service.target, app_id=APP_ID, timeout=10) as client:
+        client.track("Bought", user_id="u1", properties=properties, message_id="same")
+    answer = post(
+        service,
+        "/v1/track",
+        {"userId": "u1", "event": "Bought", "properties": properties, "messageId": "same"},
+    )
+
+    assert answer.status_code == 200, answer.text
+    grpc_event, http_event = tracked_events(simulator.url)
+    assert http_event == grpc_event
+
+
+def test_gzip_bodies_single_routes_and_the_body_write_key_are_taken(
+    simulator: HeapSimulator, start_service: Callable[..., BackgroundService]
+) -> None:
+    service = start_service(
+        base_url=simulator.url, http=True, tokens=parse_tokens(tokens_file_entries(), "tokens")
+    )
+    body = gzip.compress(json.dumps({"batch": [item("track", 1)]}).encode())
+
+    zipped = post(service, "/v1/import", body, headers={"content-encoding": "gzip"})
+    single = post(
+        service, "/v1/identify", {"userId": "u2", "traits": {"a": 1}, "writeKey": KEY}, key=None
+    )
+
+    assert (zipped.status_code, single.status_code) == (200, 200), (zipped.text, single.text)
+    assert [e["app_id"] for e in tracked_events(simulator.url)] == [APP_ID]
+    assert [u["identity"] for u in user_property_updates(simulator.url)] == ["u2"]
+
+
+def test_missing_wrong_and_unusable_keys_are_401_with_the_reason(
+    simulator: HeapSimulator, start_service: Callable[..., BackgroundService]
+) -> None:
+    service = start_service(
+        base_url=simulator.url, http=True, tokens=parse_tokens(tokens_file_entries(), "tokens")
+    )
+    batch = {"batch": [item("track", 1)]}
+
+    answers = [
+        post(service, "/v1/batch", batch, key=None),
+        post(service, "/v1/batch", batch, key="not-a-known-token-at-all"),
+        post(service, "/v1/batch", batch, key="several-apps-0123456789"),
+    ]
+
+    assert [a.status_code for a in answers] == [401, 401, 401]
+    assert all(a.json()["success"] is False for a in answers)
+    assert "no write key" in answers[0].json()["message"]
+    assert "several app_ids" in answers[2].json()["message"]
+    assert tracked_events(simulator.url) == []
+
+
+def test_in_stored_mode_a_200_means_committed_and_delivery_follows(
+    simulator: HeapSimulator, start_service: Callable[..., BackgroundService], tmp_path: Path
+) -> None:
+    service = start_service(
+        base_url=simulator.url,
+        app_id=APP_ID,
+        http=True,
+        store_url=f"sqlite:{tmp_path / 'store.db'}",
+    )
+
+    answer = post(service, "/v1/batch", {"batch": [item("track", n) for n in range(50)]})
+
+    assert answer.status_code == 200, answer.text
+    wait_until(lambda: len(tracked_events(simulator.url)) == 50, timeout=15, interval=0.05)
+    keys = sorted(str(e["idempotency_key"]) for e in tracked_events(simulator.url))
+    assert keys == sorted(f"m-track-{n}" for n in range(50))
+
+
+def test_healthz_is_200_while_serving(
+    simulator: HeapSimulator, start_service: Callable[..., BackgroundService]
+) -> None:
+    service = start_service(base_url=simulator.url, app_id=APP_ID, http=True)
+
+    answer = http_client.get(f"{service.http_url}/healthz")
+
+    assert answer.status_code == 200
