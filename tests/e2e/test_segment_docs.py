@@ -83,6 +83,12 @@ def test_every_curl_example_gets_its_documented_answer_and_reaches_heap(
         "Page viewed",
         {"name": "Pricing", "path": "/pricing"},
     )
+    assert (held["docs-mixed-5"]["event"], held["docs-mixed-5"].get("properties")) == (
+        "Good One",
+        {},
+    )
+    # the alias, the item kept from Heap, the anonymous one and the invalid one are not sent
+    assert sorted(held) == ["docs-batch-1", "docs-gzip-1", "docs-mixed-5", "docs-track-1"]
     assert {event["identity"] for event in held.values()} == {"user-42"}
     users = [user["properties"] for user in user_property_updates(simulator)]
     assert sorted(users, key=len) == [
