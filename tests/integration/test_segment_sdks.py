@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 from segment.analytics import Client
 
+from heap_destination.app.tokens import parse_tokens
 from heap_destination.client import HeapDestinationClient
 from heap_destination.sim import HeapSimulator
 from tests.conftest import APP_ID
@@ -163,13 +164,13 @@ FLATTENING_EXAMPLE = {
 }
 
 
-def send_with_python(http_url: str, calls: list[Call]) -> list[str]:
+def send_with_python(http_url: str, calls: list[Call], write_key: str = WRITE_KEY) -> list[str]:
     """Sends the calls through analytics-python as its README shows, with gzip on (its
     `gzip` option; it is off by default), and returns the errors it reported (none when the
     intake took every batch)."""
     errors: list[str] = []
     client = Client(
-        WRITE_KEY,
+        write_key,
         host=http_url,
         gzip=True,
         max_retries=2,
@@ -322,6 +323,36 @@ def test_the_paths_the_go_and_java_sdks_post_to_are_taken(
     assert (answer.status_code, answer.json()["success"]) == (200, True), answer.text
     [event] = tracked_events(simulator.url)
     assert (event["idempotency_key"], event["properties"]) == ("java-or-go-1", {"plan.name": "pro"})
+
+
+def test_a_write_key_sends_to_its_tokens_app_and_an_unknown_one_is_dropped_by_the_sdk(
+    simulator: HeapSimulator, start_service: Callable[..., BackgroundService]
+) -> None:
+    """The token is the SDK's write key; it sends to its write_key_app_id. An unknown key
+    is answered 401, which the SDK reports and does not retry."""
+    tokens = parse_tokens(
+        json.dumps(
+            [
+                {
+                    "name": "web",
+                    "token": "web-token-0123456789",
+                    "app_ids": [APP_ID, "2222222222"],
+                    "write_key_app_id": "2222222222",
+                }
+            ]
+        ),
+        "test",
+    )
+    service = start_service(http=True, tokens=tokens, base_url=simulator.url)
+    [track] = [call for call in CALLS if call.method == "track"]
+
+    assert send_with_python(service.http_url, [track], "web-token-0123456789") == []
+    errors = send_with_python(service.http_url, [track], "not-a-token-0123456789")
+
+    assert [
+        (event["app_id"], event["idempotency_key"]) for event in tracked_events(simulator.url)
+    ] == [("2222222222", "track-1")]
+    assert len(errors) == 1 and "(401)" in errors[0], errors
 
 
 def by_key(records: list[dict[str, Any]], key: str) -> dict[str, dict[str, Any]]:
