@@ -6,9 +6,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import grpc
+from prometheus_client import REGISTRY
+
 from heap_destination.app.tokens import parse_tokens
 from heap_destination.client import HeapDestinationClient
 from heap_destination.sim import HeapSimulator
+from heap_destination.v1 import admin_pb2, admin_pb2_grpc
 from tests.conftest import APP_ID
 from tests.support import http_client
 from tests.support.background_service import BackgroundService
@@ -168,3 +172,65 @@ def test_healthz_is_200_while_serving(
     answer = http_client.get(f"{service.http_url}/healthz")
 
     assert answer.status_code == 200
+
+
+def nested(levels: int) -> Any:
+    value: Any = "bottom"
+    for _ in range(levels):
+        value = {"deeper": value}
+    return value
+
+
+def test_one_bad_item_of_100_is_a_dead_letter_naming_its_field_and_99_are_delivered(
+    simulator: HeapSimulator, start_service: Callable[..., BackgroundService], tmp_path: Path
+) -> None:
+    service = start_service(
+        base_url=simulator.url,
+        app_id=APP_ID,
+        http=True,
+        store_url=f"sqlite:{tmp_path / 'store.db'}",
+    )
+    batch = [item("track", n) for n in range(100)]
+    batch[37]["properties"] = {"a": nested(25)}
+
+    answer = post(service, "/v1/batch", {"batch": batch})
+
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert body["taken"] == 99
+    [rejected] = body["rejected"]
+    assert (rejected["index"], rejected["messageId"]) == (37, "m-track-37")
+    assert rejected["reason"].startswith("properties.a.deeper")
+    assert "nest at most 20 levels" in rejected["reason"]
+    wait_until(lambda: len(tracked_events(simulator.url)) == 99, timeout=15, interval=0.05)
+    assert "m-track-37" not in {e["idempotency_key"] for e in tracked_events(simulator.url)}
+    with grpc.insecure_channel(service.target) as channel:
+        admin = admin_pb2_grpc.DeliveryAdminServiceStub(channel)
+        letters = admin.ListDeadLetters(admin_pb2.ListDeadLettersRequest(), timeout=5)
+        replayed = admin.ReplayDeadLetters(admin_pb2.ReplayDeadLettersRequest(), timeout=5)
+        [letter] = letters.dead_letters
+        assert letter.message_id == "m-track-37"
+        assert letter.last_error.startswith("invalid Segment item: properties.a.deeper")
+        assert replayed.replayed == 0
+        purged = admin.PurgeDeadLetters(admin_pb2.PurgeDeadLettersRequest(), timeout=5)
+        assert purged.purged == 1
+
+
+def test_without_a_store_an_invalid_item_is_listed_and_counted(
+    simulator: HeapSimulator, start_service: Callable[..., BackgroundService]
+) -> None:
+    service = start_service(base_url=simulator.url, app_id=APP_ID, http=True)
+    before = (
+        REGISTRY.get_sample_value("heap_destination_http_items_total", {"outcome": "rejected"})
+        or 0.0
+    )
+
+    answer = post(service, "/v1/batch", {"batch": [item("track", 1), item("track", 2, event=7)]})
+
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["rejected"] == [
+        {"index": 1, "messageId": "m-track-2", "reason": "event: must be a string, not a number"}
+    ]
+    assert [e["idempotency_key"] for e in tracked_events(simulator.url)] == ["m-track-1"]
+    after = REGISTRY.get_sample_value("heap_destination_http_items_total", {"outcome": "rejected"})
+    assert after == before + 1

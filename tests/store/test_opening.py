@@ -56,6 +56,10 @@ async def test_opening_migrates_once_and_records_the_version(
     assert [item.id for item in await third.claim("worker-a", 10, 30.0)] == [item_id]
 
 
+_VERSION_1_COLUMNS = 10
+"""INSERT_COLUMNS up to due_at: the ones every version of the schema has."""
+
+
 def _create_version(store_url: str, version: int, *extra: str) -> None:
     """A store as `version` left it, holding one item, then `extra` statements run."""
     engine: Engine = "sqlite" if store_url.startswith("sqlite:") else "postgresql"
@@ -69,21 +73,25 @@ def _create_version(store_url: str, version: int, *extra: str) -> None:
             for n, _ in migrations
         ),
     ]
-    row = new_item_row(new_item(stream_event_id="stream-1"))
+    # The columns every version has (version 5 added replayable), as stored items have them.
+    row = new_item_row(new_item(stream_event_id="stream-1"))[:_VERSION_1_COLUMNS]
+    insert = queries.INSERT_ITEM.replace(", status, last_error, replayable", "").replace(
+        ", ?, ?, ?)", ")"
+    )
     if engine == "sqlite":
         path = Path(store_url.removeprefix("sqlite:"))
         path.parent.mkdir(parents=True, exist_ok=True)
         with sqlite3.connect(path) as db:
             for statement in statements:
                 db.execute(statement)
-            db.execute(queries.INSERT_ITEM, row)
+            db.execute(insert, row)
             for statement in extra:
                 db.execute(statement)
         return
     with psycopg.connect(store_url) as pg:
         for statement in statements:
             pg.execute(statement.encode())
-        pg.execute(queries.postgres_sql(queries.INSERT_ITEM).encode(), row)
+        pg.execute(queries.postgres_sql(insert).encode(), row)
         for statement in extra:
             pg.execute(statement.encode())
 

@@ -29,6 +29,9 @@ class NewItem:
     message_id: str = ""
     stream_event_id: str = ""
     accepted_at: float = field(default_factory=time.time)
+    dead: str | None = None
+    """For an item taken only to be kept as a dead letter (an invalid Segment item): why
+    it is one. It is never delivered, and replay leaves it alone; purge removes it."""
 
 
 @dataclass
@@ -145,12 +148,15 @@ def new_item_row(item: NewItem) -> tuple[object, ...]:
         item.stream_event_id,
         item.accepted_at,
         0.0,  # due_at: claimable at once, whatever the caller's clock says
+        "stored" if item.dead is None else "dead",
+        item.dead or "",
+        1 if item.dead is None else 0,  # replayable
     )
 
 
 INSERT_COLUMNS = (
     "app_id, base_url, endpoint, identity, idempotency_key, body, message_id, "
-    "stream_event_id, accepted_at, due_at"
+    "stream_event_id, accepted_at, due_at, status, last_error, replayable"
 )
 
 

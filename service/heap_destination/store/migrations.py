@@ -105,6 +105,10 @@ _V4 = (
     "WHERE stream_event_id <> ''",
 )
 
+# Items taken only to be kept as dead letters (invalid Segment items) are not
+# replayable: version 5 marks which ones are.
+_V5 = ("ALTER TABLE items ADD COLUMN replayable INTEGER NOT NULL DEFAULT 1",)
+
 Statements = tuple[str, ...] | dict[Engine, tuple[str, ...]]
 """A version's statements: the same for both engines, or each engine's own."""
 
@@ -145,6 +149,8 @@ MIGRATIONS: list[tuple[int, Statements]] = [
     (3, {"sqlite": _V3_SQLITE, "postgresql": _V3_POSTGRESQL}),
     # Status pages per app, and the retry age of a replayed dead letter.
     (4, _V4),
+    # Dead letters that replay leaves alone.
+    (5, _V5),
 ]
 
 LATEST_VERSION = MIGRATIONS[-1][0]

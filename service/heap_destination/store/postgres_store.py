@@ -51,7 +51,8 @@ _RESERVE_LOCK = "heap_destination.store.reserve:{app_id}:"
 _INSERT_ITEMS = (
     f"INSERT INTO items ({INSERT_COLUMNS}) SELECT {INSERT_COLUMNS} FROM unnest("
     "%s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::bytea[], %s::text[], "
-    "%s::text[], %s::float8[], %s::float8[]) WITH ORDINALITY "
+    "%s::text[], %s::float8[], %s::float8[], %s::text[], %s::text[], %s::int[]) "
+    "WITH ORDINALITY "
     f"AS rows ({INSERT_COLUMNS}, position) ORDER BY position RETURNING id"
 ).encode()
 

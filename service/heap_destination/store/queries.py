@@ -25,7 +25,7 @@ PURGED_BODY = b"{}"
 SQLITE_IDENTITIES = "SELECT value FROM json_each(?)"
 POSTGRES_IDENTITIES = "SELECT jsonb_array_elements_text(?::jsonb)"
 
-INSERT_ITEM = f"INSERT INTO items ({INSERT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+INSERT_ITEM = f"INSERT INTO items ({INSERT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 
 
 def postgres_sql(sql: str) -> str:
@@ -173,7 +173,8 @@ def replay_dead(
     message_id: str | None = None,
     item_id: int | None = None,
 ) -> Query:
-    """The dead items become "stored" with fresh attempts and a fresh retry age."""
+    """The dead items become "stored" with fresh attempts and a fresh retry age; those
+    taken only as dead letters (not replayable: invalid Segment items) stay dead."""
     sql, parameters = _dead(
         "UPDATE items SET status = 'stored', attempts = 0, due_at = ?, replayed_at = ?, "
         "lease_owner = NULL",
@@ -183,7 +184,7 @@ def replay_dead(
         message_id,
         item_id,
     )
-    return sql, tuple(parameters)
+    return f"{sql} AND replayable = 1", tuple(parameters)
 
 
 def purge_dead(

@@ -45,11 +45,13 @@ from heap_destination.delivery.errors import (
 from heap_destination.delivery.outcomes import delivery_error
 from heap_destination.domain.ack_mode import AckMode
 from heap_destination.domain.destination import Destination, DestinationSettings
+from heap_destination.domain.json_text import encode
 from heap_destination.domain.violations import InvalidInput
 from heap_destination.durable.intake import StoredIntake
 from heap_destination.durable.work import Origin
 from heap_destination.metrics import HTTP_ITEMS
 from heap_destination.store import NewItem
+from heap_destination.store.items import Endpoint
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +60,14 @@ ANSWER_WITHIN = 9.0
 MAX_LISTED_REJECTIONS = 100
 _MAX_REASON_CHARACTERS = 500
 _REJECTED = HTTP_ITEMS.labels("rejected")
+INVALID_ITEM = "invalid Segment item:"
+"""How the reason of an invalid item's dead letter begins."""
+# The endpoint a dead letter shows: the one its call would have reached first.
+_DEAD_LETTER_ENDPOINTS: dict[str, Endpoint] = {
+    "track": "track",
+    "identify": "user_properties",
+    "account": "account_properties",
+}
 
 
 @dataclass(frozen=True)
@@ -78,10 +88,14 @@ class _Rejection:
 
 @dataclass
 class _Tally:
-    taken: list[tuple[MappedItem, PreparedCall]] = field(default_factory=list)
+    taken: list[tuple[int, MappedItem, PreparedCall]] = field(default_factory=list)
+    """Each valid item with its index in the request and its prepared call."""
     aliases: int = 0
     skipped: dict[str, int] = field(default_factory=dict)
     rejected: list[_Rejection] = field(default_factory=list)
+    """Invalid items: dead letters, with a store."""
+    refused: list[_Rejection] = field(default_factory=list)
+    """Valid items Heap refused for good (ack mode DELIVERED): answered, not retried."""
 
 
 class SegmentIntake:
@@ -138,7 +152,7 @@ class SegmentIntake:
             if destination.ack_mode is AckMode.STORED:
                 await self._store(tally, destination, raw_size=len(raw))
             else:
-                await self._deliver(tally, key)
+                await self._deliver(tally, key, destination)
         except DeliveryError as error:
             return _retry_later(error)
         return _taken(tally, destination, stored=self._stored_intake is not None)
@@ -156,34 +170,37 @@ class SegmentIntake:
             raise ShuttingDown()
         accepted_at = time.time()
         work: list[NewItem] = []
-        for item, call in tally.taken:
+        for _, item, call in tally.taken:
             work.extend(call.work(Origin(accepted_at, item.message_id)))
         work.extend(_dead_letters(tally.rejected, destination, accepted_at))
         if not work:
             return
         deadline = self._engine.deadline(ANSWER_WITHIN)
-        sizes = [item.size for item, _ in tally.taken] or [raw_size]
+        sizes = [item.size for _, item, _ in tally.taken] or [raw_size]
         self._take_in_flight(sizes)
         try:
             await self._stored_intake.store(work, deadline)
         finally:
             for size in sizes:
                 self._in_flight.give_back(size)
-        for item, call in tally.taken:
+        for _, item, call in tally.taken:
             event_metrics.settled(item.kind, None, call.warnings, stored=True)
 
-    async def _deliver(self, tally: _Tally, key: WriteKey) -> None:
+    async def _deliver(self, tally: _Tally, key: WriteKey, destination: Destination) -> None:
         if self._engine.draining:
             raise ShuttingDown()
+        if self._stored_intake is not None and tally.rejected:
+            letters = _dead_letters(tally.rejected, destination, time.time())
+            await self._stored_intake.store(letters, self._engine.deadline(ANSWER_WITHIN))
         if not tally.taken:
             return
         deadline = self._engine.deadline(ANSWER_WITHIN)
         fairness = f"token {key.caller.name}" if key.caller is not None else "http"
-        sizes = [item.size for item, _ in tally.taken]
+        sizes = [item.size for _, item, _ in tally.taken]
         self._take_in_flight(sizes)
         try:
             futures = []
-            for _, call in tally.taken:
+            for _, _, call in tally.taken:
                 futures.append(
                     await call.deliver(self._engine, deadline, fairness, from_stream=False)
                 )
@@ -192,18 +209,18 @@ class SegmentIntake:
                 raise ShuttingDown() if self._engine.draining else _heap_too_slow()
             failed: DeliveryError | None = None
             still_taken = []
-            for (item, call), future in zip(tally.taken, futures, strict=True):
+            for (index, item, call), future in zip(tally.taken, futures, strict=True):
                 error = delivery_error(future)
                 if isinstance(error, HeapRejected):
                     event_metrics.settled(item.kind, error, call.warnings)
-                    tally.rejected.append(
-                        _Rejection(-1, item.message_id, str(error), item.kind, None)
+                    tally.refused.append(
+                        _Rejection(index, item.message_id, str(error), item.kind, None)
                     )
                 elif error is not None:
                     failed = failed or error
                 else:
                     event_metrics.settled(item.kind, None, call.warnings)
-                    still_taken.append((item, call))
+                    still_taken.append((index, item, call))
             if failed is not None:
                 raise failed
             tally.taken = still_taken
@@ -246,7 +263,7 @@ def _mapped(
             except InvalidInput as error:
                 event_metrics.settled(mapped.kind, error, ())
                 raise segment_violations(mapped.kind, error) from None
-            tally.taken.append((mapped, call))
+            tally.taken.append((index, mapped, call))
         except InvalidInput as error:
             if isinstance(raw, dict) and isinstance(raw.get("messageId"), str):
                 message_id = raw["messageId"]
@@ -257,26 +274,45 @@ def _mapped(
 def _dead_letters(
     rejected: Sequence[_Rejection], destination: Destination, accepted_at: float
 ) -> list[NewItem]:
-    """The rejected items as dead letters that are never replayed (see NewItem.dead)."""
-    del rejected, destination, accepted_at
-    return []
+    """The invalid items as dead letters that are never delivered or replayed (see
+    NewItem.dead), each with the item as sent."""
+    letters = []
+    for rejection in rejected:
+        raw = rejection.item
+        user_id = raw.get("userId") if isinstance(raw, dict) else None
+        letters.append(
+            NewItem(
+                app_id=destination.app_id,
+                base_url=destination.base_url,
+                endpoint=_DEAD_LETTER_ENDPOINTS.get(rejection.kind, "track"),
+                identity=user_id if isinstance(user_id, str) else "",
+                body=encode(raw),
+                message_id=rejection.message_id,
+                accepted_at=accepted_at,
+                dead=f"{INVALID_ITEM} {rejection.reason}",
+            )
+        )
+    return letters
 
 
 def _taken(tally: _Tally, destination: Destination, *, stored: bool) -> Reply:
+    """The 200: every valid item committed or delivered; the rest counted and listed."""
     HTTP_ITEMS.labels("taken").inc(len(tally.taken))
     if tally.aliases:
         HTTP_ITEMS.labels("alias").inc(tally.aliases)
     for reason, count in tally.skipped.items():
         HTTP_ITEMS.labels("skipped_" + reason.replace(" ", "_")).inc(count)
-    if tally.rejected:
-        _REJECTED.inc(len(tally.rejected))
+    rejected = sorted(tally.rejected + tally.refused, key=lambda r: r.index)
+    if rejected:
+        _REJECTED.inc(len(rejected))
         log.warning(
             "Segment items rejected",
             extra={
                 "app_id": destination.app_id,
-                "rejected": len(tally.rejected),
-                "fields": sorted({r.reason.partition(":")[0] for r in tally.rejected})[:10],
-                "dead_letters": stored,
+                "invalid": len(tally.rejected),
+                "refused_by_heap": len(tally.refused),
+                "dead_letters": stored and bool(tally.rejected),
+                "fields": sorted({r.reason.partition(":")[0][:80] for r in tally.rejected})[:10],
             },
         )
     body: dict[str, Any] = {"success": True, "taken": len(tally.taken)}
@@ -284,17 +320,17 @@ def _taken(tally: _Tally, destination: Destination, *, stored: bool) -> Reply:
         body["aliases"] = tally.aliases
     if tally.skipped:
         body["skipped"] = dict(tally.skipped)
-    if tally.rejected:
+    if rejected:
         body["rejected"] = [
             {
                 "index": r.index,
                 "messageId": r.message_id,
                 "reason": r.reason[:_MAX_REASON_CHARACTERS],
             }
-            for r in tally.rejected[:MAX_LISTED_REJECTIONS]
+            for r in rejected[:MAX_LISTED_REJECTIONS]
         ]
-        if len(tally.rejected) > MAX_LISTED_REJECTIONS:
-            body["unlisted_rejected"] = len(tally.rejected) - MAX_LISTED_REJECTIONS
+        if len(rejected) > MAX_LISTED_REJECTIONS:
+            body["unlisted_rejected"] = len(rejected) - MAX_LISTED_REJECTIONS
     return Reply(200, body)
 
 
