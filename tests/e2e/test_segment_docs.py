@@ -19,19 +19,26 @@ import pytest
 
 from tests.conftest import APP_ID
 from tests.support.background_service import BackgroundService
+from tests.support.durable import deliveries
 from tests.support.simulator_api import account_updates, tracked_events, user_property_updates
 from tests.support.wait import wait_until
 
 REPO = Path(__file__).resolve().parents[2]
 PAGE = REPO / "docs" / "segment.md"
 DOCUMENTED_URL = "http://127.0.0.1:8790"
-EXAMPLE = re.compile(r"^```sh\n(?P<command>.*?)^```\n\s*^```json\n(?P<answer>.*?)^```", re.M | re.S)
+FENCED = re.compile(r"^```(?P<language>\w*)\n(?P<text>.*?)^```$", re.M | re.S)
 
 
 def examples() -> list[tuple[str, Any]]:
-    """Each shell example of the page with the answer it shows."""
-    found = [(m["command"], json.loads(m["answer"])) for m in EXAMPLE.finditer(PAGE.read_text())]
-    assert len(found) >= 3, f"docs/segment.md has {len(found)} curl examples with answers"
+    """Each shell example of the page with the answer it shows: every ```sh block is
+    followed by a ```json block."""
+    blocks = [(m["language"], m["text"]) for m in FENCED.finditer(PAGE.read_text())]
+    found = []
+    for (language, text), after in zip(blocks, [*blocks[1:], ("", "")], strict=True):
+        if language == "sh":
+            assert after[0] == "json", f"docs/segment.md: no ```json answer after\n{text}"
+            found.append((text, json.loads(after[1])))
+    assert len(found) >= 4, f"docs/segment.md has {len(found)} curl examples"
     return found
 
 
@@ -98,3 +105,8 @@ def test_every_curl_example_gets_its_documented_answer_and_reaches_heap(
     assert [(a["account_id"], a["properties"]) for a in account_updates(simulator)] == [
         ("acme", {"plan": "enterprise", "seats": 40})
     ]
+    letters = deliveries(service.target, "dead-letters", "--message-id", "docs-mixed-4")
+    [letter] = letters["dead_letters"]
+    assert letter["last_error"] == (
+        "invalid Segment item: properties: must be an object, not a string"
+    )
