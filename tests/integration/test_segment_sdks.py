@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from prometheus_client import REGISTRY
 from segment.analytics import Client
 
 from heap_destination.app.tokens import parse_tokens
@@ -27,9 +28,11 @@ from tests.conftest import APP_ID
 from tests.support import http_client
 from tests.support.background_service import BackgroundService
 from tests.support.client_programs import npm_installed
+from tests.support.durable import clear_faults
 from tests.support.simulator_api import (
     accepted,
     account_updates,
+    inject_fault,
     tracked_events,
     user_property_updates,
 )
@@ -353,6 +356,49 @@ def test_a_write_key_sends_to_its_tokens_app_and_an_unknown_one_is_dropped_by_th
         (event["app_id"], event["idempotency_key"]) for event in tracked_events(simulator.url)
     ] == [("2222222222", "track-1")]
     assert len(errors) == 1 and "(401)" in errors[0], errors
+
+
+def test_a_full_store_is_a_429_the_sdk_waits_out_and_every_event_arrives_once(
+    simulator: HeapSimulator, start_service: Callable[..., BackgroundService], tmp_path: Path
+) -> None:
+    """Heap is down, so the store (2 undelivered events per app) fills: the intake answers
+    429 with Retry-After, analytics-python keeps the batch and sends it again after the
+    delay, and once Heap is back every event arrives, once."""
+    service = start_service(
+        http=True,
+        store_url=f"sqlite:{tmp_path / 'store.db'}",
+        max_stored_events_per_app=2,
+        base_url=simulator.url,
+        app_id=APP_ID,
+    )
+    inject_fault(simulator.url, status=503, probability=1.0)
+    full_before = http_answers("429")
+    errors: list[str] = []
+    client = Client(
+        WRITE_KEY,
+        host=service.http_url,
+        upload_size=2,
+        on_error=lambda error, batch: errors.append(str(error)),
+    )
+    keys = [f"full-store-{n}" for n in range(6)]
+    for key in keys:
+        client.track(user_id="user-1", event="Signed Up", message_id=key)
+
+    wait_until(lambda: http_answers("429") > full_before, timeout=30, interval=0.05)
+    clear_faults(simulator.url)
+    client.shutdown()
+
+    wait_until(lambda: len(tracked_events(simulator.url)) >= len(keys), timeout=30, interval=0.1)
+    assert errors == []
+    assert sorted(event["idempotency_key"] for event in tracked_events(simulator.url)) == keys
+
+
+def http_answers(status: str) -> float:
+    """How many /v1/batch requests the in-process intake answered with `status`."""
+    sample = REGISTRY.get_sample_value(
+        "heap_destination_http_requests_total", {"route": "/v1/batch", "status": status}
+    )
+    return sample or 0.0
 
 
 def by_key(records: list[dict[str, Any]], key: str) -> dict[str, dict[str, Any]]:
