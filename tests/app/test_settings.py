@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from heap_destination.app.cli import RUN_STORE
+from heap_destination.app.cli import RUN_HTTP_LISTEN, RUN_STORE
 from heap_destination.app.settings import (
     ServiceSettings,
     SettingsError,
@@ -278,3 +278,35 @@ def test_a_new_store_is_made_in_an_empty_file_only_when_asked_or_for_runs_own_st
 def test_stored_as_the_default_ack_mode_needs_a_store() -> None:
     with pytest.raises(SettingsError, match="--ack-mode stored needs a store"):
         settings(["--ack-mode", "stored"])
+
+
+def test_the_http_intake_is_off_for_serve_and_on_for_run_unless_told_otherwise() -> None:
+    parser = argparse.ArgumentParser()
+    add_service_arguments(parser)
+    run = service_settings(parser.parse_args([]), {}, RUN_STORE, http_default=RUN_HTTP_LISTEN)
+
+    assert settings([]).http_listen is None
+    assert run.http_listen == "127.0.0.1:8790"
+    assert settings(["--http-listen", "127.0.0.1:9000"]).http_listen == "127.0.0.1:9000"
+    assert settings(["--http-listen", "off"]).http_listen is None
+    off_for_run = parser.parse_args(["--http-listen", "off"])
+    assert service_settings(off_for_run, {}, http_default=RUN_HTTP_LISTEN).http_listen is None
+    assert settings([], {"HEAP_DESTINATION_HTTP_LISTEN": "[::1]:0"}).http_listen == "[::1]:0"
+    with pytest.raises(SettingsError, match="--http-listen"):
+        settings(["--http-listen", "8790"])
+
+
+def test_the_http_ack_mode_is_stored_with_a_store_else_delivered_unless_told() -> None:
+    store = ["--store", "sqlite:/tmp/x.db"]
+
+    assert settings([]).http_acks is AckMode.DELIVERED
+    assert settings(store).http_acks is AckMode.STORED
+    assert settings([*store, "--http-ack-mode", "delivered"]).http_acks is AckMode.DELIVERED
+    with pytest.raises(SettingsError, match="--http-ack-mode stored needs a store"):
+        settings(["--http-ack-mode", "stored"])
+
+
+def test_a_non_loopback_http_address_needs_tokens_too() -> None:
+    with pytest.raises(SettingsError, match="listening on 0.0.0.0:8790 with no tokens"):
+        settings(["--http-listen", "0.0.0.0:8790"])
+    assert settings(["--http-listen", "0.0.0.0:8790", "--allow-unauthenticated", "true"])

@@ -2,16 +2,22 @@
 
 import gzip
 import json
+import logging
+import socket
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import grpc
+import pytest
 from prometheus_client import REGISTRY
 
+from heap_destination.api.segment import routes
 from heap_destination.app.tokens import parse_tokens
 from heap_destination.client import HeapDestinationClient
+from heap_destination.delivery.heap.retry_policy import RetryPolicy
 from heap_destination.sim import HeapSimulator
+from heap_destination.sim.faults import Fault
 from heap_destination.v1 import admin_pb2, admin_pb2_grpc
 from tests.conftest import APP_ID
 from tests.support import http_client
@@ -234,3 +240,110 @@ def test_without_a_store_an_invalid_item_is_listed_and_counted(
     assert [e["idempotency_key"] for e in tracked_events(simulator.url)] == ["m-track-1"]
     after = REGISTRY.get_sample_value("heap_destination_http_items_total", {"outcome": "rejected"})
     assert after == before + 1
+
+
+def sample(name: str, labels: dict[str, str]) -> float:
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
+def test_requests_and_items_are_counted_and_logs_hold_no_values(
+    simulator: HeapSimulator,
+    start_service: Callable[..., BackgroundService],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    service = start_service(base_url=simulator.url, app_id=APP_ID, http=True)
+    caplog.set_level(logging.DEBUG)
+    requests = ("heap_destination_http_requests_total", {"route": "/v1/batch", "status": "200"})
+    bad = ("heap_destination_http_requests_total", {"route": "/v1/track", "status": "400"})
+    outcomes = ["taken", "rejected", "skipped_integrations", "skipped_no_identity", "alias"]
+    before = [sample(*requests), sample(*bad)] + [
+        sample("heap_destination_http_items_total", {"outcome": o}) for o in outcomes
+    ]
+    batch = [
+        item("track", 1),
+        item("track", 2, properties={"secret": "SECRET-VALUE", "deep": nested(30)}),
+        item("track", 3, integrations={"Heap": False}),
+        item("track", 4, integrations={"All": False}),
+        {"type": "track", "event": "E", "anonymousId": "anon-only", "messageId": "anon"},
+        item("alias", 5, previousId="p"),
+    ]
+
+    answer = post(service, "/v1/batch", {"batch": batch})
+    post(service, "/v1/track", b"{")
+
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["skipped"] == {"integrations": 2, "no identity": 1}
+    after = [sample(*requests), sample(*bad)] + [
+        sample("heap_destination_http_items_total", {"outcome": o}) for o in outcomes
+    ]
+    assert [a - b for a, b in zip(after, before, strict=True)] == [1, 1, 1, 1, 2, 1, 1]
+    assert "SECRET-VALUE" not in caplog.text
+    assert any("Segment items rejected" in r.getMessage() for r in caplog.records)
+
+
+def test_a_full_store_is_429_with_retry_after_and_nothing_of_the_batch_is_stored(
+    simulator: HeapSimulator, start_service: Callable[..., BackgroundService], tmp_path: Path
+) -> None:
+    simulator.inject(Fault(status=503, seconds=30))
+    service = start_service(
+        base_url=simulator.url,
+        app_id=APP_ID,
+        http=True,
+        store_url=f"sqlite:{tmp_path / 'store.db'}",
+        max_stored_events=5,
+    )
+
+    answer = post(service, "/v1/batch", {"batch": [item("track", n) for n in range(10)]})
+
+    assert answer.status_code == 429, answer.text
+    assert answer.headers["Retry-After"] == "5"
+    assert answer.json()["code"] == "store_full"
+
+
+def test_heap_out_of_reach_in_delivered_mode_is_503_which_the_sdks_retry(
+    simulator: HeapSimulator, start_service: Callable[..., BackgroundService]
+) -> None:
+    simulator.inject(Fault(status=503, seconds=30))
+    service = start_service(
+        base_url=simulator.url,
+        app_id=APP_ID,
+        http=True,
+        retry=RetryPolicy(initial_backoff=0.01, max_backoff=0.05, delivery_timeout=0.5),
+    )
+
+    answer = post(service, "/v1/batch", {"batch": [item("track", 1)]})
+
+    assert answer.status_code == 503, answer.text
+    assert answer.json()["success"] is False
+
+
+def partial_request(service: BackgroundService) -> socket.socket:
+    """A request whose body never finishes arriving."""
+    port = int(service.http_url.rpartition(":")[2])
+    connection = socket.create_connection(("127.0.0.1", port), timeout=10)
+    connection.sendall(
+        b"POST /v1/batch HTTP/1.1\r\nHost: x\r\nAuthorization: Basic a2V5Og==\r\n"
+        b'Content-Length: 1000\r\n\r\n{"batch": ['
+    )
+    return connection
+
+
+def test_requests_past_the_concurrent_bound_are_429_and_a_slow_body_is_408(
+    simulator: HeapSimulator,
+    start_service: Callable[..., BackgroundService],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(routes, "BODY_READ_SECONDS", 1.0)
+    service = start_service(
+        base_url=simulator.url, app_id=APP_ID, http=True, max_concurrent_calls=1
+    )
+    batch = {"batch": [item("track", 1)]}
+
+    with partial_request(service) as slow:
+        wait_until(lambda: post(service, "/v1/batch", batch).status_code == 429, timeout=10)
+        refused = post(service, "/v1/batch", batch)
+        answer = slow.recv(65536)
+
+    assert refused.headers["Retry-After"] == "1"
+    assert answer.startswith(b"HTTP/1.1 408")
+    assert post(service, "/v1/batch", batch).status_code == 200

@@ -1,8 +1,11 @@
 """TLS and mutual TLS through a real server, with certificates the test makes itself."""
 
+import http.client
 import shutil
+import ssl
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import grpc
 import pytest
@@ -70,3 +73,32 @@ def test_a_missing_certificate_file_is_a_clear_start_up_error(tmp_path: Path) ->
     code = main(["serve", "--tls-cert", str(tmp_path / "nope.pem"), "--tls-key", "k.pem"], env={})
 
     assert code == 2
+
+
+def _https_post(url: str, certs: Certificates, with_client_cert: bool) -> int:
+    context = ssl.create_default_context(cafile=str(certs.ca))
+    if with_client_cert:
+        context.load_cert_chain(certs.client_cert, certs.client_key)
+    parts = urlsplit(url)
+    connection = http.client.HTTPSConnection(parts.hostname or "", parts.port, context=context)
+    body = b'{"batch": [{"type": "track", "event": "Over HTTPS", "userId": "u1"}]}'
+    try:
+        connection.request("POST", "/v1/batch", body=body, headers={"authorization": "Basic azo="})
+        return connection.getresponse().status
+    finally:
+        connection.close()
+
+
+def test_the_http_intake_serves_the_same_tls_and_mtls_as_grpc(
+    simulator: HeapSimulator, start_service: Any, certificates: Certificates
+) -> None:
+    tls = TlsFiles(certificates.server_cert, certificates.server_key, certificates.ca)
+    service = start_service(base_url=simulator.url, app_id=APP_ID, tls=tls, http=True)
+    https_url = service.http_url.replace("http://", "https://")
+
+    with pytest.raises(OSError):  # refused in the handshake, or right after it (TLS 1.3)
+        _https_post(https_url, certificates, with_client_cert=False)
+    status = _https_post(https_url, certificates, with_client_cert=True)
+
+    assert status == 200
+    assert [e["event"] for e in tracked_events(simulator.url)] == ["Over HTTPS"]

@@ -16,6 +16,7 @@ from heap_destination.client import HeapDestinationClient, in_messages, track_ev
 from heap_destination.sim import HeapSimulator
 from heap_destination.v1 import track_pb2
 from tests.conftest import APP_ID
+from tests.support import http_client
 from tests.support.background_service import BackgroundService
 
 # A caller's trace, as a W3C traceparent header carries it.
@@ -96,3 +97,29 @@ def test_a_stream_is_one_span_linked_once_from_each_bulk_request(
     assert len(requests) >= 3
     assert all([link.context for link in r.links] == [call.context] for r in requests)
     assert all(r.parent is None for r in requests)
+
+
+def test_a_segment_http_request_is_a_server_span_in_the_callers_trace(
+    simulator: HeapSimulator,
+    start_service: Callable[..., BackgroundService],
+    spans: tuple[TracerProvider, InMemorySpanExporter],
+) -> None:
+    provider, exporter = spans
+    service = start_service(base_url=simulator.url, app_id=APP_ID, tracing=provider, http=True)
+    body = {"batch": [{"type": "track", "event": "E", "userId": "u1", "messageId": "m1"}]}
+
+    answer = http_client.post(
+        f"{service.http_url}/v1/batch",
+        json=body,
+        headers={"traceparent": TRACEPARENT},
+        auth=("key", ""),
+    )
+    missing = http_client.post(f"{service.http_url}/v1/batch", content=b"[")
+
+    assert (answer.status_code, missing.status_code) == (200, 400)
+    first, second = _named(exporter.get_finished_spans(), "POST /v1/batch")
+    assert first.kind is trace.SpanKind.SERVER
+    assert first.parent is not None and first.parent.trace_id == CALLER_TRACE_ID
+    assert first.attributes is not None and second.attributes is not None
+    assert first.attributes["http.response.status_code"] == 200
+    assert second.attributes["http.response.status_code"] == 400

@@ -24,6 +24,12 @@ class InFlightLimit:
     def has_room(self, size: int) -> bool:
         return self.count == 0 or (self.count < self.events and self.size + size <= self.bytes)
 
+    def has_room_for(self, events: int, size: int) -> bool:
+        """Whether `events` more of `size` bytes in all fit (as has_room for one)."""
+        return self.count == 0 or (
+            self.count + events <= self.events and self.size + size <= self.bytes
+        )
+
     def take(self, size: int) -> None:
         self.count += 1
         self.size += size

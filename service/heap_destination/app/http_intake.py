@@ -62,7 +62,7 @@ async def start_http_intake(
         WriteKeys(tokens.caller if tokens is not None else None, settings.defaults.app_id),
         settings.http_acks,
     )
-    app = segment_app(intake, serving, tracer, MAX_SENT_BODY_BYTES)
+    app = segment_app(intake, serving, tracer, MAX_SENT_BODY_BYTES, settings.max_concurrent_calls)
     runner = web.AppRunner(
         app,
         access_log=None,
@@ -90,26 +90,25 @@ async def start_http_intake(
         raise OSError(f"cannot listen on {settings.http_listen}: {error.strerror}") from error
     bound = runner.addresses[0][1] if runner.addresses else int(port)
     log.info(
-        "Segment-compatible HTTP intake listening on %s:%d",
+        "Segment-compatible HTTP intake listening on %s:%d (200 means %s; %s)",
         host,
         bound,
-        extra={
-            "ack_mode": settings.http_acks.value,
-            "write_keys": _write_key_count(settings),
-            "tls": settings.tls is not None,
-        },
+        settings.http_acks.value,
+        _write_keys_line(settings),
+        extra={"tls": settings.tls is not None},
     )
     return HttpIntake(runner, bound)
 
 
-def _write_key_count(settings: ServiceSettings) -> int | None:
-    """How many tokens can serve as write keys; None without tokens."""
+def _write_keys_line(settings: ServiceSettings) -> str:
+    """How many tokens can serve as write keys (see api/segment/write_keys.py)."""
     if settings.tokens is None:
-        return None
-    return sum(
-        not isinstance(key_app_id(caller, settings.defaults.app_id), WrongKey)
-        for caller in settings.tokens.callers()
+        return "no tokens: any write key sends to the default app_id"
+    callers = settings.tokens.callers()
+    usable = sum(
+        not isinstance(key_app_id(caller, settings.defaults.app_id), WrongKey) for caller in callers
     )
+    return f"{usable} of {len(callers)} tokens can serve as write keys"
 
 
 def _ssl_context(files: TlsFiles) -> ssl.SSLContext:

@@ -6,6 +6,7 @@ that is not a batch at all is refused; an item's own problems are that item's al
 (items.py).
 """
 
+import json
 import zlib
 from typing import Any
 
@@ -63,18 +64,56 @@ def _gunzip(raw: bytes) -> bytes:
 
 
 def parse_object(data: bytes) -> dict[str, Any]:
-    """The body's JSON object; raises NotABatch for anything else."""
+    """The body's JSON object; raises NotABatch for anything else.
+
+    What orjson refuses but json's own parser reads (NaN, Infinity, numbers past a
+    double, as Python's json.dumps writes them) is read that way, so that such a value
+    makes only its item invalid (the flattener refuses what is not finite)."""
     try:
         value = orjson.loads(data)
     except orjson.JSONDecodeError as error:
         if str(error).startswith("depth limit"):
-            raise NotABatch(
-                f"the body nests objects and arrays deeper than {MAX_NESTING} levels"
-            ) from None
-        raise NotABatch(f"the body is not JSON ({error})") from None
+            raise _too_deep() from None
+        value = _lenient(data, error)
     if not isinstance(value, dict):
         raise NotABatch(f"the body must be a JSON object, not {json_type(value)}")
     return value
+
+
+def _lenient(data: bytes, refused: orjson.JSONDecodeError) -> Any:
+    try:
+        value = json.loads(data, parse_int=_integer)
+    except RecursionError:
+        raise _too_deep() from None
+    except (ValueError, UnicodeDecodeError):  # JSONDecodeError is a ValueError
+        raise NotABatch(f"the body is not JSON ({refused})") from None
+    try:
+        orjson.dumps(value, option=orjson.OPT_PASSTHROUGH_SUBCLASS)
+    except TypeError as error:  # a lone UTF-16 surrogate (\ud800) in a string or key
+        if "surrogates" in str(error):
+            raise NotABatch(f"the body is not JSON ({refused})") from None
+    return value
+
+
+def _integer(text: str) -> int | float:
+    """An integer as orjson reads it: past 64 bits, a double."""
+    if len(text) > 20:
+        return float(text)
+    number = int(text)
+    return number if -(2**63) <= number < 2**64 else float(number)
+
+
+def _too_deep() -> NotABatch:
+    return NotABatch(f"the body nests objects and arrays deeper than {MAX_NESTING} levels")
+
+
+def item_json(item: object) -> bytes:
+    """An item's JSON, as long as it was sent (near enough: compact); NaN and the
+    infinities as json's parser read them."""
+    try:
+        return orjson.dumps(item)
+    except TypeError:
+        return json.dumps(item, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 def batch_items(body: dict[str, Any]) -> list[Any]:

@@ -21,7 +21,13 @@ from heap_destination.api.error_status import describe
 from heap_destination.api.in_flight import InFlightLimit
 from heap_destination.api.intake import PreparedCall, prepare_input
 from heap_destination.api.request_destination import DestinationResolver
-from heap_destination.api.segment.body import NotABatch, batch_items, inflate, parse_object
+from heap_destination.api.segment.body import (
+    NotABatch,
+    batch_items,
+    inflate,
+    item_json,
+    parse_object,
+)
 from heap_destination.api.segment.items import (
     Batch,
     MappedItem,
@@ -45,7 +51,6 @@ from heap_destination.delivery.errors import (
 from heap_destination.delivery.outcomes import delivery_error
 from heap_destination.domain.ack_mode import AckMode
 from heap_destination.domain.destination import Destination, DestinationSettings
-from heap_destination.domain.json_text import encode
 from heap_destination.domain.violations import InvalidInput
 from heap_destination.durable.intake import StoredIntake
 from heap_destination.durable.work import Origin
@@ -229,16 +234,13 @@ class SegmentIntake:
                 self._in_flight.give_back(size)
 
     def _take_in_flight(self, sizes: Sequence[int]) -> None:
-        """Counts the request's items against the service's in-flight bound, or raises
-        Overloaded with nothing counted."""
-        taken: list[int] = []
+        """Counts the request's items against the service's in-flight bound, all or
+        none: raises Overloaded when they do not fit (a request always fits when
+        nothing else is in flight)."""
+        if not self._in_flight.has_room_for(len(sizes), sum(sizes)):
+            raise Overloaded(OVERLOADED_RETRY_AFTER)
         for size in sizes:
-            if not self._in_flight.has_room(size):
-                for given in taken:
-                    self._in_flight.give_back(given)
-                raise Overloaded(OVERLOADED_RETRY_AFTER)
             self._in_flight.take(size)
-            taken.append(size)
 
 
 def _mapped(
@@ -286,7 +288,7 @@ def _dead_letters(
                 base_url=destination.base_url,
                 endpoint=_DEAD_LETTER_ENDPOINTS.get(rejection.kind, "track"),
                 identity=user_id if isinstance(user_id, str) else "",
-                body=encode(raw),
+                body=item_json(raw),
                 message_id=rejection.message_id,
                 accepted_at=accepted_at,
                 dead=f"{INVALID_ITEM} {rejection.reason}",

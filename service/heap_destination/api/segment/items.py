@@ -12,11 +12,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from heap_destination.api.segment.body import MAX_ITEM_BYTES, json_type
+from heap_destination.api.segment.body import MAX_ITEM_BYTES, item_json, json_type
 from heap_destination.domain.account import AccountInput
 from heap_destination.domain.identify import IdentifyInput
 from heap_destination.domain.identity import anonymous_only
-from heap_destination.domain.json_text import encode
 from heap_destination.domain.track import EventType, TrackInput
 from heap_destination.domain.violations import FieldViolation, InvalidInput
 
@@ -94,7 +93,7 @@ def map_item(raw: object, batch: Batch, route_type: str | None) -> MappedItem | 
     raises InvalidInput naming the field and the rule."""
     if not isinstance(raw, dict):
         raise InvalidInput([FieldViolation("item", f"must be an object, not {json_type(raw)}")])
-    size = len(encode(raw))
+    size = len(item_json(raw))
     if size > MAX_ITEM_BYTES:
         raise InvalidInput(
             [

@@ -7,13 +7,17 @@ Logs carry no property values. Nothing a caller sends is answered 500: a failure
 service did not expect is logged and answered 503, which the SDKs retry.
 """
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 from aiohttp import web
+from opentelemetry.propagate import extract
 from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer
 
 from heap_destination.api.segment.intake import Reply, SegmentIntake
+from heap_destination.api.unary_calls import OVERLOADED_RETRY_AFTER
 from heap_destination.metrics import HTTP_REQUESTS
 
 log = logging.getLogger(__name__)
@@ -29,6 +33,9 @@ ROUTES: dict[str, str | None] = {
     "/v1/alias": "alias",
 }
 HEALTH_ROUTE = "/healthz"
+BODY_READ_SECONDS = 10.0
+"""A body must arrive within this (then 408, which the SDKs retry), so a slow sender
+holds a request's place no longer."""
 _UNEXPECTED_RETRY_AFTER = 1.0
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -40,15 +47,18 @@ def segment_app(
     serving: Callable[[], bool],
     tracer: Tracer | None,
     max_body_bytes: int,
+    max_requests: int,
 ) -> web.Application:
     """The application; `serving` tells whether gRPC health is SERVING, `max_body_bytes`
-    bounds a request's body as sent (before it is inflated)."""
+    bounds a request's body as sent (before it is inflated), `max_requests` the requests
+    answered at once (more are answered 429)."""
     app = web.Application(
         client_max_size=max_body_bytes,
         middlewares=[_observed(tracer)],  # type: ignore[list-item]
     )
+    bounds = _Bounds(max_body_bytes, max_requests)
     for path, route_type in ROUTES.items():
-        handler = _route(intake, route_type, max_body_bytes)
+        handler = _route(intake, route_type, bounds)
         app.router.add_post(path, handler)
         # analytics-java's endpoint(HOST) posts to HOST/v1/import/, with the slash.
         app.router.add_post(path + "/", handler)
@@ -56,31 +66,71 @@ def segment_app(
     return app
 
 
-def _route(intake: SegmentIntake, route_type: str | None, max_body_bytes: int) -> Handler:
+@dataclass
+class _Bounds:
+    """What requests may hold at once: each its body as sent, and so many in all."""
+
+    max_body_bytes: int
+    max_requests: int
+    requests: int = 0
+
+
+def _route(intake: SegmentIntake, route_type: str | None, bounds: _Bounds) -> Handler:
     async def handle(request: web.Request) -> web.StreamResponse:
+        if bounds.requests >= bounds.max_requests:
+            return _json(_too_many(bounds.max_requests))
+        bounds.requests += 1
         try:
-            raw = await request.read()
-        except web.HTTPRequestEntityTooLarge:
-            return _json(
-                Reply(
-                    400,
-                    {
-                        "success": False,
-                        "code": "bad_request",
-                        "message": f"the body is over {max_body_bytes} bytes as sent "
-                        "(Segment's request limit is 500 KB)",
-                    },
-                )
-            )
-        reply = await intake.take(
-            route_type,
-            raw,
-            request.headers.get("Content-Encoding", ""),
-            request.headers.get("Authorization"),
-        )
-        return _json(reply)
+            return _json(await _taken(request, intake, route_type, bounds.max_body_bytes))
+        finally:
+            bounds.requests -= 1
 
     return handle
+
+
+async def _taken(
+    request: web.Request, intake: SegmentIntake, route_type: str | None, max_body_bytes: int
+) -> Reply:
+    try:
+        async with asyncio.timeout(BODY_READ_SECONDS):
+            raw = await request.read()
+    except web.HTTPRequestEntityTooLarge:
+        return Reply(
+            400,
+            {
+                "success": False,
+                "code": "bad_request",
+                "message": f"the body is over {max_body_bytes} bytes as sent "
+                "(Segment's request limit is 500 KB)",
+            },
+        )
+    except TimeoutError:
+        return Reply(
+            408,
+            {
+                "success": False,
+                "code": "request_timeout",
+                "message": f"the body did not arrive within {BODY_READ_SECONDS:.0f} s",
+            },
+        )
+    return await intake.take(
+        route_type,
+        raw,
+        request.headers.get("Content-Encoding", ""),
+        request.headers.get("Authorization"),
+    )
+
+
+def _too_many(max_requests: int) -> Reply:
+    return Reply(
+        429,
+        {
+            "success": False,
+            "code": "overloaded",
+            "message": f"the service is answering {max_requests} HTTP requests already",
+        },
+        OVERLOADED_RETRY_AFTER,
+    )
 
 
 def _health(serving: Callable[[], bool]) -> Handler:
@@ -102,8 +152,9 @@ def _json(reply: Reply) -> web.Response:
 def _observed(
     tracer: Tracer | None,
 ) -> Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]:
-    """Counts each request per route and status, makes it a server span, and answers a
-    failure nothing expected with 503."""
+    """Counts each request per route and status, makes it a server span (in the caller's
+    trace when a traceparent header carries one), and answers a failure nothing expected
+    with 503."""
 
     @web.middleware
     async def observe(request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -114,6 +165,7 @@ def _observed(
         else:
             with tracer.start_as_current_span(
                 f"{request.method} {route}",
+                context=extract(request.headers),
                 kind=SpanKind.SERVER,
                 attributes={"http.request.method": request.method, "http.route": route},
             ) as span:
