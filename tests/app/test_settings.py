@@ -307,6 +307,6 @@ def test_the_http_ack_mode_is_stored_with_a_store_else_delivered_unless_told() -
 
 
 def test_a_non_loopback_http_address_needs_tokens_too() -> None:
-    with pytest.raises(SettingsError, match="listening on 0.0.0.0:8790 with no tokens"):
+    with pytest.raises(SettingsError, match=r"listening on 0\.0\.0\.0:8790 with no tokens"):
         settings(["--http-listen", "0.0.0.0:8790"])
     assert settings(["--http-listen", "0.0.0.0:8790", "--allow-unauthenticated", "true"])
