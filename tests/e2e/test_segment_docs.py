@@ -70,7 +70,7 @@ def test_every_curl_example_gets_its_documented_answer_and_reaches_heap(
 
     wait_until(
         lambda: (
-            {"docs-batch-1", "docs-track-1", "docs-gzip-1"} <= set(events())
+            {"docs-batch-1", "docs-track-1", "docs-gzip-1", "docs-mixed-5"} <= set(events())
             and len(user_property_updates(simulator)) >= 2
             and len(account_updates(simulator)) >= 1
         ),
