@@ -31,6 +31,8 @@ def make_run() -> Iterator[tuple[str, str]]:
         **os.environ,
         "HEAP_DESTINATION_LISTEN": service,
         "HEAP_SIMULATOR_LISTEN": simulator,
+        # Not run's fixed 127.0.0.1:8790, which another run on this machine may hold.
+        "HEAP_DESTINATION_HTTP_LISTEN": f"127.0.0.1:{_free_port()}",
     }
     for name in ("HEAP_APP_ID", "HEAP_REGION", "HEAP_BASE_URL"):
         env.pop(name, None)
@@ -47,6 +49,8 @@ def make_run() -> Iterator[tuple[str, str]]:
     assert process.stdout is not None
     wait_until(lambda: _read_line(process, log) and "service listening" in log[-1], 60)
     try:
+        http = env["HEAP_DESTINATION_HTTP_LISTEN"]
+        assert any(f"HTTP intake listening on {http}" in line for line in log), "".join(log)
         yield service, f"http://{simulator}"
     finally:
         os.killpg(process.pid, signal.SIGTERM)

@@ -54,6 +54,7 @@ def _args(command: str) -> list[str]:
         return ["serve", "--listen", free_address(), "--metrics-listen", "off"]
     if command == "run":
         listen = ["--listen", free_address(), "--simulator-listen", free_address()]
+        listen += ["--http-listen", free_address()]
         return ["run", *listen, "--metrics-listen", "off"]
     return command.split()
 

@@ -128,6 +128,8 @@ def test_run_makes_its_own_store_in_an_empty_file_and_says_so(tmp_path: Path) ->
             free_address(),
             "--simulator-listen",
             free_address(),
+            "--http-listen",
+            free_address(),
             "--metrics-listen",
             "off",
         ],

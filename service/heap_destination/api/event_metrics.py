@@ -51,9 +51,11 @@ class StreamTally:
     by `add_up`: once per message read and per response written, not once per event.
     Once the stream has ended (`close`), an event still settling is counted at once."""
 
-    __slots__ = ("_closed", "_received", "_succeeded")
+    __slots__ = ("_closed", "_received", "_succeeded", "_via")
 
-    def __init__(self) -> None:
+    def __init__(self, via: str = "stream") -> None:
+        """`via`: how the events came (the label of events received)."""
+        self._via = via
         self._received: dict[str, int] = {}
         self._succeeded: dict[tuple[str, bool], int] = {}
         self._closed = False
@@ -73,7 +75,7 @@ class StreamTally:
 
     def add_up(self) -> None:
         for kind, count in self._received.items():
-            _received(kind, "stream").inc(count)
+            _received(kind, self._via).inc(count)
         for (kind, stored), count in self._succeeded.items():
             (_stored if stored else _delivered)(kind).inc(count)
         self._received.clear()

@@ -52,7 +52,7 @@ from heap_destination.delivery.outcomes import delivery_error
 from heap_destination.domain.ack_mode import AckMode
 from heap_destination.domain.destination import Destination, DestinationSettings
 from heap_destination.domain.violations import InvalidInput
-from heap_destination.durable.intake import StoredIntake
+from heap_destination.durable.intake import StoredIntake, required_intake
 from heap_destination.durable.work import Origin
 from heap_destination.metrics import HTTP_ITEMS
 from heap_destination.store import NewItem
@@ -99,8 +99,14 @@ class _Tally:
     skipped: dict[str, int] = field(default_factory=dict)
     rejected: list[_Rejection] = field(default_factory=list)
     """Invalid items: dead letters, with a store."""
+    counted: event_metrics.StreamTally = field(
+        default_factory=lambda: event_metrics.StreamTally("http")
+    )
+    """The events received and taken, added to the metrics once per request."""
     refused: list[_Rejection] = field(default_factory=list)
-    """Valid items Heap refused for good (ack mode DELIVERED): answered, not retried."""
+    """Valid items Heap refused for their content (ack mode DELIVERED): listed in the
+    200, since sending them again cannot help. Heap refusing the app (401, 403, 404) is
+    a 503 instead: the batch may go through once the app is mended."""
 
 
 class SegmentIntake:
@@ -159,7 +165,11 @@ class SegmentIntake:
             else:
                 await self._deliver(tally, key, destination)
         except DeliveryError as error:
+            for _, item, call in tally.taken:
+                event_metrics.settled(item.kind, error, call.warnings)
             return _retry_later(error)
+        finally:
+            tally.counted.add_up()
         return _taken(tally, destination, stored=self._stored_intake is not None)
 
     def _destination(self, key: WriteKey) -> Destination:
@@ -169,8 +179,7 @@ class SegmentIntake:
         )
 
     async def _store(self, tally: _Tally, destination: Destination, raw_size: int) -> None:
-        if self._stored_intake is None:
-            raise ShuttingDown()  # unreachable: STORED is chosen only with a store
+        stored_intake = required_intake(self._stored_intake)
         if self._engine.draining:
             raise ShuttingDown()
         accepted_at = time.time()
@@ -184,12 +193,12 @@ class SegmentIntake:
         sizes = [item.size for _, item, _ in tally.taken] or [raw_size]
         self._take_in_flight(sizes)
         try:
-            await self._stored_intake.store(work, deadline)
+            await stored_intake.store(work, deadline)
         finally:
             for size in sizes:
                 self._in_flight.give_back(size)
         for _, item, call in tally.taken:
-            event_metrics.settled(item.kind, None, call.warnings, stored=True)
+            tally.counted.succeeded(item.kind, call.warnings, stored=True)
 
     async def _deliver(self, tally: _Tally, key: WriteKey, destination: Destination) -> None:
         if self._engine.draining:
@@ -212,22 +221,20 @@ class SegmentIntake:
             _, pending = await asyncio.wait(futures, timeout=max(0.0, deadline - time.monotonic()))
             if pending:
                 raise ShuttingDown() if self._engine.draining else _heap_too_slow()
-            failed: DeliveryError | None = None
+            errors = [delivery_error(future) for future in futures]
+            failed = next((e for e in errors if e is not None and not _refused(e)), None)
+            if failed is not None:
+                raise failed
             still_taken = []
-            for (index, item, call), future in zip(tally.taken, futures, strict=True):
-                error = delivery_error(future)
-                if isinstance(error, HeapRejected):
+            for (index, item, call), error in zip(tally.taken, errors, strict=True):
+                if error is None:
+                    tally.counted.succeeded(item.kind, call.warnings, stored=False)
+                    still_taken.append((index, item, call))
+                else:
                     event_metrics.settled(item.kind, error, call.warnings)
                     tally.refused.append(
                         _Rejection(index, item.message_id, str(error), item.kind, None)
                     )
-                elif error is not None:
-                    failed = failed or error
-                else:
-                    event_metrics.settled(item.kind, None, call.warnings)
-                    still_taken.append((index, item, call))
-            if failed is not None:
-                raise failed
             tally.taken = still_taken
         finally:
             for size in sizes:
@@ -259,7 +266,7 @@ def _mapped(
             if mapped.kind == "alias":
                 tally.aliases += 1
                 continue
-            event_metrics.received(mapped.kind, "http")
+            tally.counted.received(mapped.kind)
             try:
                 call = prepare_input(mapped.kind, mapped.value, destination)
             except InvalidInput as error:
@@ -334,6 +341,11 @@ def _taken(tally: _Tally, destination: Destination, *, stored: bool) -> Reply:
         if len(rejected) > MAX_LISTED_REJECTIONS:
             body["unlisted_rejected"] = len(rejected) - MAX_LISTED_REJECTIONS
     return Reply(200, body)
+
+
+def _refused(error: DeliveryError) -> bool:
+    """Whether Heap refused an item for its content, for good."""
+    return isinstance(error, HeapRejected) and error.about_the_content
 
 
 def _heap_too_slow() -> DeliveryError:

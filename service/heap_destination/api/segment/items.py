@@ -34,6 +34,8 @@ _STRINGS = (
     "sentAt",
 )
 _OBJECTS = ("properties", "traits", "context", "integrations")
+_KNOWN_TYPES: dict[str, type] = {name: str for name in _STRINGS} | {name: dict for name in _OBJECTS}
+_TYPE_WORDS: dict[type, str] = {str: "a string", dict: "an object"}
 _TRACK_TYPES = {"track": EventType.TRACK, "page": EventType.PAGE, "screen": EventType.SCREEN}
 # The domain's field names, as the Segment item of each call names them.
 _TRACK_FIELDS = {
@@ -104,14 +106,12 @@ def map_item(raw: object, batch: Batch, route_type: str | None) -> MappedItem | 
             ]
         )
     violations: list[FieldViolation] = []
-    for name in _STRINGS:
-        given = raw.get(name)
-        if given is not None and not isinstance(given, str):
-            violations.append(FieldViolation(name, f"must be a string, not {json_type(given)}"))
-    for name in _OBJECTS:
-        given = raw.get(name)
-        if given is not None and not isinstance(given, dict):
-            violations.append(FieldViolation(name, f"must be an object, not {json_type(given)}"))
+    for name, given in raw.items():
+        expected = _KNOWN_TYPES.get(name)
+        if expected is not None and given is not None and not isinstance(given, expected):
+            violations.append(
+                FieldViolation(name, f"must be {_TYPE_WORDS[expected]}, not {json_type(given)}")
+            )
     context = {**batch.context, **_dict(raw.get("context"))}
     context_traits = context.get("traits")
     if context_traits is not None and not isinstance(context_traits, dict):
