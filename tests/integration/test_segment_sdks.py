@@ -358,6 +358,31 @@ def test_a_write_key_sends_to_its_tokens_app_and_an_unknown_one_is_dropped_by_th
     assert len(errors) == 1 and "(401)" in errors[0], errors
 
 
+def test_a_bearer_header_leaves_the_key_to_the_bodys_write_key(
+    simulator: HeapSimulator, start_service: Callable[..., BackgroundService]
+) -> None:
+    """The SDKs' OAuth mode sends `Authorization: Bearer ...` and the write key in the
+    body (analytics-python's request.post, analytics-node's publisher)."""
+    tokens = parse_tokens(
+        json.dumps([{"name": "web", "token": "web-token-0123456789", "app_ids": [APP_ID]}]),
+        "test",
+    )
+    service = start_service(http=True, tokens=tokens, base_url=simulator.url)
+    batch = {
+        "batch": [{"type": "track", "userId": "user-7", "event": "E", "messageId": "oauth-1"}],
+        "writeKey": "web-token-0123456789",
+    }
+
+    answer = http_client.post(
+        f"{service.http_url}/v1/batch",
+        json=batch,
+        headers={"Authorization": "Bearer an-oauth-access-token"},
+    )
+
+    assert (answer.status_code, answer.json()["taken"]) == (200, 1), answer.text
+    assert [event["idempotency_key"] for event in tracked_events(simulator.url)] == ["oauth-1"]
+
+
 def test_a_full_store_is_a_429_the_sdk_waits_out_and_every_event_arrives_once(
     simulator: HeapSimulator, start_service: Callable[..., BackgroundService], tmp_path: Path
 ) -> None:
