@@ -8,7 +8,8 @@ protoc; mypy-protobuf writes the typed stubs (.pyi). Both are build requirements
 
 compiled-modules.txt lists the modules that every event goes through, one path a line:
 the domain (validating and flattening), the reading of a request's protobuf Struct from
-its wire bytes, the mapping of a TrackEvent to the domain, and Heap's request bodies.
+its wire bytes, the mapping of a TrackEvent (and of a Segment item) to the domain, and
+Heap's request bodies.
 (Nothing that imports the store: type-checking it would need the PostgreSQL driver in the
 build's environment. Nor domain/destination.py, whose frozen settings are pickled for
 --workers: compiled frozen dataclasses do not unpickle.) The Makefile reads the same

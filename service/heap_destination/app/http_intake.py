@@ -12,7 +12,7 @@ from opentelemetry.trace import Tracer
 from heap_destination.api.in_flight import InFlightLimit
 from heap_destination.api.segment.body import MAX_REQUEST_BYTES
 from heap_destination.api.segment.intake import SegmentIntake
-from heap_destination.api.segment.routes import segment_app
+from heap_destination.api.segment.routes import SERVER_OPTIONS, segment_app
 from heap_destination.api.segment.write_keys import WriteKeys, WrongKey, key_app_id
 from heap_destination.app.settings import ServiceSettings
 from heap_destination.app.tls import TlsFiles
@@ -21,10 +21,6 @@ from heap_destination.durable.intake import StoredIntake
 
 log = logging.getLogger(__name__)
 
-# A request line (its URL) and each header line may be at most this long; a request may
-# have at most this many headers. Longer ones are answered 400 by aiohttp.
-MAX_LINE_BYTES = 8 * 1024
-MAX_HEADERS = 64
 # The body as sent: a gzip body inflates to more, checked within MAX_REQUEST_BYTES
 # while it is inflated (api/segment/body.py).
 MAX_SENT_BODY_BYTES = MAX_REQUEST_BYTES
@@ -64,15 +60,7 @@ async def start_http_intake(
     )
     app = segment_app(intake, serving, tracer, MAX_SENT_BODY_BYTES, settings.max_concurrent_calls)
     runner = web.AppRunner(
-        app,
-        access_log=None,
-        handle_signals=False,
-        shutdown_timeout=_CLOSE_TIME,
-        max_line_size=MAX_LINE_BYTES,
-        max_field_size=MAX_LINE_BYTES,
-        max_headers=MAX_HEADERS,
-        # Inflated by the intake itself, within its cap (api/segment/body.py).
-        auto_decompress=False,
+        app, handle_signals=False, shutdown_timeout=_CLOSE_TIME, **SERVER_OPTIONS
     )
     await runner.setup()
     host, _, port = settings.http_listen.rpartition(":")

@@ -179,7 +179,7 @@ def segment_violations(kind: str, error: InvalidInput) -> InvalidInput:
     names them (user_id as userId, a track's traits as context.traits, ...)."""
     names = SEGMENT_FIELDS.get(kind, {})
     return InvalidInput(
-        FieldViolation(_renamed(v.field, names), v.description) for v in error.violations
+        [FieldViolation(_renamed(v.field, names), v.description) for v in error.violations]
     )
 
 

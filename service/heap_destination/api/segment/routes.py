@@ -11,6 +11,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
 from aiohttp import web
 from opentelemetry.propagate import extract
@@ -37,6 +38,21 @@ BODY_READ_SECONDS = 10.0
 """A body must arrive within this (then 408, which the SDKs retry), so a slow sender
 holds a request's place no longer."""
 _UNEXPECTED_RETRY_AFTER = 1.0
+
+# A request line (its URL) and each header line may be at most this long; a request may
+# have at most this many headers. Longer ones are answered 400 by aiohttp itself.
+MAX_LINE_BYTES = 8 * 1024
+MAX_HEADERS = 64
+SERVER_OPTIONS: dict[str, Any] = {
+    "max_line_size": MAX_LINE_BYTES,
+    "max_field_size": MAX_LINE_BYTES,
+    "max_headers": MAX_HEADERS,
+    # Inflated by the intake itself, within its cap (body.py).
+    "auto_decompress": False,
+    # No access log: the metrics count requests, and a log line per request is noise.
+    "access_log": None,
+}
+"""How the server that runs segment_app must handle requests (AppRunner's options)."""
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 Middleware = Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]
