@@ -25,6 +25,7 @@ from heap_destination.app.tokens import parse_tokens
 from heap_destination.client import HeapDestinationClient
 from heap_destination.sim import HeapSimulator
 from tests.conftest import APP_ID
+from tests.integration.test_track_delivery import FLATTENING_EXAMPLE
 from tests.support import http_client
 from tests.support.background_service import BackgroundService
 from tests.support.client_programs import npm_installed
@@ -155,16 +156,6 @@ EXPECTED_USERS = [
 EXPECTED_ACCOUNTS = [
     {"app_id": APP_ID, "account_id": "acme", "properties": {"plan": "enterprise", "seats.used": 40}}
 ]
-
-FLATTENING_EXAMPLE = {
-    "foo": {
-        "bar": {
-            "cheese": "american",
-            "prop": [1, 2, 3],
-            "products": [{"A": "Jello"}, {"B": "Peanut"}],
-        }
-    }
-}
 
 
 def send_with_python(http_url: str, calls: list[Call], write_key: str = WRITE_KEY) -> list[str]:
