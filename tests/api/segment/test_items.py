@@ -279,3 +279,17 @@ def test_the_domains_violations_are_named_as_the_segment_item_names_its_fields()
         "groupId",
         "traits",
     ]
+
+
+def test_timestamps_with_nanoseconds_and_offsets_as_go_and_java_write_them_are_read() -> None:
+    go = mapped(
+        {
+            "type": "track",
+            "event": "E",
+            "userId": "u",
+            "timestamp": "2026-12-07T09:00:00.123456789+01:00",
+        }
+    )
+
+    assert isinstance(go.value, TrackInput)
+    assert go.value.timestamp == datetime(2026, 12, 7, 8, 0, 0, 123456, tzinfo=UTC)

@@ -127,6 +127,9 @@ class SegmentIntake:
         self._stored_intake = stored_intake
         self._write_keys = write_keys
         self._ack_mode = ack_mode
+        # One per app a write key sends to (tokens' apps and the default: few), each
+        # resolving its destination once.
+        self._resolvers: dict[str, DestinationResolver] = {}
 
     async def take(
         self,
@@ -176,10 +179,12 @@ class SegmentIntake:
         return _taken(tally, destination, stored=self._stored_intake is not None)
 
     def _destination(self, key: WriteKey) -> Destination:
-        settings = DestinationSettings(app_id=key.app_id, ack_mode=self._ack_mode)
-        return DestinationResolver(settings.over(self._defaults), self._allowed_base_urls).resolve(
-            None
-        )
+        resolver = self._resolvers.get(key.app_id)
+        if resolver is None:
+            settings = DestinationSettings(app_id=key.app_id, ack_mode=self._ack_mode)
+            resolver = DestinationResolver(settings.over(self._defaults), self._allowed_base_urls)
+            self._resolvers[key.app_id] = resolver
+        return resolver.resolve(None)
 
     async def _store(self, tally: _Tally, destination: Destination, raw_size: int) -> None:
         stored_intake = required_intake(self._stored_intake)
