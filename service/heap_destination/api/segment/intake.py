@@ -36,7 +36,7 @@ from heap_destination.api.segment.items import (
     map_item,
     segment_violations,
 )
-from heap_destination.api.segment.write_keys import WriteKey, WriteKeys, WrongKey
+from heap_destination.api.segment.write_keys import WriteKey, WriteKeys, WrongKey, header_key
 from heap_destination.api.unary_calls import OVERLOADED_RETRY_AFTER
 from heap_destination.delivery.engine import DeliveryEngine
 from heap_destination.delivery.errors import (
@@ -141,7 +141,10 @@ class SegmentIntake:
         """One request to a route (`route_type` is its item type; None for a batch)."""
         received_at = datetime.now(UTC)
         try:
-            key = self._write_keys.resolve(authorization, None) if authorization else None
+            # A header that is no Basic key (the SDKs' OAuth mode sends a Bearer token)
+            # leaves the key to the body's writeKey.
+            in_header = header_key(authorization) if authorization else None
+            key = self._write_keys.resolve(authorization, None) if in_header else None
             body = parse_object(inflate(raw, content_encoding))
             if key is None:
                 key = self._write_keys.resolve(None, body.get("writeKey"))

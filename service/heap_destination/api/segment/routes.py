@@ -74,7 +74,10 @@ def segment_app(
     )
     bounds = _Bounds(max_body_bytes, max_requests)
     for path, route_type in ROUTES.items():
-        app.router.add_post(path, _route(intake, route_type, bounds))
+        handler = _route(intake, route_type, bounds)
+        app.router.add_post(path, handler)
+        # analytics-java's endpoint(HOST) posts to HOST/v1/import/, with the slash.
+        app.router.add_post(path + "/", handler)
     app.router.add_get(HEALTH_ROUTE, _health(serving))
     return app
 
@@ -171,7 +174,8 @@ def _observed(
 
     @web.middleware
     async def observe(request: web.Request, handler: Handler) -> web.StreamResponse:
-        route = request.path if request.path in ROUTES or request.path == HEALTH_ROUTE else "other"
+        path = request.path.rstrip("/")
+        route = path if path in ROUTES or path == HEALTH_ROUTE else "other"
         if tracer is None:
             response = await _answered(request, handler)
         else:
