@@ -114,13 +114,14 @@ def test_a_full_store_is_resource_exhausted_with_a_retry_delay_and_keeps_what_it
     service = start_service(
         base_url=simulator.url, store_url=store_url(tmp_path), max_stored_events_per_app=3
     )
-    simulator.inject(Fault(status=503, seconds=3))
+    simulator.inject(Fault(status=503, probability=1.0))  # nothing leaves the store meanwhile
 
     with HeapDestinationClient(service.target, config=STORED, timeout=5) as client:
         for n in range(3):
             client.track("E", user_id="u1", message_id=f"m{n}")
         with pytest.raises(grpc.RpcError) as raised:
             client.track("E", user_id="u1", message_id="m3")
+    simulator.clear_faults()
 
     assert raised.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
     details = error_details(raised.value)
@@ -215,7 +216,8 @@ def test_undecodable_bytes_to_the_admin_and_deletion_services_are_invalid_argume
 def test_a_flood_across_many_apps_in_stored_mode_meets_the_stores_bound_not_an_error(
     simulator: HeapSimulator, start_service: Callable[..., BackgroundService], tmp_path: Path
 ) -> None:
-    simulator.inject(Fault(status=503, seconds=5))
+    # Heap is down until every event has its answer, so nothing leaves the store meanwhile.
+    simulator.inject(Fault(status=503, probability=1.0))
     service = start_service(
         base_url=simulator.url, store_url=store_url(tmp_path), max_stored_events=300
     )
@@ -238,6 +240,7 @@ def test_a_flood_across_many_apps_in_stored_mode_meets_the_stores_bound_not_an_e
 
     with HeapDestinationClient(service.target, timeout=30) as client:
         results = list(client.stream(messages, timeout=30))
+    simulator.clear_faults()
 
     codes = Counter(r.code for r in results)
     assert set(codes) == {code_pb2.OK, code_pb2.RESOURCE_EXHAUSTED}
@@ -249,7 +252,7 @@ def test_a_flood_across_many_apps_in_stored_mode_meets_the_stores_bound_not_an_e
 def test_an_app_at_its_bound_refuses_only_its_own_events_in_a_mixed_message(
     simulator: HeapSimulator, start_service: Callable[..., BackgroundService], tmp_path: Path
 ) -> None:
-    simulator.inject(Fault(status=503, seconds=5))
+    simulator.inject(Fault(status=503, probability=1.0))  # nothing leaves the store meanwhile
     service = start_service(
         base_url=simulator.url, store_url=store_url(tmp_path), max_stored_events_per_app=100
     )
