@@ -5,6 +5,7 @@ import json
 import logging
 import socket
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -100,12 +101,25 @@ def test_the_same_event_through_grpc_and_http_reaches_heap_with_the_same_body(
 ) -> None:
     service = start_service(base_url=simulator.url, app_id=APP_ID, http=True)
     properties = {"cart": {"items": [{"sku": "a", "qty": 2}], "total": 9.5}, "n": 3}
+    when = "2026-12-07T08:00:00.250Z"
     with HeapDestinationClient(service.target, app_id=APP_ID, timeout=10) as client:
-        client.track("Bought", user_id="u1", properties=properties, message_id="same")
+        client.track(
+            "Bought",
+            user_id="u1",
+            properties=properties,
+            message_id="same",
+            timestamp=datetime.fromisoformat(when),
+        )
     answer = post(
         service,
         "/v1/track",
-        {"userId": "u1", "event": "Bought", "properties": properties, "messageId": "same"},
+        {
+            "userId": "u1",
+            "event": "Bought",
+            "properties": properties,
+            "messageId": "same",
+            "timestamp": when,
+        },
     )
 
     assert answer.status_code == 200, answer.text
@@ -168,6 +182,35 @@ def test_in_stored_mode_a_200_means_committed_and_delivery_follows(
     wait_until(lambda: len(tracked_events(simulator.url)) == 50, timeout=15, interval=0.05)
     keys = sorted(str(e["idempotency_key"]) for e in tracked_events(simulator.url))
     assert keys == sorted(f"m-track-{n}" for n in range(50))
+
+
+@pytest.mark.parametrize("stored", [False, True], ids=["delivered", "stored"])
+def test_an_item_without_a_timestamp_reaches_heap_with_the_receive_time(
+    simulator: HeapSimulator,
+    start_service: Callable[..., BackgroundService],
+    tmp_path: Path,
+    stored: bool,
+) -> None:
+    store = {"store_url": f"sqlite:{tmp_path / 'store.db'}"} if stored else {}
+    service = start_service(base_url=simulator.url, app_id=APP_ID, http=True, **store)
+    # Heap's bodies carry milliseconds, cut rather than rounded.
+    before = datetime.now(UTC) - timedelta(milliseconds=1)
+
+    answer = post(service, "/v1/batch", {"batch": [item("track", 1), item("identify", 2)]})
+
+    after = datetime.now(UTC)
+    assert answer.status_code == 200, answer.text
+    wait_until(
+        lambda: (
+            len(tracked_events(simulator.url)) == len(user_property_updates(simulator.url)) == 1
+        ),
+        timeout=15,
+        interval=0.05,
+    )
+    [event], [user] = tracked_events(simulator.url), user_property_updates(simulator.url)
+    for body in (event, user):
+        assert before <= datetime.fromisoformat(body["timestamp"]) <= after, body
+    assert event["timestamp"] == user["timestamp"]
 
 
 def test_healthz_is_200_while_serving(
