@@ -260,6 +260,40 @@ def test_one_bad_item_of_100_is_a_dead_letter_naming_its_field_and_99_are_delive
         assert purged.purged == 1
 
 
+def test_a_batch_level_field_of_the_wrong_type_makes_each_item_a_dead_letter_not_a_400(
+    simulator: HeapSimulator, start_service: Callable[..., BackgroundService], tmp_path: Path
+) -> None:
+    service = start_service(
+        base_url=simulator.url,
+        app_id=APP_ID,
+        http=True,
+        store_url=f"sqlite:{tmp_path / 'store.db'}",
+    )
+
+    answer = post(
+        service, "/v1/batch", {"batch": [item("track", 1), item("page", 2)], "context": "x"}
+    )
+
+    assert answer.status_code == 200, answer.text
+    reason = "context: must be an object, not a string (the batch's)"
+    assert answer.json() == {
+        "success": True,
+        "taken": 0,
+        "rejected": [
+            {"index": 0, "messageId": "m-track-1", "reason": reason},
+            {"index": 1, "messageId": "m-page-2", "reason": reason},
+        ],
+    }
+    with grpc.insecure_channel(service.target) as channel:
+        admin = admin_pb2_grpc.DeliveryAdminServiceStub(channel)
+        letters = admin.ListDeadLetters(admin_pb2.ListDeadLettersRequest(), timeout=5)
+    assert sorted((d.message_id, d.last_error) for d in letters.dead_letters) == [
+        ("m-page-2", f"invalid Segment item: {reason}"),
+        ("m-track-1", f"invalid Segment item: {reason}"),
+    ]
+    assert tracked_events(simulator.url) == []
+
+
 def test_without_a_store_an_invalid_item_is_listed_and_counted(
     simulator: HeapSimulator, start_service: Callable[..., BackgroundService]
 ) -> None:
