@@ -5,6 +5,7 @@ import json
 import logging
 import socket
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -100,12 +101,25 @@ def test_the_same_event_through_grpc_and_http_reaches_heap_with_the_same_body(
 ) -> None:
     service = start_service(base_url=simulator.url, app_id=APP_ID, http=True)
     properties = {"cart": {"items": [{"sku": "a", "qty": 2}], "total": 9.5}, "n": 3}
+    when = "2026-12-07T08:00:00.250Z"
     with HeapDestinationClient(service.target, app_id=APP_ID, timeout=10) as client:
-        client.track("Bought", user_id="u1", properties=properties, message_id="same")
+        client.track(
+            "Bought",
+            user_id="u1",
+            properties=properties,
+            message_id="same",
+            timestamp=datetime.fromisoformat(when),
+        )
     answer = post(
         service,
         "/v1/track",
-        {"userId": "u1", "event": "Bought", "properties": properties, "messageId": "same"},
+        {
+            "userId": "u1",
+            "event": "Bought",
+            "properties": properties,
+            "messageId": "same",
+            "timestamp": when,
+        },
     )
 
     assert answer.status_code == 200, answer.text
@@ -170,6 +184,30 @@ def test_in_stored_mode_a_200_means_committed_and_delivery_follows(
     assert keys == sorted(f"m-track-{n}" for n in range(50))
 
 
+@pytest.mark.parametrize("stored", [False, True], ids=["delivered", "stored"])
+def test_an_item_without_a_timestamp_reaches_heap_with_the_receive_time(
+    simulator: HeapSimulator,
+    start_service: Callable[..., BackgroundService],
+    tmp_path: Path,
+    stored: bool,
+) -> None:
+    store = {"store_url": f"sqlite:{tmp_path / 'store.db'}"} if stored else {}
+    service = start_service(base_url=simulator.url, app_id=APP_ID, http=True, **store)
+    # Heap's bodies carry milliseconds, cut rather than rounded.
+    before = datetime.now(UTC) - timedelta(milliseconds=1)
+
+    answer = post(service, "/v1/batch", {"batch": [item("track", 1), item("page", 2)]})
+
+    after = datetime.now(UTC)
+    assert answer.status_code == 200, answer.text
+    assert answer.json() == {"success": True, "taken": 2}
+    wait_until(lambda: len(tracked_events(simulator.url)) == 2, timeout=15, interval=0.05)
+    page, track = sorted(tracked_events(simulator.url), key=lambda e: str(e["idempotency_key"]))
+    assert before <= datetime.fromisoformat(track["timestamp"]) <= after, track
+    # One clock read per request.
+    assert page["timestamp"] == track["timestamp"]
+
+
 def test_healthz_is_200_while_serving(
     simulator: HeapSimulator, start_service: Callable[..., BackgroundService]
 ) -> None:
@@ -220,6 +258,40 @@ def test_one_bad_item_of_100_is_a_dead_letter_naming_its_field_and_99_are_delive
         assert replayed.replayed == 0
         purged = admin.PurgeDeadLetters(admin_pb2.PurgeDeadLettersRequest(), timeout=5)
         assert purged.purged == 1
+
+
+def test_a_batch_level_field_of_the_wrong_type_makes_each_item_a_dead_letter_not_a_400(
+    simulator: HeapSimulator, start_service: Callable[..., BackgroundService], tmp_path: Path
+) -> None:
+    service = start_service(
+        base_url=simulator.url,
+        app_id=APP_ID,
+        http=True,
+        store_url=f"sqlite:{tmp_path / 'store.db'}",
+    )
+
+    answer = post(
+        service, "/v1/batch", {"batch": [item("track", 1), item("page", 2)], "context": "x"}
+    )
+
+    assert answer.status_code == 200, answer.text
+    reason = "context: must be an object, not a string (the batch's)"
+    assert answer.json() == {
+        "success": True,
+        "taken": 0,
+        "rejected": [
+            {"index": 0, "messageId": "m-track-1", "reason": reason},
+            {"index": 1, "messageId": "m-page-2", "reason": reason},
+        ],
+    }
+    with grpc.insecure_channel(service.target) as channel:
+        admin = admin_pb2_grpc.DeliveryAdminServiceStub(channel)
+        letters = admin.ListDeadLetters(admin_pb2.ListDeadLettersRequest(), timeout=5)
+    assert sorted((d.message_id, d.last_error) for d in letters.dead_letters) == [
+        ("m-page-2", f"invalid Segment item: {reason}"),
+        ("m-track-1", f"invalid Segment item: {reason}"),
+    ]
+    assert tracked_events(simulator.url) == []
 
 
 def test_without_a_store_an_invalid_item_is_listed_and_counted(

@@ -62,6 +62,7 @@ def test_a_track_is_a_track_call_with_context_traits_as_its_user_properties() ->
         event="Signed Up",
         properties={"plan": "pro"},
         traits={"email": "a@b.c"},
+        timestamp=RECEIVED,
         message_id="m1",
     )
 
@@ -74,7 +75,7 @@ def test_page_and_screen_are_track_calls_of_their_type_with_their_name(
 ) -> None:
     item = mapped({"type": kind, "userId": "u1", "name": "Home", "event": "ignored"})
 
-    assert item.value == TrackInput(user_id="u1", type=event_type, name="Home")
+    assert item.value == TrackInput(user_id="u1", type=event_type, name="Home", timestamp=RECEIVED)
 
 
 def test_identify_takes_traits_and_group_is_an_account_update() -> None:
@@ -83,7 +84,7 @@ def test_identify_takes_traits_and_group_is_an_account_update() -> None:
 
     assert (identify.kind, identify.value) == (
         "identify",
-        IdentifyInput(user_id="u1", traits={"name": "Ada"}),
+        IdentifyInput(user_id="u1", traits={"name": "Ada"}, timestamp=RECEIVED),
     )
     assert (group.kind, group.value) == (
         "account",
@@ -152,7 +153,7 @@ def test_timestamp_wins_then_original_timestamp_moved_by_the_clock_skew() -> Non
     assert batch_sent.value.timestamp == RECEIVED - timedelta(minutes=2)
     assert isinstance(unsent.value, TrackInput)
     assert unsent.value.timestamp == datetime(2026, 12, 7, 7, tzinfo=UTC)
-    assert isinstance(nothing.value, TrackInput) and nothing.value.timestamp is None
+    assert isinstance(nothing.value, TrackInput) and nothing.value.timestamp == RECEIVED
 
 
 def test_identify_keeps_its_timestamp_and_group_has_none() -> None:
@@ -200,36 +201,72 @@ def test_anonymous_items_follow_the_anonymous_id_setting() -> None:
     assert isinstance(map_item(group, batch(), None), MappedItem)
 
 
+# An item of each type, valid in shape.
+ITEMS: dict[str, dict[str, Any]] = {
+    "track": {"type": "track", "event": "E", "userId": "u"},
+    "page": {"type": "page", "name": "Home", "userId": "u"},
+    "screen": {"type": "screen", "name": "Home", "userId": "u"},
+    "identify": {"type": "identify", "userId": "u"},
+    "group": {"type": "group", "groupId": "g", "userId": "u"},
+    "alias": {"type": "alias", "previousId": "p", "userId": "u"},
+}
+
+
 @pytest.mark.parametrize(
-    ("field", "value", "description"),
+    ("item_type", "field", "value", "description"),
     [
-        ("type", 1, "must be a string, not a number"),
-        ("messageId", 12, "must be a string, not a number"),
-        ("userId", 42, "must be a string, not a number"),
-        ("anonymousId", True, "must be a string, not a boolean"),
-        ("event", ["E"], "must be a string, not an array"),
-        ("name", {}, "must be a string, not an object"),
-        ("groupId", 3.5, "must be a string, not a number"),
-        ("previousId", 1, "must be a string, not a number"),
-        ("timestamp", 1700000000, "must be a string, not a number"),
-        ("originalTimestamp", [], "must be a string, not an array"),
-        ("sentAt", {}, "must be a string, not an object"),
-        ("properties", "x", "must be an object, not a string"),
-        ("traits", [1], "must be an object, not an array"),
-        ("context", 1, "must be an object, not a number"),
-        ("integrations", "All", "must be an object, not a string"),
-        ("timestamp", "yesterday", "must be an ISO-8601 date and time"),
-        ("originalTimestamp", "2026-13-01", "must be an ISO-8601 date and time"),
+        ("track", "type", 1, "must be a string, not a number"),
+        ("track", "messageId", 12, "must be a string, not a number"),
+        ("track", "userId", 42, "must be a string, not a number"),
+        ("group", "anonymousId", True, "must be a string, not a boolean"),
+        ("track", "event", ["E"], "must be a string, not an array"),
+        ("page", "name", {}, "must be a string, not an object"),
+        ("screen", "name", 1, "must be a string, not a number"),
+        ("group", "groupId", 3.5, "must be a string, not a number"),
+        ("alias", "previousId", 1, "must be a string, not a number"),
+        ("identify", "timestamp", 1700000000, "must be a string, not a number"),
+        ("track", "originalTimestamp", [], "must be a string, not an array"),
+        ("alias", "sentAt", {}, "must be a string, not an object"),
+        ("track", "properties", "x", "must be an object, not a string"),
+        ("page", "properties", [], "must be an object, not an array"),
+        ("identify", "traits", [1], "must be an object, not an array"),
+        ("group", "traits", "t", "must be an object, not a string"),
+        ("identify", "context", 1, "must be an object, not a number"),
+        ("track", "integrations", "All", "must be an object, not a string"),
+        ("track", "timestamp", "yesterday", "must be an ISO-8601 date and time"),
+        ("group", "originalTimestamp", "2026-13-01", "must be an ISO-8601 date and time"),
     ],
 )
 def test_a_known_field_of_the_wrong_type_makes_the_item_invalid_naming_it(
-    field: str, value: object, description: str
+    item_type: str, field: str, value: object, description: str
 ) -> None:
-    raw = {"type": "track", "event": "E", "userId": "u", field: value}
+    raw = {**ITEMS[item_type], field: value}
 
     [(named, why)] = violations(raw)
 
     assert named == field and why.startswith(description)
+
+
+@pytest.mark.parametrize(
+    ("item_type", "field", "value"),
+    [
+        ("identify", "event", 5),
+        ("group", "event", ["E"]),
+        ("track", "name", 1),
+        ("identify", "name", {}),
+        ("track", "groupId", 3.5),
+        ("page", "previousId", 1),
+        ("identify", "properties", "x"),
+        ("alias", "properties", 1),
+        ("track", "traits", [1]),
+        ("screen", "traits", "t"),
+        ("identify", "context", {"traits": "x"}),
+    ],
+)
+def test_a_known_field_the_items_type_does_not_use_is_ignored_whatever_its_type(
+    item_type: str, field: str, value: object
+) -> None:
+    assert isinstance(map_item({**ITEMS[item_type], field: value}, batch(), None), MappedItem)
 
 
 def test_context_traits_of_the_wrong_type_is_named() -> None:
@@ -249,11 +286,18 @@ def test_items_that_are_no_item_or_too_big_or_of_no_type_are_invalid() -> None:
     assert violations({"type": "login"})[0][0] == "type"
 
 
-def test_batch_level_fields_of_the_wrong_type_are_named() -> None:
-    with pytest.raises(InvalidInput) as raised:
-        batch_of({"context": [], "integrations": 1, "sentAt": 5}, RECEIVED, anonymous=False)
+def test_batch_level_fields_of_the_wrong_type_make_each_item_invalid_naming_them() -> None:
+    wrong = batch_of({"context": [], "integrations": 1, "sentAt": 5}, RECEIVED, anonymous=False)
 
-    assert [v.field for v in raised.value.violations] == ["context", "integrations", "sentAt"]
+    for raw in ITEMS.values():
+        with pytest.raises(InvalidInput) as raised:
+            map_item(raw, wrong, None)
+        assert [(v.field, v.description) for v in raised.value.violations] == [
+            ("context", "must be an object, not an array (the batch's)"),
+            ("integrations", "must be an object, not a number (the batch's)"),
+            ("sentAt", "must be a string, not a number (the batch's)"),
+        ]
+    assert str(raised.value).startswith("context: must be an object, not an array (the batch's)")
 
 
 def test_the_domains_violations_are_named_as_the_segment_item_names_its_fields() -> None:

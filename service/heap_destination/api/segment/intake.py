@@ -160,10 +160,12 @@ class SegmentIntake:
             return _unauthorized(f"the write key's app_id {key.app_id!r} cannot be used: {error}")
         finally:
             CURRENT_CALLER.reset(token)
-        try:
-            batch = batch_of(body, received_at, anonymous=destination.anonymous_id_as_identity)
-        except InvalidInput as error:
-            return _bad_request(str(error))
+        # A single call's body is its item: its own fields are the item's, not a batch's.
+        batch = batch_of(
+            body if route_type is None else {},
+            received_at,
+            anonymous=destination.anonymous_id_as_identity,
+        )
         tally = _mapped(items, batch, route_type, destination)
         try:
             if destination.ack_mode is AckMode.STORED:

@@ -20,22 +20,29 @@ from heap_destination.domain.track import EventType, TrackInput
 from heap_destination.domain.violations import FieldViolation, InvalidInput
 
 SEGMENT_TYPES = ("track", "page", "screen", "identify", "group", "alias")
-_STRINGS = (
-    "type",
-    "messageId",
-    "userId",
-    "anonymousId",
-    "event",
-    "name",
-    "groupId",
-    "previousId",
-    "timestamp",
-    "originalTimestamp",
-    "sentAt",
-)
-_OBJECTS = ("properties", "traits", "context", "integrations")
-_KNOWN_TYPES: dict[str, type] = {name: str for name in _STRINGS} | {name: dict for name in _OBJECTS}
+_EVERY_TYPE = frozenset(SEGMENT_TYPES)
+_TRACK_LIKE = frozenset({"track", "page", "screen"})
+# Each known field: its JSON type, and the item types that use it (a field an item's type
+# does not use is ignored, as unknown fields are).
+_KNOWN_FIELDS: dict[str, tuple[type, frozenset[str]]] = {
+    "type": (str, _EVERY_TYPE),
+    "messageId": (str, _EVERY_TYPE),
+    "userId": (str, _EVERY_TYPE),
+    "anonymousId": (str, _EVERY_TYPE),
+    "timestamp": (str, _EVERY_TYPE),
+    "originalTimestamp": (str, _EVERY_TYPE),
+    "sentAt": (str, _EVERY_TYPE),
+    "context": (dict, _EVERY_TYPE),
+    "integrations": (dict, _EVERY_TYPE),
+    "event": (str, frozenset({"track"})),
+    "name": (str, frozenset({"page", "screen"})),
+    "groupId": (str, frozenset({"group"})),
+    "previousId": (str, frozenset({"alias"})),
+    "properties": (dict, _TRACK_LIKE),
+    "traits": (dict, frozenset({"identify", "group"})),
+}
 _TYPE_WORDS: dict[type, str] = {str: "a string", dict: "an object"}
+_OF_THE_BATCH = " (the batch's)"
 _TRACK_TYPES = {"track": EventType.TRACK, "page": EventType.PAGE, "screen": EventType.SCREEN}
 # The domain's field names, as the Segment item of each call names them.
 _TRACK_FIELDS = {
@@ -61,6 +68,9 @@ class Batch:
     integrations: Mapping[str, Any]
     sent_at: datetime | None
     anonymous_id_as_identity: bool
+    violations: tuple[FieldViolation, ...] = ()
+    """The batch's own fields of the wrong type: they make each of its items invalid
+    (a 400 would make an SDK drop them all)."""
 
 
 @dataclass(frozen=True)
@@ -80,14 +90,14 @@ class SkippedItem:
 
 
 def batch_of(body: Mapping[str, Any], received_at: datetime, *, anonymous: bool) -> Batch:
-    """The batch-level fields; raises InvalidInput naming a field of the wrong type."""
+    """The batch-level fields (of a batch body; a single call's body is its item), with
+    any of the wrong type named as the batch's."""
     violations: list[FieldViolation] = []
     context = _object(body, "context", violations)
     integrations = _object(body, "integrations", violations)
     sent_at = _timestamp(body, "sentAt", violations, typed=True)
-    if violations:
-        raise InvalidInput(violations)
-    return Batch(received_at, context, integrations, sent_at, anonymous)
+    of_the_batch = tuple(FieldViolation(v.field, v.description + _OF_THE_BATCH) for v in violations)
+    return Batch(received_at, context, integrations, sent_at, anonymous, of_the_batch)
 
 
 def map_item(raw: object, batch: Batch, route_type: str | None) -> MappedItem | SkippedItem:
@@ -105,20 +115,29 @@ def map_item(raw: object, batch: Batch, route_type: str | None) -> MappedItem | 
                 )
             ]
         )
-    violations: list[FieldViolation] = []
+    violations = list(batch.violations)
+    item_type = route_type or _text(raw, "type")
     for name, given in raw.items():
-        expected = _KNOWN_TYPES.get(name)
-        if expected is not None and given is not None and not isinstance(given, expected):
+        expected, used_by = _KNOWN_FIELDS.get(name, (None, _EVERY_TYPE))
+        if (
+            expected is not None
+            and (used_by is _EVERY_TYPE or item_type in used_by)
+            and given is not None
+            and not isinstance(given, expected)
+        ):
             violations.append(
                 FieldViolation(name, f"must be {_TYPE_WORDS[expected]}, not {json_type(given)}")
             )
     context = {**batch.context, **_dict(raw.get("context"))}
     context_traits = context.get("traits")
-    if context_traits is not None and not isinstance(context_traits, dict):
+    if (
+        item_type in _TRACK_LIKE
+        and context_traits is not None
+        and not isinstance(context_traits, dict)
+    ):
         violations.append(
             FieldViolation("context.traits", f"must be an object, not {json_type(context_traits)}")
         )
-    item_type = route_type or _text(raw, "type")
     if not violations and item_type not in SEGMENT_TYPES:
         violations.append(
             FieldViolation("type", f"must be one of {', '.join(SEGMENT_TYPES)}")
@@ -203,13 +222,15 @@ def _item_timestamp(
     raw: Mapping[str, Any], batch: Batch, violations: list[FieldViolation]
 ) -> datetime | None:
     """`timestamp`; else `originalTimestamp` moved by the client's clock skew (the
-    receive time minus `sentAt`, the item's or the batch's), as Segment does; else None
-    (the receive time: the store's, or Heap's)."""
+    receive time minus `sentAt`, the item's or the batch's), as Segment does; else the
+    request's receive time (in either ack mode, so never Heap's)."""
     timestamp = _timestamp(raw, "timestamp", violations)
     original = _timestamp(raw, "originalTimestamp", violations)
     sent_at = _timestamp(raw, "sentAt", violations) or batch.sent_at
-    if timestamp is not None or original is None:
+    if timestamp is not None:
         return timestamp
+    if original is None:
+        return batch.received_at
     if sent_at is None:
         return original
     try:
