@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import socket
+import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -40,6 +41,14 @@ class SimulatorHTTPServer(ThreadingHTTPServer):
     def forget(self, connection: socket.socket) -> None:
         with self._connections_lock:
             self._connections.discard(connection)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hangs up mid-answer (a timeout, a test ending) is normal for a
+        server; anything else is printed as socketserver does."""
+        if isinstance(sys.exception(), ConnectionError):
+            logger.debug("client %s hung up", client_address)
+            return
+        super().handle_error(request, client_address)
 
     def close_connections(self) -> None:
         """Ends kept-alive connections, which would otherwise outlive the server."""
