@@ -1,10 +1,12 @@
 """SIGHUP to a running service process: the tokens file and the TLS certificate and key
 are read again; a file that cannot be used is refused and the one in force stays."""
 
+import base64
 import json
 import os
 import shutil
 import signal
+import ssl
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,6 +16,7 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from heap_destination.client import HeapDestinationClient
+from tests.support import http_client
 from tests.support.certificates import Certificates, make_certificates
 from tests.support.processes import Process, free_address, start_service
 from tests.support.wait import wait_until
@@ -56,6 +59,17 @@ def _reloaded(service: Process, text: str, count: int) -> None:
     wait_until(lambda: sum(text in line for line in service.lines) >= count, timeout=15)
 
 
+def _write_key_status(http_address: str, key: str) -> int:
+    """The HTTP intake's answer to a batch sent with `key` as the Segment write key."""
+    items = [{"type": "track", "event": "E", "userId": "u", "messageId": key[:3]}]
+    answer = http_client.post(
+        f"http://{http_address}/v1/batch",
+        content=json.dumps({"batch": items}).encode(),
+        headers={"authorization": "Basic " + base64.b64encode(f"{key}:".encode()).decode()},
+    )
+    return answer.status_code
+
+
 class _Calls:
     """Track calls one after another on one connection, with a token both files hold."""
 
@@ -92,12 +106,21 @@ def tokens_file(tmp_path: Path) -> Path:
 def test_sighup_swaps_the_tokens_without_dropping_a_call(
     simulator: str, tokens_file: Path, workers: int
 ) -> None:
+    http_address = free_address()
     service = _serving(
-        simulator, "--tokens-file", str(tokens_file), "--app-id", APP_ID, workers=workers
+        simulator,
+        "--tokens-file",
+        str(tokens_file),
+        "--app-id",
+        APP_ID,
+        "--http-listen",
+        http_address,
+        workers=workers,
     )
     calls = None
     try:
         target = service.address()
+        assert _write_key_status(http_address, OLD) == 200
         assert _code(target, OLD) == grpc.StatusCode.OK
         assert _code(target, NEW) == grpc.StatusCode.UNAUTHENTICATED
         calls = _Calls(target)
@@ -112,6 +135,8 @@ def test_sighup_swaps_the_tokens_without_dropping_a_call(
         for _ in range(2 * workers):  # new connections, spread over the workers
             assert _code(target, OLD) == grpc.StatusCode.UNAUTHENTICATED
             assert _code(target, NEW) == grpc.StatusCode.OK
+            assert _write_key_status(http_address, OLD) == 401
+            assert _write_key_status(http_address, NEW) == 200
         calls.stop()
         assert calls.failures == []
         assert all(OLD not in line and NEW not in line for line in service.lines)
@@ -172,6 +197,16 @@ def _serves_health(target: str, ca: Path) -> bool:
     return True
 
 
+def _http_certificate(address: str) -> bytes:
+    """The certificate the HTTP intake presents to a new connection (DER)."""
+    host, _, port = address.rpartition(":")
+    return ssl.PEM_cert_to_DER_cert(ssl.get_server_certificate((host, int(port)), timeout=10))
+
+
+def _der(pem: Path) -> bytes:
+    return ssl.PEM_cert_to_DER_cert(pem.read_text())
+
+
 @pytest.fixture
 def served_tls(tmp_path: Path, two_cas: tuple[Certificates, Certificates]) -> Iterator[Path]:
     """The folder of the files the service is started with: the first set's cert and key."""
@@ -186,18 +221,22 @@ def test_sighup_serves_a_new_certificate_to_new_connections(
     simulator: str, served_tls: Path, two_cas: tuple[Certificates, Certificates], workers: int
 ) -> None:
     first, second = two_cas
+    http_address = free_address()
     service = _serving(
         simulator,
         "--tls-cert",
         str(served_tls / "server.pem"),
         "--tls-key",
         str(served_tls / "server.key"),
+        "--http-listen",
+        http_address,
         workers=workers,
     )
     try:
         target = service.address()
         assert _serves_health(target, first.ca)
         assert not _serves_health(target, second.ca)
+        assert _http_certificate(http_address) == _der(first.server_cert)
 
         shutil.copy(second.server_cert, served_tls / "server.pem")
         shutil.copy(second.server_key, served_tls / "server.key")
@@ -207,6 +246,7 @@ def test_sighup_serves_a_new_certificate_to_new_connections(
         for _ in range(2 * workers):
             assert _serves_health(target, second.ca)
             assert not _serves_health(target, first.ca)
+            assert _http_certificate(http_address) == _der(second.server_cert)
     finally:
         _stop(service)
 
