@@ -73,7 +73,7 @@ def test_a_certificate_and_key_that_do_not_match_are_refused(tmp_path: Path) -> 
     files = TlsFiles(certificates.server_cert, certificates.client_key)
     with pytest.raises(ValueError, match=r"TLS certificate .*server\.pem and key .*client\.key"):
         check_files(files)
-    with pytest.raises(ValueError, match="TLS client CA .*missing.pem"):
+    with pytest.raises(ValueError, match=r"TLS client CA .*missing\.pem"):
         check_files(
             TlsFiles(certificates.server_cert, certificates.server_key, tmp_path / "missing.pem")
         )
@@ -81,5 +81,5 @@ def test_a_certificate_and_key_that_do_not_match_are_refused(tmp_path: Path) -> 
     shutil.copy(certificates.server_cert, served)
     tls = ServerTls(TlsFiles(served, certificates.server_key))
     shutil.copy(certificates.client_cert, served)
-    with pytest.raises(ValueError, match="KEY_VALUES_MISMATCH|key values mismatch"):
+    with pytest.raises(ValueError, match=r"KEY_VALUES_MISMATCH|key values mismatch"):
         tls.reload()
