@@ -1,8 +1,10 @@
 # syntax=docker/dockerfile:1
 # The service as a container image: `make image` builds it where docker (with BuildKit) is
 # available. tests/e2e/test_container_steps.py runs its steps without docker.
-# The base: Python 3.11 on Debian bookworm, slim, pinned by version and digest.
-ARG PYTHON_IMAGE=python:3.11.14-slim-bookworm@sha256:65a93d69fa75478d554f4ad27c85c1e69fa184956261b4301ebaf6dbb0a3543d
+# The base: Python 3.11 on Debian bookworm, slim, pinned by its full version. To pin the
+# exact image too, build with --build-arg PYTHON_IMAGE=python:3.11.14-slim-bookworm@sha256:…
+# (the digest `docker buildx imagetools inspect` prints for the tag).
+ARG PYTHON_IMAGE=python:3.11.14-slim-bookworm
 
 # Build stage: the wheel (setup.py runs protoc, see docs/operations.md) and the wheels it depends on,
 # with the postgresql extra (psycopg, for a PostgreSQL store), at the versions constraints.txt pins.
