@@ -14,6 +14,7 @@ from heap_destination.durable.delivery import StoredDeliverySettings
 
 DEFAULT_LISTEN = "127.0.0.1:50051"
 TOKENS_ENV = "HEAP_DESTINATION_TOKENS"
+TOKENS_FILE_ENV = "HEAP_DESTINATION_TOKENS_FILE"
 HEAP_API_KEY_ENV = "HEAP_API_KEY"
 HEAP_API_KEY_FILE_ENV = "HEAP_API_KEY_FILE"
 DEFAULT_MAX_IN_FLIGHT_BYTES = 16 * 1024 * 1024
@@ -337,7 +338,7 @@ OPTIONS = [
     ),
     Option(
         "tokens_file",
-        "HEAP_DESTINATION_TOKENS_FILE",
+        TOKENS_FILE_ENV,
         None,
         f"JSON file of bearer tokens (or the JSON itself in {TOKENS_ENV})",
         unset="none: no caller authenticates, so loopback addresses only unless "

@@ -27,6 +27,7 @@ from heap_destination.app.option_table import (
     HEAP_API_KEY_FILE_ENV,
     OPTIONS,
     TOKENS_ENV,
+    TOKENS_FILE_ENV,
 )
 from heap_destination.app.options import SettingsError, add_options, resolve_options
 from heap_destination.app.store_directory import refuse_missing_directory
@@ -216,8 +217,9 @@ def service_settings(
     ):
         raise SettingsError(
             f"listening on {_not_loopback(settings)} with no tokens would let anyone on the "
-            f"network send to Heap: configure tokens (--tokens-file or {TOKENS_ENV}), or pass "
-            "--allow-unauthenticated if the network in front of the service authenticates"
+            f"network send to Heap: configure tokens, a file (--tokens-file or {TOKENS_FILE_ENV}) "
+            f"or the JSON itself in {TOKENS_ENV}, or pass --allow-unauthenticated if the "
+            "network in front of the service authenticates"
         )
     return settings
 
