@@ -18,6 +18,7 @@ from heap_destination.api.segment.write_keys import WriteKeys, WrongKey, key_app
 from heap_destination.app.ports import AddressInUse, is_in_use_error
 from heap_destination.app.settings import ServiceSettings
 from heap_destination.app.tls import TlsFiles
+from heap_destination.app.tokens import TokenStore
 from heap_destination.delivery.engine import DeliveryEngine
 from heap_destination.durable.intake import StoredIntake
 
@@ -34,6 +35,8 @@ _CLOSE_TIME = 1.0
 class HttpIntake:
     runner: web.AppRunner
     port: int
+    ssl_context: ssl.SSLContext | None = None
+    """Its TLS, loaded again on SIGHUP (for new connections)."""
 
     async def stop(self) -> None:
         await self.runner.cleanup()
@@ -65,12 +68,13 @@ async def start_http_intake(
         app, handle_signals=False, shutdown_timeout=_CLOSE_TIME, **SERVER_OPTIONS
     )
     await runner.setup()
+    ssl_context = _ssl_context(settings.tls) if settings.tls is not None else None
     host, _, port = settings.http_listen.rpartition(":")
     site = web.TCPSite(
         runner,
         host.strip("[]"),
         int(port),
-        ssl_context=_ssl_context(settings.tls) if settings.tls is not None else None,
+        ssl_context=ssl_context,
         # Only among this process's own workers (see app/ports.py).
         reuse_port=settings.workers > 1,
     )
@@ -87,20 +91,18 @@ async def start_http_intake(
         host,
         bound,
         settings.http_acks.value,
-        _write_keys_line(settings),
+        write_keys_line(settings.tokens, settings.defaults.app_id),
         extra={"tls": settings.tls is not None},
     )
-    return HttpIntake(runner, bound)
+    return HttpIntake(runner, bound, ssl_context)
 
 
-def _write_keys_line(settings: ServiceSettings) -> str:
+def write_keys_line(tokens: TokenStore | None, default_app_id: str | None) -> str:
     """How many tokens can serve as write keys (see api/segment/write_keys.py)."""
-    if settings.tokens is None:
+    if tokens is None:
         return "no tokens: any write key sends to the default app_id"
-    callers = settings.tokens.callers()
-    usable = sum(
-        not isinstance(key_app_id(caller, settings.defaults.app_id), WrongKey) for caller in callers
-    )
+    callers = tokens.callers()
+    usable = sum(not isinstance(key_app_id(caller, default_app_id), WrongKey) for caller in callers)
     return f"{usable} of {len(callers)} tokens can serve as write keys"
 
 

@@ -27,9 +27,10 @@ from heap_destination.app.http_intake import HttpIntake, start_http_intake
 from heap_destination.app.interceptors import CallerInterceptor
 from heap_destination.app.ports import AddressInUse, is_busy, refuse_busy
 from heap_destination.app.reflection import enable_reflection
+from heap_destination.app.reload import Reloader
 from heap_destination.app.serving_workers import WorkerPlace
 from heap_destination.app.settings import ServiceSettings
-from heap_destination.app.tls import server_credentials
+from heap_destination.app.tls import ServerTls
 from heap_destination.app.tracing import tracer_provider_from_env
 from heap_destination.delivery.deletion.client import HeapDeletionClient, deletion_base_url
 from heap_destination.delivery.engine import DeliveryEngine
@@ -88,6 +89,7 @@ class RunningService:
     following_workers: asyncio.Task[None] | None = None
     http_intake: HttpIntake | None = None
     health_reasons: HealthReasons | None = None
+    tls: ServerTls | None = None
 
     async def stop(self, grace: float) -> None:
         """Reports NOT_SERVING, takes no new events, gives pending ones `grace` seconds to
@@ -172,7 +174,8 @@ async def start_service(
         [SERVICE_NAME, ADMIN_SERVICE_NAME, DELETION_SERVICE_NAME, health.SERVICE_NAME], server
     )
     try:
-        port = _add_port(server, settings)
+        tls = ServerTls(settings.tls) if settings.tls is not None else None
+        port = _add_port(server, settings, tls)
     except BaseException:
         if durable is not None:
             await durable.stop_delivering(0)
@@ -212,14 +215,15 @@ async def start_service(
         following_workers,
         http_intake,
         health_reasons,
+        tls,
     )
 
 
-def _add_port(server: grpc.aio.Server, settings: ServiceSettings) -> int:
+def _add_port(server: grpc.aio.Server, settings: ServiceSettings, tls: ServerTls | None) -> int:
     """The port bound; grpc.aio raises RuntimeError when it cannot bind."""
     try:
-        if settings.tls is not None:
-            port: int = server.add_secure_port(settings.listen, server_credentials(settings.tls))
+        if tls is not None:
+            port: int = server.add_secure_port(settings.listen, tls.credentials())
         else:
             port = server.add_insecure_port(settings.listen)
     except RuntimeError as error:
@@ -253,9 +257,20 @@ def _deletion_servicer(
 
 
 async def serve(settings: ServiceSettings, worker: WorkerPlace | None = None) -> None:
-    """Serves until SIGINT or SIGTERM, then drains (see RunningService.stop)."""
+    """Serves until SIGINT or SIGTERM, then drains (see RunningService.stop); SIGHUP reads
+    the tokens file and the TLS files again (app/reload.py)."""
     tracing = tracer_provider_from_env(os.environ)
     service = await start_service(settings, tracing, worker)
+    reloader = Reloader(
+        settings,
+        service.tls,
+        service.http_intake.ssl_context if service.http_intake is not None else None,
+    )
+    asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, reloader.reload)
+    if worker is not None:
+        # Its tokens came from the parent, parsed at the service's start, and a SIGHUP
+        # before now was ignored: catch up with the files as they are now.
+        reloader.catch_up()
     log.info(
         "Heap destination service listening on %s:%d",
         settings.listen_host,

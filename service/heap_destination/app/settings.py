@@ -32,7 +32,7 @@ from heap_destination.app.option_table import (
 from heap_destination.app.options import SettingsError, add_options, resolve_options
 from heap_destination.app.store_directory import refuse_missing_directory
 from heap_destination.app.tls import TlsFiles
-from heap_destination.app.tokens import TokenStore, parse_tokens
+from heap_destination.app.tokens import TokenStore, parse_tokens, read_tokens_file
 from heap_destination.delivery.deletion.api_key import HeapApiKey
 from heap_destination.delivery.engine import EngineSettings
 from heap_destination.delivery.heap.retry_policy import RetryPolicy
@@ -69,6 +69,8 @@ class ServiceSettings:
     extra_base_urls: frozenset[str] = frozenset()
     """Base URLs a request's config may name besides Heap's regions and the default's."""
     tokens: TokenStore | None = None
+    tokens_file: Path | None = None
+    """Where `tokens` came from, read again on SIGHUP; None: from the environment or none."""
     tls: TlsFiles | None = None
     metrics_listen: str | None = None
     http_listen: str | None = None
@@ -174,6 +176,7 @@ def service_settings(
         max_concurrent_calls=values["max_concurrent_calls"],
         extra_base_urls=values["allowed_base_urls"] or frozenset(),
         tokens=tokens,
+        tokens_file=Path(values["tokens_file"]) if values["tokens_file"] else None,
         tls=_tls(values),
         metrics_listen=None if values["metrics_listen"] == "off" else values["metrics_listen"],
         http_listen=_http_listen(values["http_listen"], http_default),
@@ -296,11 +299,7 @@ def _destination_defaults(values: dict[str, Any], from_file: Any) -> Destination
 def _tokens(tokens_file: str | None, env: Mapping[str, str]) -> TokenStore | None:
     try:
         if tokens_file:
-            try:
-                text = Path(tokens_file).read_text()
-            except OSError as error:
-                raise ValueError(f"tokens file {tokens_file}: {error.strerror}") from None
-            return parse_tokens(text, f"tokens file {tokens_file}")
+            return read_tokens_file(Path(tokens_file))
         if env.get(TOKENS_ENV):
             return parse_tokens(env[TOKENS_ENV], TOKENS_ENV)
     except ValueError as error:

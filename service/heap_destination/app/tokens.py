@@ -4,6 +4,7 @@ import hashlib
 import hmac
 import json
 from collections.abc import Iterable
+from pathlib import Path
 
 from heap_destination.api.caller import Caller
 from heap_destination.api.deletion.rights import UserDeleter
@@ -18,6 +19,12 @@ class TokenStore:
 
     def __len__(self) -> int:
         return len(self._callers)
+
+    def take_over(self, new: "TokenStore") -> None:
+        """Serves `new`'s tokens from now on, in place, so everything holding this store
+        (the interceptor, the write keys) sees them; a check under way finishes with the
+        old ones."""
+        self._callers = new._callers
 
     def callers(self) -> list[Caller]:
         return list(self._callers.values())
@@ -76,6 +83,17 @@ def parse_tokens(text: str, source: str) -> TokenStore:
         caller = kind(name, allowed, write_key_app_id)
         entries.append((entry["token"], caller))
     return TokenStore(entries)
+
+
+def read_tokens_file(path: Path) -> TokenStore:
+    """The tokens of a tokens file; raises ValueError naming the file and the reason."""
+    try:
+        text = path.read_text()
+    except OSError as error:
+        raise ValueError(f"tokens file {path}: {error.strerror}") from None
+    except UnicodeDecodeError:
+        raise ValueError(f"tokens file {path}: not UTF-8 text") from None
+    return parse_tokens(text, f"tokens file {path}")
 
 
 def _digest(token: str) -> bytes:

@@ -15,7 +15,8 @@ The parent keeps the configured number serving. A worker that dies while the ser
 one process would stop, since starting it again cannot mend a bad setting, a port in use
 or a store that cannot be opened: an error exit (1, or 2 for a setting) before its place
 ever served, or a settings error at any time. SIGTERM or SIGINT goes to every worker;
-none is started again after that.
+none is started again after that. SIGHUP goes to every worker, which reloads its tokens
+and TLS files (app/reload.py).
 """
 
 import asyncio
@@ -96,7 +97,7 @@ class _Supervisor:
     def run(self) -> int:
         previous = {
             signum: signal.signal(signum, self._on_signal)
-            for signum in (signal.SIGTERM, signal.SIGINT)
+            for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
         }
         try:
             for place in self._places:
@@ -130,7 +131,17 @@ class _Supervisor:
 
     def _forward_signals(self) -> None:
         while self._received:
-            self._stop(self._received.popleft())
+            signum = self._received.popleft()
+            if signum == signal.SIGHUP:
+                self._forward_reload()
+            else:
+                self._stop(signum)
+
+    def _forward_reload(self) -> None:
+        living = [p.process for p in self._places if p.process is not None and p.process.is_alive()]
+        for process in living:
+            os.kill(_pid(process), signal.SIGHUP)
+        log.info("SIGHUP sent to %d workers: they reload their tokens and TLS files", len(living))
 
     def _stop(self, signum: int) -> None:
         self._stopping = True
@@ -238,6 +249,8 @@ def _signal_name(signum: int) -> str:
 
 
 def _worker(settings: ServiceSettings, place: WorkerPlace) -> None:
+    # Until it serves, a reload asked for is ignored: it then reads the files (app/server.py).
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
     configure_logging(settings.log_format, settings.log_level)
     sys.exit(_serve_as_worker(settings, place))
 
