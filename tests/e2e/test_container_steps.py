@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.commands import run_checked
 from tests.support.processes import Process, free_address
 
 ROOT = Path(__file__).parents[2]
@@ -113,7 +114,7 @@ def _build_and_install(folder: Path) -> None:
             (source / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(ROOT / name, source / name)
     wheels = folder / "wheels"
-    _run(
+    run_checked(
         sys.executable,
         "-m",
         "pip",
@@ -127,21 +128,11 @@ def _build_and_install(folder: Path) -> None:
         timeout=BUILD_TIMEOUT,
     )
     [wheel] = wheels.glob("heap_destination-*.whl")
-    _run(sys.executable, "-m", "venv", "--clear", folder / "venv")
+    run_checked(sys.executable, "-m", "venv", "--clear", folder / "venv")
     pip = folder / "venv" / "bin" / "pip"
-    _run(pip, "install", "-q", "--constraint", ROOT / "constraints.txt", f"{wheel}[postgresql]")
-
-
-def _run(*args: str | Path, cwd: Path | None = None, timeout: float = 300) -> None:
-    done = subprocess.run(
-        [str(a) for a in args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
+    run_checked(
+        pip, "install", "-q", "--constraint", ROOT / "constraints.txt", f"{wheel}[postgresql]"
     )
-    assert done.returncode == 0, f"{args[:3]} failed:\n{done.stdout}\n{done.stderr}"
 
 
 def _image_env(venv_bin: Path, **changes: str) -> dict[str, str]:

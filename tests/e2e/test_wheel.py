@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.c_compiler import c_compiler_missing
+from tests.support.commands import run_checked
 from tests.support.processes import Process, free_address
 from tests.support.simulator_api import tracked_events
 
@@ -25,29 +26,10 @@ GENERATED = "service/heap_destination/v1/"
 BUILD_TIMEOUT = 600
 
 
-def _run(
-    *args: str | Path,
-    cwd: Path | None = None,
-    env: dict[str, str] | None = None,
-    timeout: float = 300,
-) -> str:
-    done = subprocess.run(
-        [str(a) for a in args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
-    assert done.returncode == 0, f"{args[:3]} failed:\n{done.stdout}\n{done.stderr}"
-    return done.stdout
-
-
 def _clean_checkout(checkout: Path) -> Path:
     """The files a clean checkout has (with this work tree's changes), and no generated
     code."""
-    listed = _run("git", "ls-files", "-co", "--exclude-standard", cwd=ROOT).splitlines()
+    listed = run_checked("git", "ls-files", "-co", "--exclude-standard", cwd=ROOT).splitlines()
     for name in listed:
         if not name.startswith(GENERATED) and (ROOT / name).is_file():
             (checkout / name).parent.mkdir(parents=True, exist_ok=True)
@@ -91,16 +73,16 @@ def _build_and_install(folder: Path, compiled: bool) -> None:
     checkout = _clean_checkout(folder / "checkout")
     env = {**os.environ, "HEAP_DESTINATION_COMPILE": "1" if compiled else "0"}
     wheel_command = ("-m", "pip", "wheel", "--no-deps", "-q", "-w", folder / "dist", checkout)
-    _run(sys.executable, *wheel_command, env=env, timeout=BUILD_TIMEOUT)
+    run_checked(sys.executable, *wheel_command, env=env, timeout=BUILD_TIMEOUT)
     [wheel] = (folder / "dist").glob("heap_destination-*.whl")
     venv = folder / "venv"
-    _run(sys.executable, "-m", "venv", "--clear", venv)
-    _run(venv / "bin" / "pip", "install", "-q", "-c", ROOT / "constraints.txt", wheel)
+    run_checked(sys.executable, "-m", "venv", "--clear", venv)
+    run_checked(venv / "bin" / "pip", "install", "-q", "-c", ROOT / "constraints.txt", wheel)
 
 
 def test_the_installed_command_starts(installed: tuple[Path, bool]) -> None:
     command, _ = installed
-    assert "serve" in _run(command, "--help")
+    assert "serve" in run_checked(command, "--help")
 
 
 def test_the_installed_service_delivers_a_track_to_the_simulator(
@@ -126,7 +108,7 @@ def test_the_installed_service_delivers_a_track_to_the_simulator(
         "service listening",
     )
     try:
-        answer = _run(
+        answer = run_checked(
             command,
             "send",
             "track",
@@ -186,7 +168,7 @@ def test_the_source_distribution_holds_the_compiled_list_and_the_license(tmp_pat
     checkout = _clean_checkout(tmp_path / "checkout")
     env = {**os.environ, "HEAP_DESTINATION_COMPILE": "0"}
     build = "from setuptools import build_meta; print(build_meta.build_sdist(sys.argv[1]))"
-    name = _run(
+    name = run_checked(
         sys.executable, "-c", f"import sys; {build}", tmp_path, cwd=checkout, env=env
     ).splitlines()[-1]
 
