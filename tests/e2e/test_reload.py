@@ -216,22 +216,21 @@ def served_tls(tmp_path: Path, two_cas: tuple[Certificates, Certificates]) -> It
     yield tmp_path
 
 
+def _serving_tls(simulator: str, served_tls: Path, *extra: str, workers: int = 1) -> Process:
+    """A service serving the certificate and key in `served_tls` (server.pem, server.key)."""
+    cert, key = served_tls / "server.pem", served_tls / "server.key"
+    return _serving(
+        simulator, "--tls-cert", str(cert), "--tls-key", str(key), *extra, workers=workers
+    )
+
+
 @pytest.mark.parametrize("workers", [1, 2])
 def test_sighup_serves_a_new_certificate_to_new_connections(
     simulator: str, served_tls: Path, two_cas: tuple[Certificates, Certificates], workers: int
 ) -> None:
     first, second = two_cas
     http_address = free_address()
-    service = _serving(
-        simulator,
-        "--tls-cert",
-        str(served_tls / "server.pem"),
-        "--tls-key",
-        str(served_tls / "server.key"),
-        "--http-listen",
-        http_address,
-        workers=workers,
-    )
+    service = _serving_tls(simulator, served_tls, "--http-listen", http_address, workers=workers)
     try:
         target = service.address()
         assert _serves_health(target, first.ca)
@@ -255,13 +254,7 @@ def test_a_certificate_that_does_not_match_its_key_is_refused_and_the_old_one_st
     simulator: str, served_tls: Path, two_cas: tuple[Certificates, Certificates]
 ) -> None:
     first, second = two_cas
-    service = _serving(
-        simulator,
-        "--tls-cert",
-        str(served_tls / "server.pem"),
-        "--tls-key",
-        str(served_tls / "server.key"),
-    )
+    service = _serving_tls(simulator, served_tls)
     try:
         target = service.address()
         shutil.copy(second.server_cert, served_tls / "server.pem")  # the key stays the first's

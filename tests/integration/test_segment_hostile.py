@@ -396,7 +396,7 @@ def test_grpc_keeps_serving_after_every_hostile_request(service: BackgroundServi
 
 def test_randomly_mutated_bodies_are_never_answered_500(service: BackgroundService) -> None:
     chooser = random.Random(23)
-    seed = batch(
+    original = batch(
         good(1, properties={"a": [1, {"b": None}], "c": "d"}, context={"traits": {"e": 1}}),
         {"type": "identify", "userId": "u", "traits": {"x": 1}},
         {"type": "group", "groupId": "g", "traits": {"y": 2}},
@@ -405,7 +405,7 @@ def test_randomly_mutated_bodies_are_never_answered_500(service: BackgroundServi
     statuses = set()
     with http_client.HttpClient(service.http_url) as client:
         for _ in range(300):
-            body = bytearray(seed)
+            body = bytearray(original)
             for _ in range(chooser.randint(1, 4)):
                 body[chooser.randrange(len(body))] = chooser.randrange(256)
             headers = {"authorization": "Basic " + base64.b64encode(f"{KEY}:".encode()).decode()}

@@ -30,6 +30,18 @@ KEY = "write-key-0123456789"
 OTHER_KEY = "write-key-other-app-0123"
 
 
+def stored_service(
+    start_service: Callable[..., BackgroundService], simulator: HeapSimulator, tmp_path: Path
+) -> BackgroundService:
+    """A service with its HTTP intake on, a SQLite store, and --app-id for write keys."""
+    return start_service(
+        base_url=simulator.url,
+        app_id=APP_ID,
+        http=True,
+        store_url=f"sqlite:{tmp_path / 'store.db'}",
+    )
+
+
 def tokens_file_entries() -> str:
     return json.dumps(
         [
@@ -169,12 +181,7 @@ def test_missing_wrong_and_unusable_keys_are_401_with_the_reason(
 def test_in_stored_mode_a_200_means_committed_and_delivery_follows(
     simulator: HeapSimulator, start_service: Callable[..., BackgroundService], tmp_path: Path
 ) -> None:
-    service = start_service(
-        base_url=simulator.url,
-        app_id=APP_ID,
-        http=True,
-        store_url=f"sqlite:{tmp_path / 'store.db'}",
-    )
+    service = stored_service(start_service, simulator, tmp_path)
 
     answer = post(service, "/v1/batch", {"batch": [item("track", n) for n in range(50)]})
 
@@ -228,12 +235,7 @@ def nested(levels: int) -> Any:
 def test_one_bad_item_of_100_is_a_dead_letter_naming_its_field_and_99_are_delivered(
     simulator: HeapSimulator, start_service: Callable[..., BackgroundService], tmp_path: Path
 ) -> None:
-    service = start_service(
-        base_url=simulator.url,
-        app_id=APP_ID,
-        http=True,
-        store_url=f"sqlite:{tmp_path / 'store.db'}",
-    )
+    service = stored_service(start_service, simulator, tmp_path)
     batch = [item("track", n) for n in range(100)]
     batch[37]["properties"] = {"a": nested(25)}
 
@@ -263,12 +265,7 @@ def test_one_bad_item_of_100_is_a_dead_letter_naming_its_field_and_99_are_delive
 def test_a_batch_level_field_of_the_wrong_type_makes_each_item_a_dead_letter_not_a_400(
     simulator: HeapSimulator, start_service: Callable[..., BackgroundService], tmp_path: Path
 ) -> None:
-    service = start_service(
-        base_url=simulator.url,
-        app_id=APP_ID,
-        http=True,
-        store_url=f"sqlite:{tmp_path / 'store.db'}",
-    )
+    service = stored_service(start_service, simulator, tmp_path)
 
     answer = post(
         service, "/v1/batch", {"batch": [item("track", 1), item("page", 2)], "context": "x"}

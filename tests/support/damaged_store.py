@@ -29,7 +29,7 @@ class Damage:
         _write(self.path, self.offset, self.original)
 
 
-def damage_items(path: Path, seed: int = 7) -> Damage:
+def damage_items(path: Path, noise_from: int = 7) -> Damage:
     """Overwrites a page of items in the middle of the file with random bytes, while the
     store may be running. Everything committed is first moved from the WAL into the file,
     so that the damaged page is the one SQLite reads next."""
@@ -48,7 +48,7 @@ def damage_items(path: Path, seed: int = 7) -> Damage:
             pytest.skip(f"this SQLite cannot say where the items are (no dbstat: {error})")
     assert len(pages) >= 3, "too few items for a page in the middle"
     offset = (pages[len(pages) // 2] - 1) * page_size
-    noise = bytearray(random.Random(seed).randbytes(page_size))
+    noise = bytearray(random.Random(noise_from).randbytes(page_size))
     # A first byte that names no kind of page: random bytes that happen to name one would
     # leave it to chance whether SQLite sees the damage when it reads the page.
     noise[0] = 0xFF
