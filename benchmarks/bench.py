@@ -30,6 +30,7 @@ Run with `make bench`; event counts and concurrency come from BENCH_* variables.
 """
 
 import asyncio
+import dataclasses
 import os
 import platform
 import re
@@ -46,7 +47,7 @@ from typing import Any
 
 import grpc
 
-from benchmarks import control, heap_record, processes, scenarios, workers
+from benchmarks import control, floors, heap_record, processes, scenarios, workers
 from benchmarks.env_numbers import env_number
 from benchmarks.payloads import PAYLOADS, Payload
 from heap_destination.v1 import service_pb2_grpc
@@ -124,6 +125,14 @@ class Row:
     """None when the service took no part (the baseline)."""
     retries: int
     """Heap requests sent again: by the service (its log), or by the load generator."""
+    floor_us: float | None = None
+    """CPU µs per event of this path's floor (see floors.py), measured in the same run."""
+
+    @property
+    def floor_multiple(self) -> float | None:
+        if self.service is None or not self.floor_us:
+            return None
+        return self.service.cpu_seconds / self.events * 1e6 / self.floor_us
 
 
 class ServiceMeter:
@@ -179,6 +188,16 @@ class Bench:
                 print(f"service log (last lines):\n{service.log_tail()}", file=sys.stderr)
                 raise
 
+    async def unary_floor(self, payload: Payload) -> floors.UnaryFloor:
+        c = self.config
+        return await floors.unary_floor(
+            payload, c.unary_events, c.identities, c.unary_concurrency, self.logs
+        )
+
+    def stream_floor(self, payload: Payload) -> floors.StreamFloor:
+        c = self.config
+        return floors.stream_floor(payload, c.stream_events, c.identities, c.stream_batch)
+
     async def baseline(self, payload: Payload) -> Row:
         c = self.config
         run = scenarios.run_baseline(
@@ -227,15 +246,35 @@ class Bench:
         )
 
 
+@dataclass(frozen=True)
+class Floors:
+    """Per payload, in PAYLOADS' order."""
+
+    unary: list[floors.UnaryFloor]
+    stream: list[floors.StreamFloor]
+
+    def per_event_us(self, scenario: str, payload: str) -> float | None:
+        index = next(i for i, p in enumerate(PAYLOADS) if p.name == payload)
+        if scenario.startswith("stream"):
+            return self.stream[index].cpu_us_per_event
+        if scenario == "unary":
+            return self.unary[index].cpu_us_per_call
+        return None
+
+
 async def run_all(
     config: Config, heap_url: str, logs: Path
-) -> tuple[list[Row], list[workers.WorkersRow]]:
+) -> tuple[list[Row], Floors, list[workers.WorkersRow]]:
     bench = Bench(config, heap_url, logs)
     if config.heap_latency_ms:
         # Heap is across the internet: every request to it costs at least a round trip.
         fault = {"latency_ms": config.heap_latency_ms, "probability": 1.0}
         await control.call(bench.http, "POST", f"{heap_url}/_sim/faults", fault)
     try:
+        measured_floors = Floors(
+            [await bench.unary_floor(payload) for payload in PAYLOADS],
+            [bench.stream_floor(payload) for payload in PAYLOADS],
+        )
         rows = [
             await bench.through_service(scenario, payload)
             for scenario in ("stream", "unary")
@@ -249,8 +288,14 @@ async def run_all(
                 await bench.through_service("stream", payload, config.compare_with)
                 for payload in PAYLOADS
             ]
+        rows = [
+            dataclasses.replace(
+                row, floor_us=measured_floors.per_event_us(row.scenario, row.payload)
+            )
+            for row in rows
+        ]
         plan = config.workers_plan()
-        return rows, await workers.compare(heap_url, bench.http, logs, plan)
+        return rows, measured_floors, await workers.compare(heap_url, bench.http, logs, plan)
     finally:
         await bench.close()
 
@@ -266,7 +311,11 @@ def machine() -> str:
 
 
 def report(
-    config: Config, rows: list[Row], worker_rows: list[workers.WorkersRow], seconds: float
+    config: Config,
+    rows: list[Row],
+    found_floors: Floors,
+    worker_rows: list[workers.WorkersRow],
+    seconds: float,
 ) -> None:
     print(machine())
     print(
@@ -286,7 +335,7 @@ def report(
     header = (
         f"{'scenario':<9} {'payload':<7} {'events':>7} {'events/s':>9} {'p50 ms':>8} "
         f"{'p99 ms':>8} {'Heap req/1k ev':>14} {'svc peak MB':>11} {'svc base MB':>11} "
-        f"{'svc after MB':>12} {'svc CPU s':>9} {'CPU µs/ev':>9} {'retries':>7}"
+        f"{'svc after MB':>12} {'svc CPU s':>9} {'CPU µs/ev':>9} {'x floor':>7} {'retries':>7}"
     )
     print(header)
     print("-" * len(header))
@@ -300,6 +349,7 @@ def report(
             f"{f'{use.after_mb:.1f}' if use else 'n/a':>12} "
             f"{f'{use.cpu_seconds:.1f}' if use else 'n/a':>9} "
             f"{f'{use.cpu_seconds / row.events * 1e6:.0f}' if use else 'n/a':>9} "
+            f"{f'{multiple:.2f}' if (multiple := row.floor_multiple) else 'n/a':>7} "
             f"{row.retries:>7}"
         )
     print(
@@ -310,6 +360,18 @@ def report(
         "svc: a fresh service process per row; base = RSS once warmed up, "
         "peak = VmHWM during the row, after = RSS at its end"
     )
+    print("x floor: the service's CPU per event over its path's floor, measured in this run:")
+    for payload, unary, stream in zip(
+        PAYLOADS, found_floors.unary, found_floors.stream, strict=True
+    ):
+        unary_row = next(r for r in rows if r.scenario == "unary" and r.payload == payload.name)
+        print(
+            f"  {payload.name}: unary floor (a bare grpc.aio servicer, the same load) "
+            f"{unary.cpu_us_per_call:.0f} µs/call at {unary.calls_per_second:.0f} calls/s "
+            f"(unary row: {unary_row.events_per_second / unary.calls_per_second:.0%} of its "
+            f"calls/s); stream floor (decode messages, encode bulk bodies) "
+            f"{stream.cpu_us_per_event:.1f} µs/ev"
+        )
     print()
     for payload in PAYLOADS:
         speed = {r.scenario: r.events_per_second for r in rows if r.payload == payload.name}
@@ -358,8 +420,8 @@ def main() -> int:
         ready = processes.SIMULATOR_READY
         with processes.child(simulate, logs / "sim.log", ready, START_TIMEOUT) as sim:
             heap_url = f"http://127.0.0.1:{sim.port}"
-            rows, worker_rows = asyncio.run(run_all(config, heap_url, logs))
-    report(config, rows, worker_rows, time.monotonic() - started)
+            rows, found_floors, worker_rows = asyncio.run(run_all(config, heap_url, logs))
+    report(config, rows, found_floors, worker_rows, time.monotonic() - started)
     return 0
 
 

@@ -1,5 +1,5 @@
 """A request's destination: its own config over the stream's over the server's, each
-distinct small config of a stream resolved once."""
+distinct small config resolved once (of a stream, or of the unary calls)."""
 
 import pytest
 
@@ -37,6 +37,16 @@ def test_past_the_remembered_configs_each_is_still_resolved_right() -> None:
     configs = [config_pb2.DestinationConfig(app_id=str(n + 100)) for n in range(200)]
 
     assert [destinations.resolve(c).app_id for c in configs * 2] == [c.app_id for c in configs * 2]
+
+
+def test_the_configs_used_last_stay_remembered_past_the_bound() -> None:
+    destinations = resolver()
+    steady = config_pb2.DestinationConfig(app_id="7")
+    first = destinations.resolve(steady)
+
+    for n in range(200):  # many one-off configs, the steady one used between them
+        destinations.resolve(config_pb2.DestinationConfig(app_id=str(n + 100)))
+        assert destinations.resolve(steady) is first
 
 
 def test_a_bad_config_is_refused_every_time_it_comes() -> None:

@@ -1,6 +1,7 @@
 """Bearer tokens through a real server: who may call, and which app_ids they may send to."""
 
 import json
+import logging
 from typing import Any
 
 import grpc
@@ -9,6 +10,7 @@ from google.rpc import code_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from heap_destination.app.cli import main
+from heap_destination.app.logs import JsonFormatter
 from heap_destination.app.tokens import parse_tokens
 from heap_destination.client import HeapDestinationClient, error_details, in_messages, track_event
 from heap_destination.sim import HeapSimulator
@@ -148,3 +150,34 @@ def test_a_non_loopback_address_without_tokens_is_refused_at_start(
 
     assert code == 2
     assert "--allow-unauthenticated" in capsys.readouterr().err
+
+
+def test_each_call_is_logged_with_its_own_caller_and_request_id(
+    target: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="heap_destination.access")
+    caplog.handler.setFormatter(JsonFormatter())
+    request = track_pb2.TrackEventRequest(
+        config=config_pb2.DestinationConfig(app_id=APP_ID), user_id="u1", event="Signed Up"
+    )
+    calls = [(f"req-{n}", (BILLING_TOKEN, ADMIN_TOKEN)[n % 2]) for n in range(20)]
+
+    with grpc.insecure_channel(target) as channel:
+        stub = service_pb2_grpc.HeapDestinationServiceStub(channel)
+        futures = [
+            stub.TrackEvent.future(
+                request,
+                metadata=(("authorization", f"Bearer {token}"), ("x-request-id", request_id)),
+                timeout=10,
+            )
+            for request_id, token in calls
+        ]
+        for future in futures:
+            future.result()
+
+    lines = [json.loads(line) for line in caplog.text.splitlines()]
+    logged = {
+        line["request_id"]: line["caller"] for line in lines if line["message"] == "call finished"
+    }
+    names = {BILLING_TOKEN: "billing", ADMIN_TOKEN: "admin"}
+    assert logged == {request_id: names[token] for request_id, token in calls}

@@ -1,5 +1,7 @@
 """The destination of a request: its own config over the stream's over the server's."""
 
+from collections import OrderedDict
+
 from heap_destination.api.caller import ensure_caller_may_use
 from heap_destination.api.mapping.config import settings_from_config
 from heap_destination.domain.destination import (
@@ -10,8 +12,9 @@ from heap_destination.domain.destination import (
 from heap_destination.domain.violations import InvalidInput
 from heap_destination.v1 import account_pb2, config_pb2, identify_pb2, track_pb2
 
-# A stream whose events carry their own configs (one per app, say) resolves each distinct
-# one once: at most this many, each of at most this many serialized bytes, are kept.
+# Unary calls and a stream whose events carry their own configs (one per app, say) resolve
+# each distinct config once: the last this many used, each of at most this many
+# serialized bytes, are kept.
 _MAX_REMEMBERED_CONFIGS = 64
 _MAX_REMEMBERED_CONFIG_BYTES = 1024
 
@@ -32,7 +35,7 @@ class DestinationResolver:
         self._base = base
         self._allowed_base_urls = allowed_base_urls
         self._base_result: Destination | InvalidInput | None = None
-        self._by_config: dict[bytes, DestinationResolver] = {}
+        self._by_config: OrderedDict[bytes, DestinationResolver] = OrderedDict()
 
     def with_config(self, config: config_pb2.DestinationConfig) -> "DestinationResolver":
         """A resolver whose base is `config` over this one's base. A bad config does not
@@ -59,13 +62,14 @@ class DestinationResolver:
     def _over(self, config: config_pb2.DestinationConfig) -> "DestinationResolver":
         key = config.SerializeToString(deterministic=True)
         resolver = self._by_config.get(key)
-        if resolver is None:
-            resolver = self.with_config(config)
-            if (
-                len(key) <= _MAX_REMEMBERED_CONFIG_BYTES
-                and len(self._by_config) < _MAX_REMEMBERED_CONFIGS
-            ):
-                self._by_config[key] = resolver
+        if resolver is not None:
+            self._by_config.move_to_end(key)
+            return resolver
+        resolver = self.with_config(config)
+        if len(key) <= _MAX_REMEMBERED_CONFIG_BYTES:
+            self._by_config[key] = resolver
+            if len(self._by_config) > _MAX_REMEMBERED_CONFIGS:
+                self._by_config.popitem(last=False)
         return resolver
 
     def _resolve_base(self) -> Destination:

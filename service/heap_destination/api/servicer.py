@@ -62,6 +62,8 @@ class HeapDestinationServicer(service_pb2_grpc.HeapDestinationServiceServicer):
         self._allowed_base_urls = allowed_base_urls
         self._in_flight = in_flight
         self._stream_bounds = stream_bounds
+        # One for every unary call: it remembers the configs calls carry (see _over).
+        self._unary_destinations = self._resolver()
 
     async def TrackEvent(
         self, request: track_pb2.TrackEventRequest, context: grpc.aio.ServicerContext
@@ -91,7 +93,7 @@ class HeapDestinationServicer(service_pb2_grpc.HeapDestinationServiceServicer):
         event_metrics.received(kind, "unary")
         warnings: Sequence[PropertyWarning] = ()
         try:
-            call = prepare(kind, request, self._resolver())
+            call = prepare(kind, request, self._unary_destinations)
             warnings = call.warnings
             if call.stored:
                 origin = Origin(time.time(), request.message_id)

@@ -30,11 +30,29 @@ async def deliver_unary(
     in_flight.take(size)
     try:
         delivered = await submit()
-        done, _ = await asyncio.wait([delivered], timeout=max(0.0, deadline - time.monotonic()))
-        if not done:
-            raise HeapUnavailable("Heap did not answer before the call's deadline")
+        if not delivered.done():
+            # Heap's answer settles the future; the deadline fails it first if it comes
+            # first (a later answer then finds it done). One timer, no waiter per call.
+            timer = asyncio.get_running_loop().call_later(
+                max(0.0, deadline - time.monotonic()), _past_deadline, delivered
+            )
+            try:
+                await delivered
+            except asyncio.CancelledError:
+                task = asyncio.current_task()
+                if task is not None and task.cancelling():
+                    raise  # the call itself was cancelled
+            except Exception:
+                pass  # read below, as delivery_error
+            finally:
+                timer.cancel()
         error = delivery_error(delivered)
         if error is not None:
             raise error
     finally:
         in_flight.give_back(size)
+
+
+def _past_deadline(delivered: asyncio.Future[Any]) -> None:
+    if not delivered.done():
+        delivered.set_exception(HeapUnavailable("Heap did not answer before the call's deadline"))

@@ -37,8 +37,12 @@ Leave = Callable[[grpc.aio.ServicerContext, BaseException | None], None]
 
 
 class CallerInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
+    """Sets each call's caller and request id, and hands gRPC the method's guarded handler
+    (built once per method: see _guarded)."""
+
     def __init__(self, tokens: TokenStore | None) -> None:
         self._tokens = tokens
+        self._guarded: dict[str, tuple[grpc.RpcMethodHandler, grpc.RpcMethodHandler]] = {}
 
     async def intercept_service(
         self,
@@ -48,16 +52,32 @@ class CallerInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
         handler = await continuation(details)
         if handler is None:
             return handler
-        if details.method.startswith(OPEN_METHODS_PREFIX):
-            return _guarded(handler, details.method, lambda: lambda _context, _error: None)
+        method: str = details.method
+        if method.startswith(OPEN_METHODS_PREFIX):
+            return self._guarded_handler(handler, method)
         metadata = details.invocation_metadata or ()
         request_id = next((str(v) for k, v in metadata if k == "x-request-id"), uuid.uuid4().hex)
         caller: Caller | None = None
         if self._tokens is not None:
             caller = self._tokens.caller(_bearer_token(metadata))
             if caller is None:
-                return _refusing(handler, details.method, request_id)
-        return _guarded(handler, details.method, _call_scope(details.method, caller, request_id))
+                return _refusing(handler, method, request_id)
+        # The interceptor runs in the call's own task, before its handler: the values set
+        # here are the call's alone, and need no reset.
+        CURRENT_CALLER.set(caller)
+        REQUEST_ID.set(request_id)
+        return self._guarded_handler(handler, method)
+
+    def _guarded_handler(
+        self, handler: grpc.RpcMethodHandler, method: str
+    ) -> grpc.RpcMethodHandler:
+        known = self._guarded.get(method)
+        if known is not None and known[0] is handler:
+            return known[1]
+        logged = not method.startswith(OPEN_METHODS_PREFIX)
+        guarded = _guarded(handler, method, _call_log(method) if logged else _unlogged)
+        self._guarded[method] = (handler, guarded)
+        return guarded
 
 
 def _bearer_token(metadata: Any) -> str:
@@ -71,20 +91,19 @@ def _bearer_token(metadata: Any) -> str:
     return ""
 
 
-def _call_scope(method: str, caller: Caller | None, request_id: str) -> Callable[[], Leave]:
-    """Sets the caller and request id for the call; what it returns logs the call's end.
+def _unlogged() -> Leave:
+    return lambda _context, _error: None
 
-    gRPC runs each call in a task of its own, so the values set stay within the call and
-    need no reset (a reset from a generator closed in another context would fail).
-    """
+
+def _call_log(method: str) -> Callable[[], Leave]:
+    """Run as a call starts; what it returns logs the call's end."""
 
     def enter() -> Leave:
-        CURRENT_CALLER.set(caller)
-        REQUEST_ID.set(request_id)
         started = time.monotonic()
 
         def leave(context: grpc.aio.ServicerContext, error: BaseException | None) -> None:
             code = context.code() or (grpc.StatusCode.UNKNOWN if error else grpc.StatusCode.OK)
+            caller = CURRENT_CALLER.get()
             log.info(
                 "call finished",
                 extra={
