@@ -216,3 +216,23 @@ def test_a_broken_stream_fails_its_events_retryably_and_the_next_send_opens_anot
     for error in (first, second):
         assert isinstance(error, EventError)
         assert error_details(error).code == grpc.StatusCode.UNAVAILABLE
+
+
+def test_a_send_from_a_result_callback_raises_sender_full_at_once_instead_of_waiting(
+    simulator: HeapSimulator, fast_service: BackgroundService
+) -> None:
+    inject_fault(simulator.url, latency_ms=500, count=1)  # the callback is added in time
+    raised: list[BaseException] = []
+
+    def send_more(_: Future[stream_pb2.EventResult]) -> None:
+        try:
+            sender.track("From Callback", user_id="u2")
+        except SenderFull as error:
+            raised.append(error)
+
+    with HeapDestinationClient(fast_service.target, app_id=APP_ID) as client:
+        with client.sender(max_queued_events=1) as sender:
+            first = sender.track("First", user_id="u1")
+            first.add_done_callback(send_more)
+            assert first.result(timeout=RESULT_TIMEOUT).code == 0
+    assert len(raised) == 1

@@ -18,7 +18,12 @@ from typing import Any
 from heap_destination.client.event_errors import SenderClosed
 from heap_destination.client.requests import account_request, identify_request, track_request
 from heap_destination.client.sender_capacity import Capacity
-from heap_destination.client.sender_stream import Batching, Queued, SenderStream
+from heap_destination.client.sender_stream import (
+    Batching,
+    Queued,
+    SenderStream,
+    on_a_reader_thread,
+)
 from heap_destination.v1 import (
     account_pb2,
     config_pb2,
@@ -188,7 +193,8 @@ class Sender:
             raise SenderClosed("the sender is closed")
         event = stream_pb2.Event(track=track, identify=identify, account=account)
         size = event.ByteSize() + _EVENT_FRAMING_BYTES
-        self._capacity.take(size, self._send_timeout)
+        # A callback waiting for room would hold up the results that free it.
+        self._capacity.take(size, 0 if on_a_reader_thread() else self._send_timeout)
         future: Future[stream_pb2.EventResult] = Future()
         future.set_running_or_notify_cancel()  # queued events cannot be taken back
         with self._lock:

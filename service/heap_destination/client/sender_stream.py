@@ -14,6 +14,13 @@ from heap_destination.client.event_errors import EventError
 from heap_destination.client.sender_capacity import Capacity
 from heap_destination.v1 import config_pb2, service_pb2_grpc, stream_pb2
 
+_reader_threads = threading.local()
+
+
+def on_a_reader_thread() -> bool:
+    """True in a future's done-callback (they run on the thread that reads results)."""
+    return getattr(_reader_threads, "reading", False)
+
 
 @dataclass(frozen=True)
 class Batching:
@@ -116,6 +123,7 @@ class SenderStream:
         return batch, False
 
     def _read(self) -> None:
+        _reader_threads.reading = True
         code, message = (
             grpc.StatusCode.UNAVAILABLE,
             "the stream ended before this event's result came; send it again",
