@@ -1,6 +1,7 @@
 """The client's batching sender against a real service over a real channel and the
 simulator over real HTTP."""
 
+import json
 import socket
 import threading
 from collections import defaultdict
@@ -12,6 +13,7 @@ from typing import Any
 import grpc
 import pytest
 
+from heap_destination.app.tokens import parse_tokens
 from heap_destination.client import (
     EventError,
     HeapDestinationClient,
@@ -32,6 +34,7 @@ from tests.support.simulator_api import (
     tracked_events,
     user_property_updates,
 )
+from tests.support.wait import wait_until
 
 NO_RATE_LIMITS = EngineSettings(
     rate_limits=RateLimitSettings(
@@ -236,3 +239,34 @@ def test_a_send_from_a_result_callback_raises_sender_full_at_once_instead_of_wai
             first.add_done_callback(send_more)
             assert first.result(timeout=RESULT_TIMEOUT).code == 0
     assert len(raised) == 1
+
+
+def test_a_stream_the_service_refuses_fails_its_events_with_the_status_a_unary_call_gets(
+    simulator: HeapSimulator, start_service: Any
+) -> None:
+    tokens = json.dumps([{"name": "billing", "token": "s3cret-billing-token"}])
+    service = start_service(base_url=simulator.url, tokens=parse_tokens(tokens, "test"))
+    with HeapDestinationClient(service.target, app_id=APP_ID, token="wrong") as client:
+        with pytest.raises(grpc.RpcError) as unary:
+            client.track("Refused", user_id="u1")
+        with client.sender() as sender:
+            streamed = sender.track("Refused", user_id="u1").exception(timeout=RESULT_TIMEOUT)
+
+    assert isinstance(streamed, EventError)
+    assert streamed.code() == unary.value.code() == grpc.StatusCode.UNAUTHENTICATED
+    assert tracked_events(simulator.url) == []
+
+
+def test_closing_the_client_first_fails_the_unanswered_events_with_cancelled(
+    simulator: HeapSimulator, fast_service: BackgroundService
+) -> None:
+    inject_fault(simulator.url, latency_ms=2000, count=1)
+    client = HeapDestinationClient(fast_service.target, app_id=APP_ID)
+    sender = client.sender()
+    held = sender.track("Held", user_id="u1")
+    wait_until(lambda: faults(simulator.url) == [], timeout=RESULT_TIMEOUT, interval=0.01)
+    client.close()
+
+    error = held.exception(timeout=RESULT_TIMEOUT)
+    assert isinstance(error, EventError) and error.code() == grpc.StatusCode.CANCELLED
+    sender.close()
