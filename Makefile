@@ -74,6 +74,7 @@ bench: setup
 	$(BIN)/python -m benchmarks.memory
 	$(BIN)/python -m benchmarks.one_app
 	$(BIN)/python -m benchmarks.health_check
+	$(BIN)/python -m benchmarks.sender
 
 # Peak memory of the service under floods of heavy, long and unread events.
 bench-memory: setup

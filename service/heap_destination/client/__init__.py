@@ -2,6 +2,8 @@
 
 from heap_destination.client.client import HeapDestinationClient
 from heap_destination.client.errors import ErrorDetails, error_details
+from heap_destination.client.event_errors import EventError, SenderClosed, SenderFull
+from heap_destination.client.sender import Sender
 from heap_destination.client.streaming import (
     account_event,
     identify_event,
@@ -11,7 +13,11 @@ from heap_destination.client.streaming import (
 
 __all__ = [
     "ErrorDetails",
+    "EventError",
     "HeapDestinationClient",
+    "Sender",
+    "SenderClosed",
+    "SenderFull",
     "account_event",
     "error_details",
     "identify_event",

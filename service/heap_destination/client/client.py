@@ -4,9 +4,11 @@ from types import TracebackType
 from typing import Any
 
 import grpc
-from google.protobuf import timestamp_pb2
 
-from heap_destination.client.streaming import to_struct
+from heap_destination.client.requests import account_request, identify_request, track_request
+from heap_destination.client.sender import Sender
+from heap_destination.client.sender_capacity import Capacity
+from heap_destination.client.sender_stream import Batching
 from heap_destination.v1 import (
     account_pb2,
     config_pb2,
@@ -127,16 +129,15 @@ class HeapDestinationClient:
         timestamp: datetime | None = None,
         message_id: str = "",
     ) -> identify_pb2.IdentifyUserResponse:
-        request = identify_pb2.IdentifyUserRequest(
-            config=self._config,
+        request = identify_request(
             user_id=user_id,
             anonymous_id=anonymous_id,
-            traits=to_struct(traits),
+            traits=traits,
             heap_user_id=heap_user_id,
+            timestamp=timestamp,
             message_id=message_id,
         )
-        if timestamp is not None:
-            request.timestamp.CopyFrom(_timestamp(timestamp))
+        request.config.CopyFrom(self._config)
         response: identify_pb2.IdentifyUserResponse = self._stub.IdentifyUser(
             request, timeout=self._timeout, metadata=self._metadata
         )
@@ -149,12 +150,10 @@ class HeapDestinationClient:
         properties: Mapping[str, Any],
         message_id: str = "",
     ) -> account_pb2.UpdateAccountResponse:
-        request = account_pb2.UpdateAccountRequest(
-            config=self._config,
-            account_id=account_id,
-            properties=to_struct(properties),
-            message_id=message_id,
+        request = account_request(
+            account_id=account_id, properties=properties, message_id=message_id
         )
+        request.config.CopyFrom(self._config)
         response: account_pb2.UpdateAccountResponse = self._stub.UpdateAccount(
             request, timeout=self._timeout, metadata=self._metadata
         )
@@ -175,6 +174,34 @@ class HeapDestinationClient:
         responses = self._stub.StreamEvents(with_config(), timeout=timeout, metadata=self._metadata)
         for response in responses:
             yield from response.results
+
+    def sender(
+        self,
+        *,
+        max_batch: int = 100,
+        max_delay: float = 0.005,
+        max_message_bytes: int = 1 << 20,
+        max_queued_events: int = 10_000,
+        max_queued_bytes: int = 16 << 20,
+        send_timeout: float | None = None,
+    ) -> Sender:
+        """A batching sender: its track, page, screen, identify and update_account queue
+        the event and return a Future at once; events go over one StreamEvents call in
+        messages of up to `max_batch` events (and `max_message_bytes`), each sent once full
+        or `max_delay` seconds after its first event was queued. At most
+        `max_queued_events` events (and `max_queued_bytes`) wait for their results; past
+        that, a call blocks until results free room, or raises SenderFull after
+        `send_timeout` seconds. Close it (or use it in a `with`) before closing the client."""
+        if max_batch < 1 or max_delay < 0 or max_message_bytes < 1:
+            raise ValueError("max_batch and max_message_bytes must be positive, max_delay >= 0")
+        return Sender(
+            self._stub,
+            self._metadata,
+            self._config,
+            Batching(max_batch, max_delay, max_message_bytes),
+            Capacity(max_queued_events, max_queued_bytes),
+            send_timeout,
+        )
 
     def close(self) -> None:
         self._channel.close()
@@ -204,27 +231,20 @@ class HeapDestinationClient:
         message_id: str,
         session_id: str = "",
     ) -> track_pb2.TrackEventResponse:
-        request = track_pb2.TrackEventRequest(
-            config=self._config,
-            type=event_type,
+        request = track_request(
+            event_type,
             event=event,
             name=name,
             user_id=user_id,
             anonymous_id=anonymous_id,
-            properties=to_struct(properties),
-            traits=to_struct(traits),
+            properties=properties,
+            traits=traits,
+            timestamp=timestamp,
             message_id=message_id,
             session_id=session_id,
         )
-        if timestamp is not None:
-            request.timestamp.CopyFrom(_timestamp(timestamp))
+        request.config.CopyFrom(self._config)
         response: track_pb2.TrackEventResponse = self._stub.TrackEvent(
             request, timeout=self._timeout, metadata=self._metadata
         )
         return response
-
-
-def _timestamp(moment: datetime) -> timestamp_pb2.Timestamp:
-    timestamp = timestamp_pb2.Timestamp()
-    timestamp.FromDatetime(moment)
-    return timestamp
