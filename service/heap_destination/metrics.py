@@ -105,7 +105,8 @@ HEAP_EVENTS = Counter(
 RATE_LIMITED_EVENTS = Counter(
     "heap_destination_rate_limited_events_total",
     "Events held back to stay within Heap's rate limits, by app_id and path: live (the "
-    "call waited in the service) or stored (left in the store until the budget has room).",
+    "call waited in the service) or stored (left in the store until the budget has room; "
+    "an event counts each time it is put back).",
     ["app_id", "path"],
 )
 RATE_LIMIT_WAIT_SECONDS = Counter(
