@@ -11,6 +11,9 @@ from aiohttp import web
 from heap_destination.sim.handler import SimulatorHandler
 from heap_destination.sim.state import SimulatorState
 
+IDLE_CONNECTION_SECONDS = 3600.0
+"""How long a kept-alive connection may sit idle: longer than any test leaves one (and
+clients close theirs sooner); stop() and reset() end them all."""
 STOP_GRACE_SECONDS = 0.5
 """How long a request still being answered at stop (e.g. one held by a latency fault)
 may take before it is cancelled; its connection is closed already."""
@@ -51,7 +54,9 @@ class EventLoopServer:
     async def _serve(self, host: str, port: int) -> None:
         self._loop = asyncio.get_running_loop()
         self._stopping = asyncio.Event()
-        self._server = web.Server(self._handler, access_log=None)
+        self._server = web.Server(
+            self._handler, access_log=None, keepalive_timeout=IDLE_CONNECTION_SECONDS
+        )
         runner = web.ServerRunner(self._server, shutdown_timeout=STOP_GRACE_SECONDS)
         try:
             await runner.setup()
