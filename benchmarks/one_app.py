@@ -11,7 +11,10 @@ identities (10,000) for ONE_APP_SECONDS (60), and prints:
   the last answers; in ack mode STORED, events Heap holds by then), per second of offer,
   and its share of the offered rate (goal 90%);
 - the share of 429s among the track requests Heap received (goal at most 1%);
-- Heap requests per 1,000 delivered events.
+- Heap requests per 1,000 delivered events;
+- the CPU time (user plus system) per Heap track request of the service and, apart from
+  it, of the simulator, measured from /proc over the offer: the two share the machine, and
+  the simulator's cost is not the service's.
 
 ONE_APP_WINDOW (60) scales Heap's minute, and the bulk limits with it, for shorter runs;
 the single-event request limit stays as Heap documents it. The simulator answers each
@@ -83,10 +86,15 @@ class Row:
     seconds: float
     requests: int
     throttled: int
+    service_cpu_seconds: float
+    simulator_cpu_seconds: float
 
     @property
     def rate(self) -> float:
         return self.delivered / self.seconds
+
+    def cpu_us_per_request(self, cpu_seconds: float) -> float:
+        return cpu_seconds / self.requests * 1e6 if self.requests else float("nan")
 
 
 def serve_command(
@@ -162,7 +170,12 @@ def _message(first: int, identities: int) -> stream_pb2.StreamEventsRequest:
 
 
 async def run_mode(
-    config: Config, heap_url: str, logs: Path, scheduler: bool, stored: bool = False
+    config: Config,
+    heap_url: str,
+    simulator_pid: int,
+    logs: Path,
+    scheduler: bool,
+    stored: bool = False,
 ) -> Row:
     mode = "stored" if stored else "scheduler" if scheduler else "bulk only"
     async with control.control_session() as http:
@@ -173,12 +186,26 @@ async def run_mode(
         command = serve_command(config, heap_url, scheduler, store)
         log = logs / f"service-{mode.replace(' ', '-')}.log"
         with processes.child(command, log, processes.SERVICE_READY, processes.START_TIMEOUT) as svc:
+            service_before = processes.usage(svc.pid).cpu_seconds
+            simulator_before = processes.usage(simulator_pid).cpu_seconds
             offered, delivered = await offer(config, f"127.0.0.1:{svc.port}")
+            service_cpu = processes.usage(svc.pid).cpu_seconds - service_before
+            simulator_cpu = processes.usage(simulator_pid).cpu_seconds - simulator_before
             if stored:
                 delivered = await _events_in_heap(http, heap_url)
         attempts = await control.get_json(http, f"{heap_url}/_sim/attempts")
     statuses = Counter(a["status"] for a in attempts if a["path"] == "/api/track")
-    return Row(mode, offered, delivered, config.seconds, sum(statuses.values()), statuses[429])
+    requests = sum(statuses.values())
+    return Row(
+        mode,
+        offered,
+        delivered,
+        config.seconds,
+        requests,
+        statuses[429],
+        service_cpu,
+        simulator_cpu,
+    )
 
 
 async def _events_in_heap(http: aiohttp.ClientSession, heap_url: str) -> int:
@@ -206,7 +233,8 @@ def report(config: Config, rows: list[Row]) -> None:
     )
     header = (
         f"{'mode':<10} {'offered':>8} {'delivered':>9} {'events/s':>9} {'of offered':>10} "
-        f"{'requests':>8} {'429s':>6} {'429 share':>9} {'req/1k ev':>9}"
+        f"{'requests':>8} {'429s':>6} {'429 share':>9} {'req/1k ev':>9} "
+        f"{'svc CPU µs/req':>14} {'sim CPU µs/req':>14}"
     )
     print(header)
     print("-" * len(header))
@@ -217,21 +245,27 @@ def report(config: Config, rows: list[Row]) -> None:
         print(
             f"{row.mode:<10} {row.offered:>8} {row.delivered:>9} {row.rate:>9.0f} "
             f"{row.rate / offered_rate:>10.1%} {row.requests:>8} {row.throttled:>6} "
-            f"{share:>9.2%} {per_thousand:>9.1f}"
+            f"{share:>9.2%} {per_thousand:>9.1f} "
+            f"{row.cpu_us_per_request(row.service_cpu_seconds):>14.0f} "
+            f"{row.cpu_us_per_request(row.simulator_cpu_seconds):>14.0f}"
         )
     print("goals (scheduler): delivered >= 90% of offered, 429s <= 1% of requests")
     print("stored: delivered = events Heap held when the offer (plus one second) ended")
+    print(
+        "CPU µs/req: user plus system CPU of each process over the offer, per track request "
+        "Heap received (the service's, then the simulator's, apart)"
+    )
 
 
-async def run_all(config: Config, heap_url: str, logs: Path) -> list[Row]:
+async def run_all(config: Config, heap_url: str, simulator_pid: int, logs: Path) -> list[Row]:
     if config.latency_ms:
         fault = {"latency_ms": config.latency_ms, "probability": 1.0}
         async with control.control_session() as http:
             await control.call(http, "POST", f"{heap_url}/_sim/faults", fault)
     return [
-        await run_mode(config, heap_url, logs, scheduler=True),
-        await run_mode(config, heap_url, logs, scheduler=False),
-        await run_mode(config, heap_url, logs, scheduler=True, stored=True),
+        await run_mode(config, heap_url, simulator_pid, logs, scheduler=True),
+        await run_mode(config, heap_url, simulator_pid, logs, scheduler=False),
+        await run_mode(config, heap_url, simulator_pid, logs, scheduler=True, stored=True),
     ]
 
 
@@ -242,7 +276,7 @@ def main() -> int:
         simulate = [str(processes.BIN / "heap-destination"), "simulate", "--listen", "127.0.0.1:0"]
         ready = processes.SIMULATOR_READY
         with processes.child(simulate, logs / "sim.log", ready, processes.START_TIMEOUT) as sim:
-            rows = asyncio.run(run_all(config, f"http://127.0.0.1:{sim.port}", logs))
+            rows = asyncio.run(run_all(config, f"http://127.0.0.1:{sim.port}", sim.pid, logs))
     report(config, rows)
     return 0
 

@@ -95,7 +95,7 @@ def test_wrong_method_is_answered_405(client: HttpClient) -> None:
 def test_clear_forgets_requests_and_attempts(client: HttpClient) -> None:
     client.post(TRACK, json=track())
     response = client.delete("/_sim/requests")
-    assert (response.status_code, response.headers["Content-Length"]) == (204, "0")
+    assert (response.status_code, response.content) == (204, b"")
     assert client.get("/_sim/requests").json() == []
     assert client.get("/_sim/attempts").json() == []
 

@@ -68,7 +68,8 @@ ROOMS = {
         ),
         uses=(ASYNCIO, GRPC, HTTP),
     ),
-    "sim/": Room(imports=(), uses=(ASYNCIO,)),
+    # The Heap simulator: an aiohttp server, a test double of Heap's API.
+    "sim/": Room(imports=(), uses=(ASYNCIO, HTTP)),
     "client/": Room(imports=("v1/",), uses=(ASYNCIO, GRPC)),
     "compiled_check.py": Room(imports=(), uses=()),
     "__init__.py": Room(imports=("compiled_check.py",), uses=()),

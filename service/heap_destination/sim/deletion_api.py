@@ -6,9 +6,9 @@ key) and the deletion requests taken are recorded as accepted."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
-import time
 from collections.abc import Mapping
 from urllib.parse import unquote
 
@@ -34,7 +34,7 @@ def deletion_route(path: str) -> str | None:
     return None
 
 
-def answer_deletion_request(
+async def answer_deletion_request(
     state: SimulatorState, route: str, path: str, authorization: str, raw_body: bytes
 ) -> Reply | None:
     """The answer to a request for a deletion `route` (its method checked already), or
@@ -42,7 +42,7 @@ def answer_deletion_request(
     body = _parsed(raw_body)
     fault = state.faults.next_fault(route, raw_body)
     if fault is not None and fault.latency_ms > 0:
-        time.sleep(fault.latency_ms / 1000)
+        await asyncio.sleep(fault.latency_ms / 1000)
     if fault is not None and fault.drop_connection:
         state.recorder.record_attempt(route, body, None)
         return None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import time
+import asyncio
 
 from heap_destination.sim.replies import Reply, error_reply, json_reply, parse_json
 from heap_destination.sim.state import SimulatorState
@@ -10,7 +10,7 @@ from heap_destination.sim.usage import usage_of
 from heap_destination.sim.validation import validate
 
 
-def answer_heap_request(state: SimulatorState, path: str, raw_body: bytes) -> Reply | None:
+async def answer_heap_request(state: SimulatorState, path: str, raw_body: bytes) -> Reply | None:
     """Returns the answer to a Heap-endpoint POST, or None when the connection must be dropped.
 
     Every call is recorded as an attempt before it returns, so a client that has its answer
@@ -23,7 +23,7 @@ def answer_heap_request(state: SimulatorState, path: str, raw_body: bytes) -> Re
         body, parse_error = None, str(error)
     fault = state.faults.next_fault(path, raw_body)
     if fault is not None and fault.latency_ms > 0:
-        time.sleep(fault.latency_ms / 1000)
+        await asyncio.sleep(fault.latency_ms / 1000)
     if fault is not None and fault.drop_connection:
         state.recorder.record_attempt(path, body, None)
         return None

@@ -8,19 +8,18 @@ import threading
 from types import FrameType, TracebackType
 
 from heap_destination.sim.deletion_state import DeletionState
+from heap_destination.sim.event_loop_server import EventLoopServer
 from heap_destination.sim.faults import Fault
-from heap_destination.sim.handler import SimulatorHTTPServer
 from heap_destination.sim.rate_limits import RateLimiter, RateLimits
 from heap_destination.sim.recorder import AcceptedRequest, Attempt
 from heap_destination.sim.state import SimulatorState
 
 logger = logging.getLogger(__name__)
 
-SHUTDOWN_POLL_SECONDS = 0.05
-
 
 class HeapSimulator:
-    """Serves in a daemon thread once started; port 0 picks a free port."""
+    """Serves on an event loop in a daemon thread of its own once started; port 0 picks a
+    free port. Its methods may be called from any thread."""
 
     def __init__(
         self,
@@ -36,38 +35,24 @@ class HeapSimulator:
         self._rate_limits = rate_limits
         self._api_key = api_key
         self._state = self._fresh_state()
-        self._server: SimulatorHTTPServer | None = None
-        self._thread: threading.Thread | None = None
+        self._server: EventLoopServer | None = None
 
     def start(self) -> HeapSimulator:
         if self._server is not None:
             raise RuntimeError("the Heap simulator is already running")
-        server = SimulatorHTTPServer((self._host, self._port), self._state)
-        self._thread = threading.Thread(
-            target=server.serve_forever,
-            kwargs={"poll_interval": SHUTDOWN_POLL_SECONDS},
-            name="heap-simulator",
-            daemon=True,
-        )
-        self._server = server
-        self._thread.start()
+        self._server = EventLoopServer(self._host, self._port, self._state)
         return self
 
     def stop(self) -> None:
-        server, thread = self._server, self._thread
-        if server is None or thread is None:
-            return
-        server.shutdown()
-        server.close_connections()
-        server.server_close()
-        thread.join()
-        self._server = self._thread = None
+        server, self._server = self._server, None
+        if server is not None:
+            server.stop()
 
     @property
     def url(self) -> str:
         if self._server is None:
             raise RuntimeError("the Heap simulator is not running; call start() first")
-        return f"http://{self._host}:{self._server.server_port}"
+        return f"http://{self._host}:{self._server.port}"
 
     def __enter__(self) -> HeapSimulator:
         return self.start()
@@ -109,8 +94,7 @@ class HeapSimulator:
         reset shows up after it."""
         self._state = self._fresh_state()
         if self._server is not None:
-            self._server.state = self._state
-            self._server.close_connections()
+            self._server.replace_state(self._state)
 
     def _fresh_state(self) -> SimulatorState:
         return SimulatorState(
