@@ -7,16 +7,35 @@ BIN := $(VENV)/bin
 GEN_DIR := service/heap_destination/v1
 PROTOS := $(wildcard protos/heap_destination/v1/*.proto)
 
-.PHONY: setup gen run test test-fast lint contract typecheck unit bench bench-memory bench-one-app client-deps image clean
+.PHONY: setup lock gen run test test-fast lint contract typecheck unit bench bench-memory bench-one-app client-deps image clean
 
 setup: $(VENV)/.installed $(GEN_DIR)/__init__.py $(VENV)/.compiled
 
-# The install compiles the per-event modules to C where a C compiler works (setup.py).
-$(VENV)/.installed: pyproject.toml constraints.txt setup.py
+# Every dependency comes from requirements.lock, each checked against its pinned hashes;
+# then the project itself, editable (which pip cannot hash-check), built with the build
+# requirements the lock just installed. The install compiles the per-event modules to C
+# where a C compiler works (setup.py).
+LOCK := requirements.lock
+PIP_INSTALL := $(BIN)/pip install --quiet --disable-pip-version-check
+$(VENV)/.installed: pyproject.toml $(LOCK) setup.py
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev,postgresql]'
+	$(PIP_INSTALL) --require-hashes -r $(LOCK)
+	$(PIP_INSTALL) --no-deps --no-build-isolation --check-build-dependencies -e .
 	touch $@ $(VENV)/.compiled
+
+# Writes requirements.lock again from pyproject.toml (the dev and postgresql extras and the
+# build requirements, for Python 3.11, with the hashes of every file of each pinned version,
+# so for every platform), keeping each pin constraints.txt holds; then writes constraints.txt
+# as the lock's pins without hashes (the Dockerfile and the wheel tests use it).
+lock: $(VENV)/.installed
+	CUSTOM_COMPILE_COMMAND="make lock" $(BIN)/pip-compile --quiet --generate-hashes \
+		--allow-unsafe --strip-extras --all-build-deps --extra dev --extra postgresql \
+		--constraint constraints.txt --no-emit-index-url --no-emit-find-links \
+		--output-file $(LOCK) pyproject.toml
+	{ echo "# The pins of $(LOCK) without hashes, written by make lock. Pin a new or"; \
+	  echo "# upgraded dependency here (and in pyproject.toml), then run make lock."; \
+	  sed -n 's/^\([a-z0-9][^ ]*==[^ ]*\).*/\1/p' $(LOCK) | LC_ALL=C sort; } > constraints.txt
 
 # ...and compiles them again whenever one changes: the compiled module is the one imported.
 # (compiled-modules.txt lists them, for setup.py too.)
