@@ -22,6 +22,7 @@ $(VENV)/.installed: pyproject.toml $(LOCK) setup.py
 	$(PYTHON) -m venv $(VENV)
 	$(PIP_INSTALL) --require-hashes -r $(LOCK)
 	$(PIP_INSTALL) --no-deps --no-build-isolation --check-build-dependencies -e .
+	$(BIN)/pip check || { echo "requirements.lock does not match pyproject.toml: run make lock"; exit 1; }
 	touch $@ $(VENV)/.compiled
 
 # Writes requirements.lock again from pyproject.toml (the dev and postgresql extras and the
@@ -119,8 +120,7 @@ test-fast: setup
 # web snippet's browser test (apt, as root; without them those tests are skipped with the
 # reason).
 client-deps:
-	sh clients/install-toolchains.sh
-	sh clients/install-chromium.sh
+	sh clients/install-toolchains.sh; toolchains=$$?; sh clients/install-chromium.sh && exit $$toolchains
 
 # The container image (see Dockerfile); needs a running docker daemon.
 IMAGE ?= heap-destination:0.1.0
