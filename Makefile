@@ -13,14 +13,17 @@ setup: $(VENV)/.installed $(GEN_DIR)/__init__.py $(VENV)/.compiled
 
 # Every dependency comes from requirements.lock, each checked against its pinned hashes;
 # then the project itself, editable (which pip cannot hash-check), built with the build
-# requirements the lock just installed. The install compiles the per-event modules to C
-# where a C compiler works (setup.py).
+# requirements the lock installed. The install compiles the per-event modules to C where a
+# C compiler works (setup.py).
 LOCK := requirements.lock
 PIP_INSTALL := $(BIN)/pip install --quiet --disable-pip-version-check
-$(VENV)/.installed: pyproject.toml $(LOCK) setup.py
+$(VENV)/.locked: $(LOCK)
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
 	$(PYTHON) -m venv $(VENV)
 	$(PIP_INSTALL) --require-hashes -r $(LOCK)
+	touch $@
+
+$(VENV)/.installed: pyproject.toml setup.py $(VENV)/.locked
 	$(PIP_INSTALL) --no-deps --no-build-isolation --check-build-dependencies -e .
 	$(BIN)/pip check || { echo "requirements.lock does not match pyproject.toml: run make lock"; exit 1; }
 	touch $@ $(VENV)/.compiled
@@ -29,7 +32,7 @@ $(VENV)/.installed: pyproject.toml $(LOCK) setup.py
 # build requirements, for Python 3.11, with the hashes of every file of each pinned version,
 # so for every platform), keeping each pin constraints.txt holds; then writes constraints.txt
 # as the lock's pins without hashes (the Dockerfile and the wheel tests use it).
-lock: $(VENV)/.installed
+lock: $(VENV)/.locked
 	CUSTOM_COMPILE_COMMAND="make lock" $(BIN)/pip-compile --quiet --generate-hashes \
 		--allow-unsafe --strip-extras --all-build-deps --extra dev --extra postgresql \
 		--constraint constraints.txt --no-emit-index-url --no-emit-find-links \
