@@ -48,6 +48,8 @@ def heap_cdn_stand_in(folder: Path) -> Iterator[HeapCdnStandIn]:
     state = HeapCdnStandIn(port=0)
 
     class Handler(http.server.BaseHTTPRequestHandler):
+        timeout = 10  # a connection the browser opened but never used ends on its own
+
         def do_GET(self) -> None:
             if self.path == PAGE_PATH:
                 self._send(state.page, "text/html; charset=utf-8")
@@ -69,7 +71,8 @@ def heap_cdn_stand_in(folder: Path) -> Iterator[HeapCdnStandIn]:
             pass
 
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.socket = tls.wrap_socket(server.socket, server_side=True)
+    # The handshake happens in each connection's own thread, not in the accepting one.
+    server.socket = tls.wrap_socket(server.socket, server_side=True, do_handshake_on_connect=False)
     state.port = server.server_address[1]
     serving = threading.Thread(target=server.serve_forever, daemon=True)
     serving.start()
