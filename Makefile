@@ -7,16 +7,39 @@ BIN := $(VENV)/bin
 GEN_DIR := service/heap_destination/v1
 PROTOS := $(wildcard protos/heap_destination/v1/*.proto)
 
-.PHONY: setup gen run test test-fast lint contract typecheck unit bench bench-memory bench-one-app client-deps image clean
+.PHONY: setup lock gen run test test-fast lint contract typecheck unit bench bench-memory bench-one-app client-deps image clean
 
 setup: $(VENV)/.installed $(GEN_DIR)/__init__.py $(VENV)/.compiled
 
-# The install compiles the per-event modules to C where a C compiler works (setup.py).
-$(VENV)/.installed: pyproject.toml constraints.txt setup.py
+# Every dependency comes from requirements.lock, each checked against its pinned hashes;
+# then the project itself, editable (which pip cannot hash-check), built with the build
+# requirements the lock installed. The install compiles the per-event modules to C where a
+# C compiler works (setup.py).
+LOCK := requirements.lock
+PIP_INSTALL := $(BIN)/pip install --quiet --disable-pip-version-check
+$(VENV)/.locked: $(LOCK)
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev,postgresql]'
+	$(PIP_INSTALL) --require-hashes -r $(LOCK)
+	touch $@
+
+$(VENV)/.installed: pyproject.toml setup.py $(VENV)/.locked
+	$(PIP_INSTALL) --no-deps --no-build-isolation --check-build-dependencies -e .
+	$(BIN)/pip check || { echo "requirements.lock does not match pyproject.toml: run make lock"; exit 1; }
 	touch $@ $(VENV)/.compiled
+
+# Writes requirements.lock again from pyproject.toml (the dev and postgresql extras and the
+# build requirements, for Python 3.11, with the hashes of every file of each pinned version,
+# so for every platform), keeping each pin constraints.txt holds; then writes constraints.txt
+# as the lock's pins without hashes (the Dockerfile and the wheel tests use it).
+lock: $(VENV)/.locked
+	CUSTOM_COMPILE_COMMAND="make lock" $(BIN)/pip-compile --quiet --generate-hashes \
+		--allow-unsafe --strip-extras --all-build-deps --extra dev --extra postgresql \
+		--constraint constraints.txt --no-emit-index-url --no-emit-find-links \
+		--output-file $(LOCK) pyproject.toml
+	{ echo "# The pins of $(LOCK) without hashes, written by make lock. Pin a new or"; \
+	  echo "# upgraded dependency here (and in pyproject.toml), then run make lock."; \
+	  sed -n 's/^\([a-z0-9][^ ]*==[^ ]*\).*/\1/p' $(LOCK) | LC_ALL=C sort; } > constraints.txt
 
 # ...and compiles them again whenever one changes: the compiled module is the one imported.
 # (compiled-modules.txt lists them, for setup.py too.)
@@ -97,11 +120,15 @@ test: lint contract typecheck
 test-fast: setup
 	$(BIN)/pytest -n $(PYTEST_WORKERS) -m 'not slow and not e2e'
 
-# Debian's Go and Java toolchains for the generated clients' tests, and promtool for the
-# alert rules' tests (apt, as root; without them those tests are skipped with the reason).
+# Debian's Go and Java toolchains for the generated clients' tests, promtool for the alert
+# rules' tests and Chromium for the web snippet's browser test (apt, as root; without
+# them those tests are skipped with the reason). Each is tried even if one before failed.
 client-deps:
-	sh clients/install-toolchains.sh
-	sh deploy/install-promtool.sh
+	status=0; \
+	sh clients/install-toolchains.sh || status=$$?; \
+	sh deploy/install-promtool.sh || status=$$?; \
+	sh clients/install-chromium.sh || status=$$?; \
+	exit $$status
 
 # The container image (see Dockerfile); needs a running docker daemon.
 IMAGE ?= heap-destination:0.1.0
