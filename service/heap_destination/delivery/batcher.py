@@ -39,9 +39,19 @@ service's request slots; raises DeliveryError."""
 
 class BulkBatcher(Generic[Item]):
     def __init__(
-        self, send: SendBulk[Item], max_batch: int, linger: float, max_in_flight: int
+        self,
+        send: SendBulk[Item],
+        max_batch: int,
+        linger: float,
+        max_in_flight: int,
+        *,
+        hold_while_sending: bool = True,
     ) -> None:
+        """`hold_while_sending=False`: a partial batch nobody feeds goes out after its
+        linger even while another request is out (for callers that each wait on their
+        own answer)."""
         self._send = send
+        self._hold_while_sending = hold_while_sending
         self._max_batch = max_batch
         self._linger = linger
         self._max_hold = max(linger, _HOLD_LINGERS * linger)
@@ -103,7 +113,8 @@ class BulkBatcher(Generic[Item]):
         self._timer = None
         now = time.monotonic()
         held_for = now - self._batch_started
-        if self._fed(now) or (self._sending and held_for + self._linger <= self._max_hold):
+        held = self._hold_while_sending and self._sending
+        if self._fed(now) or (held and held_for + self._linger <= self._max_hold):
             self._timer = asyncio.get_running_loop().call_later(self._linger, self._linger_over)
         else:
             self.flush()
