@@ -71,7 +71,7 @@ def row_picture(
     wrapped = textwrap.fill(
         footnote, width=int(FOOTNOTE_CHARACTERS_PER_INCH * PANEL_INCHES[0] * columns)
     )
-    figure.text(0.01, 0.005, wrapped, fontsize=8, color="dimgray", ha="left", va="bottom")
+    figure.supxlabel(wrapped, fontsize=8, color="dimgray", x=0.01, ha="left")
     figure.get_layout_engine().set(h_pad=0.12)  # type: ignore[union-attr, call-arg]
     figure.savefig(path, dpi=DPI, pil_kwargs={"optimize": True})
 
