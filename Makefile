@@ -108,10 +108,12 @@ test: lint contract typecheck
 test-fast: setup
 	$(BIN)/pytest -n $(PYTEST_WORKERS) -m 'not slow and not e2e'
 
-# Debian's Go and Java toolchains for the generated clients' tests (apt, as root; without
+# Debian's Go and Java toolchains for the generated clients' tests, and promtool for the
+# alert rules' tests (apt, as root; without
 # them those tests are skipped with the reason).
 client-deps:
 	sh clients/install-toolchains.sh
+	sh deploy/install-promtool.sh
 
 # The container image (see Dockerfile); needs a running docker daemon.
 IMAGE ?= heap-destination:0.1.0

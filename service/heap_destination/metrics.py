@@ -3,7 +3,10 @@
 A leaf module: the API and delivery layers record into these; the app layer serves them.
 """
 
-from prometheus_client import Counter, Gauge, Histogram, disable_created_metrics
+from contextlib import suppress
+from threading import Lock
+
+from prometheus_client import REGISTRY, Counter, Gauge, Histogram, disable_created_metrics
 
 # A `_created` series per counter and histogram child (the time it was created) only
 # doubles what is scraped; rates and alerts never read it.
@@ -17,6 +20,37 @@ class Level:
     def __init__(self, gauge: Gauge) -> None:
         self.value = 0
         gauge.set_function(lambda: self.value)
+
+
+class AppIdLabel:
+    """An app_id as a label value, within a bound on how many distinct values there are.
+
+    Where every token lists its app_ids, those lists bound them already. A token that
+    covers every app_id, or a service without tokens, lets callers name any app_id: then
+    the first `limit` app_ids seen keep their own value, and later ones share `OTHER`, so
+    a caller can never grow the series without bound."""
+
+    OTHER = "other"
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._known: set[str] = set()
+        self._lock = Lock()
+
+    def __call__(self, app_id: str) -> str:
+        if app_id in self._known:
+            return app_id
+        with self._lock:
+            if len(self._known) >= self.limit:
+                return self.OTHER
+            self._known.add(app_id)
+        return app_id
+
+
+MAX_APP_ID_LABELS = 200
+APP_ID_LABEL = AppIdLabel(MAX_APP_ID_LABELS)
+"""The app_id label of the per-app counters below (heap_destination_heap_events_total,
+heap_destination_rate_limited_*)."""
 
 
 EVENTS_RECEIVED = Counter(
@@ -59,6 +93,26 @@ HEAP_RESPONSES = Counter(
     "heap_destination_heap_responses_total",
     "HTTP attempts to Heap by endpoint and outcome (the status code, or network_error).",
     ["endpoint", "status"],
+)
+HEAP_EVENTS = Counter(
+    "heap_destination_heap_events_total",
+    "Events (or users, accounts, identifies) carried by requests to Heap, by app_id, "
+    "endpoint and the request's outcome: delivered (2xx), rejected (a permanent 4xx), or "
+    "failed (429, 5xx, unreachable or out of time after its attempts; stored events are "
+    "tried again later).",
+    ["app_id", "endpoint", "outcome"],
+)
+RATE_LIMITED_EVENTS = Counter(
+    "heap_destination_rate_limited_events_total",
+    "Events held back to stay within Heap's rate limits, by app_id and path: live (the "
+    "call waited in the service) or stored (left in the store until the budget has room; "
+    "an event counts each time it is put back).",
+    ["app_id", "path"],
+)
+RATE_LIMIT_WAIT_SECONDS = Counter(
+    "heap_destination_rate_limit_wait_seconds_total",
+    "Seconds live events waited for room under Heap's rate limits, summed, by app_id.",
+    ["app_id"],
 )
 HEAP_RETRIES = Counter(
     "heap_destination_heap_retries_total",
@@ -112,7 +166,17 @@ PAUSED_APPS = Gauge(
 STORE_REACHABLE = Gauge(
     "heap_destination_store_reachable",
     "1 while the durable store answers, 0 while it cannot be reached.",
+    registry=None,
 )
+"""Exported only once a store is watched (export_store_reachable): a service without a
+store has no such series, rather than a 0 that reads as a store it cannot reach."""
+
+
+def export_store_reachable() -> None:
+    with suppress(ValueError):  # exported already
+        REGISTRY.register(STORE_REACHABLE)
+
+
 HTTP_REQUESTS = Counter(
     "heap_destination_http_requests_total",
     "Requests to the Segment-compatible HTTP intake, by route and HTTP status.",
@@ -124,3 +188,10 @@ HTTP_ITEMS = Counter(
     "skipped_integrations, skipped_no_identity, alias (taken, nothing to send).",
     ["outcome"],
 )
+
+
+def rate_limit_waited(app_id: str, seconds: float) -> None:
+    """A live event waited `seconds` for room under Heap's rate limits."""
+    label = APP_ID_LABEL(app_id)
+    RATE_LIMITED_EVENTS.labels(label, "live").inc()
+    RATE_LIMIT_WAIT_SECONDS.labels(label).inc(seconds)

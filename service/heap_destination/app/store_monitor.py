@@ -11,6 +11,7 @@ from heap_destination.metrics import (
     STORE_REACHABLE,
     STORED_BACKLOG,
     STORED_OLDEST_AGE,
+    export_store_reachable,
 )
 from heap_destination.store import Store
 
@@ -36,6 +37,7 @@ class StoreMonitor:
         self._reachable = True
         self._last_prune = 0.0
         self._wakeup = asyncio.Event()
+        export_store_reachable()
 
     async def run(self) -> None:
         """Checks until cancelled. While the store cannot be reached or take commits (a

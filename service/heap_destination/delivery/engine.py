@@ -59,7 +59,7 @@ from heap_destination.domain.heap_calls import (
 from heap_destination.domain.identify import PreparedIdentify
 from heap_destination.domain.json_text import encode
 from heap_destination.domain.track import PreparedTrack
-from heap_destination.metrics import BULK_REQUEST_SIZE
+from heap_destination.metrics import BULK_REQUEST_SIZE, rate_limit_waited
 
 # Time kept back from a caller's deadline so the answer still reaches it in time.
 _ANSWER_MARGIN = 0.05
@@ -120,7 +120,15 @@ class _DestinationQueues:
         async def send_events(events: list[HeapEvent], deadline: float, caller: str) -> None:
             BULK_REQUEST_SIZE.labels(TRACK_PATH).observe(len(events))
             body = encode(bulk_track_body(app_id, events))
-            await client.post(base_url + TRACK_PATH, body, deadline, caller, on_throttled=throttled)
+            await client.post(
+                base_url + TRACK_PATH,
+                body,
+                deadline,
+                caller,
+                on_throttled=throttled,
+                app_id=app_id,
+                events=len(events),
+            )
 
         async def send_event(event: HeapEvent, deadline: float, caller: str) -> None:
             assert scheduler is not None
@@ -129,7 +137,7 @@ class _DestinationQueues:
             sent_at = time.monotonic()
             try:
                 status = await client.post(
-                    base_url + TRACK_PATH, body, deadline, caller, max_attempts=1
+                    base_url + TRACK_PATH, body, deadline, caller, max_attempts=1, app_id=app_id
                 )
             except HeapUnavailable as failure:
                 scheduler.single_answered(
@@ -147,18 +155,32 @@ class _DestinationQueues:
         async def send_users(users: list[HeapUserProperties], deadline: float, caller: str) -> None:
             BULK_REQUEST_SIZE.labels(ADD_USER_PROPERTIES_PATH).observe(len(users))
             body = encode(bulk_user_properties_body(app_id, users))
-            await client.post(base_url + ADD_USER_PROPERTIES_PATH, body, deadline, caller)
+            await client.post(
+                base_url + ADD_USER_PROPERTIES_PATH,
+                body,
+                deadline,
+                caller,
+                app_id=app_id,
+                events=len(users),
+            )
 
         async def send_accounts(
             accounts: list[HeapAccountProperties], deadline: float, caller: str
         ) -> None:
             BULK_REQUEST_SIZE.labels(ADD_ACCOUNT_PROPERTIES_PATH).observe(len(accounts))
             body = encode(bulk_account_properties_body(app_id, accounts))
-            await client.post(base_url + ADD_ACCOUNT_PROPERTIES_PATH, body, deadline, caller)
+            await client.post(
+                base_url + ADD_ACCOUNT_PROPERTIES_PATH,
+                body,
+                deadline,
+                caller,
+                app_id=app_id,
+                events=len(accounts),
+            )
 
         async def send_identify(identify: HeapIdentify, deadline: float, caller: str) -> None:
             body = encode(identify_body(app_id, identify))
-            await client.post(base_url + IDENTIFY_PATH, body, deadline, caller)
+            await client.post(base_url + IDENTIFY_PATH, body, deadline, caller, app_id=app_id)
 
         self.events = BulkBatcher(
             send_events, settings.max_batch, settings.linger, settings.max_in_flight_requests
@@ -387,6 +409,15 @@ class DeliveryEngine:
         route = self._route_now(app_id, identity)
         if route is not None:
             return route
+        started = time.monotonic()
+        try:
+            return await self._admit_later(app_id, identity, deadline, from_stream=from_stream)
+        finally:
+            rate_limit_waited(app_id, time.monotonic() - started)
+
+    async def _admit_later(
+        self, app_id: str, identity: str, deadline: float, *, from_stream: bool
+    ) -> Route:
         while True:
             wait_until = time.monotonic() + _STREAM_POLL if from_stream else deadline
             try:

@@ -30,6 +30,8 @@ from contextlib import suppress
 from dataclasses import dataclass, field
 from functools import partial
 
+from prometheus_client import Counter
+
 from heap_destination.delivery.errors import HeapRejected, HeapUnavailable
 from heap_destination.delivery.heap.bodies import (
     ADD_ACCOUNT_PROPERTIES_PATH,
@@ -47,10 +49,12 @@ from heap_destination.durable.singles import (
     StoredSinglesSettings,
 )
 from heap_destination.metrics import (
+    APP_ID_LABEL,
     APP_PAUSES,
     BULK_REQUEST_SIZE,
     DEAD_LETTERS,
     EVENTS_DELIVERED,
+    RATE_LIMITED_EVENTS,
 )
 from heap_destination.store import Budget, Store, StoreDamaged, StoredItem
 
@@ -69,6 +73,12 @@ _KIND = {
     "identify": "identify",
     "account_properties": "account",
 }
+# Present from the start at 0, so that the first dead letter or pause is an increase
+# that rate() and increase() see.
+for _kind in _KIND.values():
+    DEAD_LETTERS.labels(_kind)
+for _status in _ABOUT_THE_APP:
+    APP_PAUSES.labels(str(_status))
 
 
 @dataclass(frozen=True)
@@ -231,6 +241,7 @@ class StoredDelivery:
         retry_at = reservation.retry_at or self._clock()
         singles = self._singles is not None and bool(waiting) and not self._singles.held(app_id)
         if waiting and not singles:
+            _rate_limited(APP_ID_LABEL(app_id)).inc(len(waiting))
             await self._store.release([i.id for i in waiting], retry_at)
         if not sending and not singles:
             # Only the app's own limit holds all of it back: an identity at its limit
@@ -286,6 +297,7 @@ class StoredDelivery:
         if outcome.failed:
             await self._retry_later([item for item, _ in outcome.failed], outcome.failed[0][1])
         if outcome.refused:
+            _rate_limited(APP_ID_LABEL(outcome.refused[0].app_id)).inc(len(outcome.refused))
             refused_until = min(bulk_retry_at, outcome.retry_at or bulk_retry_at)
             await self._store.release([i.id for i in outcome.refused], refused_until)
         if outcome.unsent:
@@ -326,6 +338,8 @@ class StoredDelivery:
                 STORED_CALLER,
                 on_throttled=self._bulk_throttled(first),
                 answer_timeout=self._settings.attempt_timeout,
+                app_id=first.app_id,
+                events=len(items),
             )
         except HeapRejected as rejection:
             return await self._rejected(items, rejection), None
@@ -450,6 +464,11 @@ class _Sent:
 def _halves(items: list[StoredItem]) -> tuple[list[StoredItem], list[StoredItem]]:
     middle = len(items) // 2
     return items[:middle], items[middle:]
+
+
+def _rate_limited(app_id: str) -> Counter:
+    """Stored events left in the store until Heap's rate limits have room."""
+    return RATE_LIMITED_EVENTS.labels(app_id, "stored")
 
 
 def _request(items: list[StoredItem]) -> tuple[str, bytes]:

@@ -127,6 +127,7 @@ class StoredSingles:
                         self._caller,
                         max_attempts=1,
                         answer_timeout=answer_timeout,
+                        app_id=app_id,
                     )
                 except HeapRejected as rejection:
                     answered = True

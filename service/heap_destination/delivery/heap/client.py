@@ -21,13 +21,20 @@ import aiohttp
 import certifi
 from opentelemetry.context import Context
 from opentelemetry.trace import Link, SpanKind, Tracer
+from prometheus_client import Counter
 
 from heap_destination.delivery.errors import HeapRejected, HeapUnavailable
 from heap_destination.delivery.heap.http_spans import STATUS_CODE, request_attributes
 from heap_destination.delivery.heap.retry_policy import RetryPolicy, parse_retry_after
 from heap_destination.delivery.heap.trace_links import carried
 from heap_destination.delivery.request_slots import RequestSlots
-from heap_destination.metrics import HEAP_REQUEST_DURATION, HEAP_RESPONSES, HEAP_RETRIES
+from heap_destination.metrics import (
+    APP_ID_LABEL,
+    HEAP_EVENTS,
+    HEAP_REQUEST_DURATION,
+    HEAP_RESPONSES,
+    HEAP_RETRIES,
+)
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +82,8 @@ class HeapClient:
         max_attempts: int | None = None,
         on_throttled: OnThrottled | None = None,
         answer_timeout: float | None = None,
+        app_id: str | None = None,
+        events: int = 1,
     ) -> int:
         """POSTs `body` to `url`; returns Heap's status once Heap answered 2xx.
 
@@ -86,8 +95,35 @@ class HeapClient:
         HeapRejected for a permanent 4xx answer, HeapUnavailable when attempts (the
         policy's, or `max_attempts`) or time run out. `on_throttled` hears of each 429.
         When tracing, the request is a span linked to the calls it carries events of
-        (see trace_links), its attempts are client spans within.
+        (see trace_links), its attempts are client spans within. With `app_id`, the
+        request's outcome counts its `events` (or users, accounts) in
+        heap_destination_heap_events_total.
         """
+        request = (url, body, deadline, caller, max_attempts, on_throttled, answer_timeout)
+        if app_id is None:
+            return await self._traced(*request)
+        counted = _events(APP_ID_LABEL(app_id), _endpoint(url))
+        try:
+            status = await self._traced(*request)
+        except HeapRejected:
+            counted.rejected.inc(events)
+            raise
+        except HeapUnavailable:
+            counted.failed.inc(events)
+            raise
+        counted.delivered.inc(events)
+        return status
+
+    async def _traced(
+        self,
+        url: str,
+        body: bytes,
+        deadline: float,
+        caller: str,
+        max_attempts: int | None,
+        on_throttled: OnThrottled | None,
+        answer_timeout: float | None,
+    ) -> int:
         attempts = max_attempts or self.policy.max_attempts
         if self._tracer is None:
             return await self._post(
@@ -245,6 +281,21 @@ def _endpoint(url: str) -> str:
 # the count.
 _responses = lru_cache(maxsize=4096)(HEAP_RESPONSES.labels)
 _retries = lru_cache(maxsize=1024)(HEAP_RETRIES.labels)
+
+
+@dataclass(frozen=True)
+class _EventOutcomes:
+    delivered: Counter
+    rejected: Counter
+    failed: Counter
+
+
+@lru_cache(maxsize=4096)
+def _events(app_id: str, endpoint: str) -> _EventOutcomes:
+    return _EventOutcomes(*(HEAP_EVENTS.labels(app_id, endpoint, outcome) for outcome in _OUTCOMES))
+
+
+_OUTCOMES = ("delivered", "rejected", "failed")
 _durations = lru_cache(maxsize=1024)(HEAP_REQUEST_DURATION.labels)
 
 
