@@ -87,13 +87,13 @@ bench-one-app: setup
 
 # docs/dashboard/*.png: a real Prometheus scrapes the service through a load run with an
 # outage of Heap, and the dashboard's own queries are plotted (benchmarks/dashboard_pictures.py;
-# PICTURES_* variables change the run). Needs Debian's prometheus (apt-get install
-# prometheus, as root) and the `pictures` extra (matplotlib), which only this target installs.
+# PICTURES_* variables change the run). Needs Debian's prometheus (`make client-deps` as
+# root installs it) and the `pictures` extra (matplotlib), which only this target installs.
 dashboard-pictures: setup $(VENV)/.pictures
 	$(BIN)/python -m benchmarks.dashboard_pictures
 
 $(VENV)/.pictures: pyproject.toml constraints.txt | $(VENV)/.installed
-	@command -v prometheus >/dev/null || { echo "prometheus is missing: apt-get install prometheus (as root)"; exit 1; }
+	@command -v prometheus >/dev/null || { echo "prometheus is missing: make client-deps (as root), or apt-get install prometheus"; exit 1; }
 	$(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt matplotlib  # the extra, without rebuilding the service
 	touch $@
 

@@ -6,7 +6,8 @@ background delivery carries them and the backlog grows while Heap fails); for ap
 SIDE_APP: TrackEvent calls acknowledged on delivery (they fail while Heap does); and now
 and then an invalid event (no event name) and a stored "poison" event that Heap always
 answers 400, so that failures and dead letters show. The simulator counts events per app
-in a short window, so the drain after the outage meets 429s.
+in a short window, so the drain after the outage meets 429s; the service's own limits (a
+little above Heap's per app, and per user) hold some events back.
 """
 
 import asyncio
@@ -31,8 +32,15 @@ SIDE_APP = "2233445566"
 """Events acknowledged on delivery."""
 TICK_SECONDS = 0.5
 IDENTITIES = 200
+"""Users of the stored events."""
+SIDE_IDENTITIES = 10
+"""Users of the delivered-mode calls, each below the service's per-user limit..."""
+BURST_USER = "burst-user"
+"""...but for this one, who sends a burst now and then, part of which the limit holds back."""
+BURST_TICKS = 30
+LIMIT_WINDOW_SECONDS = 10
 POISON_USER = "poison-user"
-CALL_TIMEOUT = 10.0
+CALL_TIMEOUT = 20.0
 """Seconds a delivered-mode call may wait for Heap (it retries during the outage)."""
 STREAM_TIMEOUT = 30.0
 
@@ -49,6 +57,11 @@ class Plan:
     delivered_per_second: int
     heap_events_per_10s_per_app: int
     """The simulator's rate limit per app, in a 10-second window."""
+    service_events_per_10s_per_app: int
+    service_events_per_10s_per_identity: int
+    """The service's own rate limits (--rate-limit-per-app, -per-identity), 10-second window."""
+    burst_events: int
+    """Events of BURST_USER every BURST_TICKS."""
 
     @classmethod
     def from_env(cls) -> "Plan":
@@ -58,15 +71,31 @@ class Plan:
             after_seconds=env_number("PICTURES_AFTER_SECONDS", 45),
             stored_per_second=env_number("PICTURES_STORED_PER_SECOND", 200),
             delivered_per_second=env_number("PICTURES_DELIVERED_PER_SECOND", 20),
-            heap_events_per_10s_per_app=env_number("PICTURES_HEAP_EVENTS_PER_10S", 4_000),
+            heap_events_per_10s_per_app=env_number("PICTURES_HEAP_EVENTS_PER_10S", 3_000),
+            service_events_per_10s_per_app=env_number("PICTURES_SERVICE_EVENTS_PER_10S", 5_000),
+            service_events_per_10s_per_identity=env_number(
+                "PICTURES_SERVICE_EVENTS_PER_10S_PER_IDENTITY", 40
+            ),
+            burst_events=env_number("PICTURES_BURST_EVENTS", 60),
         )
+
+    def service_limits(self) -> list[str]:
+        return [
+            f"--rate-limit-per-app={self.service_events_per_10s_per_app}",
+            f"--rate-limit-per-identity={self.service_events_per_10s_per_identity}",
+            f"--rate-limit-window={LIMIT_WINDOW_SECONDS}",
+        ]
 
     def describe(self) -> str:
         return (
             f"{self.stored_per_second} stored events/s (app {MAIN_APP}) and "
-            f"{self.delivered_per_second} delivered-mode TrackEvent calls/s (app {SIDE_APP}); "
-            f"Heap answers 503 from {self.before_seconds} s for {self.outage_seconds} s; "
-            f"Heap's limit {self.heap_events_per_10s_per_app} events per app per 10 s"
+            f"{self.delivered_per_second} delivered-mode TrackEvent calls/s (app {SIDE_APP}, "
+            f"{SIDE_IDENTITIES} users; one more sends {self.burst_events} at once every "
+            f"{BURST_TICKS * TICK_SECONDS:g} s); Heap answers 503 from {self.before_seconds} s for "
+            f"{self.outage_seconds} s; rate limits per 10 s: Heap's "
+            f"{self.heap_events_per_10s_per_app} events per app, the service's "
+            f"{self.service_events_per_10s_per_app} per app and "
+            f"{self.service_events_per_10s_per_identity} per user"
         )
 
 
@@ -84,7 +113,10 @@ class Outcomes:
 
 async def set_up_heap(http: aiohttp.ClientSession, heap_url: str, plan: Plan) -> None:
     """Heap's rate limit, and its rejection of every request carrying the poison event."""
-    limits = {"events_per_minute_per_app": plan.heap_events_per_10s_per_app, "window_seconds": 10}
+    limits = {
+        "events_per_minute_per_app": plan.heap_events_per_10s_per_app,
+        "window_seconds": LIMIT_WINDOW_SECONDS,
+    }
     await control.call(http, "POST", f"{heap_url}/_sim/limits", limits)
     poison = {"status": 400, "body_contains": POISON_USER, "probability": 1.0}
     await control.call(http, "POST", f"{heap_url}/_sim/faults", poison)
@@ -121,8 +153,14 @@ def _tick_calls(
     """The calls one tick starts; each returns its gRPC code's name."""
     stored = int(plan.stored_per_second * TICK_SECONDS)
     calls = [_stored_stream(stub, stored)]
-    for index in range(int(plan.delivered_per_second * TICK_SECONDS)):
-        request = PAYLOADS[0].track_request(user_id(index, IDENTITIES), "")
+    users = [
+        user_id(index, SIDE_IDENTITIES)
+        for index in range(int(plan.delivered_per_second * TICK_SECONDS))
+    ]
+    if tick % BURST_TICKS == BURST_TICKS // 2:
+        users += [BURST_USER] * plan.burst_events
+    for user in users:
+        request = PAYLOADS[0].track_request(user, "")
         request.config.app_id = SIDE_APP
         calls.append(_unary(stub, request))
     if tick % 4 == 0:

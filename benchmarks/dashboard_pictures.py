@@ -14,6 +14,7 @@ Run with `make dashboard-pictures`; PICTURES_* variables change the timeline and
 
 import argparse
 import asyncio
+import math
 import re
 import signal
 import sys
@@ -96,7 +97,10 @@ async def _pictures(
     ready = processes.SIMULATOR_READY
     with processes.child(simulate, scratch / "sim.log", ready, processes.START_TIMEOUT) as sim:
         heap_url = f"http://127.0.0.1:{sim.port}"
-        serve = [*processes.serve_command(heap_url), f"--store=sqlite:{scratch / 'store.db'}"]
+        without_limits = [
+            arg for arg in processes.serve_command(heap_url) if "--rate-limit" not in arg
+        ]
+        serve = [*without_limits, *plan.service_limits(), f"--store=sqlite:{scratch / 'store.db'}"]
         log = scratch / "service.log"
         with processes.child(serve, log, processes.SERVICE_READY, processes.START_TIMEOUT) as svc:
             found = METRICS_READY.search(log.read_text(errors="replace"))
@@ -186,12 +190,25 @@ async def _lines(
         lines += [
             dashboard_plot.Line(
                 legend(query.legend, series.labels),
-                [moment - run.start for moment in series.times],
-                series.values,
+                *_broken_at_gaps([moment - run.start for moment in series.times], series.values),
             )
             for series in found
         ]
     return lines
+
+
+def _broken_at_gaps(seconds: list[float], values: list[float]) -> tuple[list[float], list[float]]:
+    """The samples with a NaN (no line drawn) where steps without a value lie between two,
+    as Grafana leaves a gap rather than joining them."""
+    kept_seconds: list[float] = []
+    kept_values: list[float] = []
+    for moment, value in zip(seconds, values, strict=True):
+        if kept_seconds and moment - kept_seconds[-1] > 1.5 * STEP_SECONDS:
+            kept_seconds.append(kept_seconds[-1] + STEP_SECONDS)
+            kept_values.append(math.nan)
+        kept_seconds.append(moment)
+        kept_values.append(value)
+    return kept_seconds, kept_values
 
 
 def _slug(title: str) -> str:

@@ -14,6 +14,7 @@ from matplotlib.ticker import EngFormatter, FuncFormatter
 from benchmarks.grafana_panels import Panel
 
 COLUMNS = 3
+TITLE_POINTS = 14
 PANEL_INCHES = (5.2, 3.2)
 DPI = 80
 MAX_LEGEND_ENTRIES = 8
@@ -61,8 +62,9 @@ def row_picture(
     figure = Figure(figsize=size, layout="constrained")  # no pyplot: no display, no state
     grid = figure.subplots(rows, columns, squeeze=False)
     shaded = "; ".join(f"shaded: {shading.label}" for shading in shadings)
-    figure.suptitle(f"{title}\n", fontsize=14, fontweight="bold")
-    figure.text(0.5, 1.0, f"\n\n{shaded}", fontsize=9, color="tab:red", ha="center", va="top")
+    figure.suptitle(f"{title}\n", fontsize=TITLE_POINTS, fontweight="bold")  # room for `shaded`
+    below_title = 1 - (0.08 + 1.3 * TITLE_POINTS / 72) / size[1]
+    figure.text(0.5, below_title, shaded, fontsize=9, color="tab:red", ha="center", va="top")
     for axes, (panel, lines) in zip(grid.flat, panels, strict=False):
         _panel(axes, panel, lines, shadings)
         axes.set_xlim(0, seconds)
@@ -80,9 +82,12 @@ def _panel(axes: Axes, panel: Panel, lines: list[Line], shadings: list[Shading])
     axes.set_title(panel.title, fontsize=11)
     for shading in shadings:
         axes.axvspan(shading.start, shading.end, color="tab:red", alpha=0.12)
-    shown = sorted(lines, key=lambda line: -max(line.values, default=0.0))[:MAX_LEGEND_ENTRIES]
+    shown = sorted(lines, key=lambda line: -_peak(line))[:MAX_LEGEND_ENTRIES]
     for line in sorted(shown, key=lambda line: line.name):
-        axes.plot(line.seconds, line.values, linewidth=1.4, label=line.name)
+        alone = _isolated(line.values)  # a point between gaps: a dot, not an invisible line
+        axes.plot(
+            line.seconds, line.values, linewidth=1.4, label=line.name, marker=".", markevery=alone
+        )
     if not lines:
         axes.text(0.5, 0.5, "no data", transform=axes.transAxes, ha="center", color="gray")
     axes.set_xlabel("seconds into the run", fontsize=8)
@@ -99,3 +104,17 @@ def _formatter(unit: str) -> EngFormatter | FuncFormatter:
     if re.fullmatch(r"(dec)?bytes", unit):
         return EngFormatter(unit="B", places=0)
     return FuncFormatter(lambda value, _position: f"{value:g}")
+
+
+def _peak(line: Line) -> float:
+    return max((value for value in line.values if not math.isnan(value)), default=0.0)
+
+
+def _isolated(values: list[float]) -> list[int]:
+    """Indices of the values with no value (or a NaN) on either side."""
+    padded = [math.nan, *values, math.nan]
+    return [
+        index
+        for index, value in enumerate(values)
+        if not math.isnan(value) and math.isnan(padded[index]) and math.isnan(padded[index + 2])
+    ]

@@ -19,6 +19,8 @@ BUILT_IN = {"__rate_interval": RATE_INTERVAL, "__interval": RATE_INTERVAL, "__ra
 _MATCHER_ON_VARIABLE = re.compile(r'(\w+)\s*(=|=~|!=|!~)\s*"\$(?:\{(\w+)(?::\w+)?\}|(\w+))"')
 _VARIABLE = re.compile(r"\$(?:\{(\w+)(?::\w+)?\}|(\w+))|\[\[(\w+)\]\]")
 _LEGEND_LABEL = re.compile(r"\{\{\s*(\w+)\s*\}\}")
+_GRPC_METHOD = re.compile(r"^[\w.]+\.\w+/(\w+)$")
+"""`package.Service/Method`: shown as `Method`, to keep legends short."""
 
 
 @dataclass(frozen=True)
@@ -89,7 +91,9 @@ def promql(expr: str) -> str:
 
 
 def legend(template: str, labels: dict[str, str]) -> str:
-    """A series' name: the legendFormat with its labels filled in, or its label set."""
+    """A series' name: the legendFormat with its labels filled in, or its label set (a gRPC
+    method's name without its package and service)."""
+    labels = {name: _GRPC_METHOD.sub(r"\1", value) for name, value in labels.items()}
     if template and template != "__auto":
         return _LEGEND_LABEL.sub(lambda found: labels.get(found[1], ""), template).strip()
     shown = {name: value for name, value in labels.items() if name not in ("instance", "job")}

@@ -17,7 +17,7 @@ from benchmarks import control, processes
 
 SCRAPE_INTERVAL_SECONDS = 1
 READY_TIMEOUT = 60.0
-INSTALL_HINT = "apt-get install prometheus (Debian's package; as root)"
+INSTALL_HINT = "make client-deps as root, or apt-get install prometheus (Debian's package)"
 READY = re.compile(r"Start listening for connections.*address=[\d.]+:(?P<port>\d+)")
 
 
