@@ -109,8 +109,7 @@ test-fast: setup
 	$(BIN)/pytest -n $(PYTEST_WORKERS) -m 'not slow and not e2e'
 
 # Debian's Go and Java toolchains for the generated clients' tests, and promtool for the
-# alert rules' tests (apt, as root; without
-# them those tests are skipped with the reason).
+# alert rules' tests (apt, as root; without them those tests are skipped with the reason).
 client-deps:
 	sh clients/install-toolchains.sh
 	sh deploy/install-promtool.sh

@@ -22,12 +22,18 @@ APP_ID = "1234567890"
 BACKLOG_REPORTED_WITHIN = 20.0
 
 
-def served_names(metrics_address: str) -> set[str]:
-    """The names of the samples served: a histogram's as _bucket, _sum and _count."""
+def served(metrics_address: str) -> list[tuple[str, dict[str, str]]]:
+    """The samples served, by name (a histogram's as _bucket, _sum and _count) and labels."""
     text = http_client.get(f"http://{metrics_address}/metrics").text
-    return {
-        sample.name for family in text_string_to_metric_families(text) for sample in family.samples
-    }
+    return [
+        (sample.name, sample.labels)
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    ]
+
+
+def served_names(metrics_address: str) -> set[str]:
+    return {name for name, _ in served(metrics_address)}
 
 
 def test_parsing_names_out_of_promql() -> None:
@@ -69,9 +75,16 @@ def test_every_metric_the_dashboard_and_the_alerts_read_is_served(
         give_up = time.monotonic() + BACKLOG_REPORTED_WITHIN
         while (missing := read - served_names(metrics_address)) and time.monotonic() < give_up:
             time.sleep(0.2)
+        codes = {
+            labels["grpc_status"]
+            for name, labels in served(metrics_address)
+            if name == "grpc_server_call_duration_seconds_count"
+        }
     finally:
         service.terminate()
         service.wait(timeout=30)
 
     assert len(read) >= 20
     assert missing == set(), f"read by the dashboard or the alerts, not served: {missing}"
+    # The dashboard and the alerts name codes as the call metrics do.
+    assert {"OK", "INVALID_ARGUMENT"} <= codes
