@@ -200,5 +200,9 @@ async def _unary(
 
 
 def _code_name(error: grpc.RpcError) -> str:
-    code = error.code() if isinstance(error, grpc.aio.AioRpcError) else None
-    return code.name if code is not None else "UNKNOWN"
+    """The code's name; with why, for a refusal (several causes share RESOURCE_EXHAUSTED)."""
+    if not isinstance(error, grpc.aio.AioRpcError):
+        return "UNKNOWN"
+    if error.code() is grpc.StatusCode.RESOURCE_EXHAUSTED:
+        return f"{error.code().name} ({(error.details() or '').split(';')[0][:60]})"
+    return str(error.code().name)

@@ -85,8 +85,14 @@ def _panel(axes: Axes, panel: Panel, lines: list[Line], shadings: list[Shading])
     shown = sorted(lines, key=lambda line: -_peak(line))[:MAX_LEGEND_ENTRIES]
     for line in sorted(shown, key=lambda line: line.name):
         alone = _isolated(line.values)  # a point between gaps: a dot, not an invisible line
+        marker = "." if alone else ""  # no marker at all: none in the legend either
         axes.plot(
-            line.seconds, line.values, linewidth=1.4, label=line.name, marker=".", markevery=alone
+            line.seconds,
+            line.values,
+            linewidth=1.4,
+            label=line.name,
+            marker=marker,
+            markevery=alone,
         )
     if not lines:
         axes.text(0.5, 0.5, "no data", transform=axes.transAxes, ha="center", color="gray")
