@@ -168,7 +168,7 @@ async def _plot_rows(
         run.outage_end - run.start,
         f"Heap (the simulator) answers every request 503 for {plan.outage_seconds} s",
     )
-    footnote = f"load: {plan.describe()}"
+    footnote = f"load from {LEAD_SECONDS:g} s on the axis: {plan.describe()}"
     files = []
     for number, row in enumerate(rows, 1):
         panels = [(panel, await _lines(http, prometheus, panel, run)) for panel in row.panels]
