@@ -86,8 +86,7 @@ def test_calls_are_counted_by_method_and_code(service: tuple[Process, str]) -> N
     assert unknown.value.code() == grpc.StatusCode.UNIMPLEMENTED
     assert {result.code for result in results} == {0}
 
-    # A call is recorded as its handler ends, which can be just after the caller has
-    # its answer, so poll for the last ones.
+    # A call is recorded as its handler ends; poll rather than depend on exactly when.
     samples: Samples = {}
 
     def all_recorded() -> bool:
