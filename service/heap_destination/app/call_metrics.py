@@ -8,9 +8,9 @@ INVALID_ARGUMENT from the interceptors inside it. A method the server does not s
 grpc_method="other", so callers cannot add series.
 
 gRPC's own recorder (grpcio-observability 1.85.0) is not used: with 16 unary calls in
-flight, the asyncio server answered about 830 and then none (its recording thread takes
-the GIL while holding the lock that recording a call's end takes, likely with the GIL
-held), and it needs grpcio 1.85.0.
+flight, the asyncio server answered about 830 and then none (its recording thread builds
+Python objects while it holds the lock that recording each call's end takes), and it
+needs grpcio 1.85.0.
 """
 
 import asyncio
