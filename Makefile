@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 GEN_DIR := service/heap_destination/v1
 PROTOS := $(wildcard protos/heap_destination/v1/*.proto)
 
-.PHONY: setup lock gen run test test-fast lint contract typecheck unit bench bench-memory bench-one-app client-deps image clean
+.PHONY: setup lock gen run test test-fast lint contract typecheck unit bench bench-memory bench-one-app dashboard-pictures client-deps image clean
 
 setup: $(VENV)/.installed $(GEN_DIR)/__init__.py $(VENV)/.compiled
 
@@ -108,6 +108,18 @@ bench-memory: setup
 bench-one-app: setup
 	$(BIN)/python -m benchmarks.one_app
 	$(BIN)/python -m benchmarks.health_check
+
+# docs/dashboard/*.png: a real Prometheus scrapes the service through a load run with an
+# outage of Heap, and the dashboard's own queries are plotted (benchmarks/dashboard_pictures.py;
+# PICTURES_* variables change the run). Needs Debian's prometheus (`make client-deps` as
+# root installs it) and the `pictures` extra (matplotlib), which only this target installs.
+dashboard-pictures: setup $(VENV)/.pictures
+	$(BIN)/python -m benchmarks.dashboard_pictures
+
+$(VENV)/.pictures: pyproject.toml constraints.txt | $(VENV)/.installed
+	@command -v prometheus >/dev/null || { echo "prometheus is missing: make client-deps (as root), or apt-get install prometheus"; exit 1; }
+	$(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt matplotlib  # the extra, without rebuilding the service
+	touch $@
 
 # The tests run in parallel (pytest-xdist): they mostly wait on sockets and processes, so
 # more workers than cores pay off; 4 was fastest on a 2-core machine.

@@ -32,6 +32,7 @@ TOKEN = "token-secret-5b1f0e2c9a"
 PROPERTY_SECRET = "prop-secret-4711"
 TRAIT_SECRET = "trait-secret-0815"
 BUF = Path(sys.executable).with_name("buf")
+SERVICE = "heap_destination.v1.HeapDestinationService"
 
 
 def _client(target: str, token: str = TOKEN) -> HeapDestinationClient:
@@ -276,12 +277,23 @@ def test_two_workers_serve_one_port_from_two_processes(simulator: str) -> None:
         for n in range(40):
             with client_on_a_new_connection(target) as client:
                 client.track("Spread", user_id=f"u{n}")
+        scraped = [_metrics(address) for address in (metrics_address, second_metrics)]
         received = [
-            _metrics(address).get(
+            metrics.get(
                 ("heap_destination_events_received_total", (("kind", "track"), ("via", "unary"))),
                 0.0,
             )
-            for address in (metrics_address, second_metrics)
+            for metrics in scraped
+        ]
+        calls = [
+            sum(
+                value
+                for (name, labels), value in metrics.items()
+                if name == "grpc_server_call_duration_seconds_count"
+                and ("grpc_method", f"{SERVICE}/TrackEvent") in labels
+                and ("grpc_status", "OK") in labels
+            )
+            for metrics in scraped
         ]
         service.terminate()
         exit_code = service.wait(timeout=30)
@@ -290,6 +302,7 @@ def test_two_workers_serve_one_port_from_two_processes(simulator: str) -> None:
 
     assert sum(received) == 40
     assert all(count > 0 for count in received), received
+    assert calls == received  # each worker counts the calls it answered
     assert exit_code == 0
 
 

@@ -54,7 +54,6 @@ def _serve(args: argparse.Namespace, env: Mapping[str, str]) -> int:
 
 
 def _serve_with(settings: "ServiceSettings") -> int:
-    from heap_destination.app.call_metrics import recording_grpc_calls
     from heap_destination.app.logs import configure_logging
     from heap_destination.app.metrics_endpoint import start_metrics_server
     from heap_destination.app.server import serve
@@ -65,8 +64,7 @@ def _serve_with(settings: "ServiceSettings") -> int:
     if settings.workers > 1:
         return run_workers(settings)
     start_metrics_server(settings.metrics_listen)
-    with recording_grpc_calls(settings.metrics_listen is not None):
-        asyncio.run(serve(settings))
+    asyncio.run(serve(settings))
     return 0
 
 

@@ -20,6 +20,7 @@ from heap_destination.api.deletion.servicer import UserDeletionServicer
 from heap_destination.api.in_flight import InFlightLimit
 from heap_destination.api.servicer import HeapDestinationServicer, StreamBounds
 from heap_destination.api.structs.properties import WIRE_READER_COMPILED
+from heap_destination.app.call_metrics import CallMetricsInterceptor
 from heap_destination.app.durable_delivery import DurableDelivery
 from heap_destination.app.health_names import LIVENESS_SERVICE, READINESS_SERVICE
 from heap_destination.app.health_reasons import SERVING, STARTING, HealthReasons
@@ -131,6 +132,8 @@ async def start_service(
     if tracing is not None:
         tracer = tracing.get_tracer("heap_destination.delivery")
         interceptors.insert(0, aio_server_interceptor(tracer_provider=tracing))  # type: ignore[no-untyped-call]
+    if settings.metrics_listen is not None:  # outermost: it sees every call's final code
+        interceptors.insert(0, CallMetricsInterceptor())
     engine = DeliveryEngine(HeapClient(http, settings.retry, slots, tracer), settings.engine)
     health_servicer = health.aio.HealthServicer()
     await health_servicer.set(LIVENESS_SERVICE, SERVING)

@@ -35,7 +35,6 @@ from dataclasses import dataclass, field
 from multiprocessing.process import BaseProcess
 from types import FrameType
 
-from heap_destination.app.call_metrics import recording_grpc_calls
 from heap_destination.app.logs import configure_logging
 from heap_destination.app.metrics_endpoint import start_metrics_server
 from heap_destination.app.ports import refuse_busy, reserve_for_workers
@@ -260,8 +259,7 @@ def _serve_as_worker(settings: ServiceSettings, place: WorkerPlace) -> int:
     """Serves until SIGTERM/SIGINT; a failure to start exits as the command would."""
     try:
         start_metrics_server(settings.metrics_listen)
-        with recording_grpc_calls(settings.metrics_listen is not None):
-            asyncio.run(serve(settings, place))
+        asyncio.run(serve(settings, place))
     except SettingsError as error:
         print(f"heap-destination: {error}", file=sys.stderr)
         return EXIT_SETTINGS
