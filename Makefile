@@ -17,8 +17,10 @@ setup: $(VENV)/.installed $(GEN_DIR)/__init__.py $(VENV)/.compiled
 # C compiler works (setup.py).
 LOCK := requirements.lock
 PIP_INSTALL := $(BIN)/pip install --quiet --disable-pip-version-check
+# A changed lock gets a new environment, so that nothing it dropped stays installed.
 $(VENV)/.locked: $(LOCK)
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
+	rm -rf $(VENV)
 	$(PYTHON) -m venv $(VENV)
 	$(PIP_INSTALL) --require-hashes -r $(LOCK)
 	touch $@
@@ -30,16 +32,23 @@ $(VENV)/.installed: pyproject.toml setup.py $(VENV)/.locked
 
 # Writes requirements.lock again from pyproject.toml (the dev and postgresql extras and the
 # build requirements, for Python 3.11, with the hashes of every file of each pinned version,
-# so for every platform), keeping each pin constraints.txt holds; then writes constraints.txt
-# as the lock's pins without hashes (the Dockerfile and the wheel tests use it).
+# so for every platform), keeping each pin constraints.txt holds; then
+# requirements-pictures.lock, the pictures extra over those pins (make dashboard-pictures);
+# then constraints.txt as both locks' pins without hashes (the Dockerfile and the wheel
+# tests use it).
+PICTURES_LOCK := requirements-pictures.lock
+COMPILE := CUSTOM_COMPILE_COMMAND="make lock" $(BIN)/pip-compile --quiet --generate-hashes \
+	--allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links
+LOCK_PINS := sed -n 's/^\([a-z0-9][^ ]*==[^ ]*\).*/\1/p'
 lock: $(VENV)/.locked
-	CUSTOM_COMPILE_COMMAND="make lock" $(BIN)/pip-compile --quiet --generate-hashes \
-		--allow-unsafe --strip-extras --all-build-deps --extra dev --extra postgresql \
-		--constraint constraints.txt --no-emit-index-url --no-emit-find-links \
+	$(COMPILE) --all-build-deps --extra dev --extra postgresql --constraint constraints.txt \
 		--output-file $(LOCK) pyproject.toml
-	{ echo "# The pins of $(LOCK) without hashes, written by make lock. Pin a new or"; \
-	  echo "# upgraded dependency here (and in pyproject.toml), then run make lock."; \
-	  sed -n 's/^\([a-z0-9][^ ]*==[^ ]*\).*/\1/p' $(LOCK) | LC_ALL=C sort; } > constraints.txt
+	$(LOCK_PINS) $(LOCK) > $(VENV)/locked-pins.txt
+	$(COMPILE) --extra pictures --constraint $(VENV)/locked-pins.txt --constraint constraints.txt \
+		--output-file $(PICTURES_LOCK) pyproject.toml
+	{ echo "# The pins of $(LOCK) and $(PICTURES_LOCK) without hashes, written by make lock."; \
+	  echo "# Pin a new or upgraded dependency here (and in pyproject.toml), then run make lock."; \
+	  $(LOCK_PINS) $(LOCK) $(PICTURES_LOCK) | LC_ALL=C sort -u; } > constraints.txt
 
 # ...and compiles them again whenever one changes: the compiled module is the one imported.
 # (compiled-modules.txt lists them, for setup.py too.)
@@ -116,9 +125,9 @@ bench-one-app: setup
 dashboard-pictures: setup $(VENV)/.pictures
 	$(BIN)/python -m benchmarks.dashboard_pictures
 
-$(VENV)/.pictures: pyproject.toml constraints.txt | $(VENV)/.installed
+$(VENV)/.pictures: $(PICTURES_LOCK) | $(VENV)/.installed
 	@command -v prometheus >/dev/null || { echo "prometheus is missing: make client-deps (as root), or apt-get install prometheus"; exit 1; }
-	$(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt matplotlib  # the extra, without rebuilding the service
+	$(PIP_INSTALL) --require-hashes -r $(PICTURES_LOCK)  # the extra, without rebuilding the service
 	touch $@
 
 # The tests run in parallel (pytest-xdist): they mostly wait on sockets and processes, so
