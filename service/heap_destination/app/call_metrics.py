@@ -10,8 +10,9 @@ callers cannot add series.
 gRPC's own recorder (grpcio-observability 1.85.0) is not used: with 16 unary calls in
 flight, the asyncio server answered about 830 and then none, nor stopped on SIGTERM, every
 thread waiting on a lock (its recording thread builds Python objects while it holds the
-lock that recording each call's end takes), and it needs grpcio 1.85.0. prometheus_client records a call in about 1 µs; OpenTelemetry's SDK,
-read by its Prometheus exporter, took 9 µs.
+lock that recording each call's end takes), and it needs grpcio 1.85.0. prometheus_client
+records a call in about 1 µs; OpenTelemetry's SDK, read by its Prometheus exporter, took
+9 µs.
 """
 
 import asyncio

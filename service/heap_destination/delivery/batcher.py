@@ -1,13 +1,11 @@
 """Gathers items for one Heap bulk endpoint into requests of up to `max_batch` items.
 
-A request goes out when it is full, or `linger` seconds after its first item. While
-another request of this batcher is still waiting for Heap, a partial batch is held a
-little longer (up to 10 lingers) so that a steady producer fills whole requests
-instead of many small ones. While a stream keeps feeding it (items submitted
-`from_stream`, the last one less than 5 lingers ago), a partial batch waits up to 100
-lingers, even when an earlier request returns: a busy CPU then delays the stream's next
-events, not the batch's fill. Up to
-`max_in_flight` requests are outstanding at once.
+A request goes out when it is full, or `linger` seconds after its first item, whether or
+not another request is still waiting for Heap: the callers of unary calls and HTTP
+requests each wait on their own answer, and should not wait for another's as well. While
+a stream keeps feeding a batch (items submitted `from_stream`, the last one less than 5
+lingers ago), it waits up to 100 lingers to fill: a busy CPU then delays the stream's
+next events, not the batch's fill. Up to `max_in_flight` requests are outstanding at once.
 
 When Heap rejects a request for its content (400, 413, 422), it is split in halves until
 the rejected items are isolated, so every good item is still delivered and only the bad
@@ -24,9 +22,7 @@ from heap_destination.delivery.heap.trace_links import carrying
 from heap_destination.delivery.outcomes import Answer, Item, Pending, future_answer, stopped
 from heap_destination.metrics import QUEUE_DEPTH
 
-# A partial batch waits at most this many lingers for an outstanding request to return,
-# or for a stream that keeps feeding it.
-_HOLD_LINGERS = 10
+# A partial batch waits at most this many lingers for a stream that keeps feeding it.
 _FED_HOLD_LINGERS = 100
 # A stream still feeds a batch if its last item came less than this many lingers ago:
 # on a busy CPU, reading the stream's next message can take a few lingers.
@@ -39,29 +35,17 @@ service's request slots; raises DeliveryError."""
 
 class BulkBatcher(Generic[Item]):
     def __init__(
-        self,
-        send: SendBulk[Item],
-        max_batch: int,
-        linger: float,
-        max_in_flight: int,
-        *,
-        hold_while_sending: bool = True,
+        self, send: SendBulk[Item], max_batch: int, linger: float, max_in_flight: int
     ) -> None:
-        """`hold_while_sending=False`: a partial batch nobody feeds goes out after its
-        linger even while another request is out (for callers that each wait on their
-        own answer)."""
         self._send = send
-        self._hold_while_sending = hold_while_sending
         self._max_batch = max_batch
         self._linger = linger
-        self._max_hold = max(linger, _HOLD_LINGERS * linger)
         self._max_fed_hold = max(linger, _FED_HOLD_LINGERS * linger)
         self._fed_at = float("-inf")
         self._slots = asyncio.Semaphore(max_in_flight)
         self._batch: list[Pending[Item]] = []
         self._batch_started = 0.0
         self._timer: asyncio.TimerHandle | None = None
-        self._sending = 0
         self.tasks: set[asyncio.Task[None]] = set()
 
     @property
@@ -111,10 +95,7 @@ class BulkBatcher(Generic[Item]):
 
     def _linger_over(self) -> None:
         self._timer = None
-        now = time.monotonic()
-        held_for = now - self._batch_started
-        held = self._hold_while_sending and self._sending
-        if self._fed(now) or (held and held_for + self._linger <= self._max_hold):
+        if self._fed(time.monotonic()):
             self._timer = asyncio.get_running_loop().call_later(self._linger, self._linger_over)
         else:
             self.flush()
@@ -142,25 +123,10 @@ class BulkBatcher(Generic[Item]):
     async def _deliver(self, batch: list[Pending[Item]]) -> None:
         try:
             async with self._slots:
-                self._sending += 1
-                try:
-                    with carrying(p.call for p in batch):
-                        await self._send(
-                            [p.item for p in batch],
-                            max(p.deadline for p in batch),
-                            batch[0].caller,
-                        )
-                finally:
-                    self._sending -= 1
-                    # A partial batch that waited for this request goes now, unless a
-                    # stream still feeds it.
-                    now = time.monotonic()
-                    if (
-                        self._batch
-                        and now - self._batch_started >= self._linger
-                        and not self._fed(now)
-                    ):
-                        self.flush()
+                with carrying(p.call for p in batch):
+                    await self._send(
+                        [p.item for p in batch], max(p.deadline for p in batch), batch[0].caller
+                    )
         except HeapRejected as rejection:
             if len(batch) == 1 or not rejection.about_the_content:
                 _settle(batch, rejection)

@@ -183,27 +183,15 @@ class _DestinationQueues:
             await client.post(base_url + IDENTIFY_PATH, body, deadline, caller, app_id=app_id)
 
         self.events = BulkBatcher(
-            send_events,
-            settings.max_batch,
-            settings.linger,
-            settings.max_in_flight_requests,
-            hold_while_sending=False,
+            send_events, settings.max_batch, settings.linger, settings.max_in_flight_requests
         )
         self.single_events = RequestPerItem(send_event, settings.single_events.max_in_flight)
         """Track events routed past the bulk budget, one per request (scheduler on)."""
         self.users = BulkBatcher(
-            send_users,
-            settings.max_batch,
-            settings.linger,
-            settings.max_in_flight_requests,
-            hold_while_sending=False,
+            send_users, settings.max_batch, settings.linger, settings.max_in_flight_requests
         )
         self.accounts = BulkBatcher(
-            send_accounts,
-            settings.max_batch,
-            settings.linger,
-            settings.max_in_flight_requests,
-            hold_while_sending=False,
+            send_accounts, settings.max_batch, settings.linger, settings.max_in_flight_requests
         )
         self.identifies = RequestPerItem(send_identify, settings.max_in_flight_requests)
         self._to_bulk: set[asyncio.Task[None]] = set()
