@@ -25,7 +25,8 @@ service's CPU time over the row (background delivery included). Every row is che
 the simulator: each event exactly once, by idempotency key, or the benchmark fails.
 
 Run with `make bench` (after bench.py) or `python -m benchmarks.stored`; BENCH_STORED_*
-variables set the counts. PostgreSQL rows need BENCH_STORED_POSTGRES_URL
+variables set the counts, and BENCH_STORED_SCENARIOS the rows (stream, and any of unary and
+http-batch; all three by default). PostgreSQL rows need BENCH_STORED_POSTGRES_URL
 (postgresql://postgres@127.0.0.1:5432/test by default) to answer; otherwise they are skipped
 with the reason printed.
 """
@@ -93,6 +94,7 @@ class Config:
     timeout: float
     heap_latency_ms: int
     payloads: tuple[Payload, ...]
+    scenarios: tuple[str, ...]
     postgres_url: str
 
     @classmethod
@@ -103,6 +105,13 @@ class Config:
         if unknown or not names:
             raise SystemExit(
                 f"BENCH_STORED_PAYLOADS must name some of {', '.join(known)}, not {names!r}"
+            )
+        every_scenario = (*SCENARIOS, HTTP_BATCH)
+        chosen = os.environ.get("BENCH_STORED_SCENARIOS", ",".join(every_scenario)).split(",")
+        if not set(chosen) <= set(every_scenario) or "stream" not in chosen:
+            raise SystemExit(
+                f"BENCH_STORED_SCENARIOS must name stream and any of unary, {HTTP_BATCH}, "
+                f"not {chosen!r}"
             )
         return cls(
             stream_events=env_number("BENCH_STORED_STREAM_EVENTS", 20_000),
@@ -115,6 +124,7 @@ class Config:
             timeout=env_number("BENCH_STORED_TIMEOUT", 120),
             heap_latency_ms=env_number("BENCH_STORED_HEAP_LATENCY_MS", 20, least=0),
             payloads=tuple(known[name.strip()] for name in names),
+            scenarios=tuple(name for name in every_scenario if name in chosen),
             postgres_url=os.environ.get(
                 "BENCH_STORED_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
             ),
@@ -403,7 +413,8 @@ async def run_all(config: Config, heap_url: str, logs: Path) -> tuple[list[Row],
             await bench.row(store, scenario, payload)
             for payload in config.payloads
             for store in stores
-            for scenario in ((*SCENARIOS, HTTP_BATCH) if store == SQLITE else SCENARIOS)
+            for scenario in config.scenarios
+            if scenario != HTTP_BATCH or store == SQLITE
         ]
         return rows, skipped
     finally:

@@ -109,6 +109,54 @@ _V4 = (
 # replayable: version 5 marks which ones are.
 _V5 = ("ALTER TABLE items ADD COLUMN replayable INTEGER NOT NULL DEFAULT 1",)
 
+# Appends check the bounds on undelivered items. Version 6 keeps their count per app in
+# pending_counts on PostgreSQL, changed by the statement that changes an item's status in
+# the same transaction, whichever process runs it, so that an append reads it instead of
+# counting the backlog. (SQLite's store keeps the count in the process, and counts again
+# when another connection committed: see store/pending_counts.py.)
+_PENDING = "status IN ('stored', 'delivering')"
+_COUNT_PENDING = f"""CREATE FUNCTION items_count_pending() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        INSERT INTO pending_counts AS counts (app_id, pending)
+        SELECT app_id, COUNT(*) FROM new_items WHERE {_PENDING}
+        GROUP BY app_id ORDER BY app_id
+        ON CONFLICT (app_id) DO UPDATE SET pending = counts.pending + excluded.pending;
+    ELSIF TG_OP = 'UPDATE' THEN
+        INSERT INTO pending_counts AS counts (app_id, pending)
+        SELECT app_id, SUM(change) FROM (
+            SELECT app_id, 1 AS change FROM new_items WHERE {_PENDING}
+            UNION ALL
+            SELECT app_id, -1 AS change FROM old_items WHERE {_PENDING}
+        ) AS changes
+        GROUP BY app_id HAVING SUM(change) <> 0 ORDER BY app_id
+        ON CONFLICT (app_id) DO UPDATE SET pending = counts.pending + excluded.pending;
+    ELSE
+        UPDATE pending_counts AS counts SET pending = counts.pending - gone.pending
+        FROM (SELECT app_id, COUNT(*) AS pending FROM old_items WHERE {_PENDING}
+              GROUP BY app_id) AS gone
+        WHERE counts.app_id = gone.app_id;
+    END IF;
+    RETURN NULL;
+END
+$$"""
+_V6_POSTGRESQL = (
+    "CREATE TABLE pending_counts (app_id TEXT PRIMARY KEY, pending BIGINT NOT NULL)",
+    _COUNT_PENDING,
+    "CREATE TRIGGER items_pending_inserted AFTER INSERT ON items "
+    "REFERENCING NEW TABLE AS new_items "
+    "FOR EACH STATEMENT EXECUTE FUNCTION items_count_pending()",
+    "CREATE TRIGGER items_pending_updated AFTER UPDATE ON items "
+    "REFERENCING OLD TABLE AS old_items NEW TABLE AS new_items "
+    "FOR EACH STATEMENT EXECUTE FUNCTION items_count_pending()",
+    "CREATE TRIGGER items_pending_deleted AFTER DELETE ON items "
+    "REFERENCING OLD TABLE AS old_items "
+    "FOR EACH STATEMENT EXECUTE FUNCTION items_count_pending()",
+    # After the triggers, in the same transaction: no change falls between.
+    f"INSERT INTO pending_counts (app_id, pending) "
+    f"SELECT app_id, COUNT(*) FROM items WHERE {_PENDING} GROUP BY app_id",
+)
+
 Statements = tuple[str, ...] | dict[Engine, tuple[str, ...]]
 """A version's statements: the same for both engines, or each engine's own."""
 
@@ -151,6 +199,8 @@ MIGRATIONS: list[tuple[int, Statements]] = [
     (4, _V4),
     # Dead letters that replay leaves alone.
     (5, _V5),
+    # The count of undelivered items per app that appends check (PostgreSQL).
+    (6, {"sqlite": (), "postgresql": _V6_POSTGRESQL}),
 ]
 
 LATEST_VERSION = MIGRATIONS[-1][0]

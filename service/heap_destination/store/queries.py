@@ -53,6 +53,19 @@ def pending_by_app(app_ids: Sequence[str]) -> Query:
     )
 
 
+def pending_per_app() -> Query:
+    return f"SELECT app_id, COUNT(*) FROM items WHERE {PENDING} GROUP BY app_id", ()
+
+
+def pending_among(ids: Sequence[int]) -> Query:
+    """Per app, how many of `ids` are undelivered."""
+    return (
+        f"SELECT app_id, COUNT(*) FROM items WHERE {PENDING} AND id IN ({_in(ids)}) "
+        "GROUP BY app_id",
+        tuple(ids),
+    )
+
+
 def claim_head(now: float, lock: str = "") -> Query:
     """The group of the oldest due item of an app without a hold in force."""
     return (

@@ -14,6 +14,7 @@ import logging
 import sqlite3
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -39,6 +40,7 @@ from heap_destination.store.migrations import (
     refuse_newer,
     schema_version_table,
 )
+from heap_destination.store.pending_counts import PendingCounts
 from heap_destination.store.sqlite_damage import (
     RECOVERY_DOCS,
     cannot_write,
@@ -83,6 +85,7 @@ class SqliteStore:
         self._damage: str | None = None
         """What SQLite said when it found the file damaged; None while it is sound."""
         self._next_integrity_check = 0.0
+        self._pending = PendingCounts()
 
     @classmethod
     async def open(
@@ -129,7 +132,10 @@ class SqliteStore:
     async def mark_delivered(self, ids: Sequence[int], heap_status: int) -> None:
         now = self._clock()
         await self._run(
-            self._update_chunks, ids, lambda chunk: queries.mark_delivered(chunk, heap_status, now)
+            self._update_chunks,
+            ids,
+            lambda chunk: queries.mark_delivered(chunk, heap_status, now),
+            True,
         )
 
     async def mark_failed(
@@ -162,6 +168,7 @@ class SqliteStore:
             self._update_chunks,
             ids,
             lambda chunk: queries.mark_dead(chunk, reason, heap_status, heap_body),
+            True,
         )
 
     async def purge_identities(self, app_id: str, identities: Sequence[str], reason: str) -> int:
@@ -203,7 +210,7 @@ class SqliteStore:
         item_id: int | None = None,
     ) -> int:
         query = queries.replay_dead(app_id, reason_contains, self._clock(), message_id, item_id)
-        return await self._run(self._change, query)
+        return await self._run(self._change, query, True)
 
     async def purge_dead(
         self,
@@ -376,12 +383,11 @@ class SqliteStore:
         if not items:
             return []
         with self._write() as db:
-            (pending,) = db.execute(*queries.pending_total()).fetchone()
-            app_ids = sorted({item.app_id for item in items})
-            by_app = dict(db.execute(*queries.pending_by_app(app_ids)).fetchall())
+            pending, by_app = self._pending.current(db)
             check_bounds(items, pending, by_app, self._max_items, self._max_items_per_app)
             db.executemany(queries.INSERT_ITEM, [new_item_row(item) for item in items])
             (last,) = db.execute("SELECT last_insert_rowid()").fetchone()
+        self._pending.add(item.app_id for item in items if item.dead is None)
         # The transaction holds SQLite's write lock, so AUTOINCREMENT gave the rows
         # consecutive ids ending at the last one.
         return list(range(last - len(items) + 1, last + 1))
@@ -409,6 +415,7 @@ class SqliteStore:
 
     def _purge_identities(self, app_id: str, identities: list[str], reason: str) -> int:
         identity_set = queries.SQLITE_IDENTITIES
+        self._pending.forget()
         with self._write() as db:
             db.execute(*queries.purge_finished(app_id, identities, reason, identity_set))
             query = queries.purge_pending(app_id, identities, reason, identity_set)
@@ -429,16 +436,27 @@ class SqliteStore:
         return status_queries.page(found, limit)
 
     def _update_chunks(
-        self, ids: Sequence[int], query: Callable[[Sequence[int]], queries.Query]
+        self,
+        ids: Sequence[int],
+        query: Callable[[Sequence[int]], queries.Query],
+        ends_pending: bool = False,
     ) -> int:
-        """Runs `query` on each chunk of `ids` in one transaction; the rows changed."""
+        """Runs `query` on each chunk of `ids` in one transaction; the rows changed.
+        `ends_pending`: the query makes undelivered items delivered or dead."""
         changed = 0
+        ended: Counter[str] = Counter()
         with self._write() as db:
             for chunk in queries.chunks(ids):
+                if ends_pending:
+                    ended.update(dict(db.execute(*queries.pending_among(chunk)).fetchall()))
                 changed += db.execute(*query(chunk)).rowcount
+        self._pending.remove(ended)
         return changed
 
-    def _change(self, query: queries.Query) -> int:
+    def _change(self, query: queries.Query, changes_pending: bool = False) -> int:
+        """`changes_pending`: the query may make items undelivered, or end them."""
+        if changes_pending:
+            self._pending.forget()
         with self._write() as db:
             return db.execute(*query).rowcount
 
