@@ -385,7 +385,8 @@ class SqliteStore:
         with self._write() as db:
             pending, by_app = self._pending.current(db)
             check_bounds(items, pending, by_app, self._max_items, self._max_items_per_app)
-            db.executemany(queries.INSERT_ITEM, [new_item_row(item) for item in items])
+            for chunk in queries.chunks(items):
+                db.execute(*queries.insert_items([new_item_row(item) for item in chunk]))
             (last,) = db.execute("SELECT last_insert_rowid()").fetchone()
         self._pending.add(item.app_id for item in items if item.dead is None)
         # The transaction holds SQLite's write lock, so AUTOINCREMENT gave the rows
