@@ -1,14 +1,14 @@
 """The Store on one SQLite file, shareable by several processes (WAL, busy timeout).
 
 Every call runs on one dedicated thread that owns the connection, so calls are
-serialized and the event loop never waits on the disk.
+serialized and the event loop never waits on the disk; appends (the commits callers wait
+for) go before claims and delivery's bookkeeping waiting at the same time.
 
 A file found damaged, by any call, takes no commit until it passes SQLite's integrity
 check again (see `check`): commits that touch only sound pages would still succeed, and
 their OKs would rest on a file that delivery can no longer read.
 """
 
-import asyncio
 import functools
 import logging
 import sqlite3
@@ -16,7 +16,6 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TypeVar
@@ -49,6 +48,7 @@ from heap_destination.store.sqlite_damage import (
 )
 from heap_destination.store.sqlite_file import prepare_file
 from heap_destination.store.status_queries import DEFAULT_LIMIT, StatusKeys
+from heap_destination.store.store_thread import FIRST, StoreThread
 
 T = TypeVar("T")
 
@@ -79,7 +79,7 @@ class SqliteStore:
         self._max_items_per_app = max_items_per_app
         self._clock = clock
         self._create_empty = create_empty
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-store")
+        self._thread = StoreThread("sqlite-store")
         self._connection: sqlite3.Connection | None = None
         self._closed = False
         self._damage: str | None = None
@@ -112,7 +112,7 @@ class SqliteStore:
         )
         try:
             # Not through _run: a file damaged at open is refused, not noted as damaged.
-            await asyncio.get_running_loop().run_in_executor(store._executor, store._connect)
+            await store._thread.call(store._connect)
         except BaseException as error:
             await store.close()
             refusal = _refusal(error)
@@ -124,7 +124,8 @@ class SqliteStore:
         return store
 
     async def append(self, items: Sequence[NewItem]) -> list[int]:
-        return await self._run(self._append, list(items))
+        call = functools.partial(self._noting_damage, self._append, list(items))
+        return await self._thread.call(call, FIRST)
 
     async def claim(self, worker: str, limit: int, lease_seconds: float) -> list[StoredItem]:
         return await self._run(self._claim, worker, limit, lease_seconds)
@@ -266,14 +267,12 @@ class SqliteStore:
             return
         self._closed = True
         await self._run(self._disconnect)
-        self._executor.shutdown(wait=False)
+        self._thread.stop()
 
     # Everything below runs on the store's thread.
 
     async def _run(self, function: Callable[..., T], *args: object) -> T:
-        loop = asyncio.get_running_loop()
-        call = functools.partial(self._noting_damage, function, *args)
-        return await loop.run_in_executor(self._executor, call)
+        return await self._thread.call(functools.partial(self._noting_damage, function, *args))
 
     def _noting_damage(self, function: Callable[..., T], *args: object) -> T:
         """Calls `function`; SQLite's errors become StoreDamaged (noted) or StoreUnavailable."""
