@@ -148,7 +148,8 @@ class PostgresStore:
         if limit <= 0:
             return []
         now = self._clock()
-        async with self._connection() as db, db.transaction(), db.cursor() as cursor:
+        # Binary results: the bodies come as they are, not as hex text to decode.
+        async with self._connection() as db, db.transaction(), db.cursor(binary=True) as cursor:
             await execute(cursor, queries.claim_head(now, SKIP_LOCKED))
             head = await cursor.fetchone()
             if head is None:
