@@ -48,9 +48,15 @@ _APPEND_LOCK = "heap_destination.store.append:"
 _RESERVE_LOCK = "heap_destination.store.reserve:{app_id}:"
 
 # An append takes its ids first, then sends its rows with COPY: psycopg writes COPY's rows
-# in C, where an INSERT's parameters would be built in Python.
+# in C, where an INSERT's parameters would be built in Python; in binary, the bodies go as
+# they are instead of as hex text.
 _NEXT_IDS = "SELECT nextval(pg_get_serial_sequence('items', 'id')) FROM generate_series(1, %s)"
-_COPY_ITEMS = f"COPY items (id, {INSERT_COLUMNS}) FROM STDIN".encode()
+_COPY_ITEMS = f"COPY items (id, {INSERT_COLUMNS}) FROM STDIN (FORMAT BINARY)".encode()
+_COPY_TYPES = [
+    *("int8", "text", "text", "text", "text", "text", "bytea", "text", "text"),
+    *("float8", "float8", "text", "text", "int4"),
+]
+"""id, then INSERT_COLUMNS' types."""
 # The counts of undelivered items that the schema keeps (see migrations.py, version 6).
 _PENDING_TOTAL = b"SELECT COALESCE(SUM(pending), 0) FROM pending_counts"
 _PENDING_OF_APPS = b"SELECT app_id, pending FROM pending_counts WHERE app_id = ANY(%s)"
@@ -140,6 +146,7 @@ class PostgresStore:
             await cursor.execute(_NEXT_IDS, (len(items),))
             ids = sorted(int(item_id) for (item_id,) in await cursor.fetchall())
             async with cursor.copy(_COPY_ITEMS) as copy:
+                copy.set_types(_COPY_TYPES)
                 for item_id, item in zip(ids, items, strict=True):
                     await copy.write_row((item_id, *new_item_row(item)))
         return ids
