@@ -54,8 +54,8 @@ async def test_opening_migrates_once_and_records_the_version(
     await first.close()
     third = await open_test_store()
 
-    # PostgreSQL keeps the count of undelivered items per app in a table (version 6).
-    counts = [] if store_url.startswith("sqlite:") else ["pending_counts"]
+    # PostgreSQL keeps the count of undelivered items per app in tables (version 6).
+    counts = [] if store_url.startswith("sqlite:") else ["pending_changes", "pending_counts"]
     assert _schema(store_url) == (
         list(range(1, LATEST_VERSION + 1)),
         ["app_holds", "budget_ledger", "items", *counts, "schema_version"],

@@ -1,6 +1,9 @@
 """The bounds on undelivered items stay exact when several stores (processes) share one
 database, and through every change that starts or ends an undelivered item; both engines."""
 
+import asyncio
+
+import psycopg
 import pytest
 
 from heap_destination.store import Store, StoreFull
@@ -68,4 +71,23 @@ async def test_dead_letters_replayed_purged_and_pruned_count_as_they_are(
 async def test_dead_letters_taken_as_such_do_not_count(open_test_store: OpenStore) -> None:
     store = await open_test_store(max_items=100, max_items_per_app=2)
     await store.append([new_item("a1", dead="invalid item")])
+    assert await _fills(store, 2)
+
+
+async def test_an_append_does_not_wait_for_a_delivery_still_being_recorded(
+    open_test_store: OpenStore, store_url: str
+) -> None:
+    """Another process marks items delivered in a transaction not yet committed: an
+    append goes on meanwhile, counting those items as undelivered until it commits."""
+    if store_url.startswith("sqlite:"):
+        pytest.skip("SQLite takes one writer at a time: an append waits for any write")
+    store = await open_test_store(max_items=100, max_items_per_app=3)
+    ids = await store.append([new_item("a1"), new_item("a2")])
+    async with await psycopg.AsyncConnection.connect(store_url) as other:
+        await other.execute("UPDATE items SET status = 'delivered' WHERE id = ANY(%s)", (ids,))
+
+        await asyncio.wait_for(store.append([new_item("a3")]), timeout=10)
+        assert not await _fills(store, 1)
+
+        await other.commit()
     assert await _fills(store, 2)

@@ -109,39 +109,39 @@ _V4 = (
 # replayable: version 5 marks which ones are.
 _V5 = ("ALTER TABLE items ADD COLUMN replayable INTEGER NOT NULL DEFAULT 1",)
 
-# Appends check the bounds on undelivered items. Version 6 keeps their count per app in
-# pending_counts on PostgreSQL, changed by the statement that changes an item's status in
-# the same transaction, whichever process runs it, so that an append reads it instead of
-# counting the backlog. (SQLite's store keeps the count in the process, and counts again
-# when another connection committed: see store/pending_counts.py.)
+# Appends check the bounds on undelivered items. Version 6 keeps their count per app on
+# PostgreSQL, so that an append reads it instead of counting the backlog: each statement
+# that starts or ends undelivered items adds a row of the change per app to
+# pending_changes, in its own transaction, whichever process runs it; an append (one at
+# a time, under its lock) folds the committed changes into pending_counts. Nothing else
+# writes pending_counts, and the change rows are only ever added and deleted, so
+# deliveries and appends never wait on one another's rows. (SQLite's store keeps the
+# count in the process, and counts again when another connection committed: see
+# store/pending_counts.py.)
 _PENDING = "status IN ('stored', 'delivering')"
 _COUNT_PENDING = f"""CREATE FUNCTION items_count_pending() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP = 'INSERT' THEN
-        INSERT INTO pending_counts AS counts (app_id, pending)
-        SELECT app_id, COUNT(*) FROM new_items WHERE {_PENDING}
-        GROUP BY app_id ORDER BY app_id
-        ON CONFLICT (app_id) DO UPDATE SET pending = counts.pending + excluded.pending;
+        INSERT INTO pending_changes (app_id, change)
+        SELECT app_id, COUNT(*) FROM new_items WHERE {_PENDING} GROUP BY app_id;
     ELSIF TG_OP = 'UPDATE' THEN
-        INSERT INTO pending_counts AS counts (app_id, pending)
+        INSERT INTO pending_changes (app_id, change)
         SELECT app_id, SUM(change) FROM (
             SELECT app_id, 1 AS change FROM new_items WHERE {_PENDING}
             UNION ALL
             SELECT app_id, -1 AS change FROM old_items WHERE {_PENDING}
         ) AS changes
-        GROUP BY app_id HAVING SUM(change) <> 0 ORDER BY app_id
-        ON CONFLICT (app_id) DO UPDATE SET pending = counts.pending + excluded.pending;
+        GROUP BY app_id HAVING SUM(change) <> 0;
     ELSE
-        UPDATE pending_counts AS counts SET pending = counts.pending - gone.pending
-        FROM (SELECT app_id, COUNT(*) AS pending FROM old_items WHERE {_PENDING}
-              GROUP BY app_id) AS gone
-        WHERE counts.app_id = gone.app_id;
+        INSERT INTO pending_changes (app_id, change)
+        SELECT app_id, -COUNT(*) FROM old_items WHERE {_PENDING} GROUP BY app_id;
     END IF;
     RETURN NULL;
 END
 $$"""
 _V6_POSTGRESQL = (
     "CREATE TABLE pending_counts (app_id TEXT PRIMARY KEY, pending BIGINT NOT NULL)",
+    "CREATE TABLE pending_changes (app_id TEXT NOT NULL, change BIGINT NOT NULL)",
     _COUNT_PENDING,
     "CREATE TRIGGER items_pending_inserted AFTER INSERT ON items "
     "REFERENCING NEW TABLE AS new_items "

@@ -57,7 +57,14 @@ _COPY_TYPES = [
     *("float8", "float8", "text", "text", "int4"),
 ]
 """id, then INSERT_COLUMNS' types."""
-# The counts of undelivered items that the schema keeps (see migrations.py, version 6).
+# The counts of undelivered items that the schema keeps (see migrations.py, version 6):
+# an append folds the changes committed since the last one into them first.
+_FOLD_PENDING_CHANGES = (
+    b"WITH folded AS (DELETE FROM pending_changes RETURNING app_id, change) "
+    b"INSERT INTO pending_counts AS counts (app_id, pending) "
+    b"SELECT app_id, SUM(change) FROM folded GROUP BY app_id "
+    b"ON CONFLICT (app_id) DO UPDATE SET pending = counts.pending + excluded.pending"
+)
 _PENDING_TOTAL = b"SELECT COALESCE(SUM(pending), 0) FROM pending_counts"
 _PENDING_OF_APPS = b"SELECT app_id, pending FROM pending_counts WHERE app_id = ANY(%s)"
 
@@ -138,6 +145,7 @@ class PostgresStore:
             return []
         async with self._connection() as db, db.transaction(), db.cursor() as cursor:
             await cursor.execute(_LOCK, (_APPEND_LOCK,))
+            await cursor.execute(_FOLD_PENDING_CHANGES)
             (pending,) = await one(await cursor.execute(_PENDING_TOTAL))
             app_ids = sorted({item.app_id for item in items})
             await cursor.execute(_PENDING_OF_APPS, (app_ids,))
