@@ -17,7 +17,8 @@ store: a new SQLite file, or a new PostgreSQL schema dropped after the row. Per 
   benchmarks/segment_batches.py), beside the gRPC stream's stored row.
 
 Printed per row: events/s from the first send to the last result (OK), the stored row's
-share of the delivered one (the target for streams is at least 70%), p50 and p99 time to
+share of the delivered one (the target for streams: at least 90% on SQLite, 80% on
+PostgreSQL, as the median of runs), p50 and p99 time to
 result (stream: from the write of the message carrying the event; unary: the call), the
 time from the first send until the service had every event delivered to Heap (stored:
 background delivery's drain, read from the service's delivered-events counter), and the
@@ -72,8 +73,9 @@ POLL_SECONDS = 0.05
 """How often the service's delivered-events counter is read once a row's last result came:
 not before, as each read costs the service (one process, one GIL) CPU time."""
 WARM_UP_STREAM_EVENTS = 1_000
-STREAM_TARGET = 0.70
-"""Stored stream events/s at least this share of delivered's (the goal for ack mode STORED)."""
+STREAM_TARGETS = {"sqlite": 0.90, "postgresql": 0.80}
+"""Stored stream events/s at least this share of delivered's, per store (the goal for ack
+mode STORED)."""
 HTTP_TARGET = 0.75
 """/v1/batch events/s at least this share of the stored stream's, on the same store."""
 
@@ -494,10 +496,11 @@ def report(config: Config, rows: list[Row], skipped: str | None, seconds: float)
         base = delivered[row.payload, row.scenario]
         if row.scenario == "stream" and row is not base:
             ratio = row.events_per_second / base.events_per_second
-            verdict = "meets" if ratio >= STREAM_TARGET else "BELOW"
+            target = STREAM_TARGETS[row.store]
+            verdict = "meets" if ratio >= target else "BELOW"
             print(
                 f"stored/delivered stream events/s, {row.payload}, {row.store}: {ratio:.0%} "
-                f"({verdict} the {STREAM_TARGET:.0%} target)"
+                f"({verdict} the {target:.0%} target)"
             )
     print()
     print("every event verified: Heap (the simulator) accepted each exactly once")
