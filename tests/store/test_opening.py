@@ -7,7 +7,13 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from heap_destination.store import StoreUnavailable, StoreUnusable, open_store, queries
+from heap_destination.store import (
+    StoreFull,
+    StoreUnavailable,
+    StoreUnusable,
+    open_store,
+    queries,
+)
 from heap_destination.store.items import new_item_row
 from heap_destination.store.migrations import (
     LATEST_VERSION,
@@ -48,9 +54,11 @@ async def test_opening_migrates_once_and_records_the_version(
     await first.close()
     third = await open_test_store()
 
+    # PostgreSQL keeps the count of undelivered items per app in tables (version 6).
+    counts = [] if store_url.startswith("sqlite:") else ["pending_changes", "pending_counts"]
     assert _schema(store_url) == (
         list(range(1, LATEST_VERSION + 1)),
-        ["app_holds", "budget_ledger", "items", "schema_version"],
+        ["app_holds", "budget_ledger", "items", *counts, "schema_version"],
     )
     assert [item.id for item in await second.status(item_id=item_id)] == [item_id]
     assert [item.id for item in await third.claim("worker-a", 10, 30.0)] == [item_id]
@@ -149,6 +157,26 @@ async def test_a_version_3_store_gains_the_replay_time_and_pages_its_ids_per_app
     assert await store.replay_dead(None, item_id=dead.id) == 1
     [replayed] = await store.status(stream_event_id="stream-1")
     assert replayed.replayed_at is not None and replayed.retry_age_from > dead.accepted_at
+
+
+async def test_a_version_5_store_counts_the_undelivered_items_it_holds(
+    open_test_store: OpenStore, store_url: str
+) -> None:
+    # Two undelivered items of APP (one delivering), and a delivered one.
+    _create_version(
+        store_url,
+        5,
+        "INSERT INTO items (app_id, base_url, endpoint, identity, body, accepted_at, due_at, "
+        "status) SELECT app_id, base_url, endpoint, identity, body, accepted_at, due_at, s "
+        "FROM items, (SELECT 'delivering' AS s UNION ALL SELECT 'delivered') AS statuses",
+    )
+
+    store = await open_test_store(max_items=100, max_items_per_app=3)
+
+    assert _schema(store_url)[0] == list(range(1, LATEST_VERSION + 1))
+    with pytest.raises(StoreFull, match=f"app {APP} has 2 undelivered items"):
+        await store.append([new_item("a2"), new_item("a3")])
+    assert len(await store.append([new_item("a2")])) == 1
 
 
 async def test_a_schema_newer_than_the_code_is_refused_and_left_as_it_is(

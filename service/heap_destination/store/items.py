@@ -3,7 +3,7 @@
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, cast
+from typing import Any, Literal
 
 Endpoint = Literal["track", "user_properties", "identify", "account_properties"]
 Status = Literal["stored", "delivering", "delivered", "dead"]
@@ -34,7 +34,7 @@ class NewItem:
     it is one. It is never delivered, and replay leaves it alone; purge removes it."""
 
 
-@dataclass
+@dataclass(slots=True)
 class StoredItem:
     id: int
     app_id: str
@@ -95,6 +95,8 @@ ITEM_COLUMNS = (
 
 
 def stored_item(row: Sequence[Any]) -> StoredItem:
+    """A StoredItem from a row of ITEM_COLUMNS; delivery makes one per claimed item, so
+    values already of the right type are taken as they are."""
     (
         item_id,
         app_id,
@@ -115,23 +117,23 @@ def stored_item(row: Sequence[Any]) -> StoredItem:
         replayed_at,
     ) = row
     return StoredItem(
-        id=int(item_id),
-        app_id=app_id,
-        base_url=base_url,
-        endpoint=cast(Endpoint, endpoint),
-        identity=identity,
-        idempotency_key=idempotency_key,
-        body=bytes(body),
-        message_id=message_id,
-        stream_event_id=stream_event_id,
-        accepted_at=float(accepted_at),
-        attempts=int(attempts),
-        status=cast(Status, status),
-        last_error=last_error,
-        heap_status=None if heap_status is None else int(heap_status),
-        heap_body=heap_body,
-        delivered_at=None if delivered_at is None else float(delivered_at),
-        replayed_at=None if replayed_at is None else float(replayed_at),
+        item_id if type(item_id) is int else int(item_id),
+        app_id,
+        base_url,
+        endpoint,
+        identity,
+        idempotency_key,
+        body if type(body) is bytes else bytes(body),
+        message_id,
+        stream_event_id,
+        accepted_at if type(accepted_at) is float else float(accepted_at),
+        attempts if type(attempts) is int else int(attempts),
+        status,
+        last_error,
+        None if heap_status is None else int(heap_status),
+        heap_body,
+        None if delivered_at is None else float(delivered_at),
+        None if replayed_at is None else float(replayed_at),
     )
 
 

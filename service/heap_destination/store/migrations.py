@@ -109,6 +109,54 @@ _V4 = (
 # replayable: version 5 marks which ones are.
 _V5 = ("ALTER TABLE items ADD COLUMN replayable INTEGER NOT NULL DEFAULT 1",)
 
+# Appends check the bounds on undelivered items. Version 6 keeps their count per app on
+# PostgreSQL, so that an append reads it instead of counting the backlog: each statement
+# that starts or ends undelivered items adds a row of the change per app to
+# pending_changes, in its own transaction, whichever process runs it; an append (one at
+# a time, under its lock) folds the committed changes into pending_counts. Nothing else
+# writes pending_counts, and the change rows are only ever added and deleted, so
+# deliveries and appends never wait on one another's rows. (SQLite's store keeps the
+# count in the process, and counts again when another connection committed: see
+# store/pending_counts.py.)
+_PENDING = "status IN ('stored', 'delivering')"
+_COUNT_PENDING = f"""CREATE FUNCTION items_count_pending() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        INSERT INTO pending_changes (app_id, change)
+        SELECT app_id, COUNT(*) FROM new_items WHERE {_PENDING} GROUP BY app_id;
+    ELSIF TG_OP = 'UPDATE' THEN
+        INSERT INTO pending_changes (app_id, change)
+        SELECT app_id, SUM(change) FROM (
+            SELECT app_id, 1 AS change FROM new_items WHERE {_PENDING}
+            UNION ALL
+            SELECT app_id, -1 AS change FROM old_items WHERE {_PENDING}
+        ) AS changes
+        GROUP BY app_id HAVING SUM(change) <> 0;
+    ELSE
+        INSERT INTO pending_changes (app_id, change)
+        SELECT app_id, -COUNT(*) FROM old_items WHERE {_PENDING} GROUP BY app_id;
+    END IF;
+    RETURN NULL;
+END
+$$"""
+_V6_POSTGRESQL = (
+    "CREATE TABLE pending_counts (app_id TEXT PRIMARY KEY, pending BIGINT NOT NULL)",
+    "CREATE TABLE pending_changes (app_id TEXT NOT NULL, change BIGINT NOT NULL)",
+    _COUNT_PENDING,
+    "CREATE TRIGGER items_pending_inserted AFTER INSERT ON items "
+    "REFERENCING NEW TABLE AS new_items "
+    "FOR EACH STATEMENT EXECUTE FUNCTION items_count_pending()",
+    "CREATE TRIGGER items_pending_updated AFTER UPDATE ON items "
+    "REFERENCING OLD TABLE AS old_items NEW TABLE AS new_items "
+    "FOR EACH STATEMENT EXECUTE FUNCTION items_count_pending()",
+    "CREATE TRIGGER items_pending_deleted AFTER DELETE ON items "
+    "REFERENCING OLD TABLE AS old_items "
+    "FOR EACH STATEMENT EXECUTE FUNCTION items_count_pending()",
+    # After the triggers, in the same transaction: no change falls between.
+    f"INSERT INTO pending_counts (app_id, pending) "
+    f"SELECT app_id, COUNT(*) FROM items WHERE {_PENDING} GROUP BY app_id",
+)
+
 Statements = tuple[str, ...] | dict[Engine, tuple[str, ...]]
 """A version's statements: the same for both engines, or each engine's own."""
 
@@ -151,6 +199,8 @@ MIGRATIONS: list[tuple[int, Statements]] = [
     (4, _V4),
     # Dead letters that replay leaves alone.
     (5, _V5),
+    # The count of undelivered items per app that appends check (PostgreSQL).
+    (6, {"sqlite": (), "postgresql": _V6_POSTGRESQL}),
 ]
 
 LATEST_VERSION = MIGRATIONS[-1][0]

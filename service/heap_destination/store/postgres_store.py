@@ -47,14 +47,26 @@ _MIGRATE_LOCK = "heap_destination.store.migrate:"
 _APPEND_LOCK = "heap_destination.store.append:"
 _RESERVE_LOCK = "heap_destination.store.reserve:{app_id}:"
 
-# One statement for a whole append: each column is sent as one array.
-_INSERT_ITEMS = (
-    f"INSERT INTO items ({INSERT_COLUMNS}) SELECT {INSERT_COLUMNS} FROM unnest("
-    "%s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::bytea[], %s::text[], "
-    "%s::text[], %s::float8[], %s::float8[], %s::text[], %s::text[], %s::int[]) "
-    "WITH ORDINALITY "
-    f"AS rows ({INSERT_COLUMNS}, position) ORDER BY position RETURNING id"
-).encode()
+# An append takes its ids first, then sends its rows with COPY: psycopg writes COPY's rows
+# in C, where an INSERT's parameters would be built in Python; in binary, the bodies go as
+# they are instead of as hex text.
+_NEXT_IDS = "SELECT nextval(pg_get_serial_sequence('items', 'id')) FROM generate_series(1, %s)"
+_COPY_ITEMS = f"COPY items (id, {INSERT_COLUMNS}) FROM STDIN (FORMAT BINARY)".encode()
+_COPY_TYPES = [
+    *("int8", "text", "text", "text", "text", "text", "bytea", "text", "text"),
+    *("float8", "float8", "text", "text", "int4"),
+]
+"""id, then INSERT_COLUMNS' types."""
+# The counts of undelivered items that the schema keeps (see migrations.py, version 6):
+# an append folds the changes committed since the last one into them first.
+_FOLD_PENDING_CHANGES = (
+    b"WITH folded AS (DELETE FROM pending_changes RETURNING app_id, change) "
+    b"INSERT INTO pending_counts AS counts (app_id, pending) "
+    b"SELECT app_id, SUM(change) FROM folded GROUP BY app_id "
+    b"ON CONFLICT (app_id) DO UPDATE SET pending = counts.pending + excluded.pending"
+)
+_PENDING_TOTAL = b"SELECT COALESCE(SUM(pending), 0) FROM pending_counts"
+_PENDING_OF_APPS = b"SELECT app_id, pending FROM pending_counts WHERE app_id = ANY(%s)"
 
 PING_TIMEOUT_SECONDS = 5.0
 
@@ -133,22 +145,26 @@ class PostgresStore:
             return []
         async with self._connection() as db, db.transaction(), db.cursor() as cursor:
             await cursor.execute(_LOCK, (_APPEND_LOCK,))
-            (pending,) = await one(await execute(cursor, queries.pending_total()))
+            await cursor.execute(_FOLD_PENDING_CHANGES)
+            (pending,) = await one(await cursor.execute(_PENDING_TOTAL))
             app_ids = sorted({item.app_id for item in items})
-            await execute(cursor, queries.pending_by_app(app_ids))
+            await cursor.execute(_PENDING_OF_APPS, (app_ids,))
             by_app = {app_id: int(count) for app_id, count in await cursor.fetchall()}
             check_bounds(items, int(pending), by_app, self._max_items, self._max_items_per_app)
-            columns = [list(column) for column in zip(*map(new_item_row, items), strict=True)]
-            await cursor.execute(_INSERT_ITEMS, columns)
-            rows = await cursor.fetchall()
-        # Ids come in the order the rows were inserted, which is the items' order.
-        return sorted(int(row_id) for (row_id,) in rows)
+            await cursor.execute(_NEXT_IDS, (len(items),))
+            ids = sorted(int(item_id) for (item_id,) in await cursor.fetchall())
+            async with cursor.copy(_COPY_ITEMS) as copy:
+                copy.set_types(_COPY_TYPES)
+                for item_id, item in zip(ids, items, strict=True):
+                    await copy.write_row((item_id, *new_item_row(item)))
+        return ids
 
     async def claim(self, worker: str, limit: int, lease_seconds: float) -> list[StoredItem]:
         if limit <= 0:
             return []
         now = self._clock()
-        async with self._connection() as db, db.transaction(), db.cursor() as cursor:
+        # Binary results: the bodies come as they are, not as hex text to decode.
+        async with self._connection() as db, db.transaction(), db.cursor(binary=True) as cursor:
             await execute(cursor, queries.claim_head(now, SKIP_LOCKED))
             head = await cursor.fetchone()
             if head is None:

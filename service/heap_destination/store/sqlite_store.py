@@ -1,21 +1,21 @@
 """The Store on one SQLite file, shareable by several processes (WAL, busy timeout).
 
 Every call runs on one dedicated thread that owns the connection, so calls are
-serialized and the event loop never waits on the disk.
+serialized and the event loop never waits on the disk; appends (the commits callers wait
+for) go before claims and delivery's bookkeeping waiting at the same time.
 
 A file found damaged, by any call, takes no commit until it passes SQLite's integrity
 check again (see `check`): commits that touch only sound pages would still succeed, and
 their OKs would rest on a file that delivery can no longer read.
 """
 
-import asyncio
 import functools
 import logging
 import sqlite3
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TypeVar
@@ -39,6 +39,7 @@ from heap_destination.store.migrations import (
     refuse_newer,
     schema_version_table,
 )
+from heap_destination.store.pending_counts import PendingCounts
 from heap_destination.store.sqlite_damage import (
     RECOVERY_DOCS,
     cannot_write,
@@ -47,6 +48,7 @@ from heap_destination.store.sqlite_damage import (
 )
 from heap_destination.store.sqlite_file import prepare_file
 from heap_destination.store.status_queries import DEFAULT_LIMIT, StatusKeys
+from heap_destination.store.store_thread import FIRST, StoreThread
 
 T = TypeVar("T")
 
@@ -77,12 +79,13 @@ class SqliteStore:
         self._max_items_per_app = max_items_per_app
         self._clock = clock
         self._create_empty = create_empty
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-store")
+        self._thread = StoreThread("sqlite-store")
         self._connection: sqlite3.Connection | None = None
         self._closed = False
         self._damage: str | None = None
         """What SQLite said when it found the file damaged; None while it is sound."""
         self._next_integrity_check = 0.0
+        self._pending = PendingCounts()
 
     @classmethod
     async def open(
@@ -109,7 +112,7 @@ class SqliteStore:
         )
         try:
             # Not through _run: a file damaged at open is refused, not noted as damaged.
-            await asyncio.get_running_loop().run_in_executor(store._executor, store._connect)
+            await store._thread.call(store._connect)
         except BaseException as error:
             await store.close()
             refusal = _refusal(error)
@@ -121,7 +124,8 @@ class SqliteStore:
         return store
 
     async def append(self, items: Sequence[NewItem]) -> list[int]:
-        return await self._run(self._append, list(items))
+        call = functools.partial(self._noting_damage, self._append, list(items))
+        return await self._thread.call(call, FIRST)
 
     async def claim(self, worker: str, limit: int, lease_seconds: float) -> list[StoredItem]:
         return await self._run(self._claim, worker, limit, lease_seconds)
@@ -129,7 +133,10 @@ class SqliteStore:
     async def mark_delivered(self, ids: Sequence[int], heap_status: int) -> None:
         now = self._clock()
         await self._run(
-            self._update_chunks, ids, lambda chunk: queries.mark_delivered(chunk, heap_status, now)
+            self._update_chunks,
+            ids,
+            lambda chunk: queries.mark_delivered(chunk, heap_status, now),
+            True,
         )
 
     async def mark_failed(
@@ -162,6 +169,7 @@ class SqliteStore:
             self._update_chunks,
             ids,
             lambda chunk: queries.mark_dead(chunk, reason, heap_status, heap_body),
+            True,
         )
 
     async def purge_identities(self, app_id: str, identities: Sequence[str], reason: str) -> int:
@@ -203,7 +211,7 @@ class SqliteStore:
         item_id: int | None = None,
     ) -> int:
         query = queries.replay_dead(app_id, reason_contains, self._clock(), message_id, item_id)
-        return await self._run(self._change, query)
+        return await self._run(self._change, query, True)
 
     async def purge_dead(
         self,
@@ -259,14 +267,12 @@ class SqliteStore:
             return
         self._closed = True
         await self._run(self._disconnect)
-        self._executor.shutdown(wait=False)
+        self._thread.stop()
 
     # Everything below runs on the store's thread.
 
     async def _run(self, function: Callable[..., T], *args: object) -> T:
-        loop = asyncio.get_running_loop()
-        call = functools.partial(self._noting_damage, function, *args)
-        return await loop.run_in_executor(self._executor, call)
+        return await self._thread.call(functools.partial(self._noting_damage, function, *args))
 
     def _noting_damage(self, function: Callable[..., T], *args: object) -> T:
         """Calls `function`; SQLite's errors become StoreDamaged (noted) or StoreUnavailable."""
@@ -376,12 +382,12 @@ class SqliteStore:
         if not items:
             return []
         with self._write() as db:
-            (pending,) = db.execute(*queries.pending_total()).fetchone()
-            app_ids = sorted({item.app_id for item in items})
-            by_app = dict(db.execute(*queries.pending_by_app(app_ids)).fetchall())
+            pending, by_app = self._pending.current(db)
             check_bounds(items, pending, by_app, self._max_items, self._max_items_per_app)
-            db.executemany(queries.INSERT_ITEM, [new_item_row(item) for item in items])
+            for chunk in queries.chunks(items):
+                db.execute(*queries.insert_items([new_item_row(item) for item in chunk]))
             (last,) = db.execute("SELECT last_insert_rowid()").fetchone()
+        self._pending.add(item.app_id for item in items if item.dead is None)
         # The transaction holds SQLite's write lock, so AUTOINCREMENT gave the rows
         # consecutive ids ending at the last one.
         return list(range(last - len(items) + 1, last + 1))
@@ -409,6 +415,7 @@ class SqliteStore:
 
     def _purge_identities(self, app_id: str, identities: list[str], reason: str) -> int:
         identity_set = queries.SQLITE_IDENTITIES
+        self._pending.forget()
         with self._write() as db:
             db.execute(*queries.purge_finished(app_id, identities, reason, identity_set))
             query = queries.purge_pending(app_id, identities, reason, identity_set)
@@ -429,16 +436,27 @@ class SqliteStore:
         return status_queries.page(found, limit)
 
     def _update_chunks(
-        self, ids: Sequence[int], query: Callable[[Sequence[int]], queries.Query]
+        self,
+        ids: Sequence[int],
+        query: Callable[[Sequence[int]], queries.Query],
+        ends_pending: bool = False,
     ) -> int:
-        """Runs `query` on each chunk of `ids` in one transaction; the rows changed."""
+        """Runs `query` on each chunk of `ids` in one transaction; the rows changed.
+        `ends_pending`: the query makes undelivered items delivered or dead."""
         changed = 0
+        ended: Counter[str] = Counter()
         with self._write() as db:
             for chunk in queries.chunks(ids):
+                if ends_pending:
+                    ended.update(dict(db.execute(*queries.pending_among(chunk)).fetchall()))
                 changed += db.execute(*query(chunk)).rowcount
+        self._pending.remove(ended)
         return changed
 
-    def _change(self, query: queries.Query) -> int:
+    def _change(self, query: queries.Query, changes_pending: bool = False) -> int:
+        """`changes_pending`: the query may make items undelivered, or end them."""
+        if changes_pending:
+            self._pending.forget()
         with self._write() as db:
             return db.execute(*query).rowcount
 
