@@ -23,7 +23,6 @@ worked on; whatever a crashed worker had leased is claimed again once its lease 
 
 import asyncio
 import logging
-import random
 import time
 from collections.abc import Callable, Sequence
 from contextlib import suppress
@@ -43,6 +42,7 @@ from heap_destination.delivery.heap.bodies import (
 from heap_destination.delivery.heap.client import HeapClient, OnThrottled
 from heap_destination.durable.app_acceptances import AppAcceptances
 from heap_destination.durable.lease_renewal import leases_renewed
+from heap_destination.durable.retry_delay import retry_delay
 from heap_destination.durable.singles import (
     SinglesOutcome,
     StoredSingles,
@@ -432,11 +432,13 @@ class StoredDelivery:
 
     async def _retry_later(self, items: list[StoredItem], failure: HeapUnavailable) -> None:
         now = self._clock()
-        attempts = max(item.attempts for item in items)
-        ceiling = min(
-            self._settings.max_backoff, self._settings.initial_backoff * 2 ** (attempts - 1)
+        delay = retry_delay(
+            max(item.attempts for item in items),
+            failure.status,
+            failure.retry_after,
+            self._settings.initial_backoff,
+            self._settings.max_backoff,
         )
-        delay = max(random.uniform(ceiling / 2, ceiling), failure.retry_after or 0.0)
         if failure.status == 429:
             await self._store.hold_app(items[0].app_id, now + delay, "Heap answered 429")
         too_old = [i for i in items if now - i.retry_age_from >= self._settings.max_retry_age]
