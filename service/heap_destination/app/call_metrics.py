@@ -50,6 +50,7 @@ class CallMetricsInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
 
     def __init__(self) -> None:
         self._recorders: dict[str, _Recorder] = {}
+        self._measured: dict[str, tuple[grpc.RpcMethodHandler, grpc.RpcMethodHandler]] = {}
 
     async def intercept_service(
         self,
@@ -64,11 +65,19 @@ class CallMetricsInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
                 time.perf_counter() - started
             )
             return None
-        recorder = self._recorders.get(details.method)
+        method: str = details.method
+        known = self._measured.get(method)
+        if known is not None and known[0] is handler:
+            # The interceptors inside hand over the same handler for each call of a method
+            # (see interceptors.CallerInterceptor): its measured one is built once.
+            return known[1]
+        recorder = self._recorders.get(method)
         if recorder is None:  # one per method the server serves: a bounded number
-            recorder = _Recorder(details.method[1:])
-            self._recorders[details.method] = recorder
-        return _measured(handler, recorder)
+            recorder = _Recorder(method[1:])
+            self._recorders[method] = recorder
+        measured = _measured(handler, recorder)
+        self._measured[method] = (handler, measured)
+        return measured
 
 
 class _Recorder:

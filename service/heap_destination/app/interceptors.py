@@ -56,7 +56,9 @@ class CallerInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
         if method.startswith(OPEN_METHODS_PREFIX):
             return self._guarded_handler(handler, method)
         metadata = details.invocation_metadata or ()
-        request_id = next((str(v) for k, v in metadata if k == "x-request-id"), uuid.uuid4().hex)
+        request_id = next((str(v) for k, v in metadata if k == "x-request-id"), None)
+        if request_id is None:
+            request_id = uuid.uuid4().hex
         caller: Caller | None = None
         if self._tokens is not None:
             caller = self._tokens.caller(_bearer_token(metadata))

@@ -5,7 +5,8 @@ from google.protobuf import timestamp_pb2
 from heap_destination.api.mapping.config import enum_value
 from heap_destination.api.mapping.warnings import unlisted_warnings, warnings_to_proto
 from heap_destination.api.structs.properties import StructProperties
-from heap_destination.api.structs.values import fits_echo, flat_to_struct
+from heap_destination.api.structs.struct_writer import struct_wire
+from heap_destination.api.structs.values import fits_echo
 from heap_destination.api.timestamps import timestamp_value
 from heap_destination.domain.destination import Destination
 from heap_destination.domain.track import EventType, PreparedTrack, TrackInput
@@ -54,9 +55,9 @@ def track_response(destination: Destination, track: PreparedTrack) -> track_pb2.
     )
     user_properties = track.user_properties.properties if track.user_properties else None
     if fits_echo([track.event.properties, user_properties]):
-        response.properties.CopyFrom(flat_to_struct(track.event.properties))
+        response.properties.MergeFromString(struct_wire(track.event.properties))
         if user_properties is not None:
-            response.user_properties.CopyFrom(flat_to_struct(user_properties))
+            response.user_properties.MergeFromString(struct_wire(user_properties))
     else:
         response.properties_echo_omitted = True
     if track.event.timestamp is not None:

@@ -4,6 +4,7 @@ from collections.abc import Sequence
 
 from google.protobuf import struct_pb2
 
+from heap_destination.api.structs.struct_writer import struct_wire
 from heap_destination.domain.json_value import FlatProperties, FlatScalar, JsonValue
 
 # A response echoes the flat properties it sent only up to this size, so that it stays
@@ -32,16 +33,8 @@ def value_to_python(value: struct_pb2.Value) -> JsonValue:
 
 
 def flat_to_struct(properties: FlatProperties) -> struct_pb2.Struct:
-    struct = struct_pb2.Struct()
-    for key, value in properties.items():
-        if isinstance(value, str):
-            struct.fields[key].string_value = value
-        elif isinstance(value, list):
-            # A native array (numbers and strings): Struct holds it as a ListValue.
-            struct.fields[key].list_value.extend(value)
-        else:
-            struct.fields[key].number_value = value
-    return struct
+    """A Struct of flat properties: a native array (numbers and strings) as a ListValue."""
+    return struct_pb2.Struct.FromString(struct_wire(properties))
 
 
 def fits_echo(properties: Sequence[FlatProperties | None]) -> bool:
