@@ -68,15 +68,17 @@ class HeapDestinationClient:
         session_id: str = "",
     ) -> track_pb2.TrackEventResponse:
         return self._track(
-            track_pb2.EVENT_TYPE_TRACK,
-            event=event,
-            user_id=user_id,
-            anonymous_id=anonymous_id,
-            properties=properties,
-            traits=traits,
-            timestamp=timestamp,
-            message_id=message_id,
-            session_id=session_id,
+            track_request(
+                track_pb2.EVENT_TYPE_TRACK,
+                event=event,
+                user_id=user_id,
+                anonymous_id=anonymous_id,
+                properties=properties,
+                traits=traits,
+                timestamp=timestamp,
+                message_id=message_id,
+                session_id=session_id,
+            )
         )
 
     def page(
@@ -90,13 +92,15 @@ class HeapDestinationClient:
         message_id: str = "",
     ) -> track_pb2.TrackEventResponse:
         return self._track(
-            track_pb2.EVENT_TYPE_PAGE,
-            name=name,
-            user_id=user_id,
-            anonymous_id=anonymous_id,
-            properties=properties,
-            timestamp=timestamp,
-            message_id=message_id,
+            track_request(
+                track_pb2.EVENT_TYPE_PAGE,
+                name=name,
+                user_id=user_id,
+                anonymous_id=anonymous_id,
+                properties=properties,
+                timestamp=timestamp,
+                message_id=message_id,
+            )
         )
 
     def screen(
@@ -110,13 +114,15 @@ class HeapDestinationClient:
         message_id: str = "",
     ) -> track_pb2.TrackEventResponse:
         return self._track(
-            track_pb2.EVENT_TYPE_SCREEN,
-            name=name,
-            user_id=user_id,
-            anonymous_id=anonymous_id,
-            properties=properties,
-            timestamp=timestamp,
-            message_id=message_id,
+            track_request(
+                track_pb2.EVENT_TYPE_SCREEN,
+                name=name,
+                user_id=user_id,
+                anonymous_id=anonymous_id,
+                properties=properties,
+                timestamp=timestamp,
+                message_id=message_id,
+            )
         )
 
     def identify(
@@ -217,32 +223,7 @@ class HeapDestinationClient:
     ) -> None:
         self.close()
 
-    def _track(
-        self,
-        event_type: track_pb2.EventType.ValueType,
-        *,
-        event: str = "",
-        name: str = "",
-        user_id: str,
-        anonymous_id: str,
-        properties: Mapping[str, Any] | None,
-        traits: Mapping[str, Any] | None = None,
-        timestamp: datetime | None,
-        message_id: str,
-        session_id: str = "",
-    ) -> track_pb2.TrackEventResponse:
-        request = track_request(
-            event_type,
-            event=event,
-            name=name,
-            user_id=user_id,
-            anonymous_id=anonymous_id,
-            properties=properties,
-            traits=traits,
-            timestamp=timestamp,
-            message_id=message_id,
-            session_id=session_id,
-        )
+    def _track(self, request: track_pb2.TrackEventRequest) -> track_pb2.TrackEventResponse:
         request.config.CopyFrom(self._config)
         response: track_pb2.TrackEventResponse = self._stub.TrackEvent(
             request, timeout=self._timeout, metadata=self._metadata
