@@ -20,7 +20,7 @@ async def test_append_then_claim_keeps_every_field(store: Store) -> None:
         body='{"identity":"user-ä","event":"Signed Up","properties":{"a":"\x00é"}}'.encode(),
         message_id="message-1",
         stream_event_id="stream-7",
-        accepted_at=1_900_000_000.25,
+        accepted_at=1_900_000_000.123457,  # 16 digits: more than SQLite's JSON keeps
     )
     [item_id] = await store.append([item])
 
@@ -31,7 +31,7 @@ async def test_append_then_claim_keeps_every_field(store: Store) -> None:
     assert (claimed.identity, claimed.idempotency_key) == ("user-ä", "key-1")
     assert claimed.body == item.body
     assert (claimed.message_id, claimed.stream_event_id) == ("message-1", "stream-7")
-    assert claimed.accepted_at == 1_900_000_000.25
+    assert claimed.accepted_at == 1_900_000_000.123457
     assert (claimed.status, claimed.attempts) == ("delivering", 1)
     assert (claimed.last_error, claimed.heap_status, claimed.heap_body) == ("", None, "")
     assert claimed.delivered_at is None

@@ -33,15 +33,14 @@ class Origin:
 
 def track_work(destination: Destination, track: PreparedTrack, origin: Origin) -> list[NewItem]:
     event = track.event
-    if event.timestamp is None:
-        event = dataclasses.replace(event, timestamp=_moment(origin))
+    accepted_at = _moment(origin) if event.timestamp is None else None
     items = [
         _item(
             destination,
             origin,
             "track",
             event.identity,
-            event_object(event),
+            event_object(event, accepted_at),
             event.idempotency_key,
         )
     ]

@@ -5,6 +5,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+import orjson
+
 Endpoint = Literal["track", "user_properties", "identify", "account_properties"]
 Status = Literal["stored", "delivering", "delivered", "dead"]
 
@@ -135,6 +137,51 @@ def stored_item(row: Sequence[Any]) -> StoredItem:
         None if delivered_at is None else float(delivered_at),
         None if replayed_at is None else float(replayed_at),
     )
+
+
+def stored_items_from_json(text: str) -> list[StoredItem]:
+    """StoredItems from queries.sqlite_items_json's array: bodies as text, floats as
+    the text of their full value."""
+    return [
+        StoredItem(
+            item_id,
+            app_id,
+            base_url,
+            endpoint,
+            identity,
+            idempotency_key,
+            body.encode(),
+            message_id,
+            stream_event_id,
+            float(accepted_at),
+            attempts,
+            status,
+            last_error,
+            heap_status,
+            heap_body,
+            None if delivered_at is None else float(delivered_at),
+            None if replayed_at is None else float(replayed_at),
+        )
+        for (
+            item_id,
+            app_id,
+            base_url,
+            endpoint,
+            identity,
+            idempotency_key,
+            body,
+            message_id,
+            stream_event_id,
+            accepted_at,
+            attempts,
+            status,
+            last_error,
+            heap_status,
+            heap_body,
+            delivered_at,
+            replayed_at,
+        ) in orjson.loads(text)
+    ]
 
 
 def new_item_row(item: NewItem) -> tuple[object, ...]:

@@ -82,6 +82,7 @@ def claim_group(
     limit: int,
     lock: str = "",
 ) -> Query:
+    """PostgreSQL's claim (SQLite's is below: sqlite_claimable_ids and what follows)."""
     return (
         "UPDATE items SET status = 'delivering', lease_owner = ?, due_at = ?, "
         "attempts = attempts + 1 WHERE id IN ("
@@ -89,6 +90,50 @@ def claim_group(
         f"AND app_id = ? AND base_url = ? AND endpoint = ? ORDER BY id LIMIT ?{lock}) "
         f"RETURNING {ITEM_COLUMNS}",
         (worker, now + lease_seconds, now, now, *head, limit),
+    )
+
+
+# SQLite's Python driver lets go of the GIL and takes it back for every row it reads, and
+# each time waits for the event loop's thread to hand it over (up to the interpreter's
+# switch interval): a claim of 1000 rows read row by row held the store's thread, and
+# every commit behind it, for up to a quarter of a second while calls kept the loop busy.
+# So SQLite claims in statements of one row each: the ids, the lease, then the items as
+# one JSON array, its times written with 17 digits (SQLite's JSON keeps 15: not enough
+# for a time in seconds to the microsecond).
+SQLITE_IDS = "SELECT value FROM json_each(?)"
+_JSON_FLOAT = "CASE WHEN {0} IS NULL THEN NULL ELSE printf('%!.17g', {0}) END"
+_JSON_ITEM = (
+    "json_array(id, app_id, base_url, endpoint, identity, idempotency_key, "
+    "CAST(body AS TEXT), message_id, stream_event_id, "
+    f"{_JSON_FLOAT.format('accepted_at')}, attempts, status, last_error, heap_status, "
+    f"heap_body, {_JSON_FLOAT.format('delivered_at')}, {_JSON_FLOAT.format('replayed_at')})"
+)
+
+
+def sqlite_claimable_ids(now: float, head: Sequence[object], limit: int) -> Query:
+    """The ids of the group's first `limit` claimable items, as one JSON array."""
+    return (
+        "SELECT json_group_array(id) FROM ("
+        f"SELECT id FROM items WHERE {PENDING} AND due_at <= ? AND {NOT_HELD} "
+        "AND app_id = ? AND base_url = ? AND endpoint = ? ORDER BY id LIMIT ?)",
+        (now, now, *head, limit),
+    )
+
+
+def sqlite_lease(worker: str, until: float, ids_json: str) -> Query:
+    return (
+        "UPDATE items SET status = 'delivering', lease_owner = ?, due_at = ?, "
+        f"attempts = attempts + 1 WHERE id IN ({SQLITE_IDS})",
+        (worker, until, ids_json),
+    )
+
+
+def sqlite_items_json(ids_json: str) -> Query:
+    """The items of the JSON array of ids, as one JSON array of ITEM_COLUMNS' values
+    (see items.stored_items_from_json)."""
+    return (
+        f"SELECT json_group_array({_JSON_ITEM}) FROM items WHERE id IN ({SQLITE_IDS})",
+        (ids_json,),
     )
 
 

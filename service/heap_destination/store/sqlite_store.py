@@ -33,6 +33,7 @@ from heap_destination.store.items import (
     app_holds,
     new_item_row,
     stored_item,
+    stored_items_from_json,
 )
 from heap_destination.store.migrations import (
     pending_migrations,
@@ -400,9 +401,10 @@ class SqliteStore:
             head = db.execute(*queries.claim_head(now)).fetchone()
             if head is None:
                 return []
-            query = queries.claim_group(worker, now, lease_seconds, head, limit)
-            rows = db.execute(*query).fetchall()
-        return sorted((stored_item(row) for row in rows), key=lambda item: item.id)
+            (ids,) = db.execute(*queries.sqlite_claimable_ids(now, head, limit)).fetchone()
+            db.execute(*queries.sqlite_lease(worker, now + lease_seconds, ids))
+            (claimed,) = db.execute(*queries.sqlite_items_json(ids)).fetchone()
+        return sorted(stored_items_from_json(claimed), key=lambda item: item.id)
 
     def _resume_apps(self, app_id: str | None) -> list[str]:
         with self._write() as db:

@@ -31,9 +31,10 @@ def bulk_account_properties_body(
     return {"app_id": app_id, "accounts": [_account_fields(account) for account in accounts]}
 
 
-def event_object(event: HeapEvent) -> bytes:
-    """One event of a bulk track body, encoded alone (to be stored)."""
-    return encode(_event_fields(event))
+def event_object(event: HeapEvent, accepted_at: datetime | None = None) -> bytes:
+    """One event of a bulk track body, encoded alone (to be stored), with `accepted_at`
+    as its timestamp when it has none of its own."""
+    return encode(_event_fields(event, accepted_at))
 
 
 def user_object(user: HeapUserProperties) -> bytes:
@@ -89,15 +90,16 @@ def iso_timestamp(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def _event_fields(event: HeapEvent) -> dict[str, Any]:
+def _event_fields(event: HeapEvent, accepted_at: datetime | None = None) -> dict[str, Any]:
     fields: dict[str, Any] = {
         "identity": event.identity,
         "event": event.event,
         "properties": event.properties,
         "idempotency_key": event.idempotency_key,
     }
-    if event.timestamp is not None:
-        fields["timestamp"] = iso_timestamp(event.timestamp)
+    timestamp = event.timestamp if event.timestamp is not None else accepted_at
+    if timestamp is not None:
+        fields["timestamp"] = iso_timestamp(timestamp)
     if event.session_id is not None:
         fields["session_id"] = event.session_id
     return fields
