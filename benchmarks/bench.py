@@ -188,10 +188,10 @@ class Bench:
                 print(f"service log (last lines):\n{service.log_tail()}", file=sys.stderr)
                 raise
 
-    async def unary_floor(self, payload: Payload) -> floors.UnaryFloor:
+    async def unary_floor(self, payload: Payload, hold_ms: float = 0.0) -> floors.UnaryFloor:
         c = self.config
         return await floors.unary_floor(
-            payload, c.unary_events, c.identities, c.unary_concurrency, self.logs
+            payload, c.unary_events, c.identities, c.unary_concurrency, self.logs, hold_ms
         )
 
     def stream_floor(self, payload: Payload) -> floors.StreamFloor:
@@ -252,6 +252,8 @@ class Floors:
 
     unary: list[floors.UnaryFloor]
     stream: list[floors.StreamFloor]
+    held_unary: list[floors.UnaryFloor]
+    """The unary floor holding each call as long as the service's median unary call."""
 
     def per_event_us(self, scenario: str, payload: str) -> float | None:
         index = next(i for i, p in enumerate(PAYLOADS) if p.name == payload)
@@ -271,15 +273,18 @@ async def run_all(
         fault = {"latency_ms": config.heap_latency_ms, "probability": 1.0}
         await control.call(bench.http, "POST", f"{heap_url}/_sim/faults", fault)
     try:
-        measured_floors = Floors(
-            [await bench.unary_floor(payload) for payload in PAYLOADS],
-            [bench.stream_floor(payload) for payload in PAYLOADS],
-        )
+        unary_floors = [await bench.unary_floor(payload) for payload in PAYLOADS]
+        stream_floors = [bench.stream_floor(payload) for payload in PAYLOADS]
         rows = [
             await bench.through_service(scenario, payload)
             for scenario in ("stream", "unary")
             for payload in PAYLOADS
         ]
+        held = [
+            await bench.unary_floor(payload, _row(rows, "unary", payload).p50_ms)
+            for payload in PAYLOADS
+        ]
+        measured_floors = Floors(unary_floors, stream_floors, held)
         rows += [await bench.baseline(payload) for payload in PAYLOADS]
         if config.compare_with is not None:
             # Its own virtual environment, pinned dependencies and generated code.
@@ -361,16 +366,23 @@ def report(
         "peak = VmHWM during the row, after = RSS at its end"
     )
     print("x floor: the service's CPU per event over its path's floor, measured in this run:")
-    for payload, unary, stream in zip(
-        PAYLOADS, found_floors.unary, found_floors.stream, strict=True
+    for payload, unary, stream, held in zip(
+        PAYLOADS, found_floors.unary, found_floors.stream, found_floors.held_unary, strict=True
     ):
-        unary_row = next(r for r in rows if r.scenario == "unary" and r.payload == payload.name)
+        unary_row = _row(rows, "unary", payload)
         print(
             f"  {payload.name}: unary floor (a bare grpc.aio servicer, the same load) "
             f"{unary.cpu_us_per_call:.0f} µs/call at {unary.calls_per_second:.0f} calls/s "
             f"(unary row: {unary_row.events_per_second / unary.calls_per_second:.0%} of its "
             f"calls/s); stream floor (decode messages, encode bulk bodies) "
             f"{stream.cpu_us_per_event:.1f} µs/ev"
+        )
+        print(
+            f"  {payload.name}: the unary floor holding each call {held.hold_ms:.0f} ms (the "
+            f"unary row's p50) {held.cpu_us_per_call:.0f} µs/call at "
+            f"{held.calls_per_second:.0f} calls/s; the unary row "
+            f"{_cpu_per_event(unary_row) * 1e6 / held.cpu_us_per_call:.2f}x its CPU per call, "
+            f"{unary_row.events_per_second / held.calls_per_second:.0%} of its calls/s"
         )
     print()
     for payload in PAYLOADS:
@@ -400,6 +412,10 @@ def report(
     print()
     print("every event verified: Heap (the simulator) accepted each exactly once")
     print(f"total {seconds:.0f} s")
+
+
+def _row(rows: list[Row], scenario: str, payload: Payload) -> Row:
+    return next(r for r in rows if r.scenario == scenario and r.payload == payload.name)
 
 
 def _cpu_per_event(row: Row) -> float:

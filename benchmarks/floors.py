@@ -2,7 +2,9 @@
 
 - unary: CPU per call of a bare grpc.aio servicer (floor_server.py) that only decodes a
   TrackEventRequest and answers an empty response, driven like the service's unary rows
-  (the same load generator, the same calls in flight);
+  (the same load generator, the same calls in flight); and the same servicer holding
+  each call as long as the service's median call took, since gRPC costs more per call
+  when calls stay open (timers, fewer completions handled per turn of the event loop);
 - stream: CPU per event of decoding the benchmark's StreamEventsRequest messages and
   encoding Heap's bulk track bodies for their events (the service's own body builder and
   JSON encoder, properties already flat), in a tight loop in this process.
@@ -31,6 +33,8 @@ HEAP_BULK_EVENTS = 1_000
 
 @dataclass(frozen=True)
 class UnaryFloor:
+    hold_ms: float
+    """How long the servicer held each call before answering it."""
     calls: int
     calls_per_second: float
     cpu_seconds: float
@@ -52,10 +56,20 @@ class StreamFloor:
 
 
 async def unary_floor(
-    payload: Payload, calls: int, identities: int, concurrency: int, logs: Path
+    payload: Payload,
+    calls: int,
+    identities: int,
+    concurrency: int,
+    logs: Path,
+    hold_ms: float = 0.0,
 ) -> UnaryFloor:
-    command = [str(processes.BIN / "python"), "-m", "benchmarks.floor_server"]
-    log = logs / f"unary-floor-{payload.name}.log"
+    command = [
+        str(processes.BIN / "python"),
+        "-m",
+        "benchmarks.floor_server",
+        f"--hold-ms={hold_ms}",
+    ]
+    log = logs / f"unary-floor-{payload.name}-{hold_ms:.0f}ms.log"
     with processes.child(command, log, FLOOR_READY, processes.START_TIMEOUT) as server:
         async with grpc.aio.insecure_channel(f"127.0.0.1:{server.port}") as channel:
             stub = service_pb2_grpc.HeapDestinationServiceStub(channel)
@@ -63,7 +77,7 @@ async def unary_floor(
             before = processes.usage(server.pid).cpu_seconds
             measured = await scenarios.run_unary([stub], payload, calls, identities, concurrency)
             cpu = processes.usage(server.pid).cpu_seconds - before
-    return UnaryFloor(calls, calls / measured.wall_seconds, cpu)
+    return UnaryFloor(hold_ms, calls, calls / measured.wall_seconds, cpu)
 
 
 def stream_floor(payload: Payload, events: int, identities: int, per_message: int) -> StreamFloor:
