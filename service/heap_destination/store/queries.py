@@ -6,6 +6,7 @@ Each function returns (sql, parameters). PostgreSQL runs the same text through
 
 import json
 from collections.abc import Iterator, Mapping, Sequence
+from itertools import chain
 from typing import TypeVar
 
 from heap_destination.store.items import INSERT_COLUMNS, ITEM_COLUMNS, clipped_heap_body
@@ -48,7 +49,7 @@ def insert_items(rows: Sequence[Sequence[object]]) -> Query:
     values = ", ".join([_ITEM_VALUES] * len(rows))
     return (
         f"INSERT INTO items ({INSERT_COLUMNS}) VALUES {values}",
-        tuple(value for row in rows for value in row),
+        tuple(chain.from_iterable(rows)),
     )
 
 
