@@ -38,6 +38,15 @@ async def test_append_then_claim_keeps_every_field(store: Store) -> None:
     assert await store.status(item_id=item_id) == [claimed]
 
 
+async def test_a_claimed_body_is_the_bytes_appended_whatever_they_are(store: Store) -> None:
+    bodies = [b"\xff\xfe not UTF-8", b'{"quote":"\\"","nul":"\x00"}', bytes(range(256))]
+    await store.append([new_item(f"user-{n}", body=body) for n, body in enumerate(bodies)])
+
+    claimed = await store.claim("worker-a", 10, 30.0)
+
+    assert [item.body for item in claimed] == bodies
+
+
 async def test_optional_fields_round_trip_empty(store: Store) -> None:
     [item_id] = await store.append([new_item(idempotency_key=None, endpoint="user_properties")])
 

@@ -140,8 +140,8 @@ def stored_item(row: Sequence[Any]) -> StoredItem:
 
 
 def stored_items_from_json(text: str) -> list[StoredItem]:
-    """StoredItems from queries.sqlite_items_json's array: bodies as text, floats as
-    the text of their full value."""
+    """StoredItems from queries.sqlite_items_json's array: bodies in hex, times as the
+    text of their full value."""
     return [
         StoredItem(
             item_id,
@@ -150,7 +150,7 @@ def stored_items_from_json(text: str) -> list[StoredItem]:
             endpoint,
             identity,
             idempotency_key,
-            body.encode(),
+            bytes.fromhex(body),
             message_id,
             stream_event_id,
             float(accepted_at),

@@ -99,13 +99,13 @@ def claim_group(
 # switch interval): a claim of 1000 rows read row by row held the store's thread, and
 # every commit behind it, for up to a quarter of a second while calls kept the loop busy.
 # So SQLite claims in statements of one row each: the ids, the lease, then the items as
-# one JSON array, its times written with 17 digits (SQLite's JSON keeps 15: not enough
-# for a time in seconds to the microsecond).
+# one JSON array, their bodies in hex (any bytes at all) and their times written with 17
+# digits (SQLite's JSON keeps 15: not enough for a time in seconds to the microsecond).
 SQLITE_IDS = "SELECT value FROM json_each(?)"
 _JSON_FLOAT = "CASE WHEN {0} IS NULL THEN NULL ELSE printf('%!.17g', {0}) END"
 _JSON_ITEM = (
     "json_array(id, app_id, base_url, endpoint, identity, idempotency_key, "
-    "CAST(body AS TEXT), message_id, stream_event_id, "
+    "hex(body), message_id, stream_event_id, "
     f"{_JSON_FLOAT.format('accepted_at')}, attempts, status, last_error, heap_status, "
     f"heap_body, {_JSON_FLOAT.format('delivered_at')}, {_JSON_FLOAT.format('replayed_at')})"
 )
