@@ -5,7 +5,6 @@ import contextlib
 import logging
 import os
 import signal
-import sys
 import time
 from dataclasses import dataclass
 
@@ -75,8 +74,6 @@ def server_options(max_message_bytes: int, shared_port: bool = False) -> list[tu
         ("grpc.so_reuseport", 1 if shared_port else 0),
     ]
 
-
-_GIL_SWITCH_SECONDS = 0.001
 
 # Seconds streams get, after delivery has drained, to send their last results.
 _LAST_RESULTS_TIME = 1.0
@@ -265,10 +262,6 @@ def _deletion_servicer(
 async def serve(settings: ServiceSettings, worker: WorkerPlace | None = None) -> None:
     """Serves until SIGINT or SIGTERM, then drains (see RunningService.stop); SIGHUP reads
     the tokens file and the TLS files again (app/reload.py)."""
-    # The SQLite store's thread gives up the GIL for each statement and then waits for the
-    # event loop's thread to hand it back, up to the switch interval (5 ms by default):
-    # at 1 ms a stored stream's events are answered in about half the time under load.
-    sys.setswitchinterval(_GIL_SWITCH_SECONDS)
     tracing = tracer_provider_from_env(os.environ)
     service = await start_service(settings, tracing, worker)
     reloader = Reloader(
