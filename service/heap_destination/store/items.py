@@ -94,6 +94,7 @@ ITEM_COLUMNS = (
     "stream_event_id, accepted_at, attempts, status, last_error, heap_status, heap_body, "
     "delivered_at, replayed_at"
 )
+_BODY = ITEM_COLUMNS.split(", ").index("body")
 
 
 def stored_item(row: Sequence[Any]) -> StoredItem:
@@ -140,48 +141,13 @@ def stored_item(row: Sequence[Any]) -> StoredItem:
 
 
 def stored_items_from_json(text: str) -> list[StoredItem]:
-    """StoredItems from queries.sqlite_items_json's array: bodies in hex, times as the
-    text of their full value."""
-    return [
-        StoredItem(
-            item_id,
-            app_id,
-            base_url,
-            endpoint,
-            identity,
-            idempotency_key,
-            bytes.fromhex(body),
-            message_id,
-            stream_event_id,
-            float(accepted_at),
-            attempts,
-            status,
-            last_error,
-            heap_status,
-            heap_body,
-            None if delivered_at is None else float(delivered_at),
-            None if replayed_at is None else float(replayed_at),
-        )
-        for (
-            item_id,
-            app_id,
-            base_url,
-            endpoint,
-            identity,
-            idempotency_key,
-            body,
-            message_id,
-            stream_event_id,
-            accepted_at,
-            attempts,
-            status,
-            last_error,
-            heap_status,
-            heap_body,
-            delivered_at,
-            replayed_at,
-        ) in orjson.loads(text)
-    ]
+    """StoredItems from queries.sqlite_items_json's array: rows of ITEM_COLUMNS' values,
+    bodies in hex and times as the text of their full value."""
+    items = []
+    for row in orjson.loads(text):
+        row[_BODY] = bytes.fromhex(row[_BODY])
+        items.append(stored_item(row))
+    return items
 
 
 def new_item_row(item: NewItem) -> tuple[object, ...]:
