@@ -12,9 +12,10 @@ import grpc
 import pytest
 
 from heap_destination.client import error_details
-from heap_destination.v1 import config_pb2, service_pb2_grpc, web_pb2
+from heap_destination.v1 import config_pb2
 from tests.conftest import APP_ID
 from tests.support.background_service import BackgroundService
+from tests.support.web_snippet import LOAD_OPTIONS, load_config, page_with, render
 
 HOST = "heap.example.com"
 CURRENT_URL = f"https://cdn.us.heap-api.com/config/{APP_ID}/heap_config.js"
@@ -23,12 +24,6 @@ CLASSIC_URL = f"https://cdn.heapanalytics.com/js/heap-{APP_ID}.js"
 # heap.envId and heap.clientConfig: run after the snippet, this reports those instead.
 CURRENT_NAMES = "\nwindow.heap.appid=window.heap.envId;window.heap.config=window.heap.clientConfig;"
 RUN_SNIPPET = Path(__file__).parents[1] / "support" / "run_snippet.js"
-
-
-def render(target: str, config: config_pb2.DestinationConfig | None = None) -> Any:
-    with grpc.insecure_channel(target) as channel:
-        stub = service_pb2_grpc.HeapDestinationServiceStub(channel)
-        return stub.RenderWebSnippet(web_pb2.RenderWebSnippetRequest(config=config), timeout=10)
 
 
 class _ScriptBodies(HTMLParser):
@@ -166,64 +161,31 @@ def test_no_app_id_anywhere_is_invalid_argument(service: BackgroundService) -> N
 
 
 def test_the_snippet_in_a_page_loads_heap_with_the_config(
-    service: BackgroundService, tmp_path: Path
+    service: BackgroundService,
 ) -> None:
-    config = config_pb2.DestinationConfig(
-        app_id=APP_ID,
-        hostname=HOST,
-        disable_text_capture=True,
-        secure_cookie=True,
-        tracking_server="https://t.example.com",
-    )
-    page = tmp_path / "page.html"
-    page.write_text(
-        "<!DOCTYPE html>\n<html><head>\n"
-        f"{render(service.target, config).html}"
-        "</head><body><p>Hello</p></body></html>\n",
-        encoding="utf-8",
-    )
+    config = load_config(config_pb2.DestinationConfig(hostname=HOST))
+    page = page_with(render(service.target, config).html)
 
-    [script] = script_bodies(page.read_text(encoding="utf-8"))
+    [script] = script_bodies(page)
     loaded = run_in_fake_browser(script)
 
     assert loaded == {
         "appid": APP_ID,
-        "config": {
-            "disableTextCapture": True,
-            "secureCookie": True,
-            "trackingServer": "https://t.example.com",
-        },
+        "config": LOAD_OPTIONS,
         "src": f"https://{HOST}/js/heap-{APP_ID}.js",
     }
 
 
 def test_the_current_snippet_in_a_page_loads_heap_with_the_config(
-    service: BackgroundService, tmp_path: Path
+    service: BackgroundService,
 ) -> None:
-    config = config_pb2.DestinationConfig(
-        app_id=APP_ID,
-        disable_text_capture=True,
-        secure_cookie=True,
-        tracking_server="https://t.example.com",
-    )
-    page = tmp_path / "page.html"
-    page.write_text(
-        "<!DOCTYPE html>\n<html><head>\n"
-        f"{render(service.target, config).html}"
-        "</head><body><p>Hello</p></body></html>\n",
-        encoding="utf-8",
-    )
+    page = page_with(render(service.target, load_config()).html)
 
-    [script] = script_bodies(page.read_text(encoding="utf-8"))
+    [script] = script_bodies(page)
     loaded = run_in_fake_browser(script + CURRENT_NAMES)
 
     assert loaded == {
         "appid": APP_ID,
-        "config": {
-            "disableTextCapture": True,
-            "secureCookie": True,
-            "trackingServer": "https://t.example.com",
-            "shouldFetchServerConfig": False,
-        },
+        "config": {**LOAD_OPTIONS, "shouldFetchServerConfig": False},
         "src": CURRENT_URL,
     }

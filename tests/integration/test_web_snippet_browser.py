@@ -11,29 +11,18 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import grpc
 import pytest
 
-from heap_destination.v1 import config_pb2, service_pb2_grpc, web_pb2
+from heap_destination.v1 import config_pb2, web_pb2
 from tests.conftest import APP_ID
 from tests.support.background_service import BackgroundService
 from tests.support.chromium import chromium_or_skip, dump_dom
 from tests.support.heap_cdn_stand_in import OBSERVED_ID, heap_cdn_stand_in
+from tests.support.web_snippet import LOAD_OPTIONS, load_config, page_with, render
 
 pytestmark = pytest.mark.slow
 
-TRACKING_SERVER = "https://t.example.com"
-LOAD_OPTIONS = {"disableTextCapture": True, "secureCookie": True, "trackingServer": TRACKING_SERVER}
 OBSERVED = re.compile(rf'<pre id="{OBSERVED_ID}">(.*?)</pre>', re.DOTALL)
-
-
-def render(target: str, config: config_pb2.DestinationConfig) -> web_pb2.RenderWebSnippetResponse:
-    with grpc.insecure_channel(target) as channel:
-        stub = service_pb2_grpc.HeapDestinationServiceStub(channel)
-        response: web_pb2.RenderWebSnippetResponse = stub.RenderWebSnippet(
-            web_pb2.RenderWebSnippetRequest(config=config), timeout=10
-        )
-        return response
 
 
 def load_in_chromium(snippet: web_pb2.RenderWebSnippetResponse, folder: Path) -> dict[str, Any]:
@@ -42,11 +31,7 @@ def load_in_chromium(snippet: web_pb2.RenderWebSnippetResponse, folder: Path) ->
     chromium = chromium_or_skip()
     script_host = urlsplit(snippet.script_url).netloc
     with heap_cdn_stand_in(folder) as cdn:
-        cdn.page = (
-            "<!DOCTYPE html>\n<html><head>\n"
-            f"{snippet.html}"
-            "</head><body><p>Hello</p></body></html>\n"
-        )
+        cdn.page = page_with(snippet.html)
         dom = dump_dom(
             chromium, cdn.page_url, folder / "profile", resolve={script_host: cdn.address}
         )
@@ -76,14 +61,7 @@ def test_the_classic_snippet_in_chromium_fetches_its_script_and_loads_heap_with_
     snippet_config: config_pb2.DestinationConfig,
     script_url: str,
 ) -> None:
-    config = config_pb2.DestinationConfig(
-        app_id=APP_ID,
-        disable_text_capture=True,
-        secure_cookie=True,
-        tracking_server=TRACKING_SERVER,
-    )
-    config.MergeFrom(snippet_config)
-    snippet = render(service.target, config)
+    snippet = render(service.target, load_config(snippet_config))
 
     loaded = load_in_chromium(snippet, tmp_path)
 
@@ -94,13 +72,7 @@ def test_the_classic_snippet_in_chromium_fetches_its_script_and_loads_heap_with_
 def test_the_current_snippet_in_chromium_fetches_heaps_config_script_with_the_config(
     service: BackgroundService, tmp_path: Path
 ) -> None:
-    config = config_pb2.DestinationConfig(
-        app_id=APP_ID,
-        disable_text_capture=True,
-        secure_cookie=True,
-        tracking_server=TRACKING_SERVER,
-    )
-    snippet = render(service.target, config)
+    snippet = render(service.target, load_config())
 
     loaded = load_in_chromium(snippet, tmp_path)
 
