@@ -11,24 +11,17 @@ with the rest of the per-event code; see setup.py): for 51 properties, 11 µs in
 import struct as binary
 from typing import Final
 
+from heap_destination.api.structs.wire_tags import BOOL, ENTRY, ENTRY_VALUE, LIST, NUMBER, STRING
 from heap_destination.domain.json_value import FlatProperties, FlatScalar
-
-# Tags: field number << 3 | wire type (0 varint, 1 fixed 64 bits, 2 length-delimited).
-_ENTRY: Final = 0x0A  # Struct.fields (a map entry), ListValue.values, and an entry's key
-_ENTRY_VALUE: Final = 0x12
-_NUMBER: Final = 0x11
-_STRING: Final = 0x1A
-_BOOL: Final = 0x20
-_LIST: Final = 0x32
 
 _pack_double = binary.Struct("<d").pack
 _SHORT: Final = tuple(bytes([n]) for n in range(0x80))
-_ENTRY_BYTE: Final = _SHORT[_ENTRY]
-_ENTRY_VALUE_BYTE: Final = _SHORT[_ENTRY_VALUE]
-_NUMBER_BYTE: Final = _SHORT[_NUMBER]
-_STRING_BYTE: Final = _SHORT[_STRING]
-_TRUE: Final = bytes([_BOOL, 1])
-_FALSE: Final = bytes([_BOOL, 0])
+_ENTRY_BYTE: Final = _SHORT[ENTRY]
+_ENTRY_VALUE_BYTE: Final = _SHORT[ENTRY_VALUE]
+_NUMBER_BYTE: Final = _SHORT[NUMBER]
+_STRING_BYTE: Final = _SHORT[STRING]
+_TRUE: Final = bytes([BOOL, 1])
+_FALSE: Final = bytes([BOOL, 0])
 
 
 def struct_wire(properties: FlatProperties) -> bytes:
@@ -60,9 +53,9 @@ def struct_wire(properties: FlatProperties) -> bytes:
             )
             continue
         if isinstance(value, list):
-            items = b"".join([_wrapped(_ENTRY, _list_item(item)) for item in value])
+            items = b"".join([_wrapped(ENTRY, _list_item(item)) for item in value])
             # As `list_value.extend([])` leaves it: a Value with no kind set.
-            value_bytes = _wrapped(_LIST, items) if items else b""
+            value_bytes = _wrapped(LIST, items) if items else b""
         else:
             value_bytes = _scalar(value)
         value_length = _varint(len(value_bytes))
@@ -83,7 +76,7 @@ def struct_wire(properties: FlatProperties) -> bytes:
 def _scalar(value: FlatScalar) -> bytes:
     """A Value as `number_value = value` or `string_value = value` sets it."""
     if isinstance(value, str):
-        return _wrapped(_STRING, value.encode())
+        return _wrapped(STRING, value.encode())
     return _NUMBER_BYTE + _pack_double(float(value))
 
 

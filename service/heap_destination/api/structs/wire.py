@@ -15,21 +15,21 @@ checks both agree over random values and mutated bytes.
 import struct as binary
 from typing import Final
 
+from heap_destination.api.structs.wire_tags import (
+    BOOL,
+    ENTRY,
+    ENTRY_VALUE,
+    LIST,
+    NULL,
+    NUMBER,
+    STRING,
+    STRUCT,
+)
 from heap_destination.domain.json_value import JsonValue
 
 MAX_WIRE_DEPTH: Final = 128
 """Structs and lists nested deeper are left to the Python API (protobuf itself refuses
 messages nested past 100 levels)."""
-
-# Tags: field number << 3 | wire type (0 varint, 1 fixed 64 bits, 2 length-delimited).
-_ENTRY: Final = 0x0A  # Struct.fields (a map entry), ListValue.values, and an entry's key
-_ENTRY_VALUE: Final = 0x12
-_NULL: Final = 0x08
-_NUMBER: Final = 0x11
-_STRING: Final = 0x1A
-_BOOL: Final = 0x20
-_STRUCT: Final = 0x2A
-_LIST: Final = 0x32
 
 _read_double = binary.Struct("<d").unpack_from
 
@@ -49,16 +49,16 @@ def _struct(data: bytes, start: int, end: int, depth: int) -> dict[str, JsonValu
     values: dict[str, JsonValue] = {}
     at = start
     while at < end:
-        if data[at] != _ENTRY:
+        if data[at] != ENTRY:
             raise NotPlainStruct(f"tag {data[at]} in a Struct")
         at, entry_end = _length_delimited(data, at + 1, end)
         key = ""
         value: JsonValue = None
-        if at < entry_end and data[at] == _ENTRY:
+        if at < entry_end and data[at] == ENTRY:
             at, key_end = _length_delimited(data, at + 1, entry_end)
             key = _text(data, at, key_end)
             at = key_end
-        if at < entry_end and data[at] == _ENTRY_VALUE:
+        if at < entry_end and data[at] == ENTRY_VALUE:
             at, value_end = _length_delimited(data, at + 1, entry_end)
             value = _value(data, at, value_end, depth + 1)
             at = value_end
@@ -74,29 +74,29 @@ def _value(data: bytes, start: int, end: int, depth: int) -> JsonValue:
     tag = data[start]
     at = start + 1
     value: JsonValue
-    if tag == _STRING:
+    if tag == STRING:
         at, value_end = _length_delimited(data, at, end)
         value = _text(data, at, value_end)
         at = value_end
-    elif tag == _NUMBER:
+    elif tag == NUMBER:
         if at + 8 > end:
             raise NotPlainStruct("a number cut short")
         value = _read_double(data, at)[0]
         at += 8
-    elif tag == _BOOL:
+    elif tag == BOOL:
         if at >= end or data[at] > 1:
             raise NotPlainStruct("a bool that is not 0 or 1")
         value = data[at] == 1
         at += 1
-    elif tag == _STRUCT:
+    elif tag == STRUCT:
         at, value_end = _length_delimited(data, at, end)
         value = _struct(data, at, value_end, depth + 1)
         at = value_end
-    elif tag == _LIST:
+    elif tag == LIST:
         at, value_end = _length_delimited(data, at, end)
         value = _list(data, at, value_end, depth + 1)
         at = value_end
-    elif tag == _NULL:
+    elif tag == NULL:
         if at >= end or data[at] != 0:
             raise NotPlainStruct("a null_value that is not NULL_VALUE")
         value = None
@@ -114,7 +114,7 @@ def _list(data: bytes, start: int, end: int, depth: int) -> list[JsonValue]:
     items: list[JsonValue] = []
     at = start
     while at < end:
-        if data[at] != _ENTRY:
+        if data[at] != ENTRY:
             raise NotPlainStruct(f"tag {data[at]} in a ListValue")
         at, item_end = _length_delimited(data, at + 1, end)
         items.append(_value(data, at, item_end, depth + 1))
