@@ -2,10 +2,13 @@
 
 import asyncio
 import time
+from pathlib import Path
 
 import pytest
 
 from heap_destination.store import NewItem, Store
+from heap_destination.store.queries import SQLITE_CLAIM_BYTES
+from heap_destination.store.sqlite_store import SqliteStore
 from tests.store.conftest import OpenStore
 from tests.store.helpers import APP, BASE_URL, OTHER_APP, new_item
 
@@ -45,6 +48,28 @@ async def test_a_claimed_body_is_the_bytes_appended_whatever_they_are(store: Sto
     claimed = await store.claim("worker-a", 10, 30.0)
 
     assert [item.body for item in claimed] == bodies
+
+
+async def test_a_sqlite_claim_takes_bodies_up_to_its_byte_bound(tmp_path: Path) -> None:
+    store = await SqliteStore.open(tmp_path / "store.db", max_items=100, max_items_per_app=100)
+    try:
+        half = SQLITE_CLAIM_BYTES // 2
+        sizes = [half, half, 1, SQLITE_CLAIM_BYTES + 1, 1]
+        await store.append(
+            [new_item(f"user-{n}", body=b"x" * size) for n, size in enumerate(sizes)]
+        )
+
+        # Two halves fill the bound; one item larger than the bound goes alone.
+        claims = [await store.claim("worker-a", 10, 30.0) for _ in range(4)]
+
+        assert [[len(item.body) for item in claim] for claim in claims] == [
+            sizes[:2],
+            sizes[2:3],
+            sizes[3:4],
+            sizes[4:],
+        ]
+    finally:
+        await store.close()
 
 
 async def test_optional_fields_round_trip_empty(store: Store) -> None:

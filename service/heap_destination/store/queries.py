@@ -101,6 +101,9 @@ def claim_group(
 # So SQLite claims in statements of one row each: the ids, the lease, then the items as
 # one JSON array, their bodies in hex (any bytes at all) and their times written with 17
 # digits (SQLite's JSON keeps 15: not enough for a time in seconds to the microsecond).
+# That text holds a claim's bodies about five times over on their way to bytes, so a
+# claim takes bodies of at most SQLITE_CLAIM_BYTES in all (and always its first item).
+SQLITE_CLAIM_BYTES = 8 << 20
 SQLITE_IDS = "SELECT value FROM json_each(?)"
 _JSON_FLOAT = "CASE WHEN {0} IS NULL THEN NULL ELSE printf('%!.17g', {0}) END"
 _JSON_ITEM = (
@@ -111,13 +114,20 @@ _JSON_ITEM = (
 )
 
 
-def sqlite_claimable_ids(now: float, head: Sequence[object], limit: int) -> Query:
-    """The ids of the group's first `limit` claimable items, as one JSON array."""
+def sqlite_claimable_ids(
+    now: float, head: Sequence[object], limit: int, max_bytes: int = SQLITE_CLAIM_BYTES
+) -> Query:
+    """The ids of the group's first claimable items, as one JSON array: at most `limit`,
+    with bodies of at most `max_bytes` in all, or the first alone if it is larger."""
     return (
         "SELECT json_group_array(id) FROM ("
-        f"SELECT id FROM items WHERE {PENDING} AND due_at <= ? AND {NOT_HELD} "
-        "AND app_id = ? AND base_url = ? AND endpoint = ? ORDER BY id LIMIT ?)",
-        (now, now, *head, limit),
+        "SELECT id, SUM(size) OVER (ORDER BY id) AS bytes, "
+        "ROW_NUMBER() OVER (ORDER BY id) AS n FROM ("
+        f"SELECT id, length(body) AS size FROM items WHERE {PENDING} AND due_at <= ? "
+        f"AND {NOT_HELD} "
+        "AND app_id = ? AND base_url = ? AND endpoint = ? ORDER BY id LIMIT ?)"
+        ") WHERE n = 1 OR bytes <= ?",
+        (now, now, *head, limit, max_bytes),
     )
 
 
